@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { EventsController } from './events/events.controller';
+import { HealthController } from './health/health.controller';
+import { ApiTokenGuard } from './http/api-token.guard';
+import { IntakeService } from './reports/intake.service';
+import { ReportsController } from './reports/reports.controller';
+
+@Module({
+  controllers: [ReportsController, EventsController, HealthController],
+  providers: [IntakeService, { provide: APP_GUARD, useClass: ApiTokenGuard }],
+  exports: [IntakeService],
+})
+export class GatewayModule {}

@@ -1,0 +1,5 @@
+export * from './gateway.module';
+export * from './http/fastify';
+export * from './reports/intake.service';
+export * from './http/api-error';
+export * from './http/api-token.guard';

@@ -1,0 +1,42 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { UnrecoverableError } from 'bullmq';
+import { JOB, QUEUE, Runtime, ingestJobSchema, type IngestJob } from '@klaxon/platform';
+import { ParseError, parseInput, type ReportContext } from '@klaxon/sources';
+
+/** `ingest`: raw input → Batch. A parse failure quarantines the raw input; it is never dropped. */
+@Injectable()
+export class IngestEventProcessor implements OnModuleInit {
+  constructor(private readonly runtime: Runtime) {}
+
+  onModuleInit(): void {
+    this.runtime.queues.work({ queue: QUEUE.ingest, schema: ingestJobSchema, handle: (job) => this.execute(job) });
+  }
+
+  async execute({ eventId }: IngestJob): Promise<void> {
+    const { events, queues } = this.runtime;
+    const [event, raw] = await Promise.all([events.get(eventId), events.raw(eventId)]);
+    if (!event || raw === null) throw new UnrecoverableError(`event ${eventId} is gone (expired or deleted)`);
+    let parsed;
+    try {
+      parsed = parseInput(raw, event.format, {
+        eventId,
+        receivedAt: event.receivedAt,
+        integration: event.integration,
+        context: event.context as ReportContext,
+      });
+    } catch (err) {
+      if (!(err instanceof ParseError)) throw err;
+      await events.quarantine(eventId, { message: err.message, path: err.path }, this.runtime.clock());
+      this.runtime.logger.warn({ eventId, err: err.message }, 'input quarantined');
+      return;
+    }
+    const { format, batch } = parsed;
+    await events.markParsed(eventId, {
+      format,
+      findings: batch.findings.length,
+      assets: batch.assets.length,
+      scopes: batch.scopes.length,
+    });
+    await queues.add(QUEUE.triage, JOB.triage, { eventId, batch }, { jobId: `triage-${eventId}-${event.replays}` });
+  }
+}

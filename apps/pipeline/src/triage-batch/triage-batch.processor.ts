@@ -1,0 +1,30 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { JOB, QUEUE, Runtime, triageJobSchema, type TriageJob } from '@klaxon/platform';
+import { FindingRepository, TriageBatch } from '@klaxon/triage';
+
+/** `triage`: persist by fingerprint, apply scopes, hand what changed to routing. */
+@Injectable()
+export class TriageBatchProcessor implements OnModuleInit {
+  private readonly triage: TriageBatch;
+
+  constructor(private readonly runtime: Runtime) {
+    this.triage = new TriageBatch(new FindingRepository(runtime.redis, runtime.prefix));
+  }
+
+  onModuleInit(): void {
+    this.runtime.queues.work({
+      queue: QUEUE.triage,
+      schema: triageJobSchema,
+      handle: (job) => this.execute(job),
+      options: { concurrency: 2 },
+    });
+  }
+
+  async execute({ eventId, batch }: TriageJob): Promise<void> {
+    const result = await this.triage.execute(batch, this.runtime.clock(), eventId);
+    await this.runtime.events.markTriaged(eventId, result.counts);
+    if (result.changes.length) {
+      await this.runtime.queues.add(QUEUE.route, JOB.route, { eventId, changes: result.changes }, { jobId: `route-${eventId}` });
+    }
+  }
+}

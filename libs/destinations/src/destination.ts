@@ -1,0 +1,51 @@
+import type { Notification } from '@klaxon/routing';
+
+/** What a destination remembers of what it created for one notification key. */
+export interface DeliveryLedger {
+  /** External reference: Slack `channel:ts`, Jira key, PagerDuty dedup key, GitHub comment id. */
+  ref: string;
+  /** The last notification id sent under this key: a retried job with the same id is a no-op. */
+  lastNotificationId: string;
+  /** open while anything in the group is open, resolved once everything is. */
+  status: 'open' | 'resolved';
+  sentAt: string;
+  /** Destination-specific extras (Slack channel id, thread ts, …). */
+  extra?: Record<string, string>;
+}
+
+export interface Destination {
+  readonly type: string;
+  /**
+   * Sends a notification. `previous` is the ledger entry of earlier sends under the same key, so the
+   * destination updates what it created instead of creating it again. Returns the new ledger entry.
+   * Throws DestinationRejected, RateLimited or DestinationUnavailable.
+   */
+  send(notification: Notification, previous: DeliveryLedger | undefined): Promise<DeliveryLedger>;
+}
+
+/** The destination refused the request and retrying cannot help (auth, not found, validation). */
+export class DestinationRejected extends Error {
+  readonly code = 'destination_rejected';
+  constructor(message: string, readonly status?: number) {
+    super(message);
+    this.name = 'DestinationRejected';
+  }
+}
+
+/** The destination asked us to slow down: retry after `retryAfterMs` without counting an attempt. */
+export class RateLimited extends Error {
+  readonly code = 'rate_limited';
+  constructor(readonly retryAfterMs: number, message = `rate limited, retry after ${retryAfterMs} ms`) {
+    super(message);
+    this.name = 'RateLimited';
+  }
+}
+
+/** A transient failure (5xx, timeout, connection refused): retried with backoff. */
+export class DestinationUnavailable extends Error {
+  readonly code = 'destination_unavailable';
+  constructor(message: string, readonly status?: number) {
+    super(message);
+    this.name = 'DestinationUnavailable';
+  }
+}

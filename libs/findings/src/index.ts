@@ -1,0 +1,4 @@
+export * from './model';
+export * from './severity';
+export * from './fingerprint';
+export * from './matcher';

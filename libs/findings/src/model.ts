@@ -1,0 +1,198 @@
+import { z } from 'zod';
+import { SEVERITIES } from './severity';
+
+export const FINDING_KINDS = [
+  'vulnerability',
+  'misconfiguration',
+  'compliance',
+  'policy',
+  'runtime',
+  'code',
+  'secret',
+  'suggestion',
+] as const;
+export const STAGES = ['build', 'registry', 'deploy', 'runtime'] as const;
+export const FINDING_STATES = ['open', 'resolved', 'suppressed'] as const;
+
+export const severitySchema = z.enum(SEVERITIES);
+export const findingKindSchema = z.enum(FINDING_KINDS);
+export const stageSchema = z.enum(STAGES);
+export const findingStateSchema = z.enum(FINDING_STATES);
+
+export const sourceRefSchema = z.object({
+  /** The tool that produced the finding: trivy, grype, falco, kyverno, … */
+  tool: z.string(),
+  /** How it reached Klaxon: report upload, harbor webhook, collector, … */
+  integration: z.string(),
+  /** Klaxon's event id of the raw input. */
+  eventId: z.string().optional(),
+  toolVersion: z.string().optional(),
+});
+
+export const ruleSchema = z.object({
+  /** CVE id, Falco rule, policy name, SARIF rule id, check id. */
+  id: z.string(),
+  name: z.string().optional(),
+  references: z.array(z.string()).default([]),
+  /** Highest CVSS base score the tool reports, when it reports one. */
+  cvss: z.number().optional(),
+  /** Known exploitation (CISA KEV or a tool's exploit flag). */
+  exploited: z.boolean().optional(),
+  epss: z.number().optional(),
+  tags: z.array(z.string()).optional(),
+});
+
+export const artifactSchema = z.object({
+  registry: z.string().optional(),
+  /** Repository without registry host or tag: `shop/checkout`. */
+  repository: z.string().optional(),
+  tag: z.string().optional(),
+  /** Manifest digest `sha256:…` (the one a registry and a pod spec name). */
+  digest: z.string().optional(),
+});
+
+export const packageSchema = z.object({
+  name: z.string(),
+  ecosystem: z.string().optional(),
+  installed: z.string().optional(),
+  fixed: z.string().optional(),
+  purl: z.string().optional(),
+  path: z.string().optional(),
+});
+
+export const workloadSchema = z.object({
+  cluster: z.string().optional(),
+  namespace: z.string().optional(),
+  kind: z.string().optional(),
+  name: z.string().optional(),
+  pod: z.string().optional(),
+  container: z.string().optional(),
+});
+
+export const codeSchema = z.object({
+  repo: z.string().optional(),
+  commit: z.string().optional(),
+  branch: z.string().optional(),
+  pullRequest: z.number().int().optional(),
+  path: z.string().optional(),
+  line: z.number().int().optional(),
+  partialFingerprint: z.string().optional(),
+});
+
+export const riskSchema = z.object({
+  score: z.number().min(0).max(100),
+  reasons: z.array(z.string()),
+});
+
+export const findingSchema = z.object({
+  fingerprint: z.string(),
+  kind: findingKindSchema,
+  stage: stageSchema,
+  source: sourceRefSchema,
+  title: z.string(),
+  description: z.string().optional(),
+  severity: severitySchema,
+  /** The tool's own word for the severity (`HIGH`, `Critical`, `Warning`, `UNKNOWN`). */
+  toolSeverity: z.string().optional(),
+  rule: ruleSchema,
+  artifact: artifactSchema.optional(),
+  package: packageSchema.optional(),
+  workload: workloadSchema.optional(),
+  code: codeSchema.optional(),
+  fixable: z.boolean(),
+  remediation: z.string().optional(),
+  observedAt: z.string(),
+  labels: z.record(z.string()).default({}),
+  /** Fields of the tool's own record that a destination may quote. */
+  raw: z.record(z.unknown()).optional(),
+  // Derived at triage.
+  state: findingStateSchema.optional(),
+  environment: z.string().optional(),
+  exposure: z.string().optional(),
+  risk: riskSchema.optional(),
+});
+
+export const imageAssetSchema = z.object({
+  type: z.literal('image'),
+  digest: z.string(),
+  registry: z.string().optional(),
+  repository: z.string().optional(),
+  tags: z.array(z.string()).default([]),
+  labels: z.record(z.string()).default({}),
+  /** Where it was built from, when the input says (OCI labels, report context). */
+  build: z
+    .object({
+      repo: z.string().optional(),
+      commit: z.string().optional(),
+      branch: z.string().optional(),
+      pullRequests: z.array(z.number().int()).default([]),
+    })
+    .optional(),
+  observedAt: z.string(),
+});
+
+export const buildAssetSchema = z.object({
+  type: z.literal('build'),
+  repo: z.string(),
+  commit: z.string(),
+  branch: z.string().optional(),
+  pullRequests: z.array(z.number().int()).default([]),
+  digests: z.array(z.string()).default([]),
+  url: z.string().optional(),
+  observedAt: z.string(),
+});
+
+export const workloadAssetSchema = z.object({
+  type: z.literal('workload'),
+  cluster: z.string().optional(),
+  namespace: z.string(),
+  kind: z.string(),
+  name: z.string(),
+  labels: z.record(z.string()).default({}),
+  containers: z
+    .array(z.object({ name: z.string(), image: z.string(), digest: z.string().optional() }))
+    .default([]),
+  observedAt: z.string(),
+});
+
+/** Facts about images, builds and workloads. Later issues add exposure (services, ingresses). */
+export const assetSchema = z.discriminatedUnion('type', [imageAssetSchema, buildAssetSchema, workloadAssetSchema]);
+
+/**
+ * What an input is a complete report of. `key` names the subject (`image:sha256:…`,
+ * `resource:prod/Deployment/shop/checkout`), `kinds` which finding kinds it is complete for.
+ */
+export const scopeSchema = z.object({
+  key: z.string(),
+  kinds: z.array(findingKindSchema),
+});
+
+export const batchSchema = z.object({
+  findings: z.array(findingSchema),
+  assets: z.array(assetSchema).default([]),
+  scopes: z.array(scopeSchema).default([]),
+});
+
+export type FindingKind = z.infer<typeof findingKindSchema>;
+export type Stage = z.infer<typeof stageSchema>;
+export type FindingState = z.infer<typeof findingStateSchema>;
+export type SourceRef = z.infer<typeof sourceRefSchema>;
+export type Rule = z.infer<typeof ruleSchema>;
+export type Artifact = z.infer<typeof artifactSchema>;
+export type Package = z.infer<typeof packageSchema>;
+export type Workload = z.infer<typeof workloadSchema>;
+export type Code = z.infer<typeof codeSchema>;
+export type Risk = z.infer<typeof riskSchema>;
+export type Finding = z.infer<typeof findingSchema>;
+export type ImageAsset = z.infer<typeof imageAssetSchema>;
+export type BuildAsset = z.infer<typeof buildAssetSchema>;
+export type WorkloadAsset = z.infer<typeof workloadAssetSchema>;
+export type Asset = z.infer<typeof assetSchema>;
+export type Scope = z.infer<typeof scopeSchema>;
+export type Batch = z.infer<typeof batchSchema>;
+
+/** A finding as a parser builds it: the fingerprint is computed from it, not chosen by the parser. */
+export type FindingDraft = Omit<Finding, 'fingerprint' | 'labels' | 'rule'> & {
+  labels?: Record<string, string>;
+  rule: Omit<Rule, 'references'> & { references?: string[] };
+};

@@ -1,0 +1,244 @@
+import { z } from 'zod';
+import { MatcherSyntaxError, parseMatcher, type Matcher } from '@klaxon/findings';
+import { parseDuration } from './duration';
+
+/** A matcher string, parsed at the edge; errors name the matcher's path. */
+export const matcherSchema = z.string().transform((text, ctx): Matcher => {
+  try {
+    return parseMatcher(text);
+  } catch (err) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: err instanceof MatcherSyntaxError ? err.message : String(err) });
+    return z.NEVER;
+  }
+});
+
+export const durationSchema = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === undefined) {
+    ctx.addIssue({ code: z.ZodIssueCode.custom, message: `"${text}" is not a duration like 30s, 5m, 4h, 1d` });
+    return z.NEVER;
+  }
+  return ms;
+});
+
+const port = z.coerce.number().int().min(0).max(65535);
+const optionalText = z.string().optional().transform((v) => (v ? v : undefined));
+const required = (what: string) => z.string({ required_error: 'required' }).min(1, `${what} must not be empty`);
+
+export const slackDestinationSchema = z
+  .object({
+    type: z.literal('slack'),
+    token: required('token'),
+    channel: required('channel'),
+    apiUrl: z.string().url().default('https://slack.com/api/'),
+  })
+  .strict();
+
+export const jiraDestinationSchema = z
+  .object({
+    type: z.literal('jira'),
+    protocol: z.enum(['http', 'https']).default('https'),
+    host: required('host'),
+    port: port.optional(),
+    username: required('username'),
+    password: required('password'),
+    apiVersion: z.coerce.string().default('2'),
+    project: required('project'),
+    issueType: z.string().default('Bug'),
+    doneTransition: z.string().default('Done'),
+    reopenTransition: z.string().default('Reopen'),
+    /** Extra fields set on created issues: components, custom fields. */
+    fields: z.record(z.unknown()).optional(),
+    /** Team label value → Jira account id of the assignee. */
+    assignees: z.record(z.string()).optional(),
+    /** One ticket per finding (default) or per notification group. */
+    ticketPer: z.enum(['finding', 'group']).default('finding'),
+  })
+  .strict();
+
+export const pagerdutyDestinationSchema = z
+  .object({
+    type: z.literal('pagerduty'),
+    routingKey: required('routingKey'),
+    eventsUrl: z
+      .string()
+      .url()
+      .refine((u) => u.startsWith('https://'), 'the PagerDuty client speaks only https')
+      .default('https://events.pagerduty.com/v2/enqueue'),
+  })
+  .strict();
+
+export const githubDestinationSchema = z
+  .object({
+    type: z.literal('github'),
+    token: optionalText,
+    appId: optionalText,
+    privateKey: optionalText,
+    installationId: optionalText,
+    baseUrl: z.string().url().default('https://api.github.com'),
+    checkRuns: z.boolean().default(false),
+  })
+  .strict()
+  .refine((g) => g.token || (g.appId && g.privateKey), { message: 'needs token, or appId and privateKey' });
+
+export const webhookDestinationSchema = z
+  .object({
+    type: z.literal('webhook'),
+    url: z.string().url(),
+    secret: optionalText,
+    headers: z.record(z.string()).optional(),
+  })
+  .strict();
+
+export const destinationSchema = z.discriminatedUnion('type', [
+  slackDestinationSchema,
+  jiraDestinationSchema,
+  pagerdutyDestinationSchema,
+  // discriminatedUnion needs plain objects: the GitHub refinement runs in the config's superRefine.
+  githubDestinationSchema.innerType(),
+  webhookDestinationSchema,
+]);
+
+export interface RouteConfig {
+  name?: string;
+  match: Matcher[];
+  to?: string[];
+  groupBy?: string[];
+  groupWait?: number;
+  groupInterval?: number;
+  repeatInterval?: number;
+  continue: boolean;
+  routes: RouteConfig[];
+}
+
+type RouteInput = {
+  name?: string;
+  match?: string[];
+  to?: string[];
+  groupBy?: string[];
+  groupWait?: string;
+  groupInterval?: string;
+  repeatInterval?: string;
+  continue?: boolean;
+  routes?: RouteInput[];
+};
+
+export const routeSchema: z.ZodType<RouteConfig, z.ZodTypeDef, RouteInput> = z.lazy(() =>
+  z
+    .object({
+      name: z.string().optional(),
+      match: z.array(matcherSchema).default([]),
+      to: z.array(z.string()).optional(),
+      groupBy: z.array(z.string()).optional(),
+      groupWait: durationSchema.optional(),
+      groupInterval: durationSchema.optional(),
+      repeatInterval: durationSchema.optional(),
+      continue: z.boolean().default(false),
+      routes: z.array(routeSchema).default([]),
+    })
+    .strict(),
+);
+
+const integrationSecret = z.object({ secret: optionalText, token: optionalText }).strict();
+
+export const configSchema = z
+  .object({
+    server: z
+      .object({ port: port.default(8080), maxBodyBytes: z.coerce.number().int().positive().default(26_214_400) })
+      .strict()
+      .default({}),
+    redis: z.object({ url: optionalText }).strict().default({}),
+    auth: z.object({ apiToken: optionalText }).strict().default({}),
+    sources: z
+      .object({
+        github: z.object({ secret: optionalText }).strict().optional(),
+        gitlab: z.object({ token: optionalText }).strict().optional(),
+        harbor: z
+          .object({ url: optionalText, username: optionalText, password: optionalText, webhookAuth: optionalText })
+          .strict()
+          .optional(),
+        quay: integrationSecret.optional(),
+        falco: integrationSecret.optional(),
+        falcosidekick: integrationSecret.optional(),
+        tetragon: integrationSecret.optional(),
+        stackrox: integrationSecret.optional(),
+        alertmanager: integrationSecret.optional(),
+        generic: integrationSecret.optional(),
+        kubernetes: z
+          .object({
+            enabled: z.boolean().default(false),
+            kubeconfig: optionalText,
+            clusterName: z.string().default('default'),
+            namespaces: z.array(z.string()).optional(),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .default({}),
+    context: z
+      .object({
+        environments: z
+          .array(z.object({ match: z.array(matcherSchema), environment: z.string().min(1) }).strict())
+          .default([]),
+        ownerLabels: z.array(z.string()).default(['team', 'owner', 'app.kubernetes.io/part-of']),
+      })
+      .strict()
+      .default({}),
+    destinations: z.record(destinationSchema).default({}),
+    routes: routeSchema,
+    gate: z
+      .object({ failOn: z.array(matcherSchema).default([]), warnOn: z.array(matcherSchema).default([]) })
+      .strict()
+      .default({}),
+    exceptionsFile: z.string().optional(),
+  })
+  .strict()
+  .superRefine((config, ctx) => {
+    for (const [name, dest] of Object.entries(config.destinations)) {
+      if (dest.type === 'github' && !dest.token && !(dest.appId && dest.privateKey)) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['destinations', name], message: 'needs token, or appId and privateKey' });
+      }
+    }
+    const walk = (route: RouteConfig, path: (string | number)[]) => {
+      route.to?.forEach((dest, i) => {
+        if (!config.destinations[dest]) {
+          ctx.addIssue({
+            code: z.ZodIssueCode.custom,
+            path: [...path, 'to', i],
+            message: `unknown destination "${dest}" (declared: ${Object.keys(config.destinations).join(', ') || 'none'})`,
+          });
+        }
+      });
+      route.routes.forEach((child, i) => walk(child, [...path, 'routes', i]));
+    };
+    walk(config.routes, ['routes']);
+  });
+
+export const exceptionSchema = z
+  .object({
+    id: z.string().min(1),
+    match: z.array(matcherSchema).min(1, 'an exception needs at least one matcher'),
+    reason: required('reason'),
+    owner: required('owner'),
+    created: z.coerce.date().optional(),
+    expires: z.coerce.date().optional(),
+    permanent: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((e, ctx) => {
+    if (!e.expires && !e.permanent) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['expires'], message: 'required unless permanent: true' });
+    }
+  });
+
+export const exceptionsFileSchema = z.object({ exceptions: z.array(exceptionSchema).default([]) }).strict();
+
+export type KlaxonConfig = z.output<typeof configSchema>;
+export type DestinationConfig = z.output<typeof destinationSchema>;
+export type SlackDestinationConfig = z.output<typeof slackDestinationSchema>;
+export type JiraDestinationConfig = z.output<typeof jiraDestinationSchema>;
+export type PagerDutyDestinationConfig = z.output<typeof pagerdutyDestinationSchema>;
+export type GitHubDestinationConfig = z.output<typeof githubDestinationSchema>;
+export type WebhookDestinationConfig = z.output<typeof webhookDestinationSchema>;
+export type ExceptionConfig = z.output<typeof exceptionSchema>;

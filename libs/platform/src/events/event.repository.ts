@@ -1,0 +1,171 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+
+export type EventStatus = 'received' | 'parsed' | 'triaged' | 'routed' | 'quarantined';
+
+export interface InputEvent {
+  id: string;
+  integration: string;
+  format?: string;
+  /** Upload context or webhook metadata (repo, commit, pr, image, digest, delivery id, …). */
+  context: Record<string, unknown>;
+  receivedAt: string;
+  contentType?: string;
+}
+
+export interface ParseFailure {
+  message: string;
+  path?: string;
+}
+
+export interface EventView extends InputEvent {
+  status: EventStatus;
+  sizeBytes: number;
+  parsed?: { format: string; findings: number; assets: number; scopes: number };
+  triage?: Record<string, number>;
+  routed?: { notifications: number; destinations: string[] };
+  deliveries: Record<string, unknown>;
+  error?: ParseFailure;
+  replays: number;
+}
+
+/** Events live a week; quarantined ones stay until replayed or deleted. */
+const EVENT_TTL_SECONDS = 7 * 24 * 3600;
+
+export function newEventId(): string {
+  return `evt_${Date.now().toString(36)}${randomUUID().replace(/-/g, '').slice(0, 12)}`;
+}
+
+/** Raw inputs and what became of them. Every key of the event store is spelled here. */
+export class EventRepository {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  private key(id: string) {
+    return `${this.prefix}:event:${id}`;
+  }
+  private rawKey(id: string) {
+    return `${this.prefix}:event:${id}:raw`;
+  }
+  private deliveriesKey(id: string) {
+    return `${this.prefix}:event:${id}:deliveries`;
+  }
+  private get quarantineKey() {
+    return `${this.prefix}:quarantine`;
+  }
+
+  /** Stores the raw body before anything is acknowledged: nothing accepted is ever lost. */
+  async store(event: InputEvent, raw: string): Promise<void> {
+    const fields: Record<string, string> = {
+      id: event.id,
+      integration: event.integration,
+      context: JSON.stringify(event.context),
+      receivedAt: event.receivedAt,
+      status: 'received',
+      sizeBytes: String(Buffer.byteLength(raw)),
+      replays: '0',
+    };
+    if (event.format) fields.format = event.format;
+    if (event.contentType) fields.contentType = event.contentType;
+    await this.redis
+      .multi()
+      .hset(this.key(event.id), fields)
+      .set(this.rawKey(event.id), raw)
+      .expire(this.key(event.id), EVENT_TTL_SECONDS)
+      .expire(this.rawKey(event.id), EVENT_TTL_SECONDS)
+      .exec();
+  }
+
+  async raw(id: string): Promise<string | null> {
+    return this.redis.get(this.rawKey(id));
+  }
+
+  async get(id: string): Promise<EventView | null> {
+    const [[, hash], [, deliveries]] = (await this.redis
+      .multi()
+      .hgetall(this.key(id))
+      .hgetall(this.deliveriesKey(id))
+      .exec()) as [[null, Record<string, string>], [null, Record<string, string>]];
+    if (!hash.id) return null;
+    const json = (v: string | undefined) => (v ? JSON.parse(v) : undefined);
+    return {
+      id: hash.id,
+      integration: hash.integration,
+      format: hash.format,
+      context: json(hash.context) ?? {},
+      receivedAt: hash.receivedAt,
+      contentType: hash.contentType,
+      status: hash.status as EventStatus,
+      sizeBytes: Number(hash.sizeBytes ?? 0),
+      parsed: json(hash.parsed),
+      triage: json(hash.triage),
+      routed: json(hash.routed),
+      error: json(hash.error),
+      replays: Number(hash.replays ?? 0),
+      deliveries: Object.fromEntries(Object.entries(deliveries).map(([k, v]) => [k, JSON.parse(v)])),
+    };
+  }
+
+  async markParsed(id: string, parsed: NonNullable<EventView['parsed']>): Promise<void> {
+    await this.redis.hset(this.key(id), { status: 'parsed', format: parsed.format, parsed: JSON.stringify(parsed) });
+  }
+
+  async markTriaged(id: string, counts: Record<string, number>): Promise<void> {
+    await this.redis.hset(this.key(id), { status: 'triaged', triage: JSON.stringify(counts) });
+  }
+
+  async markRouted(id: string, routed: NonNullable<EventView['routed']>): Promise<void> {
+    await this.redis.hset(this.key(id), { status: 'routed', routed: JSON.stringify(routed) });
+  }
+
+  async recordDelivery(id: string, name: string, outcome: Record<string, unknown>): Promise<void> {
+    await this.redis
+      .multi()
+      .hset(this.deliveriesKey(id), name, JSON.stringify(outcome))
+      .expire(this.deliveriesKey(id), EVENT_TTL_SECONDS)
+      .exec();
+  }
+
+  /** Keeps the raw input (no expiry) and lists it for replay after a fix. */
+  async quarantine(id: string, error: ParseFailure, at: Date): Promise<void> {
+    await this.redis
+      .multi()
+      .hset(this.key(id), { status: 'quarantined', error: JSON.stringify(error) })
+      .persist(this.key(id))
+      .persist(this.rawKey(id))
+      .zadd(this.quarantineKey, at.getTime(), id)
+      .exec();
+  }
+
+  async listQuarantine(offset: number, limit: number): Promise<{ total: number; items: EventView[] }> {
+    const [total, ids] = await Promise.all([
+      this.redis.zcard(this.quarantineKey),
+      this.redis.zrevrange(this.quarantineKey, offset, offset + limit - 1),
+    ]);
+    const items = (await Promise.all(ids.map((id) => this.get(id)))).filter((e): e is EventView => e !== null);
+    return { total, items };
+  }
+
+  async isQuarantined(id: string): Promise<boolean> {
+    return (await this.redis.zscore(this.quarantineKey, id)) !== null;
+  }
+
+  /** Takes an event out of quarantine for another try; it expires again like any event. */
+  async release(id: string): Promise<void> {
+    await this.redis
+      .multi()
+      .zrem(this.quarantineKey, id)
+      .hset(this.key(id), { status: 'received' })
+      .hdel(this.key(id), 'error')
+      .hincrby(this.key(id), 'replays', 1)
+      .expire(this.key(id), EVENT_TTL_SECONDS)
+      .expire(this.rawKey(id), EVENT_TTL_SECONDS)
+      .exec();
+  }
+
+  async setFormat(id: string, format: string): Promise<void> {
+    await this.redis.hset(this.key(id), { format });
+  }
+}

@@ -1,0 +1,53 @@
+import type { Redis } from 'ioredis';
+
+export interface DeadLetter {
+  id: string;
+  queue: string;
+  jobName: string;
+  data: unknown;
+  error: { name: string; message: string; code?: string };
+  attempts: number;
+  failedAt: string;
+}
+
+/** Jobs that cannot succeed as they are: kept with their error until someone replays them. */
+export class DeadLetterRepository {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  private get indexKey() {
+    return `${this.prefix}:dead-letters`;
+  }
+  private key(id: string) {
+    return `${this.prefix}:dead-letter:${id}`;
+  }
+
+  async add(letter: DeadLetter): Promise<void> {
+    await this.redis
+      .multi()
+      .set(this.key(letter.id), JSON.stringify(letter))
+      .zadd(this.indexKey, Date.parse(letter.failedAt), letter.id)
+      .exec();
+  }
+
+  async list(offset: number, limit: number): Promise<{ total: number; items: DeadLetter[] }> {
+    const [total, ids] = await Promise.all([
+      this.redis.zcard(this.indexKey),
+      this.redis.zrevrange(this.indexKey, offset, offset + limit - 1),
+    ]);
+    if (!ids.length) return { total, items: [] };
+    const values = await this.redis.mget(ids.map((id) => this.key(id)));
+    return { total, items: values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as DeadLetter) };
+  }
+
+  async get(id: string): Promise<DeadLetter | undefined> {
+    const value = await this.redis.get(this.key(id));
+    return value ? (JSON.parse(value) as DeadLetter) : undefined;
+  }
+
+  async remove(id: string): Promise<void> {
+    await this.redis.multi().del(this.key(id)).zrem(this.indexKey, id).exec();
+  }
+}

@@ -1,0 +1,143 @@
+import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions, type WorkerOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { ZodType, ZodTypeDef } from 'zod';
+import type { Logger } from '../logging/logger';
+import { DeadLetterRepository } from './dead-letter.repository';
+
+/**
+ * Errors a job handler throws tell the runner what to do (CONVENTIONS.md, "Errors"): `retryAfterMs`
+ * delays the job without spending an attempt (429); `permanent` sends it straight to the dead letters;
+ * anything else is retried with exponential backoff and jitter, then dead-lettered.
+ */
+export interface JobErrorTraits {
+  retryAfterMs?: number;
+  permanent?: boolean;
+}
+
+export function jobErrorTraits(err: unknown): JobErrorTraits {
+  if (!err || typeof err !== 'object') return {};
+  const e = err as { code?: string; retryAfterMs?: number };
+  if (e.code === 'rate_limited' && typeof e.retryAfterMs === 'number') return { retryAfterMs: e.retryAfterMs };
+  if (e.code === 'destination_rejected' || e.code === 'parse_error' || err instanceof UnrecoverableError) {
+    return { permanent: true };
+  }
+  return {};
+}
+
+export const DEFAULT_JOB_OPTIONS: JobsOptions = {
+  attempts: 8,
+  backoff: { type: 'exponential', delay: 1_000, jitter: 0.5 },
+  // Completed jobs are kept a day so a re-enqueue with the same jobId within it is a no-op.
+  removeOnComplete: { age: 86_400, count: 100_000 },
+  removeOnFail: { age: 7 * 86_400 },
+};
+
+export interface WorkerSpec<T> {
+  queue: string;
+  schema: ZodType<T, ZodTypeDef, unknown>;
+  handle: (data: T, job: Job) => Promise<unknown>;
+  options?: Partial<Pick<WorkerOptions, 'concurrency' | 'limiter'>>;
+}
+
+/** BullMQ queues and workers of one process, on one Redis and one key prefix. */
+export class QueueRegistry {
+  private readonly queues = new Map<string, Queue>();
+  private readonly workers: Worker[] = [];
+  readonly deadLetters: DeadLetterRepository;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly logger: Logger,
+  ) {
+    this.deadLetters = new DeadLetterRepository(redis, prefix);
+  }
+
+  private get bullPrefix() {
+    return `${this.prefix}:bull`;
+  }
+
+  queue(name: string): Queue {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      queue = new Queue(name, { connection: this.redis, prefix: this.bullPrefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  async add(queueName: string, jobName: string, data: unknown, opts: JobsOptions = {}): Promise<void> {
+    await this.queue(queueName).add(jobName, data, opts);
+  }
+
+  /** Starts a worker whose job payloads are validated at the edge and whose failures land in one place. */
+  work<T>(spec: WorkerSpec<T>): Worker {
+    const worker: Worker = new Worker(
+      spec.queue,
+      async (job: Job) => {
+        const parsed = spec.schema.safeParse(job.data);
+        if (!parsed.success) {
+          throw new UnrecoverableError(`job payload invalid: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
+        }
+        try {
+          return await spec.handle(parsed.data, job);
+        } catch (err) {
+          const traits = jobErrorTraits(err);
+          if (traits.retryAfterMs !== undefined) {
+            // The whole queue waits: the destination said so for this token, not for this job.
+            await worker.rateLimit(traits.retryAfterMs);
+            throw Worker.RateLimitError();
+          }
+          if (traits.permanent) throw new UnrecoverableError(`${(err as Error).name}: ${(err as Error).message}`);
+          throw err;
+        }
+      },
+      {
+        connection: this.redis,
+        prefix: this.bullPrefix,
+        concurrency: spec.options?.concurrency ?? 4,
+        limiter: spec.options?.limiter,
+        autorun: true,
+      },
+    );
+    worker.on('failed', (job, err) => {
+      if (!job) return;
+      const exhausted = err instanceof UnrecoverableError || err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+      this.logger.warn({ queue: spec.queue, jobId: job.id, attempt: job.attemptsMade, err: err.message }, exhausted ? 'job dead-lettered' : 'job failed, will retry');
+      if (!exhausted) return;
+      void this.deadLetters
+        .add({
+          id: `${spec.queue}-${job.id}`,
+          queue: spec.queue,
+          jobName: job.name,
+          data: job.data,
+          error: { name: err.name, message: err.message },
+          attempts: job.attemptsMade,
+          failedAt: new Date().toISOString(),
+        })
+        .catch((e: Error) => this.logger.error({ err: e.message }, 'cannot record dead letter'));
+    });
+    worker.on('error', (err) => this.logger.error({ queue: spec.queue, err: err.message }, 'worker error'));
+    this.workers.push(worker);
+    return worker;
+  }
+
+  /** Replays a dead letter into its queue under a fresh job id. */
+  async replayDeadLetter(id: string): Promise<boolean> {
+    const letter = await this.deadLetters.get(id);
+    if (!letter) return false;
+    await this.add(letter.queue, letter.jobName, letter.data, { jobId: `${letter.id}-replay-${Date.now()}` });
+    await this.deadLetters.remove(id);
+    return true;
+  }
+
+  /** Lets running jobs finish, then closes queues. The Redis connection belongs to the caller. */
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close()));
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+  }
+
+  allQueues(): Queue[] {
+    return [...this.queues.values()];
+  }
+}

@@ -1,0 +1,32 @@
+import type { Redis } from 'ioredis';
+import type { ExceptionConfig, KlaxonConfig } from './config/schema';
+import { EventRepository } from './events/event.repository';
+import type { Logger } from './logging/logger';
+import { Metrics } from './metrics/metrics';
+import { QueueRegistry } from './queues/queue-registry';
+
+/**
+ * What every app of one process shares: the validated config, one Redis connection and key prefix,
+ * the logger, the clock and the queues. Injected by class in Nest modules.
+ */
+export class Runtime {
+  readonly queues: QueueRegistry;
+  readonly events: EventRepository;
+  readonly metrics: Metrics;
+
+  constructor(
+    readonly config: KlaxonConfig,
+    readonly exceptions: ExceptionConfig[],
+    readonly redis: Redis,
+    /** Key prefix for everything Klaxon stores (tests use one per run). */
+    readonly prefix: string,
+    readonly logger: Logger,
+    readonly clock: () => Date = () => new Date(),
+    /** Bearer token for /v1 admin and query calls. */
+    readonly apiToken: string = config.auth.apiToken ?? '',
+  ) {
+    this.queues = new QueueRegistry(redis, prefix, logger);
+    this.events = new EventRepository(redis, prefix);
+    this.metrics = new Metrics(() => this.queues.allQueues());
+  }
+}

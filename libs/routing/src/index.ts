@@ -1,0 +1,3 @@
+export * from './notification';
+export * from './route-tree';
+export * from './build-notifications';

@@ -1,0 +1,39 @@
+import type { Batch } from '@klaxon/findings';
+import { ParseError, parseJson, type SourceMeta, type SourceParser } from './source';
+import { trivyParser } from './trivy/parse';
+
+/** Format name → parser. The only place that lists them: adding a format is a folder plus one line here. */
+export const PARSERS: readonly SourceParser[] = [trivyParser];
+
+const BY_FORMAT = new Map(PARSERS.map((p) => [p.format, p]));
+
+export function formats(): string[] {
+  return [...BY_FORMAT.keys()];
+}
+
+export function parserFor(format: string): SourceParser | undefined {
+  return BY_FORMAT.get(format);
+}
+
+/** Names the format of a JSON document, or undefined when no parser recognises it. */
+export function detectFormat(raw: string): string | undefined {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  return PARSERS.find((p) => p.detect(doc))?.format;
+}
+
+/** Parses a raw input in the named format (or the detected one when format is undefined). */
+export function parseInput(raw: string, format: string | undefined, meta: SourceMeta): { format: string; batch: Batch } {
+  const name = format ?? detectFormat(raw);
+  if (!name) {
+    parseJson(raw);
+    throw new ParseError(`format not recognised; pass ?format= one of ${formats().join(', ')}`, 'format');
+  }
+  const parser = parserFor(name);
+  if (!parser) throw new ParseError(`unknown format "${name}"; one of ${formats().join(', ')}`, 'format');
+  return { format: name, batch: parser.parse(raw, meta) };
+}

@@ -1,0 +1,58 @@
+import type { Batch } from '@klaxon/findings';
+
+/** Context a CI attaches to an upload (query string or `X-Klaxon-*` headers). */
+export interface ReportContext {
+  repo?: string;
+  commit?: string;
+  branch?: string;
+  pr?: number;
+  image?: string;
+  digest?: string;
+}
+
+export interface SourceMeta {
+  eventId: string;
+  /** ISO time the raw input reached Klaxon: a parser's `now`. */
+  receivedAt: string;
+  /** How the input arrived: `report`, `webhook:harbor`, `collector:kubernetes`, … */
+  integration: string;
+  context: ReportContext;
+}
+
+/** One input format. `parse` is pure: no I/O, no clock (use meta.receivedAt). */
+export interface SourceParser {
+  /** Format name as used in `?format=` and the registry. */
+  readonly format: string;
+  /** True when a parsed JSON document looks like this format (for format detection). */
+  detect(document: unknown): boolean;
+  parse(raw: string, meta: SourceMeta): Batch;
+}
+
+/** A raw input that cannot be turned into a Batch. `path` names the offending field. */
+export class ParseError extends Error {
+  readonly code = 'parse_error';
+  constructor(
+    message: string,
+    readonly path?: string,
+  ) {
+    super(path ? `${path}: ${message}` : message);
+    this.name = 'ParseError';
+  }
+}
+
+/** JSON.parse with a ParseError that says where the document broke. */
+export function parseJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch (err) {
+    throw new ParseError(`not valid JSON (${(err as Error).message})`);
+  }
+}
+
+/**
+ * Validates a document with a zod schema and turns the first issue into a ParseError naming its path
+ * (`Results[0].Vulnerabilities[3].PkgName: Required`).
+ */
+export function zodPath(path: (string | number)[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
+}

@@ -1,0 +1,2 @@
+export * from './finding.repository';
+export * from './triage-batch/triage-batch.usecase';

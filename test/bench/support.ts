@@ -1,0 +1,55 @@
+import type { Redis } from 'ioredis';
+
+/** Total commands Redis has executed (INFO commandstats), scripts' inner calls included. */
+export async function redisCommandCount(redis: Redis): Promise<number> {
+  const info = await redis.info('commandstats');
+  let total = 0;
+  for (const match of info.matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)) total += Number(match[1]);
+  return total;
+}
+
+export function formatRate(count: number, ms: number): string {
+  return `${Math.round((count / ms) * 1000).toLocaleString('en-US')}/s`;
+}
+
+/**
+ * A Trivy SchemaVersion 2 image report with `count` vulnerabilities spread over OS and language
+ * packages, every fourth one unfixed: the shape of test/fixtures/trivy/image-checkout.json at scale.
+ */
+export function syntheticTrivyReport(count: number, digest: string): string {
+  const severities = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'];
+  const vuln = (i: number) => ({
+    VulnerabilityID: `CVE-2024-${String(10000 + i)}`,
+    PkgID: `pkg-${i % 700}@1.${i % 9}.0`,
+    PkgName: `pkg-${i % 700}`,
+    PkgIdentifier: { PURL: `pkg:deb/debian/pkg-${i % 700}@1.${i % 9}.0?arch=amd64&distro=debian-12.5` },
+    InstalledVersion: `1.${i % 9}.0`,
+    FixedVersion: i % 4 === 0 ? '' : `1.${i % 9}.1`,
+    Status: i % 4 === 0 ? 'affected' : 'fixed',
+    SeveritySource: 'nvd',
+    PrimaryURL: `https://avd.aquasec.com/nvd/cve-2024-${10000 + i}`,
+    Title: `pkg-${i % 700}: memory corruption in parser ${i}`,
+    Description: 'A crafted input can cause an out-of-bounds write. '.repeat(4),
+    Severity: severities[i % severities.length],
+    CVSS: { nvd: { V3Vector: 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H', V3Score: 9.8 - (i % 50) / 10 } },
+    References: [`https://security-tracker.debian.org/tracker/CVE-2024-${10000 + i}`],
+  });
+  const half = Math.floor(count / 2);
+  return JSON.stringify({
+    SchemaVersion: 2,
+    CreatedAt: '2026-11-23T10:00:00Z',
+    ArtifactName: 'harbor.example.com/shop/checkout:1.4.2',
+    ArtifactType: 'container_image',
+    Metadata: {
+      OS: { Family: 'debian', Name: '12.5' },
+      ImageID: 'sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
+      RepoTags: ['harbor.example.com/shop/checkout:1.4.2'],
+      RepoDigests: [`harbor.example.com/shop/checkout@${digest}`],
+      ImageConfig: { config: { Labels: { 'org.opencontainers.image.source': 'https://github.com/acme/checkout' } } },
+    },
+    Results: [
+      { Target: 'harbor.example.com/shop/checkout:1.4.2 (debian 12.5)', Class: 'os-pkgs', Type: 'debian', Vulnerabilities: Array.from({ length: half }, (_, i) => vuln(i)) },
+      { Target: 'Node.js', Class: 'lang-pkgs', Type: 'node-pkg', Vulnerabilities: Array.from({ length: count - half }, (_, i) => vuln(half + i)) },
+    ],
+  });
+}
