@@ -5,9 +5,10 @@ import { HealthController } from './health/health.controller';
 import { ApiTokenGuard } from './http/api-token.guard';
 import { IntakeService } from './reports/intake.service';
 import { ReportsController } from './reports/reports.controller';
+import { WebhooksController } from './webhooks/webhooks.controller';
 
 @Module({
-  controllers: [ReportsController, EventsController, HealthController],
+  controllers: [ReportsController, WebhooksController, EventsController, HealthController],
   providers: [IntakeService, { provide: APP_GUARD, useClass: ApiTokenGuard }],
   exports: [IntakeService],
 })

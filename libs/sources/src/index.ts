@@ -1,2 +1,3 @@
 export * from './source';
+export * from './integration';
 export * from './registry';

@@ -1,9 +1,23 @@
 import type { Batch } from '@klaxon/findings';
 import { ParseError, parseJson, type SourceMeta, type SourceParser } from './source';
+import type { Integration } from './integration';
 import { trivyParser } from './trivy/parse';
 
 /** Format name → parser. The only place that lists them: adding a format is a folder plus one line here. */
 export const PARSERS: readonly SourceParser[] = [trivyParser];
+
+/** Webhook senders (`POST /v1/webhooks/{name}`), listed here and nowhere else. */
+export const INTEGRATIONS: readonly Integration[] = [];
+
+const INTEGRATION_BY_NAME = new Map(INTEGRATIONS.map((i) => [i.name, i]));
+
+export function integrationFor(name: string): Integration | undefined {
+  return INTEGRATION_BY_NAME.get(name);
+}
+
+export function integrations(): string[] {
+  return [...INTEGRATION_BY_NAME.keys()];
+}
 
 const BY_FORMAT = new Map(PARSERS.map((p) => [p.format, p]));
 

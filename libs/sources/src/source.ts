@@ -56,3 +56,15 @@ export function parseJson(raw: string): unknown {
 export function zodPath(path: (string | number)[]): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
 }
+
+/**
+ * A well-formed input that carries nothing for Klaxon (a `ping`, an event type it does not read).
+ * It is acknowledged (2xx) and counted, not quarantined.
+ */
+export class IgnoredInput extends Error {
+  readonly code = 'ignored_input';
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'IgnoredInput';
+  }
+}

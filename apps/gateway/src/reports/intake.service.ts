@@ -1,7 +1,14 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { JOB, QUEUE, Runtime, newEventId } from '@klaxon/platform';
-import { ParseError, parseInput, type ReportContext } from '@klaxon/sources';
+import { IgnoredInput, ParseError, parseInput, type ReportContext } from '@klaxon/sources';
 import { ApiError } from '../http/api-error';
+
+export interface IntakeResult {
+  eventId: string;
+  format: string;
+  /** Set when the input was well-formed but carried nothing to process. */
+  ignored?: string;
+}
 
 export interface Intake {
   integration: string;
@@ -20,9 +27,8 @@ export interface Intake {
 export class IntakeService {
   constructor(private readonly runtime: Runtime) {}
 
-  async accept(intake: Intake): Promise<{ eventId: string; format: string }> {
+  async accept(intake: Intake, eventId = newEventId()): Promise<IntakeResult> {
     const { events, queues, clock } = this.runtime;
-    const eventId = newEventId();
     const receivedAt = clock();
     await events.store(
       { id: eventId, integration: intake.integration, format: intake.format, context: intake.context, receivedAt: receivedAt.toISOString(), contentType: intake.contentType },
@@ -37,6 +43,11 @@ export class IntakeService {
         context: intake.context,
       }).format;
     } catch (err) {
+      if (err instanceof IgnoredInput) {
+        await events.markIgnored(eventId, err.reason);
+        this.runtime.metrics.inputs.inc({ integration: intake.integration, outcome: 'ignored' });
+        return { eventId, format: intake.format ?? 'unknown', ignored: err.reason };
+      }
       if (!(err instanceof ParseError)) throw err;
       await events.quarantine(eventId, { message: err.message, path: err.path }, receivedAt);
       this.runtime.metrics.inputs.inc({ integration: intake.integration, outcome: 'quarantined' });

@@ -1,7 +1,7 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
 import { JOB, QUEUE, Runtime, ingestJobSchema, type IngestJob } from '@klaxon/platform';
-import { ParseError, parseInput, type ReportContext } from '@klaxon/sources';
+import { IgnoredInput, ParseError, parseInput, type ReportContext } from '@klaxon/sources';
 
 /** `ingest`: raw input → Batch. A parse failure quarantines the raw input; it is never dropped. */
 @Injectable()
@@ -25,6 +25,7 @@ export class IngestEventProcessor implements OnModuleInit {
         context: event.context as ReportContext,
       });
     } catch (err) {
+      if (err instanceof IgnoredInput) return events.markIgnored(eventId, err.reason);
       if (!(err instanceof ParseError)) throw err;
       await events.quarantine(eventId, { message: err.message, path: err.path }, this.runtime.clock());
       this.runtime.logger.warn({ eventId, err: err.message }, 'input quarantined');

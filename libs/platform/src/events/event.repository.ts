@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
-export type EventStatus = 'received' | 'parsed' | 'triaged' | 'routed' | 'quarantined';
+export type EventStatus = 'received' | 'parsed' | 'triaged' | 'routed' | 'quarantined' | 'ignored';
 
 export interface InputEvent {
   id: string;
@@ -26,6 +26,8 @@ export interface EventView extends InputEvent {
   routed?: { notifications: number; destinations: string[] };
   deliveries: Record<string, unknown>;
   error?: ParseFailure;
+  /** Why a well-formed input carried nothing to process. */
+  ignored?: string;
   replays: number;
 }
 
@@ -103,6 +105,7 @@ export class EventRepository {
       triage: json(hash.triage),
       routed: json(hash.routed),
       error: json(hash.error),
+      ignored: hash.ignored,
       replays: Number(hash.replays ?? 0),
       deliveries: Object.fromEntries(Object.entries(deliveries).map(([k, v]) => [k, JSON.parse(v)])),
     };
@@ -163,6 +166,20 @@ export class EventRepository {
       .expire(this.key(id), EVENT_TTL_SECONDS)
       .expire(this.rawKey(id), EVENT_TTL_SECONDS)
       .exec();
+  }
+
+  async markIgnored(id: string, reason: string): Promise<void> {
+    await this.redis.hset(this.key(id), { status: 'ignored', ignored: reason });
+  }
+
+  /**
+   * Claims a sender's delivery id (X-GitHub-Delivery) for an event. Returns the event id that claimed
+   * it first when this is a redelivery, undefined when this event is the first.
+   */
+  async claimDelivery(integration: string, deliveryId: string, eventId: string): Promise<string | undefined> {
+    const key = `${this.prefix}:delivery:${integration}:${deliveryId}`;
+    const claimed = await this.redis.set(key, eventId, 'EX', EVENT_TTL_SECONDS, 'NX');
+    return claimed ? undefined : ((await this.redis.get(key)) ?? undefined);
   }
 
   async setFormat(id: string, format: string): Promise<void> {

@@ -1,0 +1,58 @@
+import { Controller, Headers, HttpStatus, Param, Post, Req, Res } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { newEventId, Runtime } from '@klaxon/platform';
+import { integrationFor, integrations } from '@klaxon/sources';
+import { ApiError } from '../http/api-error';
+import { Public } from '../http/api-token.guard';
+import { IntakeService } from '../reports/intake.service';
+
+/**
+ * `POST /v1/webhooks/{integration}`: each sender authenticates its own way (signature, token, auth
+ * header), so these routes skip the API token. A redelivery (same delivery id) is acknowledged with
+ * the first event's id and not processed twice.
+ */
+@Public()
+@Controller('v1/webhooks')
+export class WebhooksController {
+  constructor(
+    private readonly intake: IntakeService,
+    private readonly runtime: Runtime,
+  ) {}
+
+  @Post(':integration')
+  async receive(
+    @Param('integration') name: string,
+    @Req() request: FastifyRequest,
+    @Headers() headers: Record<string, string | undefined>,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const integration = integrationFor(name);
+    if (!integration) throw ApiError.badRequest('integration', `unknown integration "${name}"; one of ${integrations().join(', ')}`);
+    const raw = typeof request.body === 'string' ? request.body : '';
+    if (raw.trim() === '') throw ApiError.badRequest('body', 'the webhook body is empty');
+    const webhook = { headers, raw };
+    const refusal = integration.authenticate(webhook, this.runtime.config.sources);
+    if (refusal) throw new ApiError(HttpStatus.UNAUTHORIZED, { error: 'unauthorized', message: refusal, field: 'authorization' });
+
+    const eventId = newEventId();
+    const deliveryId = integration.deliveryId?.(webhook);
+    if (deliveryId) {
+      const first = await this.runtime.events.claimDelivery(name, deliveryId, eventId);
+      if (first) {
+        reply.status(HttpStatus.OK);
+        return { eventId: first, duplicate: true };
+      }
+    }
+    reply.status(HttpStatus.ACCEPTED);
+    return this.intake.accept(
+      {
+        integration: `webhook:${name}`,
+        format: integration.format(webhook),
+        context: { ...integration.context?.(webhook), ...(deliveryId ? { deliveryId } : {}) },
+        raw,
+        contentType: headers['content-type'],
+      },
+      eventId,
+    );
+  }
+}

@@ -1,0 +1,42 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from './cli';
+
+function capture() {
+  const lines: string[] = [];
+  const out = { log: (s: string) => lines.push(s), error: (s: string) => lines.push(s) } as unknown as Console;
+  return { out, text: () => lines.join('\n') };
+}
+
+describe('klaxon CLI', () => {
+  it('config validate: exit 0 for the shipped config', async () => {
+    const { out, text } = capture();
+    expect(await main(['config', 'validate', resolve(__dirname, '../../../config/klaxon.yaml')], out)).toBe(0);
+    expect(text()).toMatch(/valid \(0 destinations/);
+  });
+
+  it('config validate: exit 1 with every problem named by its path', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'klaxon-cli-')), 'bad.yaml');
+    writeFileSync(file, 'destinations:\n  s:\n    type: slack\n    token: x\nroutes:\n  to: [s, nowhere]\n  groupWait: later\n');
+    const { out, text } = capture();
+    expect(await main(['config', 'validate', file], out)).toBe(1);
+    expect(text()).toContain('destinations.s.channel: required');
+    expect(text()).toContain('routes.groupWait: "later" is not a duration like 30s, 5m, 4h, 1d');
+  });
+
+  it('config validate: exit 1 for a file that does not exist', async () => {
+    const { out, text } = capture();
+    expect(await main(['config', 'validate', '/nonexistent/klaxon.yaml'], out)).toBe(1);
+    expect(text()).toContain('cannot read: ENOENT');
+  });
+
+  it('unknown commands and start of an unknown app exit 2 with usage', async () => {
+    const { out, text } = capture();
+    expect(await main(['frobnicate'], out)).toBe(2);
+    expect(text()).toContain('Usage: klaxon <command>');
+    expect(await main(['start', 'scheduler'], out)).toBe(2);
+    expect(text()).toContain('unknown app "scheduler"');
+  });
+});

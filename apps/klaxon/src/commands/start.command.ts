@@ -1,0 +1,56 @@
+import { resolve } from 'node:path';
+import { createLogger, startEmbeddedRedis, type EmbeddedRedis } from '@klaxon/platform';
+import { APPS, startKlaxon, type AppName } from '../klaxon';
+import type { Command } from './command';
+import { configPath, loadAll } from './load-config';
+
+export const startCommand: Command = {
+  name: 'start',
+  usage: [
+    'start [app]               run all four apps (gateway, collector, pipeline, notifier) in one process,',
+    '                          or one of them against REDIS_URL',
+  ],
+  run: start,
+};
+
+async function start(args: string[], out: Console): Promise<number> {
+  const only = args[0] as AppName | undefined;
+  if (only && !APPS.includes(only)) {
+    out.error(`klaxon start: unknown app "${only}" (one of ${APPS.join(', ')})`);
+    return 2;
+  }
+  const { config, exceptions } = loadAll(configPath());
+  const logger = createLogger();
+  let redisUrl = process.env.REDIS_URL || config.redis.url;
+  let embedded: EmbeddedRedis | undefined;
+  if (!redisUrl) {
+    if (only) {
+      out.error(`klaxon start ${only}: set REDIS_URL to the Redis the other apps use (a single app never starts its own).`);
+      return 2;
+    }
+    embedded = await startEmbeddedRedis({ dir: resolve('.data/redis') });
+    redisUrl = embedded.url;
+    logger.info({ url: redisUrl, dir: '.data/redis' }, 'embedded redis-server started (append-only file on)');
+  }
+  let klaxon;
+  try {
+    klaxon = await startKlaxon({ config, exceptions, redisUrl, apps: only ? [only] : APPS, logger, port: process.env.PORT ? Number(process.env.PORT) : undefined });
+  } catch (err) {
+    await embedded?.stop();
+    throw err;
+  }
+  if (klaxon.url) logger.info(`gateway listening on ${klaxon.url}`);
+  await new Promise<void>((done) => {
+    const stop = (signal: string) => {
+      logger.info({ signal }, 'shutting down: no new requests, finishing running jobs');
+      void klaxon
+        .close()
+        .then(() => embedded?.stop())
+        .finally(done);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  return 0;
+}
+
