@@ -146,4 +146,17 @@ routes:
     const metrics = await (await fetch(`${klaxon.url}/metrics`)).text();
     expect(metrics).toMatch(/klaxon_queue_jobs\{queue="ingest",state="completed"\} \d+/);
   });
+
+  it('serves the OpenAPI document and the queue dashboard, the latter only with the token', async () => {
+    const openapi = (await (await fetch(`${klaxon.url}/docs/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(openapi.paths)).toEqual(expect.arrayContaining(['/v1/reports', '/v1/events/{id}']));
+    const denied = await fetch(`${klaxon.url}/queues/api/queues`);
+    expect(denied.status).toBe(401);
+    expect(denied.headers.get('www-authenticate')).toMatch(/^Basic/);
+    const basic = Buffer.from(`ops:${klaxon.runtime.apiToken}`).toString('base64');
+    const board = await fetch(`${klaxon.url}/queues/api/queues`, { headers: { authorization: `Basic ${basic}` } });
+    expect(board.status).toBe(200);
+    const { queues } = (await board.json()) as { queues: { name: string }[] };
+    expect(queues.map((q) => q.name)).toEqual(expect.arrayContaining(['ingest', 'triage', 'route', 'deliver.slack']));
+  });
 });

@@ -3,3 +3,4 @@ export * from './http/fastify';
 export * from './reports/intake.service';
 export * from './http/api-error';
 export * from './http/api-token.guard';
+export * from './http/dashboards';

@@ -4,7 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomBytes } from 'node:crypto';
 import { CollectorModule } from '@klaxon/collector';
-import { GatewayModule, keepRawBodies } from '@klaxon/gateway';
+import { GatewayModule, keepRawBodies, mountDashboards } from '@klaxon/gateway';
 import { NotifierModule } from '@klaxon/notifier';
 import { PipelineModule } from '@klaxon/pipeline';
 import {
@@ -85,6 +85,7 @@ export async function startKlaxon(options: KlaxonOptions): Promise<Klaxon> {
         abortOnError: false,
         bodyParser: false,
       });
+      await mountDashboards(http, runtime);
       await http.listen(options.port ?? options.config.server.port, options.host ?? '0.0.0.0');
       const address = http.getHttpServer().address() as { port: number };
       url = `http://127.0.0.1:${address.port}`;
