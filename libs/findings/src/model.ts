@@ -142,6 +142,32 @@ export const buildAssetSchema = z.object({
   observedAt: z.string(),
 });
 
+/** A container's securityContext as the pod spec states it (container settings over pod defaults). */
+export const containerSecuritySchema = z.object({
+  privileged: z.boolean().optional(),
+  runAsNonRoot: z.boolean().optional(),
+  runAsUser: z.number().int().optional(),
+  allowPrivilegeEscalation: z.boolean().optional(),
+  readOnlyRootFilesystem: z.boolean().optional(),
+  capabilities: z.object({ add: z.array(z.string()).default([]), drop: z.array(z.string()).default([]) }).optional(),
+});
+
+/** Pod-level facts that widen what a compromised container can reach. */
+export const podSecuritySchema = z.object({
+  hostNetwork: z.boolean().optional(),
+  hostPID: z.boolean().optional(),
+  hostIPC: z.boolean().optional(),
+  /** Paths of hostPath volumes. */
+  hostPaths: z.array(z.string()).default([]),
+  runAsNonRoot: z.boolean().optional(),
+  runAsUser: z.number().int().optional(),
+  serviceAccount: z.string().optional(),
+  /** True when any container is privileged. */
+  privileged: z.boolean().optional(),
+  /** Union of the capabilities any container adds. */
+  capabilitiesAdded: z.array(z.string()).default([]),
+});
+
 export const workloadAssetSchema = z.object({
   type: z.literal('workload'),
   cluster: z.string().optional(),
@@ -150,13 +176,86 @@ export const workloadAssetSchema = z.object({
   name: z.string(),
   labels: z.record(z.string()).default({}),
   containers: z
-    .array(z.object({ name: z.string(), image: z.string(), digest: z.string().optional() }))
+    .array(
+      z.object({
+        name: z.string(),
+        image: z.string(),
+        digest: z.string().optional(),
+        security: containerSecuritySchema.optional(),
+      }),
+    )
     .default([]),
+  /** Labels of the pods it runs (the pod template's), which Service selectors match. */
+  podLabels: z.record(z.string()).optional(),
+  security: podSecuritySchema.optional(),
+  /** For a Pod: the workload that owns it (`derived` when inferred from a ReplicaSet name). */
+  controller: z.object({ kind: z.string(), name: z.string(), derived: z.boolean().optional() }).optional(),
+  /** The cluster no longer has it (the collector saw it deleted). */
+  deleted: z.boolean().optional(),
   observedAt: z.string(),
 });
 
-/** Facts about images, builds and workloads. Later issues add exposure (services, ingresses). */
-export const assetSchema = z.discriminatedUnion('type', [imageAssetSchema, buildAssetSchema, workloadAssetSchema]);
+export const serviceAssetSchema = z.object({
+  type: z.literal('service'),
+  cluster: z.string().optional(),
+  namespace: z.string(),
+  name: z.string(),
+  /** ClusterIP, NodePort, LoadBalancer, ExternalName. */
+  serviceType: z.string(),
+  selector: z.record(z.string()).default({}),
+  ports: z
+    .array(
+      z.object({
+        name: z.string().optional(),
+        port: z.number().int(),
+        targetPort: z.union([z.number().int(), z.string()]).optional(),
+        nodePort: z.number().int().optional(),
+        protocol: z.string().optional(),
+      }),
+    )
+    .default([]),
+  /** Addresses a LoadBalancer got (status.loadBalancer.ingress ip or hostname). */
+  externalAddresses: z.array(z.string()).default([]),
+  labels: z.record(z.string()).default({}),
+  deleted: z.boolean().optional(),
+  observedAt: z.string(),
+});
+
+export const ingressAssetSchema = z.object({
+  type: z.literal('ingress'),
+  cluster: z.string().optional(),
+  namespace: z.string(),
+  name: z.string(),
+  ingressClassName: z.string().optional(),
+  hosts: z.array(z.string()).default([]),
+  tls: z.boolean().default(false),
+  backends: z
+    .array(z.object({ service: z.string(), port: z.union([z.number().int(), z.string()]).optional(), host: z.string().optional(), path: z.string().optional() }))
+    .default([]),
+  labels: z.record(z.string()).default({}),
+  deleted: z.boolean().optional(),
+  observedAt: z.string(),
+});
+
+export const namespaceAssetSchema = z.object({
+  type: z.literal('namespace'),
+  cluster: z.string().optional(),
+  name: z.string(),
+  /** All its labels; `environment`, `team`, `owner` are the ones correlation reads. */
+  labels: z.record(z.string()).default({}),
+  deleted: z.boolean().optional(),
+  observedAt: z.string(),
+});
+
+/** Facts about images, builds, workloads and what exposes them (services, ingresses, namespaces). */
+export const assetSchema = z.discriminatedUnion('type', [
+  imageAssetSchema,
+  buildAssetSchema,
+  workloadAssetSchema,
+  serviceAssetSchema,
+  ingressAssetSchema,
+  namespaceAssetSchema,
+]);
 
 /**
  * What an input is a complete report of. `key` names the subject (`image:sha256:…`,
@@ -187,6 +286,11 @@ export type Finding = z.infer<typeof findingSchema>;
 export type ImageAsset = z.infer<typeof imageAssetSchema>;
 export type BuildAsset = z.infer<typeof buildAssetSchema>;
 export type WorkloadAsset = z.infer<typeof workloadAssetSchema>;
+export type ContainerSecurity = z.infer<typeof containerSecuritySchema>;
+export type PodSecurity = z.infer<typeof podSecuritySchema>;
+export type ServiceAsset = z.infer<typeof serviceAssetSchema>;
+export type IngressAsset = z.infer<typeof ingressAssetSchema>;
+export type NamespaceAsset = z.infer<typeof namespaceAssetSchema>;
 export type Asset = z.infer<typeof assetSchema>;
 export type Scope = z.infer<typeof scopeSchema>;
 export type Batch = z.infer<typeof batchSchema>;
