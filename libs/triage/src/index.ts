@@ -1,2 +1,3 @@
 export * from './finding.repository';
 export * from './triage-batch/triage-batch.usecase';
+export * from './exceptions';

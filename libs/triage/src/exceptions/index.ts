@@ -1,0 +1,3 @@
+export * from './exception';
+export * from './exception.repository';
+export * from './exception.store';
