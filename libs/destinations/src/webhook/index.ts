@@ -1,0 +1,1 @@
+export { WebhookDestination, signBody, SIGNATURE_HEADER, IDEMPOTENCY_HEADER, type WebhookPayload } from './webhook.destination';
