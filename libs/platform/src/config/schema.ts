@@ -141,6 +141,43 @@ export const routeSchema: z.ZodType<RouteConfig, z.ZodTypeDef, RouteInput> = z.l
 
 const integrationSecret = z.object({ secret: optionalText, token: optionalText }).strict();
 
+/**
+ * How correlation turns context into a 0-100 risk (libs/triage/src/risk). Every weight is the points
+ * one fact adds; the defaults rank a fixable critical in an internet-facing production workload with a
+ * live runtime detection above the same CVE in an idle development pod.
+ */
+export const riskConfigSchema = z
+  .object({
+    weights: z
+      .object({
+        /** Base points per severity; CVSS, when the tool gives one, scales `critical` instead. */
+        critical: z.number().min(0).default(35),
+        high: z.number().min(0).default(25),
+        medium: z.number().min(0).default(12),
+        low: z.number().min(0).default(5),
+        info: z.number().min(0).default(0),
+        fixable: z.number().min(0).default(5),
+        exploited: z.number().min(0).default(20),
+        /** Points at EPSS 1.0 (scaled by the probability). */
+        epss: z.number().min(0).default(15),
+        running: z.number().min(0).default(10),
+        internetFacing: z.number().min(0).default(20),
+        privileged: z.number().min(0).default(10),
+        /** A runtime detection on the same workload within `runtimeWindowHours`, added to its vulnerabilities. */
+        runtimeActivity: z.number().min(0).default(25),
+        /** A fixable critical or high vulnerability in the image, added to a runtime detection. */
+        vulnerableImage: z.number().min(0).default(35),
+      })
+      .strict()
+      .default({}),
+    /** Environment name (as `context.environments` assigns it) → points. Unlisted environments add nothing. */
+    environments: z.record(z.number().min(0)).default({ production: 15, staging: 8 }),
+    runtimeWindowHours: z.number().positive().default(24),
+    /** A workload not seen for this long (no snapshot, no event) stops counting as running. */
+    factsMaxAgeHours: z.number().positive().default(72),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     server: z
@@ -192,6 +229,7 @@ export const configSchema = z
       .strict()
       .default({}),
     exceptionsFile: z.string().optional(),
+    risk: riskConfigSchema.default({}),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -242,3 +280,4 @@ export type PagerDutyDestinationConfig = z.output<typeof pagerdutyDestinationSch
 export type GitHubDestinationConfig = z.output<typeof githubDestinationSchema>;
 export type WebhookDestinationConfig = z.output<typeof webhookDestinationSchema>;
 export type ExceptionConfig = z.output<typeof exceptionSchema>;
+export type RiskConfig = z.output<typeof riskConfigSchema>;
