@@ -1,0 +1,2 @@
+export { PagerDutyDestination } from './pagerduty.destination';
+export { dedupKeyOf, renderTrigger, PD_SEVERITY, PD_SUMMARY_MAX } from './render';

@@ -1,0 +1,116 @@
+import { createHash } from 'node:crypto';
+import type { Finding, Severity } from '@klaxon/findings';
+import { allFindings, type Notification } from '@klaxon/routing';
+import {
+  byUrgency,
+  cut,
+  findingName,
+  imageText,
+  packageText,
+  pullRequestUrl,
+  remediationText,
+  ruleUrl,
+  workloadText,
+  worstSeverity,
+} from '../finding-facts';
+
+/** Events API v2 limits (https://developer.pagerduty.com/docs/send-alert-event): summary 1024, dedup_key 255. */
+export const PD_SUMMARY_MAX = 1024;
+export const PD_DEDUP_KEY_MAX = 255;
+/** Findings quoted in custom_details: an incident is read on a phone, and the event must stay far below 512 KB. */
+const MAX_DETAILED = 20;
+const MAX_LINKS = 5;
+
+export type PagerDutySeverity = 'critical' | 'error' | 'warning' | 'info';
+
+export const PD_SEVERITY: Record<Severity, PagerDutySeverity> = {
+  critical: 'critical',
+  high: 'error',
+  medium: 'warning',
+  low: 'info',
+  info: 'info',
+};
+
+/**
+ * The alert's identity at PagerDuty: every event of one notification key lands on the same alert,
+ * so a retried or repeated trigger is deduplicated by PagerDuty itself and a resolve closes it.
+ */
+export function dedupKeyOf(notificationKey: string): string {
+  const readable = `klaxon/${notificationKey}`;
+  return readable.length <= PD_DEDUP_KEY_MAX ? readable : `klaxon/${createHash('sha256').update(notificationKey).digest('hex')}`;
+}
+
+export interface TriggerPayload {
+  summary: string;
+  source: string;
+  severity: PagerDutySeverity;
+  timestamp: string;
+  component?: string;
+  group?: string;
+  class?: string;
+  custom_details: Record<string, unknown>;
+}
+
+export interface TriggerEvent {
+  payload: TriggerPayload;
+  links: Array<{ href: string; text: string }>;
+}
+
+/** A trigger for everything still open in the group: new and regressed first, then what was told already. */
+export function renderTrigger(n: Notification): TriggerEvent {
+  const open = [...n.changes.new, ...n.changes.regressed, ...n.changes.open].sort(byUrgency);
+  const lead = open[0] ?? allFindings(n)[0];
+  const severity = worstSeverity(open);
+  const group = Object.values(n.groupLabels).filter(Boolean).join(', ');
+  const where = lead ? (workloadText(lead) ?? imageText(lead) ?? lead.code?.repo) : undefined;
+  const what = lead ? `${findingName(lead)}${lead.title && lead.title !== lead.rule.id ? `: ${lead.title}` : ''}` : `route ${n.route}`;
+  const others = open.length > 1 ? ` (+${open.length - 1} more)` : '';
+  const summary = cut(`[${lead?.severity ?? severity}] ${what}${where ? ` on ${where}` : ''}${others}`, PD_SUMMARY_MAX);
+
+  const links: TriggerEvent['links'] = [];
+  for (const f of open) {
+    const pr = pullRequestUrl(f);
+    if (pr && !links.some((l) => l.href === pr)) links.push({ href: pr, text: `Pull request #${f.code!.pullRequest}` });
+    const rule = ruleUrl(f);
+    if (rule && !links.some((l) => l.href === rule)) links.push({ href: rule, text: f.rule.id });
+    if (links.length >= MAX_LINKS) break;
+  }
+
+  return {
+    payload: {
+      summary,
+      // `source` is the affected system as the responder knows it: the workload, else the image.
+      source: cut(where ?? (group || 'klaxon'), 255),
+      severity: PD_SEVERITY[severity],
+      timestamp: n.createdAt,
+      component: lead?.workload?.name ?? lead?.artifact?.repository,
+      group: lead?.workload?.namespace ?? (group || undefined),
+      class: [...new Set(open.map((f) => f.kind))].sort().join(',') || undefined,
+      custom_details: {
+        route: n.route,
+        group: n.groupLabels,
+        counts: { new: n.changes.new.length, regressed: n.changes.regressed.length, open: open.length, resolved: n.changes.resolved.length },
+        findings: open.slice(0, MAX_DETAILED).map(details),
+        ...(open.length > MAX_DETAILED ? { more: open.length - MAX_DETAILED } : {}),
+        ...(n.eventId ? { klaxon_event: n.eventId } : {}),
+      },
+    },
+    links,
+  };
+}
+
+function details(f: Finding): Record<string, unknown> {
+  const entry: Record<string, unknown> = { rule: f.rule.id, severity: f.severity, title: cut(f.title, 300), fingerprint: f.fingerprint };
+  const set = (key: string, value: unknown) => {
+    if (value !== undefined && value !== '') entry[key] = value;
+  };
+  set('package', packageText(f));
+  set('image', imageText(f));
+  set('workload', workloadText(f));
+  set('risk', f.risk ? { score: f.risk.score, reasons: f.risk.reasons } : undefined);
+  set('exploited', f.rule.exploited);
+  set('remediation', remediationText(f) && cut(remediationText(f)!, 500));
+  set('environment', f.environment);
+  set('exposure', f.exposure);
+  return entry;
+}
