@@ -266,10 +266,21 @@ export const scopeSchema = z.object({
   kinds: z.array(findingKindSchema),
 });
 
+/**
+ * More to fetch about an input, from the system that sent it: a Harbor scan webhook carries only a
+ * summary, so its batch asks for the full report (`kind: 'harbor-report'`). The ingest step hands each
+ * one to the collector's queue for its kind; the fetched document comes back in as an input of its own.
+ */
+export const followUpSchema = z.object({
+  kind: z.string(),
+  params: z.record(z.string()),
+});
+
 export const batchSchema = z.object({
   findings: z.array(findingSchema),
   assets: z.array(assetSchema).default([]),
   scopes: z.array(scopeSchema).default([]),
+  followUps: z.array(followUpSchema).optional(),
 });
 
 export type FindingKind = z.infer<typeof findingKindSchema>;
@@ -294,6 +305,7 @@ export type NamespaceAsset = z.infer<typeof namespaceAssetSchema>;
 export type Asset = z.infer<typeof assetSchema>;
 export type Scope = z.infer<typeof scopeSchema>;
 export type Batch = z.infer<typeof batchSchema>;
+export type FollowUp = z.infer<typeof followUpSchema>;
 
 /** A finding as a parser builds it: the fingerprint is computed from it, not chosen by the parser. */
 export type FindingDraft = Omit<Finding, 'fingerprint' | 'labels' | 'rule'> & {

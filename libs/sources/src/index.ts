@@ -1,3 +1,4 @@
 export * from './source';
 export * from './integration';
 export * from './registry';
+export { HARBOR_REPORT_FOLLOW_UP } from './harbor/parse';

@@ -4,6 +4,8 @@ import type { KlaxonConfig } from '@klaxon/platform';
 export interface WebhookRequest {
   headers: Record<string, string | undefined>;
   raw: string;
+  /** The query string, for senders that can only put a token in the URL (Quay). */
+  query?: Record<string, string | undefined>;
 }
 
 export type SourcesConfig = KlaxonConfig['sources'];

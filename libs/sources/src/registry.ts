@@ -2,12 +2,46 @@ import type { Batch } from '@klaxon/findings';
 import { ParseError, parseJson, type SourceMeta, type SourceParser } from './source';
 import type { Integration } from './integration';
 import { trivyParser } from './trivy/parse';
+import { policyReportParser } from './policyreport/parse';
+import { trivyOperatorParser } from './trivy-operator/parse';
+import { kubeBenchParser } from './kube-bench/parse';
+import { kubernetesParser } from './kubernetes/parse';
+import { falcoParser } from './falco/parse';
+import { falcoIntegration, falcosidekickIntegration } from './falco/integration';
+import { tetragonParser } from './tetragon/parse';
+import { tetragonIntegration } from './tetragon/integration';
+import { stackroxParser } from './stackrox/parse';
+import { stackroxIntegration } from './stackrox/integration';
+import { alertmanagerParser } from './alertmanager/parse';
+import { alertmanagerIntegration } from './alertmanager/integration';
+import { harborIntegration } from './harbor/integration';
+import { harborParser } from './harbor/parse';
+import { harborReportParser } from './harbor/report';
 
 /** Format name → parser. The only place that lists them: adding a format is a folder plus one line here. */
-export const PARSERS: readonly SourceParser[] = [trivyParser];
+export const PARSERS: readonly SourceParser[] = [
+  trivyParser,
+  policyReportParser,
+  trivyOperatorParser,
+  kubeBenchParser,
+  kubernetesParser,
+  falcoParser,
+  tetragonParser,
+  stackroxParser,
+  alertmanagerParser,
+  harborParser,
+  harborReportParser,
+];
 
 /** Webhook senders (`POST /v1/webhooks/{name}`), listed here and nowhere else. */
-export const INTEGRATIONS: readonly Integration[] = [];
+export const INTEGRATIONS: readonly Integration[] = [
+  falcoIntegration,
+  falcosidekickIntegration,
+  tetragonIntegration,
+  stackroxIntegration,
+  alertmanagerIntegration,
+  harborIntegration,
+];
 
 const INTEGRATION_BY_NAME = new Map(INTEGRATIONS.map((i) => [i.name, i]));
 

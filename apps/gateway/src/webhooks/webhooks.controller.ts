@@ -1,4 +1,4 @@
-import { Controller, Headers, HttpStatus, Param, Post, Req, Res } from '@nestjs/common';
+import { Controller, Headers, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { newEventId, Runtime } from '@klaxon/platform';
 import { integrationFor, integrations } from '@klaxon/sources';
@@ -25,12 +25,13 @@ export class WebhooksController {
     @Req() request: FastifyRequest,
     @Headers() headers: Record<string, string | undefined>,
     @Res({ passthrough: true }) reply: FastifyReply,
+    @Query() query: Record<string, string | undefined> = {},
   ) {
     const integration = integrationFor(name);
     if (!integration) throw ApiError.badRequest('integration', `unknown integration "${name}"; one of ${integrations().join(', ')}`);
     const raw = typeof request.body === 'string' ? request.body : '';
     if (raw.trim() === '') throw ApiError.badRequest('body', 'the webhook body is empty');
-    const webhook = { headers, raw };
+    const webhook = { headers, raw, query };
     const refusal = integration.authenticate(webhook, this.runtime.config.sources);
     if (refusal) throw new ApiError(HttpStatus.UNAUTHORIZED, { error: 'unauthorized', message: refusal, field: 'authorization' });
 

@@ -1,6 +1,6 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
-import { JOB, QUEUE, Runtime, ingestJobSchema, type IngestJob } from '@klaxon/platform';
+import { JOB, QUEUE, Runtime, collectQueue, ingestJobSchema, type IngestJob } from '@klaxon/platform';
 import { IgnoredInput, ParseError, parseInput, type ReportContext } from '@klaxon/sources';
 
 /** `ingest`: raw input → Batch. A parse failure quarantines the raw input; it is never dropped. */
@@ -31,13 +31,19 @@ export class IngestEventProcessor implements OnModuleInit {
       this.runtime.logger.warn({ eventId, err: err.message }, 'input quarantined');
       return;
     }
-    const { format, batch } = parsed;
+    const { format, batch: { followUps = [], ...batch } } = parsed;
     await events.markParsed(eventId, {
       format,
       findings: batch.findings.length,
       assets: batch.assets.length,
       scopes: batch.scopes.length,
     });
+    // What the input asks to fetch next (Harbor's full report) goes to the collector, whichever source it is.
+    await Promise.all(
+      followUps.map((followUp, i) =>
+        queues.add(collectQueue(followUp.kind), JOB.collect, { eventId, followUp }, { jobId: `collect-${eventId}-${i}-${event.replays}` }),
+      ),
+    );
     await queues.add(QUEUE.triage, JOB.triage, { eventId, batch }, { jobId: `triage-${eventId}-${event.replays}` });
   }
 }

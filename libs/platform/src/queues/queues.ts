@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { batchSchema, findingSchema } from '@klaxon/findings';
+import { batchSchema, findingSchema, followUpSchema } from '@klaxon/findings';
 import { notificationSchema } from '@klaxon/routing';
 
 /** Queue names: the only place they are spelled. */
@@ -8,6 +8,10 @@ export const QUEUE = {
   triage: 'triage',
   route: 'route',
   feedback: 'feedback',
+  /** Group timers: delayed jobs that flush a route's group when its groupWait/groupInterval/repeatInterval ends. */
+  group: 'group',
+  /** Exceptions that end (expiry or deletion): their suppressed findings are routed as new. */
+  exceptions: 'exceptions',
 } as const;
 
 export const DESTINATION_TYPES = ['slack', 'jira', 'pagerduty', 'github', 'webhook'] as const;
@@ -18,19 +22,34 @@ export function deliverQueue(type: DestinationType): string {
   return `deliver.${type}`;
 }
 
+/**
+ * One collector queue per follow-up kind (`collect.harbor-report`), so each pull has its own worker,
+ * rate limit and credentials, the way each destination type has its delivery queue.
+ */
+export function collectQueue(kind: string): string {
+  return `collect.${kind}`;
+}
+
 /** Job names inside the queues. */
 export const JOB = {
   ingest: 'ingest-event',
   triage: 'triage-batch',
   route: 'route-findings',
   deliver: 'deliver-notification',
+  flushGroup: 'flush-group',
+  releaseException: 'release-exception',
+  collect: 'collect-follow-up',
 } as const;
 
 export const ingestJobSchema = z.object({ eventId: z.string() });
 
 export const triageJobSchema = z.object({ eventId: z.string(), batch: batchSchema });
 
-export const FINDING_CHANGES = ['new', 'regressed', 'resolved', 'unchanged', 'suppressed', 'unsuppressed'] as const;
+/**
+ * `rescored`: an open finding whose risk changed with its context (a runtime detection, a new exposure)
+ * so that the routes it matches changed; routing treats it as new to the routes it now reaches.
+ */
+export const FINDING_CHANGES = ['new', 'regressed', 'resolved', 'unchanged', 'suppressed', 'unsuppressed', 'rescored'] as const;
 export const findingChangeSchema = z.object({
   change: z.enum(FINDING_CHANGES),
   finding: findingSchema,
@@ -40,9 +59,20 @@ export const routeJobSchema = z.object({ eventId: z.string().optional(), changes
 
 export const deliverJobSchema = z.object({ notification: notificationSchema });
 
+/** `seq` names the window: a timer for an older window of the same group finds nothing to do. */
+export const flushGroupJobSchema = z.object({ groupId: z.string(), route: z.string(), seq: z.number().int() });
+
+export const releaseExceptionJobSchema = z.object({ exceptionId: z.string(), reason: z.enum(['expired', 'deleted']), at: z.string() });
+
+/** A follow-up of input `eventId` for the collector (fetch Harbor's full report, …). */
+export const collectJobSchema = z.object({ eventId: z.string(), followUp: followUpSchema });
+
 export type IngestJob = z.infer<typeof ingestJobSchema>;
 export type TriageJob = z.infer<typeof triageJobSchema>;
 export type FindingChange = z.infer<typeof findingChangeSchema>;
 export type FindingChangeKind = FindingChange['change'];
 export type RouteJob = z.infer<typeof routeJobSchema>;
 export type DeliverJob = z.infer<typeof deliverJobSchema>;
+export type FlushGroupJob = z.infer<typeof flushGroupJobSchema>;
+export type ReleaseExceptionJob = z.infer<typeof releaseExceptionJobSchema>;
+export type CollectJob = z.infer<typeof collectJobSchema>;

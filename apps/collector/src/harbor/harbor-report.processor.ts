@@ -1,0 +1,77 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { UnrecoverableError } from 'bullmq';
+import { z } from 'zod';
+import { JOB, QUEUE, Runtime, collectJobSchema, collectQueue, type CollectJob } from '@klaxon/platform';
+import { HARBOR_REPORT_FOLLOW_UP } from '@klaxon/sources';
+import { fetchVulnerabilityReport } from './harbor.client';
+
+/** What the Harbor webhook parser asks for (libs/sources/src/harbor/parse.ts), checked at this edge. */
+const paramsSchema = z.object({
+  project: z.string().min(1),
+  repository: z.string().min(1),
+  digest: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+  registry: z.string().optional(),
+  tag: z.string().optional(),
+});
+
+/**
+ * `collect.harbor-report`: a SCANNING_COMPLETED webhook carries only severity counts, so the full report
+ * is pulled from Harbor's API with the robot account, stored as an input of its own (format
+ * `harbor-report`, context image + digest) and sent through ingest like any upload. Its event id is
+ * derived from the webhook's, so a retried job stores and enqueues the same event, not a second one.
+ */
+@Injectable()
+export class HarborReportProcessor implements OnModuleInit {
+  constructor(private readonly runtime: Runtime) {}
+
+  onModuleInit(): void {
+    this.runtime.queues.work({
+      queue: collectQueue(HARBOR_REPORT_FOLLOW_UP),
+      schema: collectJobSchema,
+      handle: (job) => this.execute(job),
+      // Harbor is one server shared with every CI pushing to it: a few pulls at a time.
+      options: { concurrency: 2 },
+    });
+  }
+
+  /** Returns the id of the event holding the pulled report, or undefined when Harbor is not configured. */
+  async execute({ eventId, followUp }: CollectJob): Promise<string | undefined> {
+    const { events, queues, config, logger, clock, metrics } = this.runtime;
+    const parsed = paramsSchema.safeParse(followUp.params);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new UnrecoverableError(`harbor-report follow-up of ${eventId}: ${issue.path.join('.')}: ${issue.message}`);
+    }
+    const artifact = parsed.data;
+    const harbor = config.sources.harbor;
+    if (!harbor?.url || !harbor.username || !harbor.password) {
+      logger.warn(
+        { eventId, repository: artifact.repository },
+        'Harbor scan completed but sources.harbor.url/username/password are not all set: only the image is recorded, not its report',
+      );
+      return undefined;
+    }
+
+    const raw = await fetchVulnerabilityReport(
+      { url: harbor.url, username: harbor.username, password: harbor.password },
+      { project: artifact.project, repository: artifact.repository, reference: artifact.digest },
+    );
+    const reportEventId = `${eventId}-harbor-${artifact.digest.slice('sha256:'.length, 'sha256:'.length + 12)}`;
+    const image = `${artifact.registry ? `${artifact.registry}/` : ''}${artifact.repository}${artifact.tag ? `:${artifact.tag}` : ''}`;
+    await events.store(
+      {
+        id: reportEventId,
+        integration: 'collector:harbor',
+        format: 'harbor-report',
+        context: { image, digest: artifact.digest, pulledFor: eventId },
+        receivedAt: clock().toISOString(),
+        contentType: 'application/json',
+      },
+      raw,
+    );
+    await queues.add(QUEUE.ingest, JOB.ingest, { eventId: reportEventId }, { jobId: `ingest-${reportEventId}-0` });
+    metrics.inputs.inc({ integration: 'collector:harbor', outcome: 'accepted' });
+    logger.info({ eventId, reportEventId, repository: artifact.repository }, 'Harbor report pulled');
+    return reportEventId;
+  }
+}
