@@ -1,2 +1,7 @@
-// Runtime-to-build suggestion rules and policy generators live here (see DESIGN.md, 'Feedback to build time').
-export {};
+// Runtime detections → build- and deploy-time hardening (DESIGN.md, "Feedback to build time"). Pure.
+export * from './rule-table';
+export * from './detect';
+export * from './evidence';
+export * from './suggestion';
+export * from './markdown';
+export { toYaml } from './generators/yaml';
