@@ -40,6 +40,7 @@ destinations:
 routes:
   to: [slack-sec]
   groupBy: [artifact.repository]
+  groupWait: 0s
 `);
   });
   afterAll(async () => {

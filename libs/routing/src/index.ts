@@ -1,3 +1,4 @@
 export * from './notification';
 export * from './route-tree';
-export * from './build-notifications';
+export * from './route-test';
+export * from './grouping';

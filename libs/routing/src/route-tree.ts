@@ -72,3 +72,21 @@ export function notificationKey(route: string, destination: string, labels: Reco
   const digest = createHash('sha256').update(`${route}\u0000${destination}\u0000${group}`).digest('hex').slice(0, 16);
   return `${destination}:${digest}`;
 }
+
+/**
+ * The route at `path` (as matchRoutes names it) with inherited settings resolved, or undefined when the
+ * tree no longer has it (the config changed since a group timer was armed).
+ */
+export function routeByPath(root: RouteConfig, path: string): MatchedRoute | undefined {
+  const [first, ...rest] = path.split('/');
+  if (first !== 'root') return undefined;
+  let route = root;
+  let resolved = resolve(root, undefined, 'root');
+  for (const segment of rest) {
+    const child = route.routes.find((c, i) => (c.name ?? String(i)) === segment);
+    if (!child) return undefined;
+    route = child;
+    resolved = resolve(child, resolved, `${resolved.path}/${segment}`);
+  }
+  return resolved;
+}

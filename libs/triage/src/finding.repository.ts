@@ -15,51 +15,172 @@ export interface FindingRecord extends Finding {
   occurrences: number;
   sources: string[];
   digests: string[];
+  /** `cluster/namespace/kind/name` of every workload it was reported on. */
+  workloads: string[];
+  /** The exception that suppressed it when it was last triaged (suppressed findings only). */
+  exception?: string;
   history: HistoryEntry[];
 }
 
-export type UpsertChange = 'new' | 'regressed' | 'unchanged';
+/**
+ * What an upsert did to one finding. `suppressed`: an exception covers it now (it is stored, not
+ * routed); `unsuppressed`: it was suppressed and no exception covers it any more (routed as new).
+ */
+export type UpsertChange = 'new' | 'regressed' | 'unchanged' | 'suppressed' | 'unsuppressed';
+
+/** One finding to upsert, with the exception covering it (decided by the caller, a pure function). */
+export interface FindingUpsert {
+  finding: Finding;
+  exception?: string;
+}
+
+/** Query filters; each is an exact value of a secondary index. Several values of one filter are OR'ed. */
+export interface FindingFilter {
+  state?: FindingState[];
+  kind?: string[];
+  severity?: string[];
+  image?: string[];
+  digest?: string[];
+  workload?: string[];
+  repo?: string[];
+}
+
+/** A running container, as workload assets report it: which digest of which image repository runs where. */
+export interface RunningSlot {
+  repository: string;
+  /** `cluster/namespace/kind/name/container`: one running slot, replaced when it runs another digest. */
+  slot: string;
+  /** undefined: the slot is gone (workload deleted). */
+  digest?: string;
+}
 
 /** History kept per finding: enough to read its story, bounded so a flapping finding cannot grow without end. */
 export const HISTORY_LIMIT = 50;
 /** Findings per script call: keeps each call short so Redis stays responsive to other clients. */
 const CHUNK = 500;
+const UPSERT_ARGS = 8;
 
 /*
- * One call upserts a chunk of findings. Per finding: the latest report as opaque JSON (`data`),
- * lifecycle fields in the same hash, and sets of the sources and digests it was seen in.
- * ARGV: prefix, now, cause, historyLimit, then (fingerprint, data, sourceKey, digest) per finding.
+ * Shared Lua: history, the state index, and resolution against the current digests of an image
+ * repository. A finding seen in several digests resolves only when no current digest (the newest
+ * scanned, plus those running in the cluster) still has it.
  */
-const UPSERT_SCRIPT = `
-local prefix, now, cause, limit = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+const PRELUDE = `
+local prefix = ARGV[1]
+local function fkey(fp) return prefix .. ':finding:' .. fp end
+local function idx(name) return prefix .. ':idx:' .. name end
+local function history(fp, at, state, cause, limit)
+  local key = fkey(fp) .. ':history'
+  redis.call('RPUSH', key, cjson.encode({at = at, state = state, cause = cause}))
+  redis.call('LTRIM', key, -limit, -1)
+end
+local function setState(fp, from, to)
+  if from then redis.call('SREM', idx('state:' .. from), fp) end
+  redis.call('SADD', idx('state:' .. to), fp)
+end
+local function resolve(fp, now, why, limit)
+  local key = fkey(fp)
+  local cur = redis.call('HMGET', key, 'state', 'exception')
+  if cur[1] ~= 'open' and cur[1] ~= 'suppressed' then return false end
+  redis.call('HSET', key, 'state', 'resolved', 'exception', '')
+  setState(fp, cur[1], 'resolved')
+  if cur[2] and cur[2] ~= '' then redis.call('SREM', idx('exception:' .. cur[2]), fp) end
+  history(fp, now, 'resolved', why, limit)
+  return true
+end
+local function scopeKey(key) return prefix .. ':scope:' .. key end
+-- Recomputes the current digests of an image repository; returns the digests that stopped being current
+-- and the scope keys of the current ones.
+local function reconcile(repository, nowMs)
+  local image = prefix .. ':image:' .. repository
+  local current = {}
+  local newest = redis.call('ZREVRANGE', image .. ':scans', 0, 0)
+  if newest[1] then current[newest[1]] = true end
+  for _, d in ipairs(redis.call('HVALS', image .. ':running')) do current[d] = true end
+  local dropped = {}
+  for _, d in ipairs(redis.call('SMEMBERS', image .. ':current')) do
+    if not current[d] then dropped[#dropped + 1] = d end
+  end
+  redis.call('DEL', image .. ':current')
+  local scopes = {}
+  for d in pairs(current) do
+    redis.call('SADD', image .. ':current', d)
+    scopes[d] = scopeKey('image:' .. d)
+  end
+  return dropped, scopes
+end
+-- Resolves the candidates that no current digest other than 'except' still has.
+local function resolveUnless(candidates, scopes, except, now, why, limit, resolved)
+  for fp in pairs(candidates) do
+    local still = false
+    for d, key in pairs(scopes) do
+      if d ~= except and redis.call('SISMEMBER', key, fp) == 1 then still = true break end
+    end
+    if not still and resolve(fp, now, why, limit) then resolved[#resolved + 1] = fp end
+  end
+end
+`;
+
+/*
+ * One call upserts a chunk of findings: the latest report as opaque JSON (`data`), lifecycle fields in
+ * the same hash, sets of sources, digests and workloads, and the secondary indexes queries read.
+ * ARGV: prefix, now, nowMs, cause, historyLimit, then per finding: fingerprint, data, sourceKey, digest,
+ * workload, exception ('' none), attribute indexes ('\\n'-joined, replaced), accumulating indexes (kept).
+ */
+const UPSERT_SCRIPT = `${PRELUDE}
+local now, nowMs, cause, limit = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 local out = {}
-for i = 5, #ARGV, 4 do
-  local fp, data, source, digest = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3]
-  local key = prefix .. ':finding:' .. fp
-  local current = redis.call('HMGET', key, 'state', 'lastCause', 'lastChange')
-  local state, lastCause, change = current[1], current[2], 'unchanged'
+local function split(s)
+  local t = {}
+  for part in string.gmatch(s, '[^\\n]+') do t[part] = true end
+  return t
+end
+for i = 6, #ARGV, ${UPSERT_ARGS} do
+  local fp, data, source, digest, workload, exc, ix, acc = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
+  local key = fkey(fp)
+  local cur = redis.call('HMGET', key, 'state', 'lastCause', 'lastChange', 'exception', 'ix')
+  local state, lastCause, change, prevExc, prevIx = cur[1], cur[2], 'unchanged', cur[4] or '', cur[5] or ''
   if lastCause == cause then
     -- The same input again (a retried job): report what it did the first time, change nothing.
-    change = current[3]
-  elseif not state then
-    redis.call('HSET', key, 'data', data, 'state', 'open', 'firstSeen', now, 'lastSeen', now, 'occurrences', 1)
-    redis.call('RPUSH', key .. ':history', cjson.encode({at = now, state = 'open', cause = 'first seen in ' .. cause}))
-    redis.call('SADD', prefix .. ':findings', fp)
-    change = 'new'
+    change = cur[3]
   else
-    redis.call('HSET', key, 'data', data, 'lastSeen', now)
-    redis.call('HINCRBY', key, 'occurrences', 1)
-    if state == 'resolved' then
-      redis.call('HSET', key, 'state', 'open')
-      redis.call('RPUSH', key .. ':history', cjson.encode({at = now, state = 'open', cause = 'regressed: seen again in ' .. cause}))
-      redis.call('LTRIM', key .. ':history', -limit, -1)
-      change = 'regressed'
+    local target = exc ~= '' and 'suppressed' or 'open'
+    local why
+    if not state then
+      change = target == 'open' and 'new' or 'suppressed'
+      why = 'first seen in ' .. cause .. (exc ~= '' and (', covered by exception ' .. exc) or '')
+      redis.call('HSET', key, 'data', data, 'state', target, 'firstSeen', now, 'lastSeen', now, 'occurrences', 1,
+        'lastCause', cause, 'lastChange', change, 'exception', exc, 'ix', ix)
+      redis.call('SADD', prefix .. ':findings', fp)
+    else
+      if state == target then
+        change = 'unchanged'
+      elseif target == 'suppressed' then
+        change, why = 'suppressed', 'covered by exception ' .. exc .. ' when seen in ' .. cause
+      elseif state == 'resolved' then
+        change, why = 'regressed', 'regressed: seen again in ' .. cause
+      else
+        change, why = 'unsuppressed', 'exception ' .. prevExc .. ' no longer covers it, seen in ' .. cause
+      end
+      redis.call('HSET', key, 'data', data, 'lastSeen', now, 'lastCause', cause, 'lastChange', change, 'state', target, 'exception', exc, 'ix', ix)
+      redis.call('HINCRBY', key, 'occurrences', 1)
     end
-  end
-  if lastCause ~= cause then
-    redis.call('HSET', key, 'lastCause', cause, 'lastChange', change)
+    if why then history(fp, now, target, why, limit) end
+    if state ~= target then setState(fp, state, target) end
+    if prevExc ~= exc then
+      if prevExc ~= '' then redis.call('SREM', idx('exception:' .. prevExc), fp) end
+      if exc ~= '' then redis.call('SADD', idx('exception:' .. exc), fp) end
+    end
+    if prevIx ~= ix then
+      local old, new = split(prevIx), split(ix)
+      for name in pairs(old) do if not new[name] then redis.call('SREM', idx(name), fp) end end
+      for name in pairs(new) do if not old[name] then redis.call('SADD', idx(name), fp) end end
+    end
+    for name in pairs(split(acc)) do redis.call('SADD', idx(name), fp) end
     redis.call('SADD', key .. ':sources', source)
     if digest ~= '' then redis.call('SADD', key .. ':digests', digest) end
+    if workload ~= '' then redis.call('SADD', key .. ':workloads', workload) end
+    redis.call('ZADD', prefix .. ':findings:seen', nowMs, fp)
   end
   out[#out + 1] = change
 end
@@ -67,45 +188,189 @@ return out
 `;
 
 /*
- * Replaces the membership of a complete-report scope and resolves the open findings it no longer has.
- * KEYS: none (prefix in ARGV). ARGV: prefix, scopeKey, now, cause, historyLimit, then the fingerprints seen.
+ * Replaces the membership of a complete-report scope and resolves the open (or suppressed) findings it
+ * no longer has. For an image scope of a known repository, the digest is recorded as scanned, and a
+ * missing finding resolves only when no other current digest of the repository still has it; findings
+ * of digests that stopped being current resolve the same way.
+ * ARGV: prefix, scopeKey, now, nowMs, cause, historyLimit, repository ('' none), digest ('' none), then the fingerprints seen.
  */
-const RESOLVE_SCOPE_SCRIPT = `
-local prefix, scope, now, cause, limit = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
-local setKey = prefix .. ':scope:' .. scope
+const RESOLVE_SCOPE_SCRIPT = `${PRELUDE}
+local scope, now, nowMs, cause, limit, repository, digest = ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8]
+local setKey = scopeKey(scope)
 local lastKey = setKey .. ':last'
 -- The same input again (a retried job): answer as the first time did.
 if redis.call('HGET', lastKey, 'cause') == cause then
   return cjson.decode(redis.call('HGET', lastKey, 'resolved'))
 end
 local seen = {}
-for i = 6, #ARGV do seen[ARGV[i]] = true end
-local resolved = {}
+for i = 9, #ARGV do seen[ARGV[i]] = true end
+local candidates = {}
 for _, fp in ipairs(redis.call('SMEMBERS', setKey)) do
-  if not seen[fp] then
-    local key = prefix .. ':finding:' .. fp
-    if redis.call('HGET', key, 'state') == 'open' then
-      redis.call('HSET', key, 'state', 'resolved')
-      redis.call('RPUSH', key .. ':history', cjson.encode({at = now, state = 'resolved', cause = 'missing from ' .. cause}))
-      redis.call('LTRIM', key .. ':history', -limit, -1)
-      resolved[#resolved + 1] = fp
+  if not seen[fp] then candidates[fp] = true end
+end
+redis.call('DEL', setKey)
+for i = 9, #ARGV, 5000 do
+  redis.call('SADD', setKey, unpack(ARGV, i, math.min(i + 4999, #ARGV)))
+end
+local scopes = {}
+if repository ~= '' and digest ~= '' then
+  -- First scan time orders digests: a nightly rescan of an old digest does not make it the newest.
+  redis.call('ZADD', prefix .. ':image:' .. repository .. ':scans', 'NX', nowMs, digest)
+  local dropped
+  dropped, scopes = reconcile(repository, nowMs)
+  for _, d in ipairs(dropped) do
+    for _, fp in ipairs(redis.call('SMEMBERS', scopeKey('image:' .. d))) do
+      if not seen[fp] then candidates[fp] = true end
     end
   end
 end
-redis.call('DEL', setKey)
-for i = 6, #ARGV, 5000 do
-  redis.call('SADD', setKey, unpack(ARGV, i, math.min(i + 4999, #ARGV)))
-end
+local resolved = {}
+resolveUnless(candidates, scopes, digest, now, 'missing from ' .. cause, limit, resolved)
 -- cjson writes an empty table as {}: keep the JSON array shape for the retry answer.
 redis.call('HSET', lastKey, 'cause', cause, 'resolved', #resolved == 0 and '[]' or cjson.encode(resolved))
 return resolved
+`;
+
+/*
+ * Records which digest each running slot runs (from workload assets) and resolves findings of digests
+ * that stopped being current. ARGV: prefix, now, nowMs, cause, historyLimit, then (repository, slot, digest or '').
+ */
+const RECORD_RUNNING_SCRIPT = `${PRELUDE}
+local now, nowMs, cause, limit = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+local touched = {}
+for i = 6, #ARGV, 3 do
+  local running = prefix .. ':image:' .. ARGV[i] .. ':running'
+  if ARGV[i + 2] == '' then redis.call('HDEL', running, ARGV[i + 1]) else redis.call('HSET', running, ARGV[i + 1], ARGV[i + 2]) end
+  touched[ARGV[i]] = true
+end
+local resolved = {}
+for repository in pairs(touched) do
+  local dropped, scopes = reconcile(repository, nowMs)
+  local candidates = {}
+  for _, d in ipairs(dropped) do
+    for _, fp in ipairs(redis.call('SMEMBERS', scopeKey('image:' .. d))) do candidates[fp] = true end
+  end
+  resolveUnless(candidates, scopes, '', now, 'no current digest of ' .. repository .. ' has it (' .. cause .. ')', limit, resolved)
+end
+return resolved
+`;
+
+/*
+ * After an exception ended: findings it suppressed either move to the exception that covers them now or
+ * reopen (returned, to be routed as new). ARGV: prefix, now, cause, historyLimit, endedId, then (fingerprint, exception or '').
+ */
+const RELEASE_SCRIPT = `${PRELUDE}
+local now, cause, limit, ended = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
+local reopened = {}
+for i = 6, #ARGV, 2 do
+  local fp, exc = ARGV[i], ARGV[i + 1]
+  local key = fkey(fp)
+  local cur = redis.call('HMGET', key, 'state', 'exception')
+  if cur[1] == 'suppressed' and cur[2] == ended then
+    redis.call('SREM', idx('exception:' .. ended), fp)
+    if exc ~= '' then
+      redis.call('HSET', key, 'exception', exc)
+      redis.call('SADD', idx('exception:' .. exc), fp)
+      history(fp, now, 'suppressed', cause .. '; now covered by exception ' .. exc, limit)
+    else
+      redis.call('HSET', key, 'state', 'open', 'exception', '')
+      setState(fp, 'suppressed', 'open')
+      history(fp, now, 'open', cause, limit)
+      reopened[#reopened + 1] = fp
+    end
+  end
+end
+return reopened
+`;
+
+/*
+ * Finding fingerprints matching every filter (each filter an OR of index names), most recently seen
+ * first. ARGV: prefix, offset, limit, then one '\\n'-joined list of index names per filter. Returns {total, page}.
+ */
+const QUERY_SCRIPT = `
+local prefix, offset, limit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local seen = prefix .. ':findings:seen'
+if #ARGV == 3 then
+  return {redis.call('ZCARD', seen), redis.call('ZREVRANGE', seen, offset, offset + limit - 1)}
+end
+local keys, weights, temp = {seen}, {1}, {}
+for i = 4, #ARGV do
+  local names = {}
+  for name in string.gmatch(ARGV[i], '[^\\n]+') do names[#names + 1] = prefix .. ':idx:' .. name end
+  if #names == 1 then
+    keys[#keys + 1] = names[1]
+  else
+    local t = prefix .. ':query:union:' .. i
+    redis.call('SUNIONSTORE', t, unpack(names))
+    keys[#keys + 1] = t
+    temp[#temp + 1] = t
+  end
+  weights[#weights + 1] = 0
+end
+local result = prefix .. ':query:result'
+-- Weight 0 for the index sets: the score left is the last-seen time, so the order is most recent first.
+local args = {result, #keys}
+for _, k in ipairs(keys) do args[#args + 1] = k end
+args[#args + 1] = 'WEIGHTS'
+for _, w in ipairs(weights) do args[#args + 1] = w end
+redis.call('ZINTERSTORE', unpack(args))
+local total = redis.call('ZCARD', result)
+local page = redis.call('ZREVRANGE', result, offset, offset + limit - 1)
+temp[#temp + 1] = result
+redis.call('DEL', unpack(temp))
+return {total, page}
 `;
 
 function sourceKey(f: Finding): string {
   return `${f.source.tool}/${f.source.integration}`;
 }
 
-/** Every key of finding state is spelled here: `<prefix>:finding:<fp>` (+ `:history`, `:sources`, `:digests`). */
+/** `cluster/namespace/kind/name`, the parts that are known. */
+export function workloadKey(w: Finding['workload']): string {
+  return w ? [w.cluster, w.namespace, w.kind, w.name].filter(Boolean).join('/') : '';
+}
+
+/** Index names a finding's current report puts it in (replaced when a newer report differs). */
+function attributeIndexes(f: Finding): string[] {
+  const names = [`kind:${f.kind}`, `severity:${f.severity}`];
+  if (f.artifact?.repository) names.push(`image:${f.artifact.repository}`);
+  if (f.code?.repo) names.push(`repo:${f.code.repo}`);
+  return names;
+}
+
+/** Index names that accumulate: every digest and workload a finding was ever reported in. */
+function accumulatingIndexes(f: Finding): string[] {
+  const names: string[] = [];
+  if (f.artifact?.digest) names.push(`digest:${f.artifact.digest}`);
+  if (f.workload?.name) {
+    names.push(`workload:${workloadKey(f.workload)}`);
+    if (f.workload.namespace) names.push(`workload:${f.workload.namespace}/${f.workload.name}`);
+  }
+  return names;
+}
+
+/** The query's filters as index names: one OR-list per filter. */
+function filterIndexes(filter: FindingFilter): string[] {
+  const groups: [keyof FindingFilter, string][] = [
+    ['state', 'state'],
+    ['kind', 'kind'],
+    ['severity', 'severity'],
+    ['image', 'image'],
+    ['digest', 'digest'],
+    ['workload', 'workload'],
+    ['repo', 'repo'],
+  ];
+  return groups
+    .filter(([name]) => filter[name]?.length)
+    .map(([name, index]) => filter[name]!.map((v) => `${index}:${v}`).join('\n'));
+}
+
+/**
+ * Every key of finding state is spelled here: `<prefix>:finding:<fp>` (+ `:history`, `:sources`,
+ * `:digests`, `:workloads`), the secondary indexes `<prefix>:idx:<name>:<value>`, the last-seen order
+ * `<prefix>:findings:seen`, scope memberships `<prefix>:scope:<key>` and the current digests of each
+ * image repository `<prefix>:image:<repository>:{scans,running,current}`.
+ */
 export class FindingRepository {
   constructor(
     private readonly redis: Redis,
@@ -114,6 +379,9 @@ export class FindingRepository {
     if (!redis.upsertFindings) {
       redis.defineCommand('upsertFindings', { numberOfKeys: 0, lua: UPSERT_SCRIPT });
       redis.defineCommand('resolveScope', { numberOfKeys: 0, lua: RESOLVE_SCOPE_SCRIPT });
+      redis.defineCommand('recordRunning', { numberOfKeys: 0, lua: RECORD_RUNNING_SCRIPT });
+      redis.defineCommand('releaseSuppressed', { numberOfKeys: 0, lua: RELEASE_SCRIPT });
+      redis.defineCommand('queryFindings', { numberOfKeys: 0, lua: QUERY_SCRIPT });
     }
   }
 
@@ -122,14 +390,23 @@ export class FindingRepository {
   }
 
   /** Upserts a batch with one script call per chunk, all in one pipeline. Returns the change per finding. */
-  async upsert(findings: Finding[], now: Date, cause: string): Promise<UpsertChange[]> {
-    if (!findings.length) return [];
+  async upsert(items: FindingUpsert[], now: Date, cause: string): Promise<UpsertChange[]> {
+    if (!items.length) return [];
     const pipeline = this.redis.pipeline();
-    for (let i = 0; i < findings.length; i += CHUNK) {
-      const args: string[] = [this.prefix, now.toISOString(), cause, String(HISTORY_LIMIT)];
-      for (const f of findings.slice(i, i + CHUNK)) {
+    for (let i = 0; i < items.length; i += CHUNK) {
+      const args: string[] = [this.prefix, now.toISOString(), String(now.getTime()), cause, String(HISTORY_LIMIT)];
+      for (const { finding: f, exception } of items.slice(i, i + CHUNK)) {
         const { state: _state, ...data } = f;
-        args.push(f.fingerprint, JSON.stringify(data), sourceKey(f), f.artifact?.digest ?? '');
+        args.push(
+          f.fingerprint,
+          JSON.stringify(data),
+          sourceKey(f),
+          f.artifact?.digest ?? '',
+          f.workload?.name ? workloadKey(f.workload) : '',
+          exception ?? '',
+          attributeIndexes(f).join('\n'),
+          accumulatingIndexes(f).join('\n'),
+        );
       }
       pipeline.upsertFindings(...args);
     }
@@ -140,9 +417,50 @@ export class FindingRepository {
     });
   }
 
-  /** Resolves what a complete report of `scope` no longer contains; returns their fingerprints. */
-  async resolveScope(scope: Scope, seen: string[], now: Date, cause: string): Promise<string[]> {
-    return (await this.redis.resolveScope(this.prefix, scope.key, now.toISOString(), cause, String(HISTORY_LIMIT), ...seen)) as string[];
+  /**
+   * Resolves what a complete report of `scope` no longer contains; returns their fingerprints. With the
+   * image repository of an `image:<digest>` scope, resolution is per repository (current digests).
+   */
+  async resolveScope(scope: Scope, seen: string[], now: Date, cause: string, image?: { repository: string; digest: string }): Promise<string[]> {
+    return (await this.redis.resolveScope(
+      this.prefix,
+      scope.key,
+      now.toISOString(),
+      String(now.getTime()),
+      cause,
+      String(HISTORY_LIMIT),
+      image?.repository ?? '',
+      image?.digest ?? '',
+      ...seen,
+    )) as string[];
+  }
+
+  /** Records the digests running slots run now; returns findings resolved because their digest stopped being current. */
+  async recordRunning(running: RunningSlot[], now: Date, cause: string): Promise<string[]> {
+    if (!running.length) return [];
+    const args = running.flatMap((r) => [r.repository, r.slot, r.digest ?? '']);
+    return (await this.redis.recordRunning(this.prefix, now.toISOString(), String(now.getTime()), cause, String(HISTORY_LIMIT), ...args)) as string[];
+  }
+
+  /** Fingerprints currently suppressed by an exception. */
+  async suppressedBy(exceptionId: string): Promise<string[]> {
+    return this.redis.smembers(`${this.prefix}:idx:exception:${exceptionId}`);
+  }
+
+  /**
+   * After exception `ended` stopped holding: each finding moves to the exception now covering it, or
+   * reopens. Returns the reopened fingerprints. Idempotent: only findings still suppressed by `ended` move.
+   */
+  async release(ended: string, coveredNow: Map<string, string | undefined>, now: Date, cause: string): Promise<string[]> {
+    if (!coveredNow.size) return [];
+    const args = [...coveredNow].flatMap(([fp, exc]) => [fp, exc ?? '']);
+    return (await this.redis.releaseSuppressed(this.prefix, now.toISOString(), cause, String(HISTORY_LIMIT), ended, ...args)) as string[];
+  }
+
+  /** Fingerprints matching the filter, most recently seen first, with the total count. */
+  async query(filter: FindingFilter, offset: number, limit: number): Promise<{ total: number; fingerprints: string[] }> {
+    const [total, fingerprints] = (await this.redis.queryFindings(this.prefix, String(offset), String(limit), ...filterIndexes(filter))) as [number, string[]];
+    return { total, fingerprints };
   }
 
   /** Loads records in one pipeline; missing fingerprints are left out. */
@@ -151,14 +469,19 @@ export class FindingRepository {
     const pipeline = this.redis.pipeline();
     for (const fp of fingerprints) {
       const key = this.key(fp);
-      pipeline.hgetall(key).lrange(`${key}:history`, 0, -1).smembers(`${key}:sources`).smembers(`${key}:digests`);
+      pipeline
+        .hgetall(key)
+        .lrange(`${key}:history`, 0, -1)
+        .smembers(`${key}:sources`)
+        .smembers(`${key}:digests`)
+        .smembers(`${key}:workloads`);
     }
     const results = (await pipeline.exec())!.map(([err, value]) => {
       if (err) throw err;
       return value;
     });
     const records: FindingRecord[] = [];
-    for (let i = 0; i < results.length; i += 4) {
+    for (let i = 0; i < results.length; i += 5) {
       const hash = results[i] as Record<string, string>;
       if (!hash.data) continue;
       records.push({
@@ -167,9 +490,11 @@ export class FindingRepository {
         firstSeen: hash.firstSeen,
         lastSeen: hash.lastSeen,
         occurrences: Number(hash.occurrences),
+        exception: hash.exception || undefined,
         history: (results[i + 1] as string[]).map((h) => JSON.parse(h) as HistoryEntry),
         sources: (results[i + 2] as string[]).sort(),
         digests: (results[i + 3] as string[]).sort(),
+        workloads: (results[i + 4] as string[]).sort(),
       } as FindingRecord);
     }
     return records;
@@ -184,9 +509,28 @@ export class FindingRepository {
   }
 }
 
+/** The Finding part of a record (what routing and destinations read), its current state set. */
+export function findingOf(record: FindingRecord): Finding {
+  const {
+    firstSeen: _f,
+    lastSeen: _l,
+    occurrences: _o,
+    sources: _s,
+    digests: _d,
+    workloads: _w,
+    exception: _e,
+    history: _h,
+    ...finding
+  } = record;
+  return finding as Finding;
+}
+
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     upsertFindings(...args: string[]): Result<string[], Context>;
     resolveScope(...args: string[]): Result<string[], Context>;
+    recordRunning(...args: string[]): Result<string[], Context>;
+    releaseSuppressed(...args: string[]): Result<string[], Context>;
+    queryFindings(...args: string[]): Result<[number, string[]], Context>;
   }
 }

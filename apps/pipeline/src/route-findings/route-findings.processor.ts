@@ -1,31 +1,28 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { JOB, QUEUE, Runtime, deliverQueue, routeJobSchema, type DestinationType, type RouteJob } from '@klaxon/platform';
-import { buildNotifications, type RoutedChange } from '@klaxon/routing';
+import { QUEUE, Runtime, routeJobSchema, type RouteJob } from '@klaxon/platform';
+import { GroupRepository, groupChanges, type PendingChange } from '@klaxon/routing';
+import { armGroupTimer } from '../flush-group/group-timer';
 
-/** `route`: findings that changed → one notification per (route, destination, group) → `deliver.<type>`. */
+/**
+ * `route`: findings that changed → the groups of the routes they reach. Nothing is sent here: each
+ * group's timer (groupWait, then groupInterval) flushes it as one notification per destination.
+ */
 @Injectable()
 export class RouteFindingsProcessor implements OnModuleInit {
-  constructor(private readonly runtime: Runtime) {}
+  private readonly groups: GroupRepository;
+
+  constructor(private readonly runtime: Runtime) {
+    this.groups = new GroupRepository(runtime.redis, runtime.prefix);
+  }
 
   onModuleInit(): void {
     this.runtime.queues.work({ queue: QUEUE.route, schema: routeJobSchema, handle: (job) => this.execute(job) });
   }
 
   async execute({ eventId, changes }: RouteJob): Promise<void> {
-    const { config, queues, events } = this.runtime;
-    const routable = changes.filter((c): c is RoutedChange => c.change === 'new' || c.change === 'regressed' || c.change === 'resolved');
-    const notifications = buildNotifications(config.routes, routable, eventId ?? 'route', this.runtime.clock());
-    await Promise.all(
-      notifications.map((notification) => {
-        const type = config.destinations[notification.destination].type as DestinationType;
-        return queues.add(deliverQueue(type), JOB.deliver, { notification }, { jobId: `deliver-${notification.id}` });
-      }),
-    );
-    if (eventId) {
-      await events.markRouted(eventId, {
-        notifications: notifications.length,
-        destinations: [...new Set(notifications.map((n) => n.destination))],
-      });
-    }
+    const now = this.runtime.clock();
+    const routable = changes.filter((c): c is PendingChange & typeof c => c.change !== 'unchanged').map((c) => ({ ...c, eventId }));
+    const timers = await this.groups.add(groupChanges(this.runtime.config.routes, routable), now);
+    await Promise.all(timers.map((timer) => armGroupTimer(this.runtime.queues, timer, now)));
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { JOB, QUEUE, Runtime, triageJobSchema, type TriageJob } from '@klaxon/platform';
-import { FindingRepository, TriageBatch } from '@klaxon/triage';
+import { ExceptionRepository, ExceptionStore, FindingRepository, TriageBatch } from '@klaxon/triage';
 
 /** `triage`: persist by fingerprint, apply scopes, hand what changed to routing. */
 @Injectable()
@@ -8,7 +8,8 @@ export class TriageBatchProcessor implements OnModuleInit {
   private readonly triage: TriageBatch;
 
   constructor(private readonly runtime: Runtime) {
-    this.triage = new TriageBatch(new FindingRepository(runtime.redis, runtime.prefix));
+    const exceptions = new ExceptionStore(runtime.exceptions, new ExceptionRepository(runtime.redis, runtime.prefix));
+    this.triage = new TriageBatch(new FindingRepository(runtime.redis, runtime.prefix), exceptions);
   }
 
   onModuleInit(): void {

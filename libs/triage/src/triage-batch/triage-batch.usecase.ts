@@ -1,52 +1,101 @@
-import type { Batch, Finding } from '@klaxon/findings';
-import type { FindingRecord, FindingRepository } from '../finding.repository';
+import type { Batch, Finding, Scope, WorkloadAsset } from '@klaxon/findings';
+import { coveringException } from '../exceptions/exception';
+import type { ExceptionStore } from '../exceptions/exception.store';
+import { findingOf, type FindingRepository, type RunningSlot, type UpsertChange } from '../finding.repository';
+
+/** A change routing acts on: `unsuppressed` routes as new, `suppressed` tells routing to stop counting it open. */
+export type TriageChange = 'new' | 'regressed' | 'resolved' | 'suppressed' | 'unsuppressed';
 
 export interface TriageResult {
   /** What changed, with each finding as it now stands (state set). Unchanged ones are only counted. */
-  changes: { change: 'new' | 'regressed' | 'resolved'; finding: Finding }[];
-  counts: { new: number; regressed: number; resolved: number; unchanged: number };
+  changes: { change: TriageChange; finding: Finding }[];
+  counts: Record<UpsertChange | 'resolved', number>;
 }
 
 /**
  * Persists a batch by fingerprint and applies its complete-report scopes: findings of a scope that the
- * batch no longer has resolve, findings that come back reopen. Two tools reporting the same problem
- * meet in one fingerprint; duplicates inside one batch count once.
+ * batch no longer has resolve (per image repository: only when no current digest still has them),
+ * findings that come back reopen. Findings an exception covers are stored as suppressed. Two tools
+ * reporting the same problem meet in one fingerprint; duplicates inside one batch count once.
  */
 export class TriageBatch {
-  constructor(private readonly findings: FindingRepository) {}
+  constructor(
+    private readonly findings: FindingRepository,
+    private readonly exceptions: ExceptionStore,
+  ) {}
 
   async execute(batch: Batch, now: Date, cause: string): Promise<TriageResult> {
     const unique = [...new Map(batch.findings.map((f) => [f.fingerprint, f])).values()];
-    const upserted = await this.findings.upsert(unique, now, cause);
+    const exceptions = await this.exceptions.list();
+    const upserted = await this.findings.upsert(
+      unique.map((finding) => ({ finding, exception: coveringException(exceptions, finding, now)?.id })),
+      now,
+      cause,
+    );
 
-    const resolvedFps = (
-      await Promise.all(
-        batch.scopes.map((scope) =>
-          this.findings.resolveScope(
-            scope,
-            unique.filter((f) => scope.kinds.includes(f.kind)).map((f) => f.fingerprint),
-            now,
-            cause,
-          ),
+    const resolvedByRunning = await this.findings.recordRunning(runningImages(batch), now, cause);
+    const resolvedByScope = await Promise.all(
+      batch.scopes.map((scope) =>
+        this.findings.resolveScope(
+          scope,
+          unique.filter((f) => scope.kinds.includes(f.kind)).map((f) => f.fingerprint),
+          now,
+          cause,
+          imageOf(scope, batch),
         ),
-      )
-    ).flat();
-    const resolved = await this.findings.getMany([...new Set(resolvedFps)]);
+      ),
+    );
+    const resolved = await this.findings.getMany([...new Set([...resolvedByRunning, ...resolvedByScope.flat()])]);
 
     const changes: TriageResult['changes'] = [];
-    const counts = { new: 0, regressed: 0, resolved: resolved.length, unchanged: 0 };
+    const counts = { new: 0, regressed: 0, unchanged: 0, suppressed: 0, unsuppressed: 0, resolved: resolved.length };
     unique.forEach((finding, i) => {
       const change = upserted[i];
       counts[change]++;
-      if (change !== 'unchanged') changes.push({ change, finding: { ...finding, state: 'open' } });
+      if (change === 'unchanged') return;
+      changes.push({ change, finding: { ...finding, state: change === 'suppressed' ? 'suppressed' : 'open' } });
     });
-    for (const record of resolved) changes.push({ change: 'resolved', finding: toFinding(record) });
+    for (const record of resolved) changes.push({ change: 'resolved', finding: findingOf(record) });
     return { changes, counts };
   }
 }
 
-/** The Finding part of a record (what routing and destinations read). */
-function toFinding(record: FindingRecord): Finding {
-  const { firstSeen: _f, lastSeen: _l, occurrences: _o, sources: _s, digests: _d, history: _h, ...finding } = record;
-  return finding as Finding;
+/** The image repository and digest an `image:<digest>` scope is about, from the batch's assets or findings. */
+function imageOf(scope: Scope, batch: Batch): { repository: string; digest: string } | undefined {
+  if (!scope.key.startsWith('image:')) return undefined;
+  const digest = scope.key.slice('image:'.length);
+  const asset = batch.assets.find((a) => a.type === 'image' && a.digest === digest && a.repository);
+  const repository =
+    (asset?.type === 'image' ? asset.repository : undefined) ??
+    batch.findings.find((f) => f.artifact?.digest === digest && f.artifact.repository)?.artifact?.repository;
+  return repository ? { repository, digest } : undefined;
+}
+
+/** What the cluster runs, from workload assets: one slot per container; a deleted workload frees its slots. */
+function runningImages(batch: Batch): RunningSlot[] {
+  return batch.assets
+    .filter((a): a is WorkloadAsset => a.type === 'workload')
+    .flatMap((w) =>
+      w.containers
+        .filter((c) => c.digest || w.deleted)
+        .map((c) => ({
+          repository: imageRepository(c.image),
+          slot: [w.cluster ?? '', w.namespace, w.kind, w.name, c.name].join('/'),
+          digest: w.deleted ? undefined : c.digest,
+        })),
+    );
+}
+
+/**
+ * `harbor.example.com/shop/checkout:1.4.2@sha256:…` → `shop/checkout`: as in Docker's reference grammar,
+ * the first segment is a registry host only when it has '.' or ':' or is 'localhost' (the same rule the
+ * parsers use, so the repository matches the findings' `artifact.repository`).
+ */
+export function imageRepository(ref: string): string {
+  const name = ref.split('@')[0];
+  const slash = name.indexOf('/');
+  const first = slash === -1 ? '' : name.slice(0, slash);
+  const path = first.includes('.') || first.includes(':') || first === 'localhost' ? name.slice(slash + 1) : name;
+  const colon = path.lastIndexOf(':');
+  return colon === -1 ? path : path.slice(0, colon);
 }

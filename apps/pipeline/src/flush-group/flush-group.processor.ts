@@ -1,0 +1,40 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { JOB, Runtime, QUEUE, deliverQueue, flushGroupJobSchema, type DestinationType, type FlushGroupJob } from '@klaxon/platform';
+import { GroupRepository, notificationsOf, routeByPath } from '@klaxon/routing';
+import { armGroupTimer } from './group-timer';
+
+/**
+ * `group`: a group's window ended. What changed since its last notification goes to every destination
+ * of the route as one notification each; while anything stays open, the repeat timer is armed.
+ */
+@Injectable()
+export class FlushGroupProcessor implements OnModuleInit {
+  private readonly groups: GroupRepository;
+
+  constructor(private readonly runtime: Runtime) {
+    this.groups = new GroupRepository(runtime.redis, runtime.prefix);
+  }
+
+  onModuleInit(): void {
+    this.runtime.queues.work({ queue: QUEUE.group, schema: flushGroupJobSchema, handle: (job) => this.execute(job) });
+  }
+
+  async execute({ groupId, route: path, seq }: FlushGroupJob): Promise<void> {
+    const { config, queues, events, logger } = this.runtime;
+    const route = routeByPath(config.routes, path);
+    if (!route) return logger.warn({ route: path, groupId }, 'group of a route the config no longer has: dropped');
+    const now = this.runtime.clock();
+    const outcome = await this.groups.flush(groupId, seq, now, route.repeatInterval);
+    if (!outcome) return;
+    const notifications = notificationsOf(outcome, route, groupId, seq, now);
+    await Promise.all(
+      notifications.map((notification) => {
+        const type = config.destinations[notification.destination].type as DestinationType;
+        return queues.add(deliverQueue(type), JOB.deliver, { notification }, { jobId: `deliver-${notification.id}` });
+      }),
+    );
+    const routed = { notifications: notifications.length, destinations: route.to };
+    await Promise.all(outcome.events.map((eventId) => events.markRouted(eventId, routed)));
+    if (outcome.next) await armGroupTimer(queues, { groupId, route: path, ...outcome.next }, now);
+  }
+}

@@ -1,0 +1,53 @@
+import { createHash } from 'node:crypto';
+import type { RouteConfig } from '@klaxon/platform';
+import type { Notification } from '../notification';
+import { groupLabels, matchRoutes, notificationKey, type MatchedRoute } from '../route-tree';
+import type { FlushOutcome, GroupChanges, PendingChange } from './group.repository';
+
+/** One aggregation group: a route and its values of the route's groupBy fields. */
+export function groupIdOf(route: string, labels: Record<string, string>): string {
+  const group = Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+  return createHash('sha256').update(`${route}\u0000${group}`).digest('hex').slice(0, 24);
+}
+
+/**
+ * Sorts the changes of one input into the groups of the routes each finding reaches (pure). Every
+ * change goes where the finding goes now: a resolution follows the same routes its opening took.
+ */
+export function groupChanges(root: RouteConfig, changes: PendingChange[]): GroupChanges[] {
+  const groups = new Map<string, GroupChanges>();
+  for (const change of changes) {
+    for (const route of matchRoutes(root, change.finding)) {
+      if (!route.to.length) continue;
+      const labels = groupLabels(route, change.finding);
+      const groupId = groupIdOf(route.path, labels);
+      let group = groups.get(groupId);
+      if (!group) {
+        group = { groupId, route: route.path, labels, groupWait: route.groupWait, groupInterval: route.groupInterval, changes: [] };
+        groups.set(groupId, group);
+      }
+      group.changes.push(change);
+    }
+  }
+  return [...groups.values()];
+}
+
+/**
+ * The notifications of one flush, one per destination of the route. The id is derived from the group
+ * and its window, so a retried flush builds the same ids and delivery stays idempotent.
+ */
+export function notificationsOf(outcome: FlushOutcome, route: MatchedRoute, groupId: string, seq: number, now: Date): Notification[] {
+  if (!outcome.notify) return [];
+  return route.to.map((destination) => ({
+    id: createHash('sha256').update(`${groupId}\u0000${seq}\u0000${destination}`).digest('hex').slice(0, 24),
+    key: notificationKey(route.path, destination, outcome.labels),
+    route: route.path,
+    destination,
+    groupLabels: outcome.labels,
+    createdAt: now.toISOString(),
+    eventId: outcome.events[0],
+    changes: outcome.changes,
+  }));
+}
