@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import type { Finding } from '@klaxon/findings';
-import { parserFor } from '@klaxon/sources';
+import { parserFor, type ReportContext } from '@klaxon/sources';
 import {
   accumulate,
   applyOverrides,
@@ -29,7 +29,7 @@ const falco = (name: string, context: Record<string, unknown> = { cluster: 'prod
     eventId: `evt_${name}`,
     receivedAt: '2024-06-13T09:00:00.000Z',
     integration: 'webhook:falco',
-    context,
+    context: context as ReportContext,
   }).findings;
 
 /** A Falco event as Falco's json_output writes it, for detections no fixture file covers. */
@@ -52,7 +52,7 @@ function falcoEvent(rule: string, tags: string[], fields: Record<string, unknown
       ...fields,
     },
   };
-  return falcoParser.parse(JSON.stringify(event), { eventId: 'evt_inline', receivedAt: event.time, integration: 'webhook:falco', context: { cluster: 'prod-eu-1' } })
+  return falcoParser.parse(JSON.stringify(event), { eventId: 'evt_inline', receivedAt: event.time, integration: 'webhook:falco', context: { cluster: 'prod-eu-1' } as ReportContext })
     .findings[0];
 }
 
