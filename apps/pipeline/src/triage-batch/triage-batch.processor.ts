@@ -1,6 +1,7 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { JOB, QUEUE, Runtime, triageJobSchema, type TriageJob } from '@klaxon/platform';
 import { ExceptionRepository, ExceptionStore, FindingRepository, TriageBatch } from '@klaxon/triage';
+import { correlateBatch } from '../correlate-findings/correlate-findings';
 
 /** `triage`: persist by fingerprint, apply scopes, hand what changed to routing. */
 @Injectable()
@@ -22,6 +23,7 @@ export class TriageBatchProcessor implements OnModuleInit {
   }
 
   async execute({ eventId, batch }: TriageJob): Promise<void> {
+    batch = await correlateBatch(this.runtime, eventId, batch);
     const result = await this.triage.execute(batch, this.runtime.clock(), eventId);
     await this.runtime.events.markTriaged(eventId, result.counts);
     if (result.changes.length) {

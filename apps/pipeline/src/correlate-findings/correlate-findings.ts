@@ -1,0 +1,34 @@
+import type { Batch } from '@klaxon/findings';
+import { JOB, QUEUE, type Runtime } from '@klaxon/platform';
+import { AssetRepository, CorrelateFindings, FindingRepository } from '@klaxon/triage';
+
+const usecases = new WeakMap<Runtime, CorrelateFindings>();
+
+function usecaseFor(runtime: Runtime): CorrelateFindings {
+  let usecase = usecases.get(runtime);
+  if (!usecase) {
+    usecase = new CorrelateFindings(new AssetRepository(runtime.redis, runtime.prefix), new FindingRepository(runtime.redis, runtime.prefix), runtime.config);
+    usecases.set(runtime, usecase);
+  }
+  return usecase;
+}
+
+/**
+ * The correlate step of triage, as one call for the triage processor: records the batch's assets and
+ * runtime sightings, returns the batch with environment, exposure, risk and correlated context on each
+ * finding (so they are stored and routed with them), and sends the stored findings whose routes changed
+ * with their new risk to the route queue as `rescored`.
+ */
+export async function correlateBatch(runtime: Runtime, eventId: string, batch: Batch): Promise<Batch> {
+  const result = await usecaseFor(runtime).execute(batch, runtime.clock());
+  if (result.rescored.length) {
+    await runtime.queues.add(
+      QUEUE.route,
+      JOB.route,
+      { eventId, changes: result.rescored.map((finding) => ({ change: 'rescored' as const, finding })) },
+      { jobId: `rescore-${eventId}` },
+    );
+  }
+  if (result.rescoredCount) runtime.logger.debug({ eventId, rescored: result.rescoredCount, rerouted: result.rescored.length }, 'context changed: findings rescored');
+  return result.batch;
+}

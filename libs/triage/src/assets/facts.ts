@@ -1,0 +1,209 @@
+import { matchesAll, type Matcher, type PodSecurity, type Severity, type WorkloadAsset } from '@klaxon/findings';
+import type { KlaxonConfig } from '@klaxon/platform';
+import type { BuildInfo, Detection, LinkedBy, WorkloadContext } from '../risk/risk';
+
+/**
+ * The facts the asset graph keeps, and the pure reading of them into a workload's context
+ * (environment, owners, exposure, privileges). Redis lives in AssetRepository; nothing here does I/O.
+ */
+
+export interface ImageFacts {
+  digest: string;
+  registry?: string;
+  repository?: string;
+  tags: string[];
+  build?: BuildInfo;
+  lastSeen: string;
+}
+
+/** An image a workload's container runs, and how its digest was learnt. */
+export interface WorkloadImage {
+  container: string;
+  repository?: string;
+  tag?: string;
+  digest?: string;
+  linkedBy?: LinkedBy;
+}
+
+export interface WorkloadFacts {
+  id: string;
+  cluster?: string;
+  namespace: string;
+  kind: string;
+  name: string;
+  labels: Record<string, string>;
+  podLabels?: Record<string, string>;
+  images: WorkloadImage[];
+  security?: PodSecurity;
+  /** Containers that are privileged or run as root by their own securityContext. */
+  containerPrivileges: string[];
+  lastSeen: string;
+}
+
+export interface ServiceFacts {
+  name: string;
+  serviceType: string;
+  selector: Record<string, string>;
+}
+
+export interface IngressFacts {
+  name: string;
+  services: string[];
+}
+
+export interface NamespaceFacts {
+  labels: Record<string, string>;
+}
+
+/** A vulnerability of one digest, as much as scoring and explanations need (the full finding stays in FindingRepository). */
+export interface VulnerabilityFact {
+  fingerprint: string;
+  id: string;
+  severity: Severity;
+  cvss?: number;
+  exploited?: boolean;
+  epss?: number;
+  fixable: boolean;
+  package: string;
+  installed?: string;
+  fixed?: string;
+}
+
+/** A runtime detection on a workload, with the image it resolved to. */
+export interface DetectionFact extends Detection {
+  digest?: string;
+  linkedBy?: LinkedBy;
+}
+
+/** Everything around one namespace that exposure and environment depend on. */
+export interface NamespaceView {
+  facts?: NamespaceFacts;
+  services: ServiceFacts[];
+  ingresses: IngressFacts[];
+}
+
+/** `cluster/namespace/Kind/name`; empty parts kept so ids never collide. */
+export function workloadId(w: { cluster?: string; namespace: string; kind: string; name: string }): string {
+  return [w.cluster ?? '', w.namespace, w.kind, w.name].join('/');
+}
+
+export function namespaceKey(cluster: string | undefined, namespace: string): string {
+  return `${cluster ?? ''}/${namespace}`;
+}
+
+/** Splits `[registry/]repository[:tag][@digest]` as Docker's reference grammar does. */
+export function imageRef(ref: string): { repository: string; tag?: string; digest?: string } {
+  const at = ref.indexOf('@');
+  const name = at === -1 ? ref : ref.slice(0, at);
+  const digest = at === -1 ? undefined : ref.slice(at + 1);
+  const slash = name.indexOf('/');
+  const first = slash === -1 ? '' : name.slice(0, slash);
+  const path = first.includes('.') || first.includes(':') || first === 'localhost' ? name.slice(slash + 1) : name;
+  const colon = path.lastIndexOf(':');
+  return { repository: colon === -1 ? path : path.slice(0, colon), tag: colon === -1 ? undefined : path.slice(colon + 1), digest };
+}
+
+/** A workload asset as the graph keeps it; a Pod owned by a controller is kept under its controller. */
+export function workloadFactsOf(asset: WorkloadAsset): WorkloadFacts {
+  const owner = asset.kind === 'Pod' && asset.controller ? asset.controller : { kind: asset.kind, name: asset.name };
+  const base = { cluster: asset.cluster, namespace: asset.namespace, kind: owner.kind, name: owner.name };
+  const containerPrivileges = asset.containers.flatMap((c) => {
+    const out: string[] = [];
+    if (c.security?.privileged) out.push(`privileged container ${c.name}`);
+    if (c.security?.runAsUser === 0) out.push(`container ${c.name} runs as root`);
+    return out;
+  });
+  return {
+    id: workloadId(base),
+    ...base,
+    labels: asset.labels,
+    podLabels: asset.podLabels,
+    images: asset.containers.map((c) => {
+      const ref = imageRef(c.image);
+      const digest = c.digest ?? ref.digest;
+      return { container: c.name, repository: ref.repository, tag: ref.tag, digest, linkedBy: digest ? 'digest' : undefined };
+    }),
+    security: asset.security,
+    containerPrivileges,
+    lastSeen: asset.observedAt,
+  };
+}
+
+/** What a compromised container could reach beyond itself, in words for the explanation. */
+export function privilegesOf(w: WorkloadFacts): string[] {
+  const s = w.security;
+  const out = new Set<string>();
+  if (s?.privileged) out.add('privileged');
+  for (const p of w.containerPrivileges) out.add(p.startsWith('privileged') ? 'privileged' : p);
+  if (s?.hostNetwork) out.add('hostNetwork');
+  if (s?.hostPID) out.add('hostPID');
+  for (const path of s?.hostPaths ?? []) out.add(`hostPath ${path}`);
+  // A pod that neither sets runAsNonRoot nor a user may well run as root, but only an explicit 0 is evidence.
+  if (s?.runAsUser === 0) out.add('runs as root');
+  for (const cap of s?.capabilitiesAdded ?? []) if (['SYS_ADMIN', 'NET_ADMIN', 'SYS_PTRACE', 'ALL'].includes(cap)) out.add(`CAP_${cap.replace(/^CAP_/, '')}`);
+  return [...out];
+}
+
+function selects(selector: Record<string, string>, labels: Record<string, string> | undefined): boolean {
+  const entries = Object.entries(selector);
+  return entries.length > 0 && !!labels && entries.every(([k, v]) => labels[k] === v);
+}
+
+/**
+ * Paths from outside the cluster: a Service of type LoadBalancer or NodePort selecting the workload's
+ * pods, or an Ingress whose backend is any Service selecting them.
+ */
+export function exposureOf(w: WorkloadFacts, ns: NamespaceView): string[] {
+  const podLabels = w.podLabels ?? w.labels;
+  const services = ns.services.filter((s) => selects(s.selector, podLabels));
+  const names = new Set(services.map((s) => s.name));
+  const via: string[] = [];
+  for (const ing of ns.ingresses) if (ing.services.some((s) => names.has(s))) via.push(`Ingress ${w.namespace}/${ing.name}`);
+  for (const s of services) if (s.serviceType === 'LoadBalancer' || s.serviceType === 'NodePort') via.push(`Service ${w.namespace}/${s.name} (${s.serviceType})`);
+  return via;
+}
+
+/**
+ * The environment from `context.environments`: the first entry whose matchers all hold over
+ * `namespace` (its name), `namespace.labels.<key>`, `cluster` and `workload.labels.<key>`.
+ */
+export function environmentOf(w: WorkloadFacts, ns: NamespaceView, environments: { match: Matcher[]; environment: string }[]): string | undefined {
+  const record = {
+    workload: { cluster: w.cluster, namespace: w.namespace, kind: w.kind, name: w.name, labels: w.labels },
+    namespace: { name: w.namespace, labels: ns.facts?.labels ?? {} },
+  };
+  return environments.find((e) => matchesAll(e.match, record))?.environment;
+}
+
+/** Owner labels (`context.ownerLabels`) from the workload, then its namespace. */
+export function ownersOf(w: WorkloadFacts, ns: NamespaceView, ownerLabels: string[]): Record<string, string> {
+  const owners: Record<string, string> = {};
+  for (const key of ownerLabels) {
+    const value = w.labels[key] ?? w.podLabels?.[key] ?? ns.facts?.labels[key];
+    if (value) owners[key] = value;
+  }
+  return owners;
+}
+
+export function workloadContext(
+  w: WorkloadFacts,
+  ns: NamespaceView,
+  detections: Detection[],
+  linkedBy: LinkedBy,
+  context: KlaxonConfig['context'],
+): WorkloadContext {
+  return {
+    id: w.id,
+    cluster: w.cluster,
+    namespace: w.namespace,
+    kind: w.kind,
+    name: w.name,
+    environment: environmentOf(w, ns, context.environments),
+    owners: ownersOf(w, ns, context.ownerLabels),
+    exposedVia: exposureOf(w, ns),
+    privileges: privilegesOf(w),
+    linkedBy,
+    lastSeen: w.lastSeen,
+    detections: [...detections].sort((a, b) => b.at.localeCompare(a.at)),
+  };
+}

@@ -1,0 +1,362 @@
+import { findingSchema, matches as matchesRecord, type Batch, type Finding, type Matcher } from '@klaxon/findings';
+import type { KlaxonConfig, RouteConfig } from '@klaxon/platform';
+import { matchRoutes } from '@klaxon/routing';
+import type { AssetRepository, GraphChanges, RiskRecord } from '../assets/asset.repository';
+import {
+  namespaceKey,
+  workloadContext,
+  workloadId,
+  type DetectionFact,
+  type VulnerabilityFact,
+  type WorkloadFacts,
+} from '../assets/facts';
+import type { FindingRepository } from '../finding.repository';
+import { scoreRisk, type FindingContext, type LinkedBy, type RiskAssessment, type RiskSubject } from '../risk/risk';
+
+export type CorrelateConfig = Pick<KlaxonConfig, 'context' | 'risk' | 'routes'>;
+
+/** One finding to score: what it is, and where the graph places it. */
+interface Subject {
+  fingerprint: string;
+  finding: RiskSubject;
+  /** The image digest it is about (vulnerability) or ran in (runtime). */
+  digest?: string;
+  /** Runtime: the workload it fired in, and how its image was linked. */
+  workload?: string;
+  linkedBy?: LinkedBy;
+}
+
+interface Scored {
+  risk: RiskAssessment;
+  context: FindingContext;
+  linkedBy?: LinkedBy;
+}
+
+export interface CorrelateResult {
+  /** The batch with environment, exposure, risk and correlated context on each finding. */
+  batch: Batch;
+  /** Stored open findings whose new risk changes the routes they match: to be routed again. */
+  rescored: Finding[];
+  /** How many stored findings were scored again because their context changed. */
+  rescoredCount: number;
+}
+
+/** Pods of a Deployment are `<deployment>-<pod-template-hash>-<5 random>` (Kubernetes' rand alphabet). */
+const POD_OF_REPLICASET = /^(.+)-[bcdfghjklmnpqrstvwxz2456789]{6,10}-[bcdfghjklmnpqrstvwxz2456789]{5}$/;
+const deploymentOfPod = (pod: string) => POD_OF_REPLICASET.exec(pod)?.[1];
+
+/** Routing fields whose value correlation decides. */
+const CONTEXT_FIELDS = new Set(['risk.score', 'environment', 'exposure']);
+
+function contextMatchers(route: RouteConfig): Matcher[] {
+  return [...route.match.filter((m) => CONTEXT_FIELDS.has(m.field)), ...route.routes.flatMap(contextMatchers)];
+}
+
+const HIGH_OR_CRITICAL = new Set(['critical', 'high']);
+
+/**
+ * Correlation for one batch: records its assets and runtime sightings in the graph, scores each
+ * finding in its context (where its image runs, how exposed, who built it), and scores again the
+ * stored findings whose context this batch changed, returning those whose routes change with it.
+ */
+export class CorrelateFindings {
+  private readonly matchers: Matcher[];
+
+  constructor(
+    private readonly assets: AssetRepository,
+    private readonly findings: FindingRepository,
+    private readonly config: CorrelateConfig,
+  ) {
+    this.matchers = contextMatchers(config.routes);
+  }
+
+  private get windowMs() {
+    return this.config.risk.runtimeWindowHours * 3_600_000;
+  }
+
+  async execute(batch: Batch, now: Date): Promise<CorrelateResult> {
+    const changes = await this.assets.recordAssets(batch.assets, now);
+    const subjects = await this.place(batch, now, changes);
+    const scored = await this.score(subjects, now);
+    const findings = batch.findings.map((f) => {
+      const s = scored.get(f.fingerprint);
+      return s ? enrich(f, s) : f;
+    });
+    await this.assets.saveRisk(new Map([...scored].map(([fp, s]) => [fp, riskRecord(s, now)])));
+    const { rescored, count } = await this.rescore(changes, new Set(batch.findings.map((f) => f.fingerprint)), now);
+    return { batch: { ...batch, findings }, rescored, rescoredCount: count };
+  }
+
+  /**
+   * Places each finding in the graph. Runtime findings resolve their workload (by name, by pod, by the
+   * Deployment a pod name implies) and their image digest (from the event, the workload's containers,
+   * or the tag), and record the sighting; vulnerabilities are remembered per digest.
+   */
+  private async place(batch: Batch, now: Date, changes: GraphChanges): Promise<Subject[]> {
+    const runtime = batch.findings.filter((f) => f.kind === 'runtime' && f.workload?.namespace);
+    const found = await this.assets.findWorkloads(
+      runtime.map((f) => ({ ...f.workload!, namespace: f.workload!.namespace! })),
+      deploymentOfPod,
+    );
+    const unresolvedTags = batch.findings.filter((f) => !f.artifact?.digest && f.artifact?.repository && f.artifact.tag);
+    const tagDigests = await this.assets.digestsByTag(unresolvedTags.map((f) => ({ repository: f.artifact!.repository!, tag: f.artifact!.tag! })));
+    const byTag = new Map(unresolvedTags.map((f, i) => [f.fingerprint, tagDigests[i]]));
+
+    const subjects = new Map<string, Subject>();
+    const sightings: { facts: WorkloadFacts; digest?: string }[] = [];
+    const detections = new Map<string, DetectionFact[]>();
+    runtime.forEach((f, i) => {
+      const w = f.workload!;
+      let facts = found[i];
+      const name = w.kind && w.name ? { kind: w.kind, name: w.name } : w.pod && deploymentOfPod(w.pod) ? { kind: 'Deployment', name: deploymentOfPod(w.pod)! } : undefined;
+      const image = facts?.images.find((img) => (w.container && img.container === w.container) || img.repository === f.artifact?.repository);
+      let digest = f.artifact?.digest;
+      let linkedBy: LinkedBy | undefined = digest ? 'digest' : undefined;
+      if (!digest && image?.digest) [digest, linkedBy] = [image.digest, 'workload'];
+      if (!digest && byTag.get(f.fingerprint)) [digest, linkedBy] = [byTag.get(f.fingerprint), 'tag'];
+      if (!facts && name) {
+        // Known only from this event: the graph learns the workload from it (no snapshot has it yet).
+        const base = { cluster: w.cluster, namespace: w.namespace!, ...name };
+        facts = {
+          id: workloadId(base),
+          ...base,
+          labels: {},
+          images: [{ container: w.container ?? '', repository: f.artifact?.repository, tag: f.artifact?.tag, digest, linkedBy }],
+          containerPrivileges: [],
+          lastSeen: now.toISOString(),
+        };
+      }
+      if (!facts) {
+        subjects.set(f.fingerprint, { fingerprint: f.fingerprint, finding: f, digest, linkedBy });
+        return;
+      }
+      sightings.push({ facts, digest });
+      const detection: DetectionFact = { fingerprint: f.fingerprint, title: f.rule.name ?? f.rule.id, rule: f.rule.id, severity: f.severity, at: f.observedAt, digest, linkedBy };
+      detections.set(facts.id, [...(detections.get(facts.id) ?? []), detection]);
+      changes.workloads.add(facts.id);
+      subjects.set(f.fingerprint, { fingerprint: f.fingerprint, finding: f, digest, workload: facts.id, linkedBy });
+    });
+    await this.assets.recordRunning(sightings, now);
+    await this.assets.recordDetections(detections, this.windowMs);
+
+    const vulns = new Map<string, VulnerabilityFact[]>();
+    for (const f of batch.findings) {
+      if (f.kind !== 'vulnerability' || subjects.has(f.fingerprint)) continue;
+      const digest = f.artifact?.digest ?? byTag.get(f.fingerprint);
+      subjects.set(f.fingerprint, { fingerprint: f.fingerprint, finding: f, digest, linkedBy: f.artifact?.digest ? 'digest' : digest ? 'tag' : undefined });
+      if (!digest || !f.package) continue;
+      vulns.set(digest, [...(vulns.get(digest) ?? []), vulnerabilityFact(f)]);
+    }
+    for (const f of batch.findings) if (!subjects.has(f.fingerprint)) subjects.set(f.fingerprint, { fingerprint: f.fingerprint, finding: f, digest: f.artifact?.digest });
+    const complete = new Set(
+      batch.scopes.filter((s) => s.key.startsWith('image:') && s.kinds.includes('vulnerability')).map((s) => s.key.slice('image:'.length)),
+    );
+    await this.assets.recordVulnerabilities(vulns, complete);
+    // A new scan of an image changes how its runtime detections read.
+    for (const d of [...vulns.keys(), ...complete]) changes.newVulnerabilities.add(d);
+    return [...subjects.values()];
+  }
+
+  /** Scores subjects with one round of graph reads for all of them. */
+  private async score(subjects: Subject[], now: Date): Promise<Map<string, Scored>> {
+    if (!subjects.length) return new Map();
+    const since = new Date(now.getTime() - this.config.risk.factsMaxAgeHours * 3_600_000);
+    const digests = subjects.flatMap((s) => (s.digest ? [s.digest] : []));
+    const runtimeDigests = subjects.flatMap((s) => (s.workload && s.digest ? [s.digest] : []));
+    const [images, running, vulnerabilities] = await Promise.all([
+      this.assets.images(digests),
+      this.assets.runningWorkloads(subjects.filter((s) => !s.workload && s.digest).map((s) => s.digest!), since),
+      this.assets.vulnerabilities(runtimeDigests),
+    ]);
+    const ids = [...new Set([...subjects.flatMap((s) => (s.workload ? [s.workload] : [])), ...[...running.values()].flat()])];
+    const [workloads, detections] = await Promise.all([
+      this.assets.workloads(ids),
+      this.assets.detections(ids, new Date(now.getTime() - this.windowMs)),
+    ]);
+    const live = [...workloads.values()].filter((w) => w.lastSeen >= since.toISOString());
+    const namespaces = await this.assets.namespaces(live.map((w) => namespaceKey(w.cluster, w.namespace)));
+
+    const contextOf = (w: WorkloadFacts, linkedBy: LinkedBy) =>
+      workloadContext(w, namespaces.get(namespaceKey(w.cluster, w.namespace)) ?? { services: [], ingresses: [] }, detections.get(w.id) ?? [], linkedBy, this.config.context);
+
+    const out = new Map<string, Scored>();
+    for (const s of subjects) {
+      const image = s.digest ? images.get(s.digest) : undefined;
+      const context: FindingContext = {
+        image: s.digest ? { digest: s.digest, repository: image?.repository, tags: image?.tags ?? [], build: image?.build } : undefined,
+        workloads: [],
+        vulnerabilities: [],
+      };
+      if (s.workload) {
+        const w = workloads.get(s.workload);
+        if (w) context.workloads.push(contextOf(w, s.linkedBy ?? 'workload'));
+        context.vulnerabilities = s.digest
+          ? (vulnerabilities.get(s.digest) ?? []).map((v) => ({ fingerprint: v.fingerprint, id: v.id, package: v.package, installed: v.installed, fixed: v.fixed, severity: v.severity, fixable: v.fixable }))
+          : [];
+      } else if (s.digest) {
+        for (const id of running.get(s.digest) ?? []) {
+          const w = workloads.get(id);
+          if (!w || w.lastSeen < since.toISOString()) continue;
+          const link = w.images.find((img) => img.digest === s.digest)?.linkedBy ?? 'digest';
+          context.workloads.push(contextOf(w, s.linkedBy === 'tag' ? 'tag' : link));
+        }
+      }
+      out.set(s.fingerprint, { risk: scoreRisk(s.finding, context, this.config.risk, now), context, linkedBy: s.linkedBy });
+    }
+    return out;
+  }
+
+  /**
+   * Scores again the stored findings around what this batch changed: vulnerabilities of the images of
+   * changed workloads (exposed, moved, a new detection), runtime detections of workloads whose image
+   * got a new scan. Only findings whose new score changes the routes they match are returned.
+   */
+  private async rescore(changes: GraphChanges, skip: Set<string>, now: Date): Promise<{ rescored: Finding[]; count: number }> {
+    const workloadIds = new Set([...changes.workloads, ...(await this.assets.workloadsIn([...changes.namespaces]))]);
+    const since = new Date(now.getTime() - this.config.risk.factsMaxAgeHours * 3_600_000);
+    const runningOnNew = await this.assets.runningWorkloads([...changes.newVulnerabilities, ...changes.digests], since);
+    for (const ids of runningOnNew.values()) for (const id of ids) workloadIds.add(id);
+    if (!workloadIds.size && !changes.digests.size) return { rescored: [], count: 0 };
+
+    const workloads = await this.assets.workloads([...workloadIds]);
+    const vulnDigests = new Set([...changes.digests, ...[...workloads.values()].flatMap((w) => w.images.flatMap((i) => (i.digest ? [i.digest] : [])))]);
+    for (const d of changes.newVulnerabilities) vulnDigests.delete(d);
+    const [vulns, detections] = await Promise.all([
+      this.assets.vulnerabilities([...vulnDigests]),
+      this.assets.detections([...workloadIds], new Date(now.getTime() - this.windowMs)),
+    ]);
+    const subjects = new Map<string, Subject>();
+    for (const [digest, facts] of vulns) {
+      for (const v of facts) {
+        if (skip.has(v.fingerprint) || subjects.has(v.fingerprint)) continue;
+        subjects.set(v.fingerprint, { fingerprint: v.fingerprint, finding: subjectOf(v), digest, linkedBy: 'digest' });
+      }
+    }
+    for (const [id, list] of detections) {
+      for (const d of list) {
+        if (skip.has(d.fingerprint) || subjects.has(d.fingerprint)) continue;
+        subjects.set(d.fingerprint, {
+          fingerprint: d.fingerprint,
+          finding: { kind: 'runtime', severity: d.severity, fixable: false, rule: { id: d.rule } },
+          digest: d.digest,
+          workload: id,
+          linkedBy: d.linkedBy,
+        });
+      }
+    }
+    if (!subjects.size) return { rescored: [], count: 0 };
+
+    const [scored, previous] = await Promise.all([this.score([...subjects.values()], now), this.assets.risks([...subjects.keys()])]);
+    const changed = new Map<string, Scored>();
+    const crossing: string[] = [];
+    for (const [fp, s] of scored) {
+      const before = previous.get(fp);
+      const after = riskRecord(s, now);
+      if (before && before.score === after.score && before.environment === after.environment && before.exposure === after.exposure) continue;
+      changed.set(fp, s);
+      const view = (r?: RiskRecord) => ({ risk: { score: r?.score ?? 0 }, environment: r?.environment, exposure: r?.exposure });
+      if (this.matchers.some((m) => matchesRecord(m, view(before)) !== matchesRecord(m, view(after)))) crossing.push(fp);
+    }
+    await this.assets.saveRisk(new Map([...changed].map(([fp, s]) => [fp, riskRecord(s, now)])));
+
+    // Only now the full findings: those whose routes may change.
+    const stored = await this.findings.getMany(crossing);
+    const rescored: Finding[] = [];
+    for (const record of stored) {
+      if (record.state !== 'open') continue;
+      // The record's lifecycle fields are not part of a Finding.
+      const finding = findingSchema.parse(record);
+      const updated = enrich(finding, changed.get(record.fingerprint)!);
+      const paths = (f: Finding) => matchRoutes(this.config.routes, f).map((r) => r.path).sort().join('\n');
+      if (paths(finding) !== paths(updated)) rescored.push(updated);
+    }
+    return { rescored, count: subjects.size };
+  }
+}
+
+
+function subjectOf(v: VulnerabilityFact): RiskSubject {
+  return {
+    kind: 'vulnerability',
+    severity: v.severity,
+    fixable: v.fixable,
+    rule: { id: v.id, cvss: v.cvss, exploited: v.exploited, epss: v.epss },
+    package: { name: v.package, fixed: v.fixed },
+  };
+}
+
+function vulnerabilityFact(f: Finding): VulnerabilityFact {
+  return {
+    fingerprint: f.fingerprint,
+    id: f.rule.id,
+    severity: f.severity,
+    cvss: f.rule.cvss,
+    exploited: f.rule.exploited,
+    epss: f.rule.epss,
+    fixable: f.fixable,
+    package: f.package!.name,
+    installed: f.package!.installed,
+    fixed: f.package!.fixed,
+  };
+}
+
+function riskRecord(s: Scored, now: Date): RiskRecord {
+  const w = s.risk.workload;
+  return {
+    score: s.risk.score,
+    reasons: s.risk.reasons,
+    at: now.toISOString(),
+    environment: w?.environment,
+    exposure: w ? (w.exposedVia.length ? 'internet' : 'internal') : undefined,
+    digest: s.context.image?.digest,
+    linkedBy: s.linkedBy,
+    workloads: s.context.workloads.map((c) => ({ id: c.id, environment: c.environment, exposedVia: c.exposedVia, owners: c.owners })),
+    build: s.context.image?.build,
+  };
+}
+
+/**
+ * The finding with what correlation knows: risk and its reasons, environment and exposure of the
+ * worst workload, owners as labels, the build that shipped the image (as `code` when the input had
+ * none), and for runtime findings the image's fixable vulnerabilities — what an incident must carry.
+ */
+function enrich(finding: Finding, s: Scored): Finding {
+  const { risk, context } = s;
+  const w = risk.workload;
+  const build = context.image?.build;
+  const labels = { ...finding.labels };
+  for (const [k, v] of Object.entries(w?.owners ?? {})) labels[k] ??= v;
+  if (build?.repo) labels.repo ??= build.repo;
+  if (build?.commit) labels.commit ??= build.commit;
+  if (build?.pullRequests.length) labels.pr ??= build.pullRequests.map((p) => `#${p}`).join(', ');
+  const fixes = context.vulnerabilities
+    .filter((v) => v.fixable && HIGH_OR_CRITICAL.has(v.severity))
+    .sort((a, b) => (a.severity === b.severity ? a.id.localeCompare(b.id) : a.severity === 'critical' ? -1 : 1))
+    .slice(0, 10)
+    .map((v) => ({ id: v.id, package: v.package, installed: v.installed, fixed: v.fixed, severity: v.severity }));
+  const correlation = {
+    image: context.image ? { digest: context.image.digest, repository: context.image.repository, tags: context.image.tags } : undefined,
+    linkedBy: s.linkedBy,
+    build,
+    workload: w ? { id: w.id, environment: w.environment, exposedVia: w.exposedVia, privileges: w.privileges, owners: w.owners } : undefined,
+    runningIn: context.workloads.map((c) => c.id),
+    vulnerablePackages: finding.kind === 'runtime' ? fixes : undefined,
+  };
+  const code =
+    finding.code ?? (build?.repo ? { repo: build.repo, commit: build.commit, branch: build.branch, pullRequest: build.pullRequests[0] } : undefined);
+  const artifact =
+    finding.kind === 'runtime' && context.image && !finding.artifact?.digest
+      ? { ...finding.artifact, repository: finding.artifact?.repository ?? context.image.repository, digest: context.image.digest }
+      : finding.artifact;
+  return {
+    ...finding,
+    artifact,
+    code,
+    labels,
+    environment: w?.environment ?? finding.environment,
+    exposure: w ? (w.exposedVia.length ? 'internet' : 'internal') : finding.exposure,
+    risk: { score: risk.score, reasons: risk.reasons },
+    raw: { ...finding.raw, correlation: JSON.parse(JSON.stringify(correlation)) },
+  };
+}
+
