@@ -5,10 +5,11 @@ import { HealthController } from './health/health.controller';
 import { ApiTokenGuard } from './http/api-token.guard';
 import { IntakeService } from './reports/intake.service';
 import { ReportsController } from './reports/reports.controller';
+import { RiskController } from './risk/risk.controller';
 import { WebhooksController } from './webhooks/webhooks.controller';
 
 @Module({
-  controllers: [ReportsController, WebhooksController, EventsController, HealthController],
+  controllers: [ReportsController, WebhooksController, EventsController, HealthController, RiskController],
   providers: [IntakeService, { provide: APP_GUARD, useClass: ApiTokenGuard }],
   exports: [IntakeService],
 })

@@ -6,3 +6,4 @@ export * from './risk/risk';
 export * from './assets/facts';
 export * from './assets/asset.repository';
 export * from './correlate/correlate.usecase';
+export * from './correlate/rank-workloads.usecase';

@@ -34,6 +34,15 @@ export interface RiskRecord extends Risk {
   build?: BuildInfo;
 }
 
+export interface CorrelatedContext {
+  risk: Risk & { at: string };
+  environment?: string;
+  exposure?: string;
+  image?: { digest: string; linkedBy?: LinkedBy };
+  builtFrom?: BuildInfo;
+  runsIn: RiskRecord['workloads'];
+}
+
 /** Where a runtime event was seen, for resolving it to a workload. */
 export interface WorkloadLookup {
   cluster?: string;
@@ -413,6 +422,23 @@ export class AssetRepository {
     return new Map(
       unique.map((id, i) => [id, values[i].map((v) => JSON.parse(v) as DetectionFact).filter((d) => d.at >= cutoff).sort((a, b) => b.at.localeCompare(a.at))]),
     );
+  }
+
+  /**
+   * A finding's correlated context for its view (`GET /v1/findings/{fp}`): its current risk and reasons,
+   * where its image runs, who built it and which PRs shipped the digest. Undefined before it was scored.
+   */
+  async describeContext(fingerprint: string): Promise<CorrelatedContext | undefined> {
+    const record = (await this.risks([fingerprint])).get(fingerprint);
+    if (!record) return undefined;
+    return {
+      risk: { score: record.score, reasons: record.reasons, at: record.at },
+      environment: record.environment,
+      exposure: record.exposure,
+      image: record.digest ? { digest: record.digest, linkedBy: record.linkedBy } : undefined,
+      builtFrom: record.build,
+      runsIn: record.workloads,
+    };
   }
 
   async saveRisk(records: Map<string, RiskRecord>): Promise<void> {

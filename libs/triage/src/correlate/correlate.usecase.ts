@@ -229,7 +229,7 @@ export class CorrelateFindings {
     for (const [digest, facts] of vulns) {
       for (const v of facts) {
         if (skip.has(v.fingerprint) || subjects.has(v.fingerprint)) continue;
-        subjects.set(v.fingerprint, { fingerprint: v.fingerprint, finding: subjectOf(v), digest, linkedBy: 'digest' });
+        subjects.set(v.fingerprint, { fingerprint: v.fingerprint, finding: vulnerabilitySubject(v), digest, linkedBy: 'digest' });
       }
     }
     for (const [id, list] of detections) {
@@ -275,7 +275,8 @@ export class CorrelateFindings {
 }
 
 
-function subjectOf(v: VulnerabilityFact): RiskSubject {
+/** A stored vulnerability fact as scoring reads it. */
+export function vulnerabilitySubject(v: VulnerabilityFact): RiskSubject {
   return {
     kind: 'vulnerability',
     severity: v.severity,
