@@ -1,0 +1,3 @@
+import { bearerTokenIntegration } from '../falco/integration';
+
+export const alertmanagerIntegration = bearerTokenIntegration('alertmanager', 'alertmanager');

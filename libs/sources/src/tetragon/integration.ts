@@ -1,0 +1,3 @@
+import { bearerTokenIntegration } from '../falco/integration';
+
+export const tetragonIntegration = bearerTokenIntegration('tetragon', 'tetragon');
