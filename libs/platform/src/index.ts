@@ -3,6 +3,7 @@ export * from './queues/queues';
 export * from './queues/queue-registry';
 export * from './queues/dead-letter.repository';
 export * from './events/event.repository';
+export * from './events/intake';
 export * from './logging/logger';
 export * from './redis/connection';
 export * from './redis/embedded-redis';

@@ -1,6 +1,6 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
-import { JOB, QUEUE, Runtime, newEventId } from '@klaxon/platform';
-import { IgnoredInput, ParseError, parseInput, type ReportContext } from '@klaxon/sources';
+import { InputIntake, Runtime, newEventId } from '@klaxon/platform';
+import { parseInput, type ReportContext, type SourceMeta } from '@klaxon/sources';
 import { ApiError } from '../http/api-error';
 
 export interface IntakeResult {
@@ -19,49 +19,32 @@ export interface Intake {
 }
 
 /**
- * Every input's way in: store the raw body first, check that it parses (so the sender hears about a
- * broken document now, as a 422 naming the field), then hand it to the `ingest` queue. A document
- * that does not parse is quarantined for replay after a fix, never dropped.
+ * The gateway's side of the shared intake (libs/platform InputIntake: store raw, check, quarantine or
+ * enqueue): a broken document is answered now, as a 422 naming the field, and stays quarantined.
  */
 @Injectable()
 export class IntakeService {
-  constructor(private readonly runtime: Runtime) {}
+  private readonly intake: InputIntake;
+
+  constructor(runtime: Runtime) {
+    this.intake = new InputIntake(runtime, (raw, format, meta) => parseInput(raw, format, meta as SourceMeta).format);
+  }
 
   async accept(intake: Intake, eventId = newEventId()): Promise<IntakeResult> {
-    const { events, queues, clock } = this.runtime;
-    const receivedAt = clock();
-    await events.store(
-      { id: eventId, integration: intake.integration, format: intake.format, context: intake.context, receivedAt: receivedAt.toISOString(), contentType: intake.contentType },
-      intake.raw,
-    );
-    let format: string;
-    try {
-      format = parseInput(intake.raw, intake.format, {
-        eventId,
-        receivedAt: receivedAt.toISOString(),
-        integration: intake.integration,
-        context: intake.context,
-      }).format;
-    } catch (err) {
-      if (err instanceof IgnoredInput) {
-        await events.markIgnored(eventId, err.reason);
-        this.runtime.metrics.inputs.inc({ integration: intake.integration, outcome: 'ignored' });
-        return { eventId, format: intake.format ?? 'unknown', ignored: err.reason };
-      }
-      if (!(err instanceof ParseError)) throw err;
-      await events.quarantine(eventId, { message: err.message, path: err.path }, receivedAt);
-      this.runtime.metrics.inputs.inc({ integration: intake.integration, outcome: 'quarantined' });
-      throw new ApiError(HttpStatus.UNPROCESSABLE_ENTITY, {
-        error: 'parse_error',
-        message: err.message,
-        field: err.path,
-        eventId,
-        quarantined: true,
-      });
+    const outcome = await this.intake.accept(intake, eventId);
+    switch (outcome.status) {
+      case 'accepted':
+        return { eventId, format: outcome.format };
+      case 'ignored':
+        return { eventId, format: outcome.format, ignored: outcome.reason };
+      case 'quarantined':
+        throw new ApiError(HttpStatus.UNPROCESSABLE_ENTITY, {
+          error: 'parse_error',
+          message: outcome.error.message,
+          field: outcome.error.path,
+          eventId,
+          quarantined: true,
+        });
     }
-    if (!intake.format) await events.setFormat(eventId, format);
-    await queues.add(QUEUE.ingest, JOB.ingest, { eventId }, { jobId: `ingest-${eventId}-0` });
-    this.runtime.metrics.inputs.inc({ integration: intake.integration, outcome: 'accepted' });
-    return { eventId, format };
   }
 }

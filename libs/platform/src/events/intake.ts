@@ -1,0 +1,78 @@
+import { JOB, QUEUE } from '../queues/queues';
+import type { Runtime } from '../runtime';
+import { newEventId, type ParseFailure } from './event.repository';
+
+/** What the parsers are told about an input (libs/sources SourceMeta, kept structural: platform does not import sources). */
+export interface IntakeMeta {
+  eventId: string;
+  receivedAt: string;
+  integration: string;
+  context: Record<string, unknown>;
+}
+
+/**
+ * Parses the raw input once to tell the sender now whether it is readable; returns the format.
+ * Throws the sources' ParseError (`code: 'parse_error'`, `path`) or IgnoredInput (`code: 'ignored_input'`, `reason`).
+ */
+export type IntakeCheck = (raw: string, format: string | undefined, meta: IntakeMeta) => string;
+
+export interface IntakeInput {
+  /** How it arrived: `report`, `webhook:falco`, `collector:kubernetes`. */
+  integration: string;
+  format?: string;
+  context: Record<string, unknown>;
+  raw: string;
+  contentType?: string;
+}
+
+export type IntakeOutcome =
+  | { status: 'accepted'; eventId: string; format: string }
+  | { status: 'ignored'; eventId: string; format: string; reason: string }
+  | { status: 'quarantined'; eventId: string; error: ParseFailure };
+
+function codeOf(err: unknown): string | undefined {
+  return err && typeof err === 'object' ? (err as { code?: string }).code : undefined;
+}
+
+/**
+ * Every input's way in, whoever received it (the gateway's uploads and webhooks, the collector's
+ * watches): store the raw body first, check that it parses, then quarantine it (replayable), mark it
+ * ignored, or hand it to the `ingest` queue. Nothing accepted is ever lost.
+ */
+export class InputIntake {
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly check: IntakeCheck,
+  ) {}
+
+  async accept(input: IntakeInput, eventId = newEventId()): Promise<IntakeOutcome> {
+    const { events, queues, clock, metrics } = this.runtime;
+    const receivedAt = clock();
+    const meta = { eventId, receivedAt: receivedAt.toISOString(), integration: input.integration, context: input.context };
+    await events.store(
+      { id: eventId, integration: input.integration, format: input.format, context: input.context, receivedAt: meta.receivedAt, contentType: input.contentType },
+      input.raw,
+    );
+    let format: string;
+    try {
+      format = this.check(input.raw, input.format, meta);
+    } catch (err) {
+      const code = codeOf(err);
+      if (code === 'ignored_input') {
+        const reason = (err as { reason: string }).reason;
+        await events.markIgnored(eventId, reason);
+        metrics.inputs.inc({ integration: input.integration, outcome: 'ignored' });
+        return { status: 'ignored', eventId, format: input.format ?? 'unknown', reason };
+      }
+      if (code !== 'parse_error') throw err;
+      const error = { message: (err as Error).message, path: (err as { path?: string }).path };
+      await events.quarantine(eventId, error, receivedAt);
+      metrics.inputs.inc({ integration: input.integration, outcome: 'quarantined' });
+      return { status: 'quarantined', eventId, error };
+    }
+    if (!input.format) await events.setFormat(eventId, format);
+    await queues.add(QUEUE.ingest, JOB.ingest, { eventId }, { jobId: `ingest-${eventId}-0` });
+    metrics.inputs.inc({ integration: input.integration, outcome: 'accepted' });
+    return { status: 'accepted', eventId, format };
+  }
+}
