@@ -1,10 +1,11 @@
 import { ConfigError, RedisBinaryMissing } from '@klaxon/platform';
 import type { Command } from './commands/command';
 import { configCommand } from './commands/config.command';
+import { routesCommand } from './commands/routes.command';
 import { startCommand } from './commands/start.command';
 
 /** The CLI's verbs: adding one is a file in commands/ plus one line here. */
-const COMMANDS: Command[] = [startCommand, configCommand];
+const COMMANDS: Command[] = [startCommand, configCommand, routesCommand];
 
 function usage(): string {
   return [

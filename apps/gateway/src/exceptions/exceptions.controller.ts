@@ -1,0 +1,69 @@
+import { Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Req } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { FastifyRequest } from 'fastify';
+import { Runtime, exceptionSchema } from '@klaxon/platform';
+import { ExceptionRepository, ExceptionStore, armExceptionEnd, isActive, toView, type Exception } from '@klaxon/triage';
+import { ApiError, jsonBody, validate } from '../http/api-error';
+
+/**
+ * `GET/POST/DELETE /v1/exceptions`: accepted risks with matchers, reason, owner and expiry. Bodies are
+ * checked with the schema of `config/exceptions.yaml`: no expiry and no `permanent: true` is a 400
+ * naming `expires`. Exceptions of the config file are listed but changed only in Git.
+ */
+@Controller('v1/exceptions')
+export class ExceptionsController {
+  private readonly repository: ExceptionRepository;
+  private readonly store: ExceptionStore;
+
+  constructor(private readonly runtime: Runtime) {
+    this.repository = new ExceptionRepository(runtime.redis, runtime.prefix);
+    this.store = new ExceptionStore(runtime.exceptions, this.repository);
+  }
+
+  private view(exception: Exception) {
+    return { ...toView(exception), active: isActive(exception, this.runtime.clock()) };
+  }
+
+  @Get()
+  async list() {
+    const items = (await this.store.list()).map((e) => this.view(e));
+    return { total: items.length, items };
+  }
+
+  @Get(':id')
+  async get(@Param('id') id: string) {
+    const exception = await this.store.get(id);
+    if (!exception) throw ApiError.notFound(`exception ${id}`);
+    return this.view(exception);
+  }
+
+  @Post()
+  @HttpCode(201)
+  async create(@Req() request: FastifyRequest) {
+    const body = jsonBody(request.body);
+    const now = this.runtime.clock();
+    const input = body && typeof body === 'object' && !Array.isArray(body) ? { id: `exc_${randomUUID().slice(0, 8)}`, created: now.toISOString(), ...body } : body;
+    const parsed = validate(exceptionSchema, input);
+    if (this.store.isConfigured(parsed.id)) {
+      throw new ApiError(HttpStatus.CONFLICT, { error: 'conflict', message: `id: exception ${parsed.id} is declared in the exceptions file; change it there`, field: 'id' });
+    }
+    if (!parsed.permanent && parsed.expires && parsed.expires.getTime() <= now.getTime()) {
+      throw ApiError.badRequest('expires', 'must be in the future');
+    }
+    const exception: Exception = { ...parsed, origin: 'api' };
+    await this.repository.put(exception);
+    if (!exception.permanent) await armExceptionEnd(this.runtime.queues, exception, 'expired', now);
+    return this.view(exception);
+  }
+
+  /** Deleting ends it now: the findings it suppressed are routed as if new. */
+  @Delete(':id')
+  async remove(@Param('id') id: string) {
+    if (this.store.isConfigured(id)) {
+      throw new ApiError(HttpStatus.CONFLICT, { error: 'conflict', message: `exception ${id} is declared in the exceptions file; remove it there`, field: 'id' });
+    }
+    if (!(await this.repository.remove(id))) throw ApiError.notFound(`exception ${id}`);
+    await armExceptionEnd(this.runtime.queues, { id }, 'deleted', this.runtime.clock());
+    return { id, deleted: true };
+  }
+}

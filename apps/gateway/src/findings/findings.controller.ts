@@ -1,0 +1,69 @@
+import { Controller, Get, Param, Query } from '@nestjs/common';
+import { z } from 'zod';
+import { FINDING_KINDS, FINDING_STATES, SEVERITIES, severityRank } from '@klaxon/findings';
+import { Runtime } from '@klaxon/platform';
+import { testRoute } from '@klaxon/routing';
+import { ExceptionRepository, ExceptionStore, FindingRepository, findingOf, type FindingFilter } from '@klaxon/triage';
+import { ApiError, validate } from '../http/api-error';
+
+const csv = z.string().transform((s) => s.split(',').map((v) => v.trim()).filter(Boolean));
+/** `a,b` or a single value. */
+const textList = () => csv.optional();
+/** `a,b` or a single value, each one of `values`. */
+const enumList = <T extends string>(values: readonly [T, ...T[]]) => csv.pipe(z.array(z.enum(values))).optional();
+
+const querySchema = z
+  .object({
+    state: enumList(FINDING_STATES),
+    kind: enumList(FINDING_KINDS),
+    /** Exact severities; `minSeverity=high` means high and critical. */
+    severity: enumList(SEVERITIES),
+    minSeverity: z.enum(SEVERITIES).optional(),
+    image: textList(),
+    digest: textList(),
+    /** `namespace/name` or `cluster/namespace/kind/name`. */
+    workload: textList(),
+    repo: textList(),
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+    offset: z.coerce.number().int().min(0).default(0),
+  })
+  .strict();
+
+/** `GET /v1/findings` (filtered, newest first, paginated) and `GET /v1/findings/{fingerprint}`. */
+@Controller('v1/findings')
+export class FindingsController {
+  private readonly findings: FindingRepository;
+  private readonly exceptions: ExceptionStore;
+
+  constructor(private readonly runtime: Runtime) {
+    this.findings = new FindingRepository(runtime.redis, runtime.prefix);
+    this.exceptions = new ExceptionStore(runtime.exceptions, new ExceptionRepository(runtime.redis, runtime.prefix));
+  }
+
+  @Get()
+  async list(@Query() query: Record<string, string>) {
+    const { limit, offset, minSeverity, ...filters } = validate(querySchema, query);
+    const filter: FindingFilter = filters;
+    if (minSeverity) {
+      const atLeast = SEVERITIES.filter((s) => severityRank(s) >= severityRank(minSeverity));
+      filter.severity = filters.severity ? filters.severity.filter((s) => atLeast.includes(s)) : [...atLeast];
+      if (!filter.severity.length) return { total: 0, offset, limit, items: [] };
+    }
+    const page = await this.findings.query(filter, offset, limit);
+    const records = await this.findings.getMany(page.fingerprints);
+    return { total: page.total, offset, limit, items: records.map(({ history: _h, ...record }) => record) };
+  }
+
+  /** One finding with its sources, digests, workloads and history, the routes it matches and the exception covering it. */
+  @Get(':fingerprint')
+  async get(@Param('fingerprint') fingerprint: string) {
+    const record = await this.findings.get(fingerprint);
+    if (!record) throw ApiError.notFound(`finding ${fingerprint}`);
+    const finding = findingOf(record);
+    const exception = await this.exceptions.covering(finding, this.runtime.clock());
+    const { routes, exception: covering } = testRoute(this.runtime.config.routes, finding, exception);
+    const { exception: suppressedBy, ...rest } = record;
+    // suppressedBy: the exception that suppressed it at its last triage; exception: the one covering it now.
+    return { ...rest, suppressedBy: suppressedBy ?? null, routes, exception: covering ?? null };
+  }
+}
