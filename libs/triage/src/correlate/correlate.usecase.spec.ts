@@ -191,7 +191,7 @@ describe('correlation against Redis: from build to runtime', () => {
     expect(detection.risk!.score).toBeGreaterThanOrEqual(80);
     expect(detection.risk!.reasons).toEqual([
       '+5 low severity',
-      expect.stringMatching(/^\+35 vulnerable image: critical CVE-\S+ in \S+, fix .+ \(\+\d+ more\)$/),
+      expect.stringMatching(/^\+35 vulnerable image shipped by acme\/checkout PR #42 @ 4e1f0c2a9b8d: critical CVE-\S+ in \S+, fix .+ \(\+\d+ more\)$/),
       `+10 running in ${CLUSTER}/prod-shop Deployment checkout (linked by workload)`,
       '+15 production environment',
       '+20 internet-facing via Ingress prod-shop/checkout',

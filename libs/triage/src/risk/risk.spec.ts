@@ -126,6 +126,23 @@ describe('scoreRisk', () => {
       ],
     ],
     [
+      'the vulnerable image names the build that shipped it',
+      shell,
+      context({
+        image: { digest: 'sha256:9f2c', tags: ['1.4.2'], build: { repo: 'acme/checkout', commit: '4e1f0c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f', pullRequests: [42] } },
+        workloads: [workload()],
+        vulnerabilities: [vulnerable[1]],
+      }),
+      85,
+      [
+        '+5 low severity',
+        '+35 vulnerable image shipped by acme/checkout PR #42 @ 4e1f0c2a9b8d: high CVE-2023-44487 in golang.org/x/net, fix 0.17.0',
+        '+10 running in prod-eu-1/prod-shop Deployment checkout',
+        '+15 production environment',
+        '+20 internet-facing via Ingress prod-shop/checkout',
+      ],
+    ],
+    [
       'the same shell in the development twin stays below paging',
       shell,
       context({ workloads: [devTwin], vulnerabilities: vulnerable }),

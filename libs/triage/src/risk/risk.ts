@@ -119,7 +119,11 @@ function vulnerableImage(finding: RiskSubject, context: FindingContext, config: 
   const top = serious[0];
   const more = serious.length > 1 ? ` (+${serious.length - 1} more)` : '';
   const fix = top.fixed ? `, fix ${top.fixed}` : '';
-  return [line(config.weights.vulnerableImage, `vulnerable image: ${top.severity} ${top.id} in ${top.package}${fix}${more}`)];
+  // Who shipped it is what an incident responder asks next.
+  const build = context.image?.build;
+  const prs = build?.pullRequests.length ? ` PR ${build.pullRequests.map((p) => `#${p}`).join(', ')}` : '';
+  const shipped = build?.repo ? ` shipped by ${build.repo}${prs}${build.commit ? ` @ ${build.commit.slice(0, 12)}` : ''}` : '';
+  return [line(config.weights.vulnerableImage, `vulnerable image${shipped}: ${top.severity} ${top.id} in ${top.package}${fix}${more}`)];
 }
 
 /** What one workload adds: running, environment, exposure, privileges, recent runtime activity. */
