@@ -20,4 +20,22 @@ export class LedgerRepository {
   async put(destination: string, notificationKey: string, entry: DeliveryLedger): Promise<void> {
     await this.redis.set(this.key(destination, notificationKey), JSON.stringify(entry));
   }
+
+  /**
+   * Holds `<prefix>:ledger-lock:<destination>:<key>` for one delivery, so two workers never send under
+   * the same key at once (both would find no ledger and create twice). Returns the release, or
+   * undefined when another delivery holds it. The TTL frees a lock whose holder died.
+   */
+  async lock(destination: string, notificationKey: string, ttlMs: number): Promise<(() => Promise<void>) | undefined> {
+    const key = `${this.prefix}:ledger-lock:${destination}:${notificationKey}`;
+    const token = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    const acquired = await this.redis.set(key, token, 'PX', ttlMs, 'NX');
+    if (acquired !== 'OK') return undefined;
+    return async () => {
+      // Only the holder releases: after a TTL expiry the lock may already be someone else's.
+      await this.redis.eval(RELEASE_SCRIPT, 1, key, token);
+    };
+  }
 }
+
+const RELEASE_SCRIPT = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;

@@ -1,6 +1,21 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { DESTINATION_TYPES, Runtime, deliverJobSchema, deliverQueue, type DeliverJob } from '@klaxon/platform';
 import { LedgerRepository, createDestination, type Destination } from '@klaxon/destinations';
+import { DELIVERY_LIMITS } from './delivery-limits';
+
+/**
+ * Longer than any one send can take (a per-finding Jira notification makes many requests, each with a
+ * 10 s timeout), short enough that a crashed holder does not stall its key for long.
+ */
+const LOCK_TTL_MS = 5 * 60_000;
+
+/** Another worker is sending under the same key right now: retried with backoff, after it is done. */
+class DeliveryBusy extends Error {
+  constructor(destination: string, key: string) {
+    super(`${destination}: a delivery for ${key} is in progress`);
+    this.name = 'DeliveryBusy';
+  }
+}
 
 /**
  * `deliver.<type>`: one notification to one destination. The ledger makes it idempotent: a job retried
@@ -22,17 +37,30 @@ export class DeliverNotificationProcessor implements OnModuleInit {
   onModuleInit(): void {
     const used = new Set(Object.values(this.runtime.config.destinations).map((d) => d.type));
     for (const type of DESTINATION_TYPES.filter((t) => used.has(t))) {
-      this.runtime.queues.work({ queue: deliverQueue(type), schema: deliverJobSchema, handle: (job) => this.execute(job) });
+      const { max, duration, concurrency } = DELIVERY_LIMITS[type];
+      this.runtime.queues.work({
+        queue: deliverQueue(type),
+        schema: deliverJobSchema,
+        handle: (job) => this.execute(job),
+        options: { concurrency, limiter: { max, duration } },
+      });
     }
   }
 
   async execute({ notification }: DeliverJob): Promise<void> {
     const destination = this.destinations.get(notification.destination);
     if (!destination) throw new Error(`destination "${notification.destination}" is not configured`);
-    const previous = await this.ledger.get(notification.destination, notification.key);
-    if (previous?.lastNotificationId === notification.id) return;
-    const entry = await destination.send(notification, previous);
-    await this.ledger.put(notification.destination, notification.key, entry);
+    const release = await this.ledger.lock(notification.destination, notification.key, LOCK_TTL_MS);
+    if (!release) throw new DeliveryBusy(notification.destination, notification.key);
+    let entry;
+    try {
+      const previous = await this.ledger.get(notification.destination, notification.key);
+      if (previous?.lastNotificationId === notification.id) return;
+      entry = await destination.send(notification, previous);
+      await this.ledger.put(notification.destination, notification.key, entry);
+    } finally {
+      await release();
+    }
     if (notification.eventId) {
       await this.runtime.events.recordDelivery(notification.eventId, `${notification.destination}/${notification.key}`, {
         destination: notification.destination,

@@ -254,3 +254,27 @@ describe('renderSlack', () => {
     expect(JSON.stringify(a.blocks[1])).toContain('2024-11-23 10:05 UTC');
   });
 });
+
+describe('renderSlack links and remediation', () => {
+  it('links the pull request a finding came from and shows the tool’s remediation', () => {
+    const f = {
+      ...vulnerability('CVE-2024-2511', 'critical', { fixed: '3.0.13-1' }),
+      code: { repo: 'acme/checkout', pullRequest: 42 },
+      remediation: 'Rebuild on <debian:12.6> & redeploy',
+    };
+
+    const [section] = sectionTexts(renderSlack(notification({ new: [f] }), {}).blocks);
+
+    expect(section).toContain('acme/checkout (<https://github.com/acme/checkout/pull/42|PR #42>)');
+    expect(section).toContain('_Fix:_ Rebuild on &lt;debian:12.6&gt; &amp; redeploy');
+  });
+
+  it('does not link a pull request of a repo name that could break out of the link', () => {
+    const f = { ...vulnerability('CVE-2024-2511', 'high'), code: { repo: 'acme/x|<!channel>', pullRequest: 7 } };
+
+    const [section] = sectionTexts(renderSlack(notification({ new: [f] }), {}).blocks);
+
+    expect(section).toContain('acme/x|&lt;!channel&gt; (PR #7)');
+    expect(section).not.toContain('<https://github.com/acme/x');
+  });
+});

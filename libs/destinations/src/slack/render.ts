@@ -236,7 +236,9 @@ function findingLine(f: Finding, opts: SlackRenderOptions, show: { regressed?: b
   ].filter((t): t is string => t !== undefined);
   const details = [packageText(f), artifactText(f), workloadText(f), codeText(f)].filter(Boolean).join(' · ');
   const head = `• ${label}${title}${tags.length ? ` _(${tags.join(', ')})_` : ''}`;
-  return details ? `${head}\n      ${details}` : head;
+  // The tool's remediation, when it says more than the fixed version already shown.
+  const fix = f.remediation ? `\n      _Fix:_ ${escapeMrkdwn(f.remediation.replace(/\s+/g, ' '), 200)}` : '';
+  return `${details ? `${head}\n      ${details}` : head}${fix}`;
 }
 
 function packageText(f: Finding): string | undefined {
@@ -268,8 +270,11 @@ function codeText(f: Finding): string | undefined {
   const c = f.code;
   if (!c?.repo) return undefined;
   const where = c.path ? `:${c.path}${c.line ? `:${c.line}` : ''}` : c.commit ? `@${c.commit.slice(0, 7)}` : '';
-  const pr = c.pullRequest ? ` (PR #${c.pullRequest})` : '';
-  return escapeMrkdwn(`${c.repo}${where}${pr}`, 160);
+  const text = escapeMrkdwn(`${c.repo}${where}`, 140);
+  if (!c.pullRequest) return text;
+  // Only a plain owner/name makes a GitHub link; anything else stays text.
+  const pr = /^[\w.-]+\/[\w.-]+$/.test(c.repo) ? `<https://github.com/${c.repo}/pull/${c.pullRequest}|PR #${c.pullRequest}>` : `PR #${c.pullRequest}`;
+  return `${text} (${pr})`;
 }
 
 /** A version in a code span: backticks inside would end the span early. */

@@ -70,6 +70,14 @@ export class SlackDestination implements Destination {
       });
   }
 
+  /**
+   * What stays possible: Slack has no idempotency key and a bot cannot cheaply find its own message by
+   * metadata, so the ledger is the only memory. If the process dies after chat.postMessage succeeded
+   * and before the notifier wrote the ledger, the retried job posts again: one duplicate root message
+   * (first send) or one duplicate thread reply (later sends) per such crash. chat.update is idempotent,
+   * so a resolution's edit of the root never duplicates. Jira, PagerDuty and GitHub do not have this
+   * window: they find what they created by label, dedup_key and marker.
+   */
   async send(notification: Notification, previous: DeliveryLedger | undefined): Promise<DeliveryLedger> {
     // A retried job: this exact send already happened.
     if (previous?.lastNotificationId === notification.id) return previous;
