@@ -51,6 +51,16 @@ export const jiraDestinationSchema = z
     fields: z.record(z.unknown()).optional(),
     /** Team label value → Jira account id of the assignee. */
     assignees: z.record(z.string()).optional(),
+    /** The finding label whose value picks the assignee from `assignees`. */
+    assigneeLabel: z.string().default('team'),
+    /** Klaxon severity → Jira priority name, for schemes that renamed them. */
+    priorities: z
+      .object({ critical: z.string(), high: z.string(), medium: z.string(), low: z.string(), info: z.string() })
+      .partial()
+      .strict()
+      .optional(),
+    /** A finding seen again adds at most one comment per this interval to its open ticket. */
+    commentEvery: durationSchema.default('24h'),
     /** One ticket per finding (default) or per notification group. */
     ticketPer: z.enum(['finding', 'group']).default('finding'),
   })
@@ -65,6 +75,8 @@ export const pagerdutyDestinationSchema = z
       .url()
       .refine((u) => u.startsWith('https://'), 'the PagerDuty client speaks only https')
       .default('https://events.pagerduty.com/v2/enqueue'),
+    /** PEM file of extra CAs trusted for eventsUrl: a self-hosted proxy with a private CA, or a test server. */
+    caFile: optionalText,
   })
   .strict();
 
