@@ -17,6 +17,14 @@ import { alertmanagerIntegration } from './alertmanager/integration';
 import { harborIntegration } from './harbor/integration';
 import { harborParser } from './harbor/parse';
 import { harborReportParser } from './harbor/report';
+import { quayParser } from './quay/parse';
+import { quayIntegration } from './quay/integration';
+import { githubParser } from './github/parse';
+import { githubIntegration } from './github/integration';
+import { gitlabParser } from './gitlab/parse';
+import { gitlabIntegration } from './gitlab/integration';
+import { sarifParser } from './sarif/parse';
+import { grypeParser } from './grype/parse';
 
 /** Format name → parser. The only place that lists them: adding a format is a folder plus one line here. */
 export const PARSERS: readonly SourceParser[] = [
@@ -31,6 +39,11 @@ export const PARSERS: readonly SourceParser[] = [
   alertmanagerParser,
   harborParser,
   harborReportParser,
+  quayParser,
+  githubParser,
+  gitlabParser,
+  sarifParser,
+  grypeParser,
 ];
 
 /** Webhook senders (`POST /v1/webhooks/{name}`), listed here and nowhere else. */
@@ -41,6 +54,9 @@ export const INTEGRATIONS: readonly Integration[] = [
   stackroxIntegration,
   alertmanagerIntegration,
   harborIntegration,
+  quayIntegration,
+  githubIntegration,
+  gitlabIntegration,
 ];
 
 const INTEGRATION_BY_NAME = new Map(INTEGRATIONS.map((i) => [i.name, i]));

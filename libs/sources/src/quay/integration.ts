@@ -1,0 +1,20 @@
+import type { Integration } from '../integration';
+import { sameSecret } from '../same-secret';
+
+/**
+ * Quay's webhook method sends no secret of its own (only the configured URL), so the token travels in
+ * the URL (`/v1/webhooks/quay?token=…`), or as `Authorization: Bearer …` from a proxy in between.
+ * Checked when `sources.quay.token` is set.
+ */
+export const quayIntegration: Integration = {
+  name: 'quay',
+  authenticate({ headers, query }, sources) {
+    const expected = sources.quay?.token;
+    if (!expected) return undefined;
+    const bearer = headers.authorization?.startsWith('Bearer ') ? headers.authorization.slice('Bearer '.length) : undefined;
+    const presented = query?.token || bearer;
+    if (!presented) return 'missing token: add ?token=<sources.quay.token> to the webhook URL in Quay';
+    return sameSecret(presented, expected) ? undefined : 'token does not match sources.quay.token';
+  },
+  format: () => 'quay',
+};
