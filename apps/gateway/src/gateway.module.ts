@@ -3,16 +3,18 @@ import { APP_GUARD } from '@nestjs/core';
 import { EventsController } from './events/events.controller';
 import { ExceptionsController } from './exceptions/exceptions.controller';
 import { FindingsController } from './findings/findings.controller';
+import { GateController } from './gate/gate.controller';
 import { HealthController } from './health/health.controller';
 import { ApiTokenGuard } from './http/api-token.guard';
 import { IntakeService } from './reports/intake.service';
 import { ReportsController } from './reports/reports.controller';
 import { RiskController } from './risk/risk.controller';
 import { RoutesController } from './routes/routes.controller';
+import { SuggestionsController } from './suggestions/suggestions.controller';
 import { WebhooksController } from './webhooks/webhooks.controller';
 
 @Module({
-  controllers: [ReportsController, WebhooksController, EventsController, HealthController, FindingsController, ExceptionsController, RoutesController, RiskController],
+  controllers: [ReportsController, WebhooksController, EventsController, HealthController, FindingsController, ExceptionsController, RoutesController, RiskController, GateController, SuggestionsController],
   providers: [IntakeService, { provide: APP_GUARD, useClass: ApiTokenGuard }],
   exports: [IntakeService],
 })

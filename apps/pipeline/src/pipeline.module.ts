@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { FeedbackSuggestionsProcessor } from './feedback-suggestions/feedback-suggestions.processor';
 import { FlushGroupProcessor } from './flush-group/flush-group.processor';
 import { IngestEventProcessor } from './ingest-event/ingest-event.processor';
 import { ReleaseExceptionProcessor } from './release-exception/release-exception.processor';
@@ -6,5 +7,5 @@ import { RouteFindingsProcessor } from './route-findings/route-findings.processo
 import { TriageBatchProcessor } from './triage-batch/triage-batch.processor';
 
 /** Workers for ingest, triage, route, group timers and exception ends; any number of hosts may run them. */
-@Module({ providers: [IngestEventProcessor, TriageBatchProcessor, RouteFindingsProcessor, FlushGroupProcessor, ReleaseExceptionProcessor] })
+@Module({ providers: [IngestEventProcessor, TriageBatchProcessor, RouteFindingsProcessor, FlushGroupProcessor, ReleaseExceptionProcessor, FeedbackSuggestionsProcessor] })
 export class PipelineModule {}

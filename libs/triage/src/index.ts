@@ -7,3 +7,4 @@ export * from './assets/facts';
 export * from './assets/asset.repository';
 export * from './correlate/correlate.usecase';
 export * from './correlate/rank-workloads.usecase';
+export * from './suggestions';

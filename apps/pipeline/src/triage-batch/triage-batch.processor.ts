@@ -2,6 +2,7 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { JOB, QUEUE, Runtime, triageJobSchema, type TriageJob } from '@klaxon/platform';
 import { ExceptionRepository, ExceptionStore, FindingRepository, TriageBatch } from '@klaxon/triage';
 import { correlateBatch } from '../correlate-findings/correlate-findings';
+import { enqueueFeedback } from '../feedback-suggestions/feedback-suggestions.processor';
 
 /** `triage`: persist by fingerprint, apply scopes, hand what changed to routing. */
 @Injectable()
@@ -26,6 +27,7 @@ export class TriageBatchProcessor implements OnModuleInit {
     batch = await correlateBatch(this.runtime, eventId, batch);
     const result = await this.triage.execute(batch, this.runtime.clock(), eventId);
     await this.runtime.events.markTriaged(eventId, result.counts);
+    await enqueueFeedback(this.runtime.queues, eventId, batch);
     if (result.changes.length) {
       await this.runtime.queues.add(QUEUE.route, JOB.route, { eventId, changes: result.changes }, { jobId: `route-${eventId}` });
     }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { MatcherSyntaxError, parseMatcher, type Matcher } from '@klaxon/findings';
+import { feedbackConfigSchema } from '@klaxon/feedback';
 import { parseDuration } from './duration';
 
 /** A matcher string, parsed at the edge; errors name the matcher's path. */
@@ -237,9 +238,20 @@ export const configSchema = z
     destinations: z.record(destinationSchema).default({}),
     routes: routeSchema,
     gate: z
-      .object({ failOn: z.array(matcherSchema).default([]), warnOn: z.array(matcherSchema).default([]) })
+      .object({
+        failOn: z.array(matcherSchema).default([]),
+        warnOn: z.array(matcherSchema).default([]),
+        /** Fail on a finding whose risk (0-100, known for stored findings) is above this. */
+        failOnRiskAbove: z.number().min(0).max(100).optional(),
+        /** Fail when the report breaks a hardening suggestion the repo adopted (its config-scan checks). */
+        failOnAdoptedSuggestions: z.boolean().default(true),
+        /** Warn about unfixable findings that would fail if a fix existed (failOn without its `fixable` matchers). */
+        warnOnUnfixable: z.boolean().default(true),
+      })
       .strict()
       .default({}),
+    /** Runtime-to-build suggestions: enforce generated policies, trusted registries, rule overrides. */
+    feedback: feedbackConfigSchema,
     exceptionsFile: z.string().optional(),
     risk: riskConfigSchema.default({}),
   })

@@ -39,11 +39,16 @@ export const JOB = {
   flushGroup: 'flush-group',
   releaseException: 'release-exception',
   collect: 'collect-follow-up',
+  feedback: 'runtime-feedback',
 } as const;
 
 export const ingestJobSchema = z.object({ eventId: z.string() });
 
 export const triageJobSchema = z.object({ eventId: z.string(), batch: batchSchema });
+
+/** `feedback`: the runtime findings of one triaged input (correlated, so `code` names the build when known). */
+export const feedbackJobSchema = z.object({ eventId: z.string(), findings: z.array(findingSchema) });
+export type FeedbackJob = z.infer<typeof feedbackJobSchema>;
 
 /**
  * `rescored`: an open finding whose risk changed with its context (a runtime detection, a new exposure)

@@ -1,0 +1,107 @@
+import { Controller, Headers, HttpCode, HttpStatus, Post, Query, Req } from '@nestjs/common';
+import type { FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Finding } from '@klaxon/findings';
+import { ruleTable, type SuggestionRule } from '@klaxon/feedback';
+import { Runtime } from '@klaxon/platform';
+import { IgnoredInput, ParseError, formats, parseInput } from '@klaxon/sources';
+import { ExceptionRepository, ExceptionStore, FindingRepository, SuggestionRepository, findingOf } from '@klaxon/triage';
+import { ApiError, validate } from '../http/api-error';
+import { evaluateGate, type AdoptedSuggestion, type GateResult } from './gate-policy';
+
+const CONTEXT_FIELDS = ['repo', 'commit', 'branch', 'pr', 'image', 'digest', 'format'] as const;
+
+const contextSchema = z
+  .object({
+    repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'expected owner/name').optional(),
+    commit: z.string().regex(/^[0-9a-f]{7,64}$/i, 'expected a commit SHA').optional(),
+    branch: z.string().optional(),
+    pr: z.coerce.number({ invalid_type_error: 'expected a pull request number' }).int().positive().optional(),
+    image: z.string().optional(),
+    digest: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected sha256:<64 hex>').optional(),
+    format: z.string().optional(),
+  })
+  .strict();
+
+/** Findings a known digest may have: a gate by digest judges what Klaxon knows of the image now. */
+const DIGEST_LIMIT = 10_000;
+
+/**
+ * `POST /v1/gate`: a CI asks "may this build go on?". The body is a report (Trivy, Grype, SARIF; the
+ * format in `?format=` or detected), parsed but not stored; or no body and `?digest=` of an image
+ * Klaxon already knows. Context (repo, branch, pr, commit, image) comes as for `/v1/reports`. The
+ * answer is always 200 with `{pass, reasons, findings}`: failing is an answer, not an error.
+ */
+@Controller('v1/gate')
+export class GateController {
+  private readonly findings: FindingRepository;
+  private readonly exceptions: ExceptionStore;
+  private readonly suggestions: SuggestionRepository;
+  private readonly rules: Map<string, SuggestionRule>;
+
+  constructor(private readonly runtime: Runtime) {
+    this.rules = new Map(ruleTable(runtime.config.feedback).map((r) => [r.id, r]));
+    this.findings = new FindingRepository(runtime.redis, runtime.prefix);
+    this.exceptions = new ExceptionStore(runtime.exceptions, new ExceptionRepository(runtime.redis, runtime.prefix));
+    this.suggestions = new SuggestionRepository(runtime.redis, runtime.prefix);
+  }
+
+  @Post()
+  @HttpCode(200)
+  async gate(
+    @Req() request: FastifyRequest,
+    @Query() query: Record<string, string>,
+    @Headers() headers: Record<string, string>,
+  ): Promise<GateResult & { context: Record<string, unknown>; source: string }> {
+    const context = validate(
+      contextSchema,
+      Object.fromEntries(
+        CONTEXT_FIELDS.map((field) => [field, query[field] ?? headers[`x-klaxon-${field}`]]).filter(([, v]) => v !== undefined && v !== ''),
+      ),
+    );
+    const { format, ...reportContext } = context;
+    if (format && !formats().includes(format)) throw ApiError.badRequest('format', `unknown format "${format}"; one of ${formats().join(', ')}`);
+    const now = this.runtime.clock();
+    const raw = typeof request.body === 'string' ? request.body : '';
+    let findings: Finding[];
+    let source: string;
+    if (raw.trim() !== '') {
+      ({ findings, source } = this.parseReport(raw, format, reportContext, now));
+    } else if (context.digest) {
+      findings = await this.known(context.digest);
+      source = `stored findings of ${context.digest}`;
+    } else {
+      throw ApiError.badRequest('body', 'send a report as the body, or ?digest= of an image Klaxon knows');
+    }
+    const [exceptions, adopted] = await Promise.all([this.exceptions.list(), this.adopted(context.repo)]);
+    const result = evaluateGate(findings, this.runtime.config.gate, exceptions, adopted, now);
+    this.runtime.logger.info({ repo: context.repo, pr: context.pr, pass: result.pass, ...result.summary }, 'gate decided');
+    return { ...result, context: reportContext, source };
+  }
+
+  private parseReport(raw: string, format: string | undefined, context: z.infer<typeof contextSchema>, now: Date): { findings: Finding[]; source: string } {
+    try {
+      const parsed = parseInput(raw, format, { eventId: `gate-${now.getTime()}`, receivedAt: now.toISOString(), integration: 'gate', context });
+      return { findings: parsed.batch.findings, source: `${parsed.format} report` };
+    } catch (err) {
+      if (err instanceof IgnoredInput) return { findings: [], source: `report with nothing to judge (${err.reason})` };
+      if (!(err instanceof ParseError)) throw err;
+      // Not quarantined: the gate stores nothing, and the CI that sent it sees the error now.
+      throw new ApiError(HttpStatus.UNPROCESSABLE_ENTITY, { error: 'parse_error', message: err.message, field: err.path });
+    }
+  }
+
+  private async known(digest: string): Promise<Finding[]> {
+    const { fingerprints } = await this.findings.query({ digest: [digest], state: ['open', 'suppressed'] }, 0, DIGEST_LIMIT);
+    if (!fingerprints.length) throw ApiError.notFound(`findings of image ${digest}`);
+    return (await this.findings.getMany(fingerprints)).map(findingOf);
+  }
+
+  private async adopted(repo: string | undefined): Promise<AdoptedSuggestion[]> {
+    if (!this.runtime.config.gate.failOnAdoptedSuggestions) return [];
+    return (await this.suggestions.adopted(repo)).flatMap((s) => {
+      const rule = this.rules.get(s.rule);
+      return rule?.checks.length ? [{ id: s.id, rule: rule.id, title: rule.title, checks: rule.checks }] : [];
+    });
+  }
+}

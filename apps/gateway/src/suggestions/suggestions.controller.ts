@@ -1,0 +1,103 @@
+import { Controller, Delete, Get, Header, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import type { FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { ruleTable, toYaml, type Suggestion, type SuggestionRule } from '@klaxon/feedback';
+import { Runtime } from '@klaxon/platform';
+import { SuggestionRepository, viewOf, type StoredSuggestion } from '@klaxon/triage';
+import { ApiError, validate } from '../http/api-error';
+
+const listQuery = z
+  .object({
+    repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'expected owner/name').optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+    offset: z.coerce.number().int().min(0).default(0),
+  })
+  .strict();
+
+type View = Suggestion & { adoptedAt?: string };
+
+/** The list entry: what and where, how much evidence, not the YAML (that is on the single view). */
+function summary(s: View) {
+  return {
+    id: s.id,
+    rule: s.rule.id,
+    title: s.rule.title,
+    severity: s.rule.severity,
+    workload: s.workload,
+    image: s.image,
+    code: s.code,
+    evidence: { count: s.evidence.count, firstSeen: s.evidence.firstSeen, lastSeen: s.evidence.lastSeen, detections: s.evidence.detections.map((d) => ({ rule: d.rule, count: d.count })) },
+    policies: Object.keys(s.policies),
+    adoptedAt: s.adoptedAt,
+  };
+}
+
+/** Every document of a suggestion (changes and policies) as one multi-document YAML file. */
+function allYaml(s: View): string {
+  const parts = [
+    s.changes.securityContextPatch && `# securityContext patch\n${s.changes.securityContextPatch}`,
+    s.changes.rbac && `# RBAC for pods/exec\n${s.changes.rbac}`,
+    s.changes.networkPolicy && `# NetworkPolicy from observed egress: review before applying\n${s.changes.networkPolicy}`,
+    s.policies.kyverno && `# Kyverno\n${s.policies.kyverno}`,
+    s.policies.gatekeeper && `# Gatekeeper\n${s.policies.gatekeeper.template}---\n${s.policies.gatekeeper.constraint}`,
+  ].filter((p): p is string => !!p);
+  return parts.length ? parts.join('---\n') : toYaml({});
+}
+
+/** `GET /v1/suggestions`, `GET /v1/suggestions/{id}` (JSON, or `?format=yaml`), adopting one for the gate. */
+@Controller('v1/suggestions')
+export class SuggestionsController {
+  private readonly repository: SuggestionRepository;
+  private readonly table: SuggestionRule[];
+
+  constructor(private readonly runtime: Runtime) {
+    this.repository = new SuggestionRepository(runtime.redis, runtime.prefix);
+    this.table = ruleTable(runtime.config.feedback);
+  }
+
+  private view(stored: StoredSuggestion | undefined, id: string): View {
+    const view = stored && viewOf(stored, this.table, this.runtime.config.feedback);
+    if (!view) throw ApiError.notFound(`suggestion ${id}`);
+    return view;
+  }
+
+  @Get()
+  async list(@Query() query: Record<string, string>) {
+    const { repo, limit, offset } = validate(listQuery, query);
+    const { total, ids } = await this.repository.list(offset, limit, repo);
+    const stored = await this.repository.getMany(ids);
+    const items = ids.flatMap((id) => {
+      const view = stored.get(id) && viewOf(stored.get(id)!, this.table, this.runtime.config.feedback);
+      return view ? [summary(view)] : [];
+    });
+    return { total, offset, limit, items };
+  }
+
+  @Get(':id')
+  async one(@Param('id') id: string, @Query('format') format: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
+    const view = this.view(await this.repository.get(id), id);
+    if (format === 'yaml') {
+      reply.header('content-type', 'application/yaml; charset=utf-8');
+      return allYaml(view);
+    }
+    if (format !== undefined && format !== 'json') throw ApiError.badRequest('format', 'one of json, yaml');
+    return view;
+  }
+
+  /** The repo takes the suggestion on: from now on the gate fails reports that violate its checks. */
+  @Post(':id/adopt')
+  @HttpCode(200)
+  @Header('cache-control', 'no-store')
+  async adopt(@Param('id') id: string) {
+    this.view(await this.repository.get(id), id);
+    await this.repository.setAdopted(id, this.runtime.clock());
+    return summary(this.view(await this.repository.get(id), id));
+  }
+
+  @Delete(':id/adopt')
+  async unadopt(@Param('id') id: string) {
+    this.view(await this.repository.get(id), id);
+    await this.repository.setAdopted(id, undefined);
+    return summary(this.view(await this.repository.get(id), id));
+  }
+}

@@ -1,0 +1,105 @@
+import type { Code, Finding } from '@klaxon/findings';
+import {
+  accumulate,
+  observe,
+  subjectOf,
+  suggestionFinding,
+  suggestionId,
+  triggeredRules,
+  type FeedbackConfig,
+  type Observation,
+  type Suggestion,
+  type SuggestionRule,
+  type SuggestionSubject,
+} from '@klaxon/feedback';
+import { viewOf, type FeedbackOutcome, type SuggestionRepository, type SuggestionWrite } from '@klaxon/triage';
+
+interface Pending {
+  id: string;
+  rule: SuggestionRule;
+  subject: SuggestionSubject;
+  code?: Code;
+  observations: Observation[];
+}
+
+/** Optimistic writes retried this many times before the job fails (and BullMQ retries it later). */
+const MAX_ATTEMPTS = 5;
+
+/**
+ * Where the image was built: correlation puts it in `code` (from the image's build asset); the
+ * correlated labels (`repo`, `pr` as `#42`) are read when only they made it.
+ */
+export function buildOf(f: Finding): Code | undefined {
+  if (f.code?.repo) return f.code;
+  const repo = f.labels.repo;
+  if (!repo) return undefined;
+  const pr = /^#?(\d+)/.exec(f.labels.pr ?? '')?.[1];
+  return { repo, commit: f.labels.commit, pullRequest: pr ? Number(pr) : undefined };
+}
+
+/**
+ * The feedback step for one input: its runtime findings → the suggestions they trigger, deduplicated
+ * per (workload or image repository, suggestion), evidence folded into what was seen before. Returns
+ * the suggestions touched, as findings of kind `suggestion` for routing.
+ */
+export class FeedbackSuggestions {
+  constructor(
+    private readonly repository: SuggestionRepository,
+    private readonly table: SuggestionRule[],
+    private readonly config: FeedbackConfig,
+  ) {}
+
+  /** The suggestions each finding triggers, grouped by suggestion id. Pure. */
+  collect(findings: Finding[]): Pending[] {
+    const byId = new Map<string, Pending>();
+    for (const f of findings) {
+      if (f.kind !== 'runtime' && f.stage !== 'deploy') continue;
+      for (const { rule, detection } of triggeredRules(this.table, f)) {
+        const subject = subjectOf(f);
+        if (!subject.workload && !subject.image) continue;
+        const id = suggestionId(rule, subject);
+        const pending = byId.get(id) ?? { id, rule, subject, observations: [] };
+        pending.code ??= buildOf(f);
+        pending.observations.push(observe(f, detection));
+        byId.set(id, pending);
+      }
+    }
+    return [...byId.values()];
+  }
+
+  async execute(eventId: string, findings: Finding[]): Promise<{ outcome: FeedbackOutcome; suggestions: Finding[] }> {
+    const pending = this.collect(findings);
+    if (!pending.length) return { outcome: { touched: [] }, suggestions: [] };
+    const outcome = (await this.repository.outcomeOf(eventId)) ?? (await this.record(eventId, pending));
+    const stored = await this.repository.getMany(outcome.touched.map((t) => t.id));
+    const suggestions = [...stored.values()]
+      .map((s) => viewOf(s, this.table, this.config))
+      .filter((s): s is Suggestion & { adoptedAt?: string } => !!s)
+      .map((s) => suggestionFinding(s, eventId));
+    return { outcome, suggestions };
+  }
+
+  private async record(eventId: string, pending: Pending[]): Promise<FeedbackOutcome> {
+    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      const stored = await this.repository.getMany(pending.map((p) => p.id));
+      const outcome: FeedbackOutcome = { touched: pending.map((p) => ({ id: p.id, change: stored.has(p.id) ? 'updated' : 'new' })) };
+      const writes: SuggestionWrite[] = pending.map((p) => {
+        const before = stored.get(p.id);
+        return {
+          id: p.id,
+          rule: p.rule.id,
+          workload: p.subject.workload,
+          image: { ...before?.image, ...p.subject.image },
+          // The newest build wins: a later image of the workload came from a later PR.
+          code: p.code ?? before?.code,
+          evidence: accumulate(before?.evidence, p.observations),
+          expectedVersion: before?.version ?? 0,
+        };
+      });
+      const result = await this.repository.commit(eventId, writes, outcome);
+      if (result.status === 'ok') return outcome;
+      if (result.status === 'done') return result.outcome;
+    }
+    throw new Error(`suggestions of event ${eventId} kept changing under concurrent writers; retrying the job`);
+  }
+}

@@ -1,0 +1,2 @@
+export * from './suggestion.repository';
+export * from './suggestion-view';
