@@ -1,4 +1,4 @@
-import { findingSchema, matches as matchesRecord, type Batch, type Finding, type Matcher } from '@klaxon/findings';
+import { matches as matchesRecord, type Batch, type Finding, type Matcher } from '@klaxon/findings';
 import type { KlaxonConfig, RouteConfig } from '@klaxon/platform';
 import { matchRoutes } from '@klaxon/routing';
 import type { AssetRepository, GraphChanges, RiskRecord } from '../assets/asset.repository';
@@ -11,7 +11,7 @@ import {
   type WorkloadFacts,
 } from '../assets/facts';
 import type { FindingRepository } from '../finding.repository';
-import { scoreRisk, type FindingContext, type LinkedBy, type RiskAssessment, type RiskSubject } from '../risk/risk';
+import { scoreRisk, type FindingContext, type LinkedBy, type RiskAssessment, type RiskSubject, type WorkloadContext } from '../risk/risk';
 
 export type CorrelateConfig = Pick<KlaxonConfig, 'context' | 'risk' | 'routes'>;
 
@@ -176,8 +176,18 @@ export class CorrelateFindings {
     const live = [...workloads.values()].filter((w) => w.lastSeen >= since.toISOString());
     const namespaces = await this.assets.namespaces(live.map((w) => namespaceKey(w.cluster, w.namespace)));
 
-    const contextOf = (w: WorkloadFacts, linkedBy: LinkedBy) =>
-      workloadContext(w, namespaces.get(namespaceKey(w.cluster, w.namespace)) ?? { services: [], ingresses: [] }, detections.get(w.id) ?? [], linkedBy, this.config.context);
+    // Thousands of findings share a handful of workloads: read each workload's context once.
+    const contexts = new Map<string, WorkloadContext>();
+    const contextOf = (w: WorkloadFacts, linkedBy: LinkedBy) => {
+      const key = `${linkedBy}\u0000${w.id}`;
+      let c = contexts.get(key);
+      if (!c) {
+        const ns = namespaces.get(namespaceKey(w.cluster, w.namespace)) ?? { services: [], ingresses: [] };
+        c = workloadContext(w, ns, detections.get(w.id) ?? [], linkedBy, this.config.context);
+        contexts.set(key, c);
+      }
+      return c;
+    };
 
     const out = new Map<string, Scored>();
     for (const s of subjects) {
@@ -264,8 +274,8 @@ export class CorrelateFindings {
     const rescored: Finding[] = [];
     for (const record of stored) {
       if (record.state !== 'open') continue;
-      // The record's lifecycle fields are not part of a Finding.
-      const finding = findingSchema.parse(record);
+      // The record's lifecycle fields are not part of a Finding (getMany has validated the rest).
+      const { firstSeen: _f, lastSeen: _l, occurrences: _o, sources: _s, digests: _d, workloads: _w, exception: _e, history: _h, ...finding } = record;
       const updated = enrich(finding, changed.get(record.fingerprint)!);
       const paths = (f: Finding) => matchRoutes(this.config.routes, f).map((r) => r.path).sort().join('\n');
       if (paths(finding) !== paths(updated)) rescored.push(updated);
