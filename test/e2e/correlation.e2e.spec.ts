@@ -1,3 +1,4 @@
+import { createHmac, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ const D = 'sha256:9f2c1a7e3b5d4c6f8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e
 const COMMIT = '4e1f0c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f';
 /** Four minutes after the prod shell in falco-shell-prod-shop.json; the clock runs on from there. */
 const START = Date.parse('2026-11-23T09:34:00Z');
+const GITHUB_SECRET = 'correlation-webhook-secret';
 
 type Json = Record<string, any>;
 
@@ -29,6 +31,8 @@ describe('one finding followed from commit to runtime: a shell in an exposed pro
 server:
   maxBodyBytes: 2097152
 sources:
+  github:
+    secret: ${GITHUB_SECRET}
   falco: {}
 context:
   environments:
@@ -92,12 +96,16 @@ routes:
   };
   const ranking = async () => (await json('/v1/risk/workloads')).items as Json[];
 
-  it('builds the chain: the CI scan of D for PR 42, then the cluster where D runs in prod behind an Ingress and in dev unexposed', async () => {
-    await upload('/v1/reports?format=trivy', fixture('trivy/image-checkout.json'), {
-      'x-klaxon-repo': 'acme/checkout',
-      'x-klaxon-commit': COMMIT,
-      'x-klaxon-pr': '42',
+  it('builds the chain: the workflow run of PR 42, the scan of the D it built, the cluster where D runs in prod behind an Ingress and in dev unexposed', async () => {
+    const run = fixture('github/workflow-run-completed.json');
+    const build = await upload('/v1/webhooks/github', run, {
+      'x-github-event': 'workflow_run',
+      'x-github-delivery': randomUUID(),
+      'x-hub-signature-256': `sha256=${createHmac('sha256', GITHUB_SECRET).update(run).digest('hex')}`,
     });
+    expect(build.parsed).toMatchObject({ findings: 0, assets: 1 });
+    // No upload context: the image's OCI labels name repo and commit; the PR comes from the workflow run.
+    await upload('/v1/reports?format=trivy', fixture('trivy/image-checkout.json'));
     const cluster = await upload('/v1/reports?format=kubernetes', fixture('kubernetes/cluster-list.json'));
     expect(cluster.parsed.assets).toBeGreaterThan(5);
     await upload('/v1/reports?format=kubernetes', fixture('correlation/cluster-dev-shop.json'));
