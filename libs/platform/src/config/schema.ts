@@ -220,6 +220,8 @@ export const configSchema = z
             kubeconfig: optionalText,
             clusterName: z.string().default('default'),
             namespaces: z.array(z.string()).optional(),
+            /** How often one collector lists the whole cluster to catch what watches missed (deletions while down). */
+            resyncInterval: durationSchema.default('10m'),
           })
           .strict()
           .optional(),

@@ -39,6 +39,7 @@ export const JOB = {
   flushGroup: 'flush-group',
   releaseException: 'release-exception',
   collect: 'collect-follow-up',
+  kubernetesResync: 'kubernetes-resync',
   feedback: 'runtime-feedback',
 } as const;
 
@@ -71,6 +72,10 @@ export const releaseExceptionJobSchema = z.object({ exceptionId: z.string(), rea
 
 /** A follow-up of input `eventId` for the collector (fetch Harbor's full report, …). */
 export const collectJobSchema = z.object({ eventId: z.string(), followUp: followUpSchema });
+
+/** A full list of one cluster by whichever collector takes it (queue `collect.kubernetes-resync`, one repeatable job per cluster). */
+export const kubernetesResyncJobSchema = z.object({ cluster: z.string() });
+export type KubernetesResyncJob = z.infer<typeof kubernetesResyncJobSchema>;
 
 export type IngestJob = z.infer<typeof ingestJobSchema>;
 export type TriageJob = z.infer<typeof triageJobSchema>;
