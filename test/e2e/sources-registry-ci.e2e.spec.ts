@@ -9,6 +9,7 @@ const fixture = (dir: string, name: string) => readFileSync(resolve(__dirname, '
 const GITHUB_SECRET = 'gh-webhook-secret-for-tests';
 const GITLAB_TOKEN = 'gl-token-for-tests';
 const QUAY_TOKEN = 'quay-token-for-tests';
+const REGISTRY_TOKEN = 'registry-token-for-tests';
 const SHA = '4e1f0c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f';
 
 describe('registry and CI inputs over HTTP', () => {
@@ -23,6 +24,8 @@ sources:
     token: ${GITLAB_TOKEN}
   quay:
     token: ${QUAY_TOKEN}
+  registry:
+    token: ${REGISTRY_TOKEN}
 routes:
   groupBy: [code.repo]
 `);
@@ -150,6 +153,29 @@ routes:
       const body = (await bad.json()) as { field: string; eventId: string };
       expect(body.field).toBe('vulnerability.id');
       expect(await quarantined()).toContain(body.eventId);
+    });
+  });
+
+  describe('plain registry notifications', () => {
+    const notify = (body: string, token = REGISTRY_TOKEN) =>
+      fetch(`${klaxon.url}/v1/webhooks/registry`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/vnd.docker.distribution.events.v2+json', authorization: `Bearer ${token}` },
+      });
+
+    it('records a manifest push as an image asset, acknowledges pulls, refuses a wrong token', async () => {
+      const res = await notify(fixture('distribution', 'push.json'));
+      expect(res.status).toBe(202);
+      const event = await settled(((await res.json()) as { eventId: string }).eventId, 'the push');
+      expect(event.parsed).toMatchObject({ format: 'registry', findings: 0, assets: 1 });
+      const pull = await notify(fixture('distribution', 'pull.json'));
+      expect(pull.status).toBe(202);
+      expect(((await pull.json()) as { ignored?: string }).ignored).toBeTruthy();
+      expect((await notify(fixture('distribution', 'push.json'), 'wrong')).status).toBe(401);
+      const bad = await notify(fixture('distribution', 'push-missing-digest.json'));
+      expect(bad.status).toBe(422);
+      expect(await quarantined()).toContain(((await bad.json()) as { eventId: string }).eventId);
     });
   });
 

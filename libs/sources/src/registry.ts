@@ -25,6 +25,8 @@ import { gitlabParser } from './gitlab/parse';
 import { gitlabIntegration } from './gitlab/integration';
 import { sarifParser } from './sarif/parse';
 import { grypeParser } from './grype/parse';
+import { distributionParser } from './distribution/parse';
+import { registryIntegration } from './distribution/integration';
 
 /** Format name → parser. The only place that lists them: adding a format is a folder plus one line here. */
 export const PARSERS: readonly SourceParser[] = [
@@ -44,6 +46,7 @@ export const PARSERS: readonly SourceParser[] = [
   gitlabParser,
   sarifParser,
   grypeParser,
+  distributionParser,
 ];
 
 /** Webhook senders (`POST /v1/webhooks/{name}`), listed here and nowhere else. */
@@ -57,6 +60,7 @@ export const INTEGRATIONS: readonly Integration[] = [
   quayIntegration,
   githubIntegration,
   gitlabIntegration,
+  registryIntegration,
 ];
 
 const INTEGRATION_BY_NAME = new Map(INTEGRATIONS.map((i) => [i.name, i]));

@@ -7,7 +7,17 @@ import type { FastifyInstance } from 'fastify';
 export function keepRawBodies(fastify: FastifyInstance): void {
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser(
-    ['application/json', 'application/x-ndjson', 'application/jsonl', 'text/plain', 'application/sarif+json', 'application/cloudevents+json'],
+    [
+      'application/json',
+      'application/x-ndjson',
+      'application/jsonl',
+      'text/plain',
+      'application/sarif+json',
+      'application/cloudevents+json',
+      // What a plain registry (distribution/distribution) sends its notification envelopes as.
+      'application/vnd.docker.distribution.events.v1+json',
+      'application/vnd.docker.distribution.events.v2+json',
+    ],
     { parseAs: 'string' },
     (_request, body, done) => done(null, body),
   );

@@ -208,6 +208,8 @@ export const configSchema = z
           .strict()
           .optional(),
         quay: integrationSecret.optional(),
+        /** A plain registry (distribution/distribution, Docker Hub-compatible) posting its notification envelopes. */
+        registry: integrationSecret.optional(),
         falco: integrationSecret.optional(),
         falcosidekick: integrationSecret.optional(),
         tetragon: integrationSecret.optional(),
