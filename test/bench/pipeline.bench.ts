@@ -31,6 +31,7 @@ destinations:
 routes:
   to: [slack-sec]
   groupBy: [artifact.repository]
+  groupWait: 0s
 `,
     { KLAXON_API_TOKEN: TOKEN },
   );
