@@ -22,8 +22,9 @@ interface Pending {
   observations: Observation[];
 }
 
-/** Optimistic writes retried this many times before the job fails (and BullMQ retries it later). */
-const MAX_ATTEMPTS = 5;
+/** Optimistic writes retried this many times (with a jittered pause) before the job fails and BullMQ retries it. */
+const MAX_ATTEMPTS = 20;
+const pause = (attempt: number) => new Promise((done) => setTimeout(done, Math.random() * 5 * (attempt + 1)));
 
 /**
  * Where the image was built: correlation puts it in `code` (from the image's build asset); the
@@ -43,6 +44,9 @@ export function buildOf(f: Finding): Code | undefined {
  * the suggestions touched, as findings of kind `suggestion` for routing.
  */
 export class FeedbackSuggestions {
+  /** Jobs of this process write one after another; only other processes can make a write conflict. */
+  private writing: Promise<unknown> = Promise.resolve();
+
   constructor(
     private readonly repository: SuggestionRepository,
     private readonly table: SuggestionRule[],
@@ -70,7 +74,7 @@ export class FeedbackSuggestions {
   async execute(eventId: string, findings: Finding[]): Promise<{ outcome: FeedbackOutcome; suggestions: Finding[] }> {
     const pending = this.collect(findings);
     if (!pending.length) return { outcome: { touched: [] }, suggestions: [] };
-    const outcome = (await this.repository.outcomeOf(eventId)) ?? (await this.record(eventId, pending));
+    const outcome = (await this.repository.outcomeOf(eventId)) ?? (await this.serially(() => this.record(eventId, pending)));
     const stored = await this.repository.getMany(outcome.touched.map((t) => t.id));
     const suggestions = [...stored.values()]
       .map((s) => viewOf(s, this.table, this.config))
@@ -79,8 +83,15 @@ export class FeedbackSuggestions {
     return { outcome, suggestions };
   }
 
+  private serially<T>(write: () => Promise<T>): Promise<T> {
+    const result = this.writing.then(write, write);
+    this.writing = result.catch(() => undefined);
+    return result;
+  }
+
   private async record(eventId: string, pending: Pending[]): Promise<FeedbackOutcome> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      if (attempt > 0) await pause(attempt);
       const stored = await this.repository.getMany(pending.map((p) => p.id));
       const outcome: FeedbackOutcome = { touched: pending.map((p) => ({ id: p.id, change: stored.has(p.id) ? 'updated' : 'new' })) };
       const writes: SuggestionWrite[] = pending.map((p) => {

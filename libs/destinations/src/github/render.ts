@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Finding } from '@klaxon/findings';
+import { renderSuggestionsMarkdown } from '@klaxon/feedback';
 import type { Notification } from '@klaxon/routing';
 import { byUrgency, githubRepo, ruleUrl } from '../finding-facts';
 
@@ -69,7 +70,9 @@ export function renderComment(n: Notification, target: PullRequestTarget, change
 function renderWith(n: Notification, target: PullRequestTarget, changes: Notification['changes'], rows: number): string {
   const fresh = new Set([...changes.new, ...changes.regressed].map((f) => f.fingerprint));
   const regressed = new Set(changes.regressed.map((f) => f.fingerprint));
-  const open = [...changes.new, ...changes.regressed, ...changes.open];
+  // Hardening suggestions from runtime (kind `suggestion`) get their own section, with their policy YAML.
+  const suggestions = [...changes.new, ...changes.regressed, ...changes.open].filter((f) => f.kind === 'suggestion');
+  const open = [...changes.new, ...changes.regressed, ...changes.open].filter((f) => f.kind !== 'suggestion');
   const newFirst = (a: Finding, b: Finding) => Number(fresh.has(b.fingerprint)) - Number(fresh.has(a.fingerprint)) || byUrgency(a, b);
   const fixable = open.filter((f) => f.package?.fixed).sort(newFirst);
   const unfixable = open.filter((f) => !f.package?.fixed).sort(newFirst);
@@ -78,7 +81,9 @@ function renderWith(n: Notification, target: PullRequestTarget, changes: Notific
 
   const commit = target.headSha ? ` at ${target.headSha.slice(0, 7)}` : '';
   const title =
-    open.length === 0
+    open.length === 0 && suggestions.length
+      ? `### 🛡️ Klaxon: ${suggestions.length} hardening suggestion${suggestions.length === 1 ? '' : 's'} from runtime`
+      : open.length === 0
       ? `### ✅ Klaxon: no open findings${commit}`
       : `### 🛡️ Klaxon: ${open.length} open finding${open.length === 1 ? '' : 's'}${commit}`;
   const tally = [
@@ -111,6 +116,7 @@ function renderWith(n: Notification, target: PullRequestTarget, changes: Notific
       ]),
     );
   }
+  if (suggestions.length) parts.push(renderSuggestionsMarkdown(suggestions));
   if (resolved.length) {
     parts.push(section(`Resolved since last push (${resolved.length})`, false, ['Severity', 'Finding', 'Where'], resolved, rows, (f) => [f.severity, findingCell(f), cell(where(f))]));
   }

@@ -1,0 +1,71 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Finding } from '@klaxon/findings';
+import { feedbackConfigSchema, ruleTable, suggestionOf } from '@klaxon/feedback';
+import { parserFor, type ReportContext } from '@klaxon/sources';
+import { SuggestionRepository } from '@klaxon/triage';
+import { dropPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
+import { FeedbackSuggestions, buildOf } from './feedback-suggestions.usecase';
+
+const falco = (name: string, eventId: string): Finding[] =>
+  parserFor('falco')!.parse(readFileSync(resolve(__dirname, '../../../../test/fixtures/falco', name), 'utf8'), {
+    eventId,
+    receivedAt: '2024-06-13T09:00:00.000Z',
+    integration: 'webhook:falco',
+    context: {} as ReportContext,
+  }).findings;
+
+/** As correlation leaves a runtime finding whose image digest was built by PR 42. */
+const correlated = (findings: Finding[]): Finding[] =>
+  findings.map((f) => ({ ...f, code: { repo: 'acme/checkout', commit: '4e1f0c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f', pullRequest: 42 } }));
+
+describe('FeedbackSuggestions on the test Redis', () => {
+  const redis = testRedis();
+  const prefix = testPrefix('feedback');
+  const repository = new SuggestionRepository(redis, prefix);
+  const config = feedbackConfigSchema.parse({});
+  const feedback = new FeedbackSuggestions(repository, ruleTable(config), config);
+  afterAll(async () => {
+    await dropPrefix(redis, prefix);
+    await redis.quit();
+  });
+
+  const count = async (rule: string) => {
+    const { ids } = await repository.list(0, 100);
+    return [...(await repository.getMany(ids)).values()].find((s) => s.rule === rule)?.evidence.count;
+  };
+
+  it('creates one suggestion per (workload, rule) with the build it came from, as findings of kind suggestion', async () => {
+    const { outcome, suggestions } = await feedback.execute('evt_a', correlated(falco('checkout-hardening.jsonl', 'evt_a')));
+    expect(outcome.touched.map((t) => t.change)).toEqual(['new', 'new']);
+    expect(suggestions.map((s) => [s.kind, s.rule.id, s.code?.pullRequest])).toEqual([
+      ['suggestion', 'read-only-root-filesystem', 42],
+      ['suggestion', 'remove-package-manager', 42],
+    ]);
+    expect(suggestionOf(suggestions[0])?.evidence.count).toBe(3);
+  });
+
+  it('a retried job (same event) counts nothing twice and answers as the first time', async () => {
+    const again = await feedback.execute('evt_a', correlated(falco('checkout-hardening.jsonl', 'evt_a')));
+    expect(again.outcome.touched.map((t) => t.change)).toEqual(['new', 'new']);
+    expect(await count('read-only-root-filesystem')).toBe(3);
+  });
+
+  it('events processed at the same time by several workers all count (optimistic writes retry on conflict)', async () => {
+    // Three workers (as on three hosts), two events each, all at once.
+    const workers = [feedback, new FeedbackSuggestions(repository, ruleTable(config), config), new FeedbackSuggestions(repository, ruleTable(config), config)];
+    const events = Array.from({ length: 6 }, (_, i) => `evt_c${i}`);
+    const results = await Promise.all(events.map((id, i) => workers[i % 3].execute(id, correlated(falco('checkout-hardening-more.jsonl', id)))));
+    expect(results.every((r) => r.outcome.touched.some((t) => t.id && t.change === 'updated'))).toBe(true);
+    // Each delivery has one package-manager event: read-only-root-filesystem grows by one per event.
+    expect(await count('read-only-root-filesystem')).toBe(3 + events.length);
+    expect(await count('remove-shells-and-block-exec')).toBe(events.length);
+  });
+
+  it('reads the build from correlated labels when correlation left no code', () => {
+    const [f] = falco('checkout-hardening.jsonl', 'evt_l');
+    expect(buildOf({ ...f, labels: { ...f.labels, repo: 'acme/checkout', pr: '#42, #40', commit: 'abc1234' } })).toEqual({ repo: 'acme/checkout', commit: 'abc1234', pullRequest: 42 });
+    expect(buildOf(f)).toBeUndefined();
+  });
+});
