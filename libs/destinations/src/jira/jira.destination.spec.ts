@@ -75,7 +75,7 @@ describe('JiraDestination, one ticket per finding', () => {
     expect(a!.fields.labels).toEqual(['klaxon', findingLabel(critical), 'klaxon-vulnerability']);
     expect(a!.fields.priority).toEqual({ name: 'Highest' });
     expect(b!.fields.priority).toEqual({ name: 'High' });
-    expect(a!.fields.summary).toBe('[critical] CVE\u002d2024-2511 in openssl: openssl: flaw CVE-2024-2511 (shop/checkout)');
+    expect(a!.fields.summary).toBe('[critical] openssl: flaw CVE-2024-2511 (shop/checkout)');
     const description = a!.fields.description as string;
     expect(description).toContain('[CVE\\-2024\\-2511|https://nvd.nist.gov/vuln/detail/CVE-2024-2511]');
     expect(description).toContain('Upgrade openssl to 3.0.13\\-1 or later.');

@@ -57,7 +57,9 @@ export interface TicketFields {
 /** The ticket of one finding: what it is, where, how bad, and what to do. */
 export function findingTicket(f: Finding, priorities: Record<Severity, string>): TicketFields {
   const where = f.artifact?.repository ?? (f.workload?.name ? `${f.workload.namespace}/${f.workload.name}` : f.code?.repo);
-  const summary = cut(`[${f.severity}] ${findingName(f)}${f.title && f.title !== f.rule.id ? `: ${f.title}` : ''}${where ? ` (${where})` : ''}`, JIRA_SUMMARY_MAX);
+  // Parsers often name the rule in the title already ("CVE-2024-5535 in openssl — …"): not twice.
+  const what = f.title.includes(f.rule.id) ? f.title : `${findingName(f)}${f.title ? `: ${f.title}` : ''}`;
+  const summary = cut(`[${f.severity}] ${what}${where ? ` (${where})` : ''}`, JIRA_SUMMARY_MAX);
   return {
     summary,
     description: findingDoc(f),

@@ -1,0 +1,191 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JiraEmulator } from '../emulators/jira.emulator';
+import { startTestKlaxon, type TestKlaxon } from '../support/klaxon';
+import { testPrefix } from '../support/redis';
+import { waitFor } from '../support/wait';
+
+const fixture = (name: string) => readFileSync(resolve(__dirname, '../fixtures/trivy', name), 'utf8');
+const report = fixture('image-checkout.json');
+
+/** The fixture's critical findings (vulnerabilities one per CVE and package, failed checks, secrets): one ticket each. */
+const criticals = (() => {
+  type Item = { VulnerabilityID?: string; PkgName?: string; ID?: string; RuleID?: string; Severity: string; Status?: string };
+  const doc = JSON.parse(report) as { Results: { Vulnerabilities?: Item[] | null; Misconfigurations?: Item[] | null; Secrets?: Item[] | null }[] };
+  const all = doc.Results.flatMap((r) => [
+    ...(r.Vulnerabilities ?? []),
+    ...(r.Misconfigurations ?? []).filter((m) => m.Status === 'FAIL'),
+    ...(r.Secrets ?? []),
+  ]).filter((v) => v.Severity === 'CRITICAL');
+  return new Set(all.map((v) => `${v.VulnerabilityID ?? v.ID ?? v.RuleID}|${v.PkgName ?? ''}`)).size;
+})();
+
+const config = (jira: JiraEmulator, password = jira.password) => `
+server:
+  maxBodyBytes: 2097152
+destinations:
+  jira-sec:
+    type: jira
+    protocol: http
+    host: ${jira.host}
+    port: ${jira.port}
+    username: ${jira.username}
+    password: ${password}
+    project: SEC
+    issueType: Vulnerability
+routes:
+  groupWait: 0s
+  groupInterval: 1s
+  repeatInterval: 1d
+  routes:
+    - name: criticals
+      match: ["severity >= critical"]
+      to: [jira-sec]
+      groupBy: [artifact.repository]
+`;
+
+async function post(klaxon: TestKlaxon, body: string, query = ''): Promise<string> {
+  const res = await klaxon.api(`/v1/reports?format=trivy${query}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+  expect(res.status).toBe(202);
+  return ((await res.json()) as { eventId: string }).eventId;
+}
+
+const triaged = (klaxon: TestKlaxon, eventId: string) =>
+  waitFor(async () => {
+    const event = await klaxon.runtime.events.get(eventId);
+    return event?.status === 'triaged' || event?.status === 'routed' ? event : undefined;
+  }, `triage of ${eventId}`);
+
+describe('Jira through the running app: one ticket per critical finding, closed and reopened with it', () => {
+  let jira: JiraEmulator;
+  let klaxon: TestKlaxon;
+
+  beforeAll(async () => {
+    jira = await JiraEmulator.start();
+    klaxon = await startTestKlaxon(config(jira));
+  });
+  afterAll(async () => {
+    await klaxon?.close();
+    await jira?.stop();
+  });
+
+  it('creates one ticket per critical finding with its label and priority', async () => {
+    const eventId = await post(klaxon, report, '&repo=acme/checkout&pr=42');
+
+    await waitFor(() => jira.issues.length >= criticals, `${criticals} tickets`, 20_000);
+    expect(jira.issues).toHaveLength(criticals);
+    for (const issue of jira.issues) {
+      expect(issue.fields.priority).toEqual({ name: 'Highest' });
+      expect(issue.fields.labels.filter((l) => /^klaxon-[0-9a-f]{16}$/.test(l))).toHaveLength(1);
+      expect(issue.fields.description).toContain('h3. ');
+    }
+    const labels = jira.issues.flatMap((i) => i.fields.labels.filter((l) => /^klaxon-[0-9a-f]{16}$/.test(l)));
+    expect(new Set(labels).size).toBe(criticals);
+    const event = await waitFor(async () => {
+      const e = await klaxon.runtime.events.get(eventId);
+      return e && Object.keys(e.deliveries ?? {}).length ? e : undefined;
+    }, 'the delivery record');
+    expect(Object.values(event.deliveries as Record<string, { destination: string }>)[0]!.destination).toBe('jira-sec');
+  });
+
+  it('creates nothing when the same report comes again', async () => {
+    const eventId = await post(klaxon, report);
+    const event = await triaged(klaxon, eventId);
+
+    expect(event.triage?.new).toBe(0);
+    expect(jira.issues).toHaveLength(criticals);
+  });
+
+  it('moves every ticket to Done with a comment when a newer scan no longer has them', async () => {
+    await post(klaxon, fixture('empty.json'));
+
+    await waitFor(() => jira.issues.every((i) => i.status === 'Done'), 'every ticket done', 30_000);
+    for (const issue of jira.issues) {
+      expect(issue.history).toEqual(['Done']);
+      expect(issue.comments).toHaveLength(1);
+      expect(String(issue.comments[0]!.body)).toContain('no longer reported');
+    }
+  });
+
+  it('reopens the same tickets when the findings come back, creating none', async () => {
+    await post(klaxon, report);
+
+    await waitFor(() => jira.issues.every((i) => i.status === 'To Do'), 'every ticket reopened', 30_000);
+    expect(jira.issues).toHaveLength(criticals);
+    for (const issue of jira.issues) expect(issue.history).toEqual(['Done', 'Reopen']);
+  });
+
+  it('finds the tickets by label with a lost ledger (a fresh prefix) and creates no second one', async () => {
+    const fresh = await startTestKlaxon(config(jira));
+    try {
+      const eventId = await post(fresh, report);
+      await waitFor(async () => {
+        const e = await fresh.runtime.events.get(eventId);
+        return e && Object.keys(e.deliveries ?? {}).length ? e : undefined;
+      }, 'the delivery from the fresh app', 30_000);
+      expect(jira.issues).toHaveLength(criticals);
+      expect(jira.calls.some((c) => c.path.endsWith('/search'))).toBe(true);
+    } finally {
+      await fresh.close();
+    }
+  });
+});
+
+describe('Jira delivery failures', () => {
+  let jira: JiraEmulator;
+
+  beforeAll(async () => {
+    jira = await JiraEmulator.start();
+  });
+  afterAll(async () => {
+    await jira?.stop();
+  });
+
+  it('rides out a 429 and two 503s without losing or repeating a ticket', async () => {
+    jira.failNext(1, { status: 429, retryAfter: 1 }, /\/search$/);
+    jira.failNext(2, { status: 503 }, /\/issue$/);
+    const klaxon = await startTestKlaxon(config(jira));
+    try {
+      await post(klaxon, report);
+      await waitFor(() => jira.issues.length === criticals, `${criticals} tickets after the faults`, 45_000);
+      const statuses = jira.calls.map((c) => c.status);
+      expect(statuses).toContain(429);
+      expect(statuses.filter((s) => s === 503)).toHaveLength(2);
+      expect(jira.issues).toHaveLength(criticals);
+    } finally {
+      await klaxon.close();
+    }
+  });
+
+  it('dead-letters a wrong password and delivers on replay once the config is fixed', async () => {
+    jira.reset();
+    const prefix = testPrefix('e2e-jira-dlq');
+    const broken = await startTestKlaxon(config(jira, 'wrong-password'), { prefix });
+    let letterId: string;
+    try {
+      await post(broken, report);
+      const letter = await waitFor(async () => {
+        const list = (await (await broken.api('/v1/dead-letters')).json()) as { items: Array<{ id: string; queue: string; error: { message: string } }> };
+        return list.items.find((l) => l.queue === 'deliver.jira');
+      }, 'the dead letter', 30_000);
+      expect(letter.error.message).toContain('jira: HTTP 401');
+      expect(letter.error.message).not.toContain('wrong-password');
+      letterId = letter.id;
+      expect(jira.issues).toEqual([]);
+    } finally {
+      await broken.close();
+    }
+
+    const fixed = await startTestKlaxon(config(jira), { prefix });
+    try {
+      const replay = await fixed.api(`/v1/dead-letters/${letterId}/replay`, { method: 'POST' });
+      expect(replay.status).toBe(202);
+      await waitFor(() => jira.issues.length === criticals, 'the tickets after replay', 30_000);
+      const after = (await (await fixed.api('/v1/dead-letters')).json()) as { items: Array<{ id: string }> };
+      expect(after.items.map((l) => l.id)).not.toContain(letterId);
+    } finally {
+      await fixed.close();
+    }
+  });
+});
