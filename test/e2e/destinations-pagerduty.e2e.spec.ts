@@ -1,0 +1,160 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_ROUTING_KEY, PagerDutyEmulator } from '../emulators/pagerduty.emulator';
+import { startTestKlaxon, type TestKlaxon } from '../support/klaxon';
+import { testPrefix } from '../support/redis';
+import { waitFor } from '../support/wait';
+
+const fixture = (name: string) => readFileSync(resolve(__dirname, '../fixtures/trivy', name), 'utf8');
+const report = fixture('image-checkout.json');
+
+const config = (pd: PagerDutyEmulator, routingKey = DEFAULT_ROUTING_KEY) => `
+server:
+  maxBodyBytes: 2097152
+destinations:
+  pd-oncall:
+    type: pagerduty
+    routingKey: ${routingKey}
+    eventsUrl: ${pd.eventsUrl}
+    caFile: ${pd.caFile}
+routes:
+  groupWait: 0s
+  groupInterval: 1s
+  repeatInterval: 1d
+  routes:
+    - name: criticals
+      match: ["severity >= critical"]
+      to: [pd-oncall]
+      groupBy: [artifact.repository]
+`;
+
+async function post(klaxon: TestKlaxon, body: string): Promise<string> {
+  const res = await klaxon.api('/v1/reports?format=trivy', { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+  expect(res.status).toBe(202);
+  return ((await res.json()) as { eventId: string }).eventId;
+}
+
+const delivered = (klaxon: TestKlaxon, eventId: string) =>
+  waitFor(async () => {
+    const e = await klaxon.runtime.events.get(eventId);
+    return e && Object.keys(e.deliveries ?? {}).length ? e : undefined;
+  }, `the delivery of ${eventId}`, 30_000);
+
+describe('PagerDuty through the running app: one alert per group, resolved and retriggered by its dedup_key', () => {
+  let pd: PagerDutyEmulator;
+  let klaxon: TestKlaxon;
+  let dedupKey: string;
+
+  beforeAll(async () => {
+    pd = await PagerDutyEmulator.start();
+    klaxon = await startTestKlaxon(config(pd));
+  });
+  afterAll(async () => {
+    await klaxon?.close();
+    await pd?.stop();
+  });
+
+  it('triggers one alert for the critical findings of the image, over TLS', async () => {
+    const eventId = await post(klaxon, report);
+    await delivered(klaxon, eventId);
+
+    expect(pd.events).toHaveLength(1);
+    const [trigger] = pd.events;
+    expect(trigger).toMatchObject({ routing_key: DEFAULT_ROUTING_KEY, event_action: 'trigger', payload: { severity: 'critical', component: 'shop/checkout' } });
+    expect(trigger!.payload!.summary.length).toBeLessThanOrEqual(1024);
+    expect(trigger!.payload!.summary).toMatch(/^\[critical\] .* \(\+\d+ more\)$/);
+    dedupKey = trigger!.dedup_key;
+    expect(dedupKey).toMatch(/^klaxon\//);
+    expect(pd.allAlerts()).toHaveLength(1);
+  });
+
+  it('sends nothing when the same report comes again', async () => {
+    const eventId = await post(klaxon, report);
+    await waitFor(async () => ((await klaxon.runtime.events.get(eventId))?.triage ? true : undefined), 'triage of the repost');
+
+    expect(pd.events).toHaveLength(1);
+  });
+
+  it('resolves the same alert when a newer scan has none of its findings', async () => {
+    await post(klaxon, fixture('empty.json'));
+
+    await waitFor(() => pd.alert(dedupKey)?.status === 'resolved', 'the resolve', 30_000);
+    expect(pd.events.map((e) => [e.event_action, e.dedup_key])).toEqual([
+      ['trigger', dedupKey],
+      ['resolve', dedupKey],
+    ]);
+  });
+
+  it('triggers the same key again on regression (a new incident), never acknowledging', async () => {
+    await post(klaxon, report);
+
+    await waitFor(() => pd.alert(dedupKey)?.status === 'triggered', 'the retrigger', 30_000);
+    expect(pd.alert(dedupKey)!.incidents).toBe(2);
+    expect(pd.allAlerts()).toHaveLength(1);
+    expect(pd.events.map((e) => e.event_action)).toEqual(['trigger', 'resolve', 'trigger']);
+  });
+
+  it('deduplicates at PagerDuty when the ledger is lost (a fresh prefix)', async () => {
+    const fresh = await startTestKlaxon(config(pd));
+    try {
+      await delivered(fresh, await post(fresh, report));
+      expect(pd.allAlerts()).toHaveLength(1);
+      expect(pd.alert(dedupKey)!.incidents).toBe(2);
+    } finally {
+      await fresh.close();
+    }
+  });
+});
+
+describe('PagerDuty delivery failures', () => {
+  let pd: PagerDutyEmulator;
+
+  beforeAll(async () => {
+    pd = await PagerDutyEmulator.start();
+  });
+  afterAll(async () => {
+    await pd?.stop();
+  });
+
+  it('waits out a lasting 429 and retries two 503s, triggering exactly once', async () => {
+    // pdjs itself retries a 429 three times: the fourth reaches the queue, which waits Retry-After.
+    pd.failNext(4, { status: 429, retryAfter: 1 });
+    pd.failNext(2, { status: 503 });
+    const klaxon = await startTestKlaxon(config(pd));
+    try {
+      await delivered(klaxon, await post(klaxon, report));
+      expect(pd.calls.map((c) => c.status)).toEqual([429, 429, 429, 429, 503, 503, 202]);
+      expect(pd.events).toHaveLength(1);
+    } finally {
+      await klaxon.close();
+    }
+  }, 45_000);
+
+  it('dead-letters an unknown routing key and delivers on replay once the config is fixed', async () => {
+    pd.reset();
+    const prefix = testPrefix('e2e-pd-dlq');
+    const broken = await startTestKlaxon(config(pd, 'R0REVOKEDROUTINGKEY0000000000001'), { prefix });
+    let letterId: string;
+    try {
+      await post(broken, report);
+      const letter = await waitFor(async () => {
+        const list = (await (await broken.api('/v1/dead-letters')).json()) as { items: Array<{ id: string; queue: string; error: { message: string } }> };
+        return list.items.find((l) => l.queue === 'deliver.pagerduty');
+      }, 'the dead letter', 30_000);
+      expect(letter.error.message).toContain('pagerduty: HTTP 400 Event object is invalid: Invalid routing key');
+      letterId = letter.id;
+    } finally {
+      await broken.close();
+    }
+
+    const fixed = await startTestKlaxon(config(pd), { prefix });
+    try {
+      expect((await fixed.api(`/v1/dead-letters/${letterId}/replay`, { method: 'POST' })).status).toBe(202);
+      await waitFor(() => pd.events.length === 1, 'the trigger after replay', 30_000);
+      expect(pd.events[0]).toMatchObject({ event_action: 'trigger', routing_key: DEFAULT_ROUTING_KEY, payload: { severity: 'critical' } });
+    } finally {
+      await fixed.close();
+    }
+  });
+});
