@@ -79,6 +79,8 @@ export class KubeApiServerEmulator {
   private readonly objects = new Map<string, Map<string, KubeObject>>();
   private history: Change[] = [];
   private readonly watchers = new Set<Watcher>();
+  /** Requests waiting while the server is held (a partition the test controls). */
+  private held?: (() => void)[];
 
   private constructor(
     private readonly server: Server,
@@ -151,6 +153,17 @@ export class KubeApiServerEmulator {
     }
   }
 
+  /** Answers no request until `release()`: the test changes objects while no client can see them. */
+  hold(): void {
+    this.held ??= [];
+  }
+
+  release(): void {
+    const waiting = this.held ?? [];
+    this.held = undefined;
+    for (const answer of waiting) answer();
+  }
+
   openWatches(kind?: string): number {
     return [...this.watchers].filter((w) => !kind || w.type.kind === kind).length;
   }
@@ -171,6 +184,8 @@ export class KubeApiServerEmulator {
         '- name: emulated',
         '  cluster:',
         `    server: ${this.url}`,
+        // client-node 1.x speaks plain http only to a cluster marked so.
+        '    insecure-skip-tls-verify: true',
         'users:',
         '- name: klaxon',
         '  user:',
@@ -227,6 +242,10 @@ export class KubeApiServerEmulator {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
+    if (this.held) {
+      this.held.push(() => this.handle(req, res));
+      return;
+    }
     const url = new URL(req.url ?? '/', this.url);
     const query = Object.fromEntries(url.searchParams);
     const watch = query.watch === 'true' || query.watch === '1';
