@@ -92,9 +92,16 @@ routes:
   };
   const runtimeFinding = async (namespace: string) => {
     const page = await json(`/v1/findings?kind=runtime&limit=500`);
-    return (page.items as Json[]).find((f) => f.workload?.namespace === namespace);
+    const found = (page.items as Json[]).find((f) => f.workload?.namespace === namespace);
+    expect(found).toBeDefined();
+    return found!;
   };
   const ranking = async () => (await json('/v1/risk/workloads')).items as Json[];
+  const rankOf = async (namespace: string) => {
+    const found = (await ranking()).find((w) => w.workload.namespace === namespace && w.workload.name === 'checkout');
+    expect(found).toBeDefined();
+    return found!;
+  };
 
   it('builds the chain: the workflow run of PR 42, the scan of the D it built, the cluster where D runs in prod behind an Ingress and in dev unexposed', async () => {
     const run = fixture('github/workflow-run-completed.json');
@@ -111,8 +118,8 @@ routes:
     await upload('/v1/reports?format=kubernetes', fixture('correlation/cluster-dev-shop.json'));
 
     const items = await ranking();
-    const prod = items.find((w) => w.workload.namespace === 'prod-shop' && w.workload.name === 'checkout');
-    const dev = items.find((w) => w.workload.namespace === 'dev-shop' && w.workload.name === 'checkout');
+    const prod = items.find((w) => w.workload.namespace === 'prod-shop' && w.workload.name === 'checkout')!;
+    const dev = items.find((w) => w.workload.namespace === 'dev-shop' && w.workload.name === 'checkout')!;
     expect(items.indexOf(prod)).toBeLessThan(items.indexOf(dev));
     expect(prod.workload).toMatchObject({ environment: 'production', owners: { team: 'payments', owner: 'jane.doe' } });
     expect(prod.workload.exposedVia).toEqual(expect.arrayContaining(['Ingress prod-shop/checkout', 'Service prod-shop/checkout (LoadBalancer)']));
@@ -161,7 +168,7 @@ routes:
   });
 
   it('the shell raises every vulnerability of the prod workload', async () => {
-    const prod = (await ranking()).find((w) => w.workload.namespace === 'prod-shop' && w.workload.name === 'checkout');
+    const prod = await rankOf('prod-shop');
     const vulns = (prod.top as Json[]).filter((f) => f.kind === 'vulnerability');
     expect(vulns.length).toBeGreaterThan(0);
     for (const v of vulns) expect(v.reasons).toContain('+25 runtime: Terminal shell in container 4 min ago');
@@ -178,7 +185,7 @@ routes:
     await waitFor(() => slack.messages.some((m) => JSON.stringify(m).includes('dev-shop')), 'the dev-shop Slack message');
     expect(pagerduty.events.filter((e) => e.event_action === 'trigger')).toHaveLength(1);
 
-    const dev = (await ranking()).find((w) => w.workload.namespace === 'dev-shop' && w.workload.name === 'checkout');
+    const dev = await rankOf('dev-shop');
     expect(dev.risk).toBeLessThan(80);
   });
 });

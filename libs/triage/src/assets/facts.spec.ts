@@ -21,7 +21,7 @@ function deployment(overrides: Partial<WorkloadAsset> = {}): WorkloadAsset {
 }
 
 const view = (v: Partial<NamespaceView>): NamespaceView => ({ services: [], ingresses: [], ...v });
-const service = (serviceType: string, selector = podLabels) => ({ name: 'checkout', serviceType, selector });
+const service = (serviceType: string, selector: Record<string, string> = podLabels) => ({ name: 'checkout', serviceType, selector });
 
 describe('reading cluster facts', () => {
   it.each<[string, NamespaceView, string[]]>([
