@@ -141,7 +141,9 @@ function section(summary: string, open: boolean, head: string[], findings: Findi
 function findingCell(f: Finding): string {
   const url = ruleUrl(f);
   const id = cell(f.rule.id);
-  const title = f.title && f.title !== f.rule.id ? ` ${cell(f.title.length > 120 ? `${f.title.slice(0, 119)}…` : f.title)}` : '';
+  // A title that starts with the rule id ("CVE-2024-5535 in openssl — …") continues after the link.
+  const rest = f.title.startsWith(f.rule.id) ? f.title.slice(f.rule.id.length).trim() : f.title;
+  const title = rest ? ` ${cell(rest.length > 120 ? `${rest.slice(0, 119)}…` : rest)}` : '';
   return `${url ? `[${id}](${url})` : id}${title}`;
 }
 

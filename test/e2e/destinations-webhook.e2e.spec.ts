@@ -1,0 +1,126 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signBody, type WebhookPayload } from '@klaxon/destinations';
+import { WebhookEmulator } from '../emulators/webhook.emulator';
+import { startTestKlaxon, type TestKlaxon } from '../support/klaxon';
+import { testPrefix } from '../support/redis';
+import { waitFor } from '../support/wait';
+
+const fixture = (name: string) => readFileSync(resolve(__dirname, '../fixtures/trivy', name), 'utf8');
+const report = fixture('image-checkout.json');
+const SECRET = 'webhook-shared-secret';
+
+const config = (hook: WebhookEmulator, secret = SECRET) => `
+server:
+  maxBodyBytes: 2097152
+destinations:
+  hook:
+    type: webhook
+    url: ${hook.url}
+    secret: ${secret}
+    headers:
+      x-tenant: shop
+routes:
+  groupWait: 0s
+  groupInterval: 1s
+  repeatInterval: 1d
+  to: [hook]
+  groupBy: [artifact.repository]
+`;
+
+async function post(klaxon: TestKlaxon, body: string): Promise<string> {
+  const res = await klaxon.api('/v1/reports?format=trivy', { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+  expect(res.status).toBe(202);
+  return ((await res.json()) as { eventId: string }).eventId;
+}
+
+const payloads = (hook: WebhookEmulator) => hook.processed().map((d) => d.body as WebhookPayload);
+
+describe('generic webhook through the running app', () => {
+  let hook: WebhookEmulator;
+  let klaxon: TestKlaxon;
+
+  beforeAll(async () => {
+    hook = await WebhookEmulator.start({ secret: SECRET });
+    klaxon = await startTestKlaxon(config(hook));
+  });
+  afterAll(async () => {
+    await klaxon?.close();
+    await hook?.stop();
+  });
+
+  it('POSTs the notification signed with HMAC-SHA256 and its id as the idempotency key', async () => {
+    await post(klaxon, report);
+
+    const [delivery] = await waitFor(() => (hook.deliveries.length ? hook.deliveries : undefined), 'the webhook');
+    const body = delivery!.body as WebhookPayload;
+    expect(body).toMatchObject({ type: 'klaxon.notification', version: 1, status: 'open' });
+    expect(body.notification.changes.new.length).toBeGreaterThan(0);
+    expect(delivery!.headers['x-klaxon-signature-256']).toBe(signBody(delivery!.raw, SECRET));
+    expect(delivery!.headers['idempotency-key']).toBe(body.notification.id);
+    expect(delivery!.headers['x-tenant']).toBe('shop');
+  });
+
+  it('sends the resolution and the regression under the same notification key', async () => {
+    await post(klaxon, fixture('empty.json'));
+    await waitFor(() => payloads(hook).some((p) => p.status === 'resolved'), 'the resolution', 30_000);
+    await post(klaxon, report);
+    await waitFor(() => payloads(hook).some((p) => p.notification.changes.regressed.length > 0), 'the regression', 30_000);
+
+    const sent = payloads(hook);
+    expect(sent.map((p) => p.status)).toEqual(['open', 'resolved', 'open']);
+    expect(new Set(sent.map((p) => p.notification.key)).size).toBe(1);
+    expect(new Set(sent.map((p) => p.notification.id)).size).toBe(3);
+  });
+});
+
+describe('webhook delivery failures', () => {
+  let hook: WebhookEmulator;
+
+  beforeAll(async () => {
+    hook = await WebhookEmulator.start({ secret: SECRET });
+  });
+  afterAll(async () => {
+    await hook?.stop();
+  });
+
+  it('retries 429 and 503 with the same idempotency key, processed once', async () => {
+    hook.failNext(1, { status: 429, retryAfter: 1 });
+    hook.failNext(2, { status: 503 });
+    const klaxon = await startTestKlaxon(config(hook));
+    try {
+      await post(klaxon, report);
+      await waitFor(() => hook.processed().length === 1, 'the delivery after the faults', 30_000);
+      expect(hook.calls.map((c) => c.status)).toEqual([429, 503, 503, 202]);
+      expect(new Set(hook.calls.map((c) => c.idempotencyKey)).size).toBe(1);
+    } finally {
+      await klaxon.close();
+    }
+  });
+
+  it('dead-letters a wrong secret (401) and delivers on replay once it is fixed', async () => {
+    hook.reset();
+    const prefix = testPrefix('e2e-hook-dlq');
+    const broken = await startTestKlaxon(config(hook, 'not-the-secret'), { prefix });
+    let letterId: string;
+    try {
+      await post(broken, report);
+      const letter = await waitFor(async () => {
+        const list = (await (await broken.api('/v1/dead-letters')).json()) as { items: Array<{ id: string; queue: string; error: { message: string } }> };
+        return list.items.find((l) => l.queue === 'deliver.webhook');
+      }, 'the dead letter', 30_000);
+      expect(letter.error.message).toContain('webhook: HTTP 401');
+      letterId = letter.id;
+    } finally {
+      await broken.close();
+    }
+    const fixed = await startTestKlaxon(config(hook), { prefix });
+    try {
+      expect((await fixed.api(`/v1/dead-letters/${letterId}/replay`, { method: 'POST' })).status).toBe(202);
+      await waitFor(() => hook.processed().length === 1, 'the delivery after replay', 30_000);
+    } finally {
+      await fixed.close();
+    }
+  });
+});
