@@ -2,7 +2,7 @@ import { batchSchema } from '@klaxon/findings';
 import { describe, expect, it } from 'vitest';
 import { detectFormat } from '../registry';
 import { fixture, meta, parseError } from '../kubernetes/spec-support';
-import { alertmanagerParser } from './parse';
+import { alertmanagerParser, groupScopeKey } from './parse';
 
 const FIRING = fixture('alertmanager', 'firing.json');
 const parse = (raw: string) => alertmanagerParser.parse(raw, meta({}, 'webhook:alertmanager'));
@@ -10,10 +10,11 @@ const parse = (raw: string) => alertmanagerParser.parse(raw, meta({}, 'webhook:a
 describe('alertmanager parser', () => {
   const batch = parse(FIRING);
 
-  it('turns firing alerts into runtime findings and declares every alert its own scope', () => {
+  it('turns firing alerts into runtime findings, the payload being complete for its group', () => {
     expect(() => batchSchema.parse(batch)).not.toThrow();
     expect(batch.findings).toHaveLength(2);
-    expect(batch.scopes.map((s) => s.key)).toEqual(['alertmanager:8c1f3a5e7b9d2c4f', 'alertmanager:1a2b3c4d5e6f7081', 'alertmanager:f0e1d2c3b4a59687']);
+    const doc = JSON.parse(FIRING);
+    expect(batch.scopes).toEqual([{ key: groupScopeKey('klaxon', doc.groupKey), kinds: ['runtime'] }]);
   });
 
   it('reads severity, workload and runbook from the labels and annotations', () => {
@@ -35,24 +36,30 @@ describe('alertmanager parser', () => {
     expect(falco.labels['workload.derived']).toBeUndefined();
   });
 
-  it('resolves an alert when it resolves', () => {
+  it('leaves an alert that resolved out of the group, so triage resolves it', () => {
     const resolved = parse(fixture('alertmanager', 'resolved.json'));
-    expect(resolved.findings).toEqual([]);
-    expect(resolved.scopes).toEqual([batch.scopes[0]]);
+    expect(resolved.findings.map((f) => f.rule.id)).toEqual(['FalcoCriticalEvents']);
+    expect(resolved.findings[0].fingerprint).toBe(batch.findings[1].fingerprint);
+    expect(resolved.scopes).toEqual(batch.scopes);
   });
 
-  it('keys alerts without a fingerprint (older Alertmanager) by their labels', () => {
+  it('declares no scope for a truncated payload, which is not the whole group', () => {
+    expect(parse(JSON.stringify({ ...JSON.parse(FIRING), truncatedAlerts: 3 })).scopes).toEqual([]);
+  });
+
+  it('labels alerts without a fingerprint (older Alertmanager) with a hash of their labels', () => {
     const doc = JSON.parse(FIRING);
     delete doc.alerts[0].fingerprint;
-    const [a] = parse(JSON.stringify(doc)).scopes;
-    expect(a.key).toMatch(/^alertmanager:[0-9a-f]{16}$/);
-    expect(parse(JSON.stringify(doc)).scopes[0]).toEqual(a);
+    const [a] = parse(JSON.stringify(doc)).findings;
+    expect(a.labels['alertmanager.fingerprint']).toMatch(/^[0-9a-f]{16}$/);
+    expect(parse(JSON.stringify(doc)).findings[0].labels['alertmanager.fingerprint']).toBe(a.labels['alertmanager.fingerprint']);
   });
 
   it('is detected, and rejects other versions and alerts without labels naming the field', () => {
     expect(detectFormat(FIRING)).toBe('alertmanager');
     expect(parseError(() => parse(fixture('alertmanager', 'version-3.json'))).path).toBe('version');
     expect(parseError(() => parse(fixture('alertmanager', 'missing-labels.json'))).path).toBe('alerts[0].labels');
-    expect(parse(JSON.stringify({ ...JSON.parse(FIRING), alerts: [] }))).toEqual({ findings: [], assets: [], scopes: [] });
+    // A group with no alerts left: nothing fires, everything of the group resolves.
+    expect(parse(JSON.stringify({ ...JSON.parse(FIRING), alerts: [] }))).toEqual({ findings: [], assets: [], scopes: batch.scopes });
   });
 });

@@ -52,9 +52,14 @@ function alertKey(alert: Alert): string {
   return createHash('sha256').update(JSON.stringify(labels)).digest('hex').slice(0, 16);
 }
 
-/** Each alert is complete for itself: when it resolves, its finding resolves. */
-export function alertScopeKey(alert: Alert): string {
-  return `alertmanager:${alertKey(alert)}`;
+/**
+ * Alertmanager sends a group's whole state each time (every alert of the aggregation group, firing or
+ * just resolved), so one payload is complete for its group: a firing alert that resolved or left the group
+ * resolves its finding. One scope per input also matters because triage fills a scope with every finding
+ * of its kinds in the batch. A truncated payload (`max_alerts`) is not complete and declares none.
+ */
+export function groupScopeKey(receiver: string | undefined, groupKey: string): string {
+  return `alertmanager:${receiver ?? ''}/${groupKey}`;
 }
 
 function workloadOf(labels: Record<string, string>): { workload?: Workload; derived: boolean } {
@@ -110,10 +115,11 @@ function parse(raw: string, meta: SourceMeta): Batch {
   const document = parseJson(raw);
   if (!isObject(document)) throw new ParseError('an Alertmanager webhook body is a JSON object');
   const payload = validateAt(payloadSchema, document, '');
+  const complete = !!payload.groupKey && !payload.truncatedAlerts;
   return {
     findings: payload.alerts.filter((a) => a.status === 'firing').map((a) => finding(a, payload.externalURL, meta)),
     assets: [],
-    scopes: payload.alerts.map((a) => ({ key: alertScopeKey(a), kinds: ['runtime' as const] })),
+    scopes: complete ? [{ key: groupScopeKey(payload.receiver, payload.groupKey!), kinds: ['runtime'] }] : [],
   };
 }
 

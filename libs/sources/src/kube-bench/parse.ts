@@ -86,8 +86,13 @@ function ruleId(controls: Controls, check: Check): string {
   return controls.version ? `${controls.version}/${check.test_number}` : check.test_number;
 }
 
-export function complianceScopeKey(target: Workload, rule: string): string {
-  return `resource:${[target.cluster ?? '', '', target.kind, target.name].join('/')}#compliance:kube-bench:${rule}`;
+/**
+ * A run is complete for its benchmark on its target: a check that now passes (or is gone) resolves. Triage
+ * fills a scope with every finding of its kinds in the batch, so a partial run (`--check 1.2.7`) resolves
+ * the checks it left out: upload full runs.
+ */
+export function complianceScopeKey(target: Workload, controls: { id: string; version?: string }): string {
+  return `resource:${[target.cluster ?? '', '', target.kind, target.name].join('/')}#compliance:kube-bench:${controls.version ?? ''}/${controls.id}`;
 }
 
 function finding(check: Check, group: Group, controls: Controls, target: Workload, meta: SourceMeta): Finding {
@@ -125,11 +130,9 @@ function parse(raw: string, meta: SourceMeta): Batch {
   for (const { value, path } of controlsOf(raw)) {
     const controls = validateAt(controlsSchema, value, path);
     const target = targetOf(controls, meta);
+    batch.scopes.push({ key: complianceScopeKey(target, controls), kinds: ['compliance'] });
     for (const group of controls.tests ?? []) {
       for (const check of group.results ?? []) {
-        // Each check run is complete for itself: a check that now passes resolves; checks left out of a
-        // partial run (`--check 1.2.7`) are not touched.
-        batch.scopes.push({ key: complianceScopeKey(target, ruleId(controls, check)), kinds: ['compliance'] });
         if (FINDING_STATUSES.has(check.status)) batch.findings.push(finding(check, group, controls, target, meta));
       }
     }

@@ -102,7 +102,10 @@ function sourceOf(result: Result, report: Report): string {
 /**
  * Per resource and report source, the report is complete: a result that turns pass (or disappears)
  * resolves the finding. The source is part of the key so that two engines reporting on one resource
- * (Kyverno and a kube-bench adapter) do not resolve each other's findings.
+ * (Kyverno and a kube-bench adapter) do not resolve each other's findings. Triage fills a scope with
+ * every finding of its kinds in the batch, so in a namespace-wide report (v1alpha2, several resources)
+ * each resource's scope holds the whole report's findings, and a resource dropped from the report
+ * resolves through the scopes of the others.
  */
 export function policyScopeKey(ref: ResourceRef, source: string): string {
   return `resource:${resourcePath(ref)}#policy:${source}`;
