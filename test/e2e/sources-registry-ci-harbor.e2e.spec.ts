@@ -75,6 +75,11 @@ routes:
     }, 'the empty report to be triaged');
     expect(report.parsed.findings).toBe(0);
     expect(report.triage.resolved).toBe(9);
+
+    // Harbor retries a webhook job with the same CloudEvent id: acknowledged, not pulled again.
+    const again = await post(fixture('scanning-completed.cloudevents.json'), { authorization: WEBHOOK_AUTH, 'content-type': 'application/cloudevents+json' });
+    expect(again.status).toBe(200);
+    expect(await again.json()).toEqual({ eventId, duplicate: true });
   });
 
   it('records pushes as assets without pulling anything', async () => {

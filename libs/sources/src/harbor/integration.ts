@@ -15,4 +15,14 @@ export const harborIntegration: Integration = {
     return sameSecret(headers.authorization, expected) ? undefined : 'Authorization does not match sources.harbor.webhookAuth';
   },
   format: () => 'harbor',
+  // A CloudEvent's id is set once when Harbor formats the event; its webhook job retries send the same
+  // payload, so the id recognises a redelivery. The Default format carries no id.
+  deliveryId({ raw }) {
+    try {
+      const doc = JSON.parse(raw) as { specversion?: unknown; id?: unknown };
+      return typeof doc.specversion === 'string' && typeof doc.id === 'string' && doc.id ? doc.id : undefined;
+    } catch {
+      return undefined;
+    }
+  },
 };

@@ -177,6 +177,12 @@ describe('Harbor webhook authentication', () => {
     expect(harborIntegration.authenticate(request(), {})).toBeUndefined();
   });
 
+  it('recognises a redelivered CloudEvent by its id; the Default format has none', () => {
+    expect(harborIntegration.deliveryId!({ headers: {}, raw: fixture('scanning-completed.cloudevents.json') })).toBe('4b2f89a6-548d-4c12-9993-a1f5790b97d2');
+    expect(harborIntegration.deliveryId!({ headers: {}, raw: fixture('scanning-completed.json') })).toBeUndefined();
+    expect(harborIntegration.deliveryId!({ headers: {}, raw: '{"specversion' })).toBeUndefined();
+  });
+
   it('requires the configured Authorization value exactly', () => {
     const sources = { harbor: { webhookAuth: 'Bearer harbor-hook-secret' } };
     expect(harborIntegration.authenticate(request('Bearer harbor-hook-secret'), sources)).toBeUndefined();
