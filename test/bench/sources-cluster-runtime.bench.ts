@@ -6,7 +6,7 @@ import { formatRate } from './support';
 const fixture = (dir: string, name: string) => readFileSync(resolve(__dirname, '../fixtures', dir, name), 'utf8');
 const json = (dir: string, name: string) => JSON.parse(fixture(dir, name));
 const SIZE = 5_000;
-const meta: SourceMeta = { eventId: 'evt-bench', receivedAt: '2026-11-23T10:00:00.000Z', integration: 'bench', context: { cluster: 'prod-eu-1' } };
+const meta: SourceMeta = { eventId: 'evt-bench', receivedAt: '2026-11-23T10:00:00.000Z', integration: 'bench', context: { cluster: 'prod-eu-1' } as SourceMeta['context'] };
 
 /** `count` copies of the fixture's items, each made distinct so none collapse into one finding. */
 const spread = <T>(items: T[], count: number, vary: (item: T, i: number) => T): T[] =>

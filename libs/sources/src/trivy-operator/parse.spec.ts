@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { detectFormat } from '../registry';
 import { IgnoredInput } from '../source';
 import { DIGEST, fixture, meta, parseError } from '../kubernetes/spec-support';
+import { trivyParser } from '../trivy/parse';
 import { configAuditScopeKey, imageVulnerabilityScopeKey, trivyOperatorParser } from './parse';
 
 const VULNS = fixture('trivy-operator', 'vulnerabilityreport-checkout.json');
@@ -40,8 +41,7 @@ describe('trivy-operator parser: VulnerabilityReport', () => {
     expect(batch.findings.find((f) => f.rule.id === 'TEMP-0841856-B18BAF')!.title).toContain('特权');
   });
 
-  it('meets the CI Trivy finding of the same CVE, package and repository in one fingerprint', async () => {
-    const { trivyParser } = await import('../trivy/parse');
+  it('meets the CI Trivy finding of the same CVE, package and repository in one fingerprint', () => {
     const ci = trivyParser.parse(fixture('trivy', 'image-checkout.json'), meta());
     const ciSsl = ci.findings.find((f) => f.rule.id === 'CVE-2024-5535' && f.package?.name === 'libssl3')!;
     expect(batch.findings.find((f) => f.rule.id === 'CVE-2024-5535')!.fingerprint).toBe(ciSsl.fingerprint);
