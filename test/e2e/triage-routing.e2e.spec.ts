@@ -159,6 +159,23 @@ describe('triage and routing against real Redis, through HTTP, to the Slack emul
     expect((await klaxon.api('/v1/findings', { headers: { authorization: 'Bearer wrong' } })).status).toBe(401);
   });
 
+  it('merges the same CVE from Trivy and Grype into one finding with two sources', async () => {
+    // The Trivy template's package is openssl, as in Grype's report of the same image.
+    const trivy = await triaged(klaxon, await post(klaxon, trivyReport('shop/checkout', D2, ['CVE-2026-0001', 'CVE-2026-0002', 'CVE-2026-0003', 'CVE-2024-5535'])));
+    expect(trivy.triage).toMatchObject({ new: 1, unchanged: 3 });
+    const grypeReport = readFileSync(resolve(__dirname, '../fixtures/grype/image-checkout.grype.json'), 'utf8');
+    const res = await klaxon.api('/v1/reports?format=grype', { method: 'POST', body: grypeReport, headers: { 'content-type': 'application/json' } });
+    expect(res.status).toBe(202);
+    const grype = await triaged(klaxon, ((await res.json()) as { eventId: string }).eventId);
+    expect(grype.triage.unchanged).toBeGreaterThanOrEqual(1);
+
+    const finding = await findingOf('shop/checkout', 'CVE-2024-5535');
+    expect(finding.sources).toEqual(['grype/report', 'trivy/report']);
+    expect(finding.digests).toEqual([D1, D2].sort());
+    const all = (await (await klaxon.api('/v1/findings?image=shop/checkout&limit=500')).json()) as Json;
+    expect(all.items.filter((f: Json) => f.rule.id === 'CVE-2024-5535')).toHaveLength(1);
+  });
+
   it('suppresses what an exception covers until it expires, then routes it as new', async () => {
     const missing = await klaxon.api('/v1/exceptions', { method: 'POST', json: { match: ['rule = CVE-2026-0009'], reason: 'r', owner: 'o' } });
     expect(missing.status).toBe(400);

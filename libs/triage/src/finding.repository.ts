@@ -89,9 +89,11 @@ local function resolve(fp, now, why, limit)
   return true
 end
 local function scopeKey(key) return prefix .. ':scope:' .. key end
--- Recomputes the current digests of an image repository; returns the digests that stopped being current
--- and the scope keys of the current ones.
-local function reconcile(repository, nowMs)
+-- 'image:<digest>' or a tool's own 'image:<digest>/<tool>' (Grype keeps its own view of a digest).
+local function digestOf(scope) return string.match(scope, '^image:([^/]+)') end
+-- Recomputes the current digests of an image repository. Returns the Redis keys of the scopes of current
+-- digests (but 'except'), and of the scopes of digests that just stopped being current.
+local function reconcile(repository, except)
   local image = prefix .. ':image:' .. repository
   local current = {}
   local newest = redis.call('ZREVRANGE', image .. ':scans', 0, 0)
@@ -99,22 +101,27 @@ local function reconcile(repository, nowMs)
   for _, d in ipairs(redis.call('HVALS', image .. ':running')) do current[d] = true end
   local dropped = {}
   for _, d in ipairs(redis.call('SMEMBERS', image .. ':current')) do
-    if not current[d] then dropped[#dropped + 1] = d end
+    if not current[d] then dropped[d] = true end
   end
   redis.call('DEL', image .. ':current')
-  local scopes = {}
-  for d in pairs(current) do
-    redis.call('SADD', image .. ':current', d)
-    scopes[d] = scopeKey('image:' .. d)
+  for d in pairs(current) do redis.call('SADD', image .. ':current', d) end
+  local live, gone = {}, {}
+  for _, scope in ipairs(redis.call('SMEMBERS', image .. ':scopes')) do
+    local d = digestOf(scope)
+    if current[d] then
+      if scope ~= except then live[#live + 1] = scopeKey(scope) end
+    elseif dropped[d] then
+      gone[#gone + 1] = scopeKey(scope)
+    end
   end
-  return dropped, scopes
+  return live, gone
 end
--- Resolves the candidates that no current digest other than 'except' still has.
-local function resolveUnless(candidates, scopes, except, now, why, limit, resolved)
+-- Resolves the candidates that no live scope still has.
+local function resolveUnless(candidates, live, now, why, limit, resolved)
   for fp in pairs(candidates) do
     local still = false
-    for d, key in pairs(scopes) do
-      if d ~= except and redis.call('SISMEMBER', key, fp) == 1 then still = true break end
+    for _, key in ipairs(live) do
+      if redis.call('SISMEMBER', key, fp) == 1 then still = true break end
     end
     if not still and resolve(fp, now, why, limit) then resolved[#resolved + 1] = fp end
   end
@@ -212,20 +219,21 @@ redis.call('DEL', setKey)
 for i = 9, #ARGV, 5000 do
   redis.call('SADD', setKey, unpack(ARGV, i, math.min(i + 4999, #ARGV)))
 end
-local scopes = {}
+local live = {}
 if repository ~= '' and digest ~= '' then
   -- First scan time orders digests: a nightly rescan of an old digest does not make it the newest.
   redis.call('ZADD', prefix .. ':image:' .. repository .. ':scans', 'NX', nowMs, digest)
-  local dropped
-  dropped, scopes = reconcile(repository, nowMs)
-  for _, d in ipairs(dropped) do
-    for _, fp in ipairs(redis.call('SMEMBERS', scopeKey('image:' .. d))) do
+  redis.call('SADD', prefix .. ':image:' .. repository .. ':scopes', scope)
+  local gone
+  live, gone = reconcile(repository, scope)
+  for _, key in ipairs(gone) do
+    for _, fp in ipairs(redis.call('SMEMBERS', key)) do
       if not seen[fp] then candidates[fp] = true end
     end
   end
 end
 local resolved = {}
-resolveUnless(candidates, scopes, digest, now, 'missing from ' .. cause, limit, resolved)
+resolveUnless(candidates, live, now, 'missing from ' .. cause, limit, resolved)
 -- cjson writes an empty table as {}: keep the JSON array shape for the retry answer.
 redis.call('HSET', lastKey, 'cause', cause, 'resolved', #resolved == 0 and '[]' or cjson.encode(resolved))
 return resolved
@@ -245,12 +253,12 @@ for i = 6, #ARGV, 3 do
 end
 local resolved = {}
 for repository in pairs(touched) do
-  local dropped, scopes = reconcile(repository, nowMs)
+  local live, gone = reconcile(repository, '')
   local candidates = {}
-  for _, d in ipairs(dropped) do
-    for _, fp in ipairs(redis.call('SMEMBERS', scopeKey('image:' .. d))) do candidates[fp] = true end
+  for _, key in ipairs(gone) do
+    for _, fp in ipairs(redis.call('SMEMBERS', key)) do candidates[fp] = true end
   end
-  resolveUnless(candidates, scopes, '', now, 'no current digest of ' .. repository .. ' has it (' .. cause .. ')', limit, resolved)
+  resolveUnless(candidates, live, now, 'no current digest of ' .. repository .. ' has it (' .. cause .. ')', limit, resolved)
 end
 return resolved
 `;
@@ -369,7 +377,7 @@ function filterIndexes(filter: FindingFilter): string[] {
  * Every key of finding state is spelled here: `<prefix>:finding:<fp>` (+ `:history`, `:sources`,
  * `:digests`, `:workloads`), the secondary indexes `<prefix>:idx:<name>:<value>`, the last-seen order
  * `<prefix>:findings:seen`, scope memberships `<prefix>:scope:<key>` and the current digests of each
- * image repository `<prefix>:image:<repository>:{scans,running,current}`.
+ * image repository `<prefix>:image:<repository>:{scans,running,current,scopes}`.
  */
 export class FindingRepository {
   constructor(

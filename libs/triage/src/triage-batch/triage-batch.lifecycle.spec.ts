@@ -102,6 +102,22 @@ describe('lifecycle per image repository, exceptions and queries against Redis',
     expect(await stateOf('CVE-C', 'shop/cart')).toBe('open');
   });
 
+  it('two tools on one digest: one finding with two sources, resolved only when neither tool still reports it', async () => {
+    const grype = (cves: string[]): Batch => ({
+      findings: cves.map((cve) => toFinding(vuln(cve, 'shop/tools', digest(20), { source: { tool: 'grype', integration: 'report' } }))),
+      assets: [],
+      scopes: [{ key: `image:${digest(20)}/grype`, kinds: ['vulnerability'] }],
+    });
+    await run(scan('shop/tools', digest(20), ['CVE-A', 'CVE-B']), 25);
+    expect((await run(grype(['CVE-A', 'CVE-B']), 26)).counts).toMatchObject({ new: 0, unchanged: 2 });
+    expect((await findings.get(fp('CVE-A', 'shop/tools')))?.sources).toEqual(['grype/report', 'trivy/report']);
+
+    expect((await run(scan('shop/tools', digest(20), ['CVE-A']), 27)).counts.resolved).toBe(0);
+    expect(await stateOf('CVE-B', 'shop/tools')).toBe('open');
+    const grypeToo = await run(grype(['CVE-A']), 28);
+    expect(grypeToo.changes.map((c) => [c.change, c.finding.rule.id])).toEqual([['resolved', 'CVE-B']]);
+  });
+
   it('an exception suppresses on sight; when it ends its findings reopen, or move to another exception', async () => {
     const accept = (id: string, match: string[]) =>
       exceptions.put({ ...exceptionSchema.parse({ id, match, reason: 'accepted in APPSEC-112', owner: 'team-payments', expires: '2027-01-31T00:00:00Z' }), origin: 'api' });
@@ -159,7 +175,7 @@ describe('lifecycle per image repository, exceptions and queries against Redis',
     expect(await ids({ workload: ['prod-eu-1/prod-shop/Deployment/query'], state: ['open'] })).toEqual({ total: 1, ids: ['CVE-Q2'] });
     expect((await ids({ state: ['open'], kind: ['vulnerability'], image: ['shop/api'] })).ids.sort()).toEqual(['CVE-X', 'CVE-Y']);
     expect((await ids({ state: ['suppressed'] })).total).toBe(0);
-    expect((await ids({ state: ['resolved'] })).ids.sort()).toEqual(['CVE-B', 'CVE-B']);
+    expect((await ids({ state: ['resolved'] })).ids.sort()).toEqual(['CVE-B', 'CVE-B', 'CVE-B']);
   });
 
   it.each([

@@ -60,10 +60,13 @@ export class TriageBatch {
   }
 }
 
-/** The image repository and digest an `image:<digest>` scope is about, from the batch's assets or findings. */
+/**
+ * The image repository and digest an `image:<digest>` scope (or a tool's own `image:<digest>/<tool>`)
+ * is about, from the batch's assets or findings.
+ */
 function imageOf(scope: Scope, batch: Batch): { repository: string; digest: string } | undefined {
   if (!scope.key.startsWith('image:')) return undefined;
-  const digest = scope.key.slice('image:'.length);
+  const digest = scope.key.slice('image:'.length).split('/')[0];
   const asset = batch.assets.find((a) => a.type === 'image' && a.digest === digest && a.repository);
   const repository =
     (asset?.type === 'image' ? asset.repository : undefined) ??
