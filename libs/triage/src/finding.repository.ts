@@ -71,8 +71,9 @@ local function fkey(fp) return prefix .. ':finding:' .. fp end
 local function idx(name) return prefix .. ':idx:' .. name end
 local function history(fp, at, state, cause, limit)
   local key = fkey(fp) .. ':history'
-  redis.call('RPUSH', key, cjson.encode({at = at, state = state, cause = cause}))
-  redis.call('LTRIM', key, -limit, -1)
+  if redis.call('RPUSH', key, cjson.encode({at = at, state = state, cause = cause})) > limit then
+    redis.call('LTRIM', key, -limit, -1)
+  end
 end
 local function setState(fp, from, to)
   if from then redis.call('SREM', idx('state:' .. from), fp) end
@@ -145,7 +146,7 @@ end
 for i = 6, #ARGV, ${UPSERT_ARGS} do
   local fp, data, source, digest, workload, exc, ix, acc = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
   local key = fkey(fp)
-  local cur = redis.call('HMGET', key, 'state', 'lastCause', 'lastChange', 'exception', 'ix')
+  local cur = redis.call('HMGET', key, 'state', 'lastCause', 'lastChange', 'exception', 'ix', 'occurrences')
   local state, lastCause, change, prevExc, prevIx = cur[1], cur[2], 'unchanged', cur[4] or '', cur[5] or ''
   if lastCause == cause then
     -- The same input again (a retried job): report what it did the first time, change nothing.
@@ -169,8 +170,8 @@ for i = 6, #ARGV, ${UPSERT_ARGS} do
       else
         change, why = 'unsuppressed', 'exception ' .. prevExc .. ' no longer covers it, seen in ' .. cause
       end
-      redis.call('HSET', key, 'data', data, 'lastSeen', now, 'lastCause', cause, 'lastChange', change, 'state', target, 'exception', exc, 'ix', ix)
-      redis.call('HINCRBY', key, 'occurrences', 1)
+      redis.call('HSET', key, 'data', data, 'lastSeen', now, 'lastCause', cause, 'lastChange', change, 'state', target,
+        'exception', exc, 'ix', ix, 'occurrences', tonumber(cur[6] or '0') + 1)
     end
     if why then history(fp, now, target, why, limit) end
     if state ~= target then setState(fp, state, target) end
