@@ -124,9 +124,13 @@ function artifactOf(report: VulnerabilityReport['report']): Artifact {
   };
 }
 
-/** Complete for the vulnerabilities of one image digest (the kind is in the key: scope sets are per key). */
+/**
+ * Complete for the vulnerabilities of one image digest, as Trivy Operator sees it: the tool's own view
+ * (`image:<digest>/<tool>`, the triage convention) so that it does not replace the membership of a CI
+ * Trivy report's `image:<digest>` scope, which also holds misconfigurations and secrets.
+ */
 export function imageVulnerabilityScopeKey(digest: string): string {
-  return `image:${digest}#vulnerability`;
+  return `image:${digest}/${TOOL}`;
 }
 
 export function configAuditScopeKey(ref: ResourceRef): string {
