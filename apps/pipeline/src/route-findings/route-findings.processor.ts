@@ -21,7 +21,7 @@ export class RouteFindingsProcessor implements OnModuleInit {
 
   async execute({ eventId, changes }: RouteJob): Promise<void> {
     const now = this.runtime.clock();
-    const routable = changes.filter((c): c is PendingChange & typeof c => c.change !== 'unchanged').map((c) => ({ ...c, eventId }));
+    const routable: PendingChange[] = changes.flatMap((c) => (c.change === 'unchanged' ? [] : [{ change: c.change, finding: c.finding, eventId }]));
     const timers = await this.groups.add(groupChanges(this.runtime.config.routes, routable), now);
     await Promise.all(timers.map((timer) => armGroupTimer(this.runtime.queues, timer, now)));
   }

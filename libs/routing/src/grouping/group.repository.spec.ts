@@ -81,7 +81,7 @@ describe('Alertmanager-style groups in Redis', () => {
     expect(first.notify).toBe(true);
     expect(ids(first.changes.new)).toEqual(['CVE-1', 'CVE-2', 'CVE-3']);
     expect(first.changes.open).toEqual([]);
-    expect(first.events.sort()).toEqual(['evt-1', 'evt-2']);
+    expect([...first.events].sort()).toEqual(['evt-1', 'evt-2']);
     expect(first.next).toEqual({ seq: 2, flushAt: t0 + 10_000 + 4 * 3_600_000 });
     const notifications = notificationsOf(first, route, timer.groupId, 1, at(10_000));
     expect(notifications.map((n) => n.destination)).toEqual(['jira-appsec', 'slack-sec']);
@@ -111,7 +111,7 @@ describe('Alertmanager-style groups in Redis', () => {
     expect(repeat.changes.new).toEqual([]);
   });
 
-  it('tells a regression once, drops suppressed findings from the open set, and stops timing a group with nothing open', async () => {
+  it('tells a regression once, tells a rescored or unsuppressed finding as new where untold, drops suppressed ones from the open set, and stops timing a group with nothing open', async () => {
     const route = routeByPath(config.routes, 'root')!;
     const low = (cve: string) => vuln(cve, 'shop/web', 'low');
     const [timer] = await add([change('new', low('CVE-7')), change('new', low('CVE-8'))], 0);
@@ -123,10 +123,14 @@ describe('Alertmanager-style groups in Redis', () => {
     expect(quiet.changes.open).toEqual([]);
     expect(quiet.next).toBeUndefined();
 
-    const [t3] = await add([change('regressed', low('CVE-7')), change('unsuppressed', low('CVE-8'))], 1_000_000);
+    const [t3] = await add([change('regressed', low('CVE-7')), change('unsuppressed', low('CVE-8')), change('rescored', low('CVE-6'))], 1_000_000);
     expect(t3.flushAt).toBe(t0 + 1_000_000 + 30_000);
     const back = (await groups.flush(t3.groupId, t3.seq, new Date(t3.flushAt), route.repeatInterval))!;
-    expect({ new: ids(back.changes.new), regressed: ids(back.changes.regressed) }).toEqual({ new: ['CVE-8'], regressed: ['CVE-7'] });
+    expect({ new: ids(back.changes.new), regressed: ids(back.changes.regressed) }).toEqual({ new: ['CVE-6', 'CVE-8'], regressed: ['CVE-7'] });
+
+    // A rescored finding already told open is not news again.
+    const [t4] = await add([change('rescored', low('CVE-6'))], 2_000_000);
+    expect((await groups.flush(t4.groupId, t4.seq, new Date(t4.flushAt), route.repeatInterval))!.notify).toBe(false);
   });
 
   it('sends nothing for a window whose only changes were never told (new then resolved within it)', async () => {

@@ -4,7 +4,8 @@ import type { NotificationChanges } from '../notification';
 
 /** A change of one finding waiting in a group for the group's next flush. */
 export interface PendingChange {
-  change: 'new' | 'regressed' | 'resolved' | 'suppressed' | 'unsuppressed';
+  /** `unsuppressed` and `rescored` count as new where the group has not told the finding yet. */
+  change: 'new' | 'regressed' | 'resolved' | 'suppressed' | 'unsuppressed' | 'rescored';
   finding: Finding;
   eventId?: string;
 }
@@ -95,7 +96,7 @@ for k = 1, #pending, 2 do
   local change, event, json = string.sub(payload, 1, a - 1), string.sub(payload, a + 1, b - 1), string.sub(payload, b + 1)
   local told = redis.call('HEXISTS', g .. ':open', fp) == 1
   local counted = false
-  if change == 'new' or change == 'unsuppressed' or change == 'regressed' then
+  if change == 'new' or change == 'unsuppressed' or change == 'rescored' or change == 'regressed' then
     if not told then
       local list = change == 'regressed' and lists.regressed or lists.new
       list[#list + 1] = json
