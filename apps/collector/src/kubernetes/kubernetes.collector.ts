@@ -55,7 +55,8 @@ export class KubernetesCollector implements OnModuleInit, OnModuleDestroy {
     const kc = new KubeConfig();
     // A configured kubeconfig wins; otherwise the pod's service account (in-cluster).
     if (settings.kubeconfig) kc.loadFromFile(settings.kubeconfig);
-    else kc.loadFromCluster();
+    else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
+    else throw new Error('sources.kubernetes: set kubeconfig, or run Klaxon in a pod (in-cluster service account)');
     this.kubeConfig = kc;
 
     const queue = resyncQueue(this.cluster);
