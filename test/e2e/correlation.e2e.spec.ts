@@ -188,4 +188,25 @@ routes:
     const dev = await rankOf('dev-shop');
     expect(dev.risk).toBeLessThan(80);
   });
+  it('a critical detection in an unexposed prod workload waits, and pages once a LoadBalancer exposes it', async () => {
+    await upload('/v1/reports?format=kubernetes', fixture('correlation/pod-orders-db.json'));
+    await upload('/v1/webhooks/falco', fixture('correlation/falco-drop-execute-orders-db.json'));
+    const detection = (await json('/v1/findings?kind=runtime&limit=500')).items.find((f: Json) => f.rule.id === 'Drop and execute new binary in container');
+    expect(detection).toMatchObject({ environment: 'production', exposure: 'internal' });
+    expect(detection.risk.score).toBeLessThan(80);
+    expect(detection.risk.reasons).toContain('+10 privileged: hostNetwork');
+    await waitFor(() => slack.messages.some((m) => JSON.stringify(m).includes('orders-db')), 'the orders-db Slack message');
+    expect(pagerduty.events.filter((e) => e.event_action === 'trigger')).toHaveLength(1);
+
+    // Context changes, the finding does not: its risk is recomputed and it crosses the route's threshold.
+    await upload('/v1/reports?format=kubernetes', fixture('correlation/service-orders-db-public.json'));
+    const page = await waitFor(
+      () => pagerduty.events.find((e) => e.event_action === 'trigger' && e.payload?.summary.includes('Drop and execute new binary in container')),
+      'the page for orders-db',
+    );
+    expect(JSON.stringify(page.payload?.custom_details)).toContain('+20 internet-facing via Service prod-shop/orders-db-public (LoadBalancer)');
+    expect(pagerduty.events.filter((e) => e.event_action === 'trigger')).toHaveLength(2);
+    const ranked = (await ranking()).find((w) => w.workload.name === 'orders-db');
+    expect(ranked?.risk).toBeGreaterThanOrEqual(80);
+  });
 });

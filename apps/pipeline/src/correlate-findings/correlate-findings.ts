@@ -25,10 +25,8 @@ export async function correlateBatch(runtime: Runtime, eventId: string, batch: B
     await runtime.queues.add(
       QUEUE.route,
       JOB.route,
-      // Sent as 'new': a group already told about the finding ignores it, a route it newly reaches
-      // tells it as new — what a rescored finding needs. ('rescored' is in FINDING_CHANGES for when
-      // the group scripts tell it apart.)
-      { eventId, changes: result.rescored.map((finding) => ({ change: 'new' as const, finding })) },
+      // A group already told about the finding ignores it; a route it newly reaches tells it as new.
+      { eventId, changes: result.rescored.map((finding) => ({ change: 'rescored' as const, finding })) },
       { jobId: `rescore-${eventId}` },
     );
   }

@@ -148,8 +148,10 @@ export class CorrelateFindings {
       vulns.set(digest, [...(vulns.get(digest) ?? []), vulnerabilityFact(f)]);
     }
     for (const f of batch.findings) if (!subjects.has(f.fingerprint)) subjects.set(f.fingerprint, { fingerprint: f.fingerprint, finding: f, digest: f.artifact?.digest });
+    // `image:<digest>` or a tool's own view `image:<digest>/<tool>`: the latest complete scan of a digest
+    // is what its runtime detections are read against, whichever tool made it.
     const complete = new Set(
-      batch.scopes.filter((s) => s.key.startsWith('image:') && s.kinds.includes('vulnerability')).map((s) => s.key.slice('image:'.length)),
+      batch.scopes.filter((s) => s.key.startsWith('image:') && s.kinds.includes('vulnerability')).map((s) => s.key.slice('image:'.length).split('/')[0]),
     );
     await this.assets.recordVulnerabilities(vulns, complete);
     // A new scan of an image changes how its runtime detections read.
