@@ -181,7 +181,7 @@ describe('triage and routing against real Redis, through HTTP, to the Slack emul
     expect(missing.status).toBe(400);
     expect(await missing.json()).toMatchObject({ error: 'bad_request', field: 'expires' });
 
-    const expires = new Date(Date.now() + 3_000).toISOString();
+    const expires = new Date(Date.now() + 5_000).toISOString();
     const created = await klaxon.api('/v1/exceptions', {
       method: 'POST',
       json: { id: 'cart-accepted', match: ['rule = CVE-2026-0009', 'image = shop/cart'], reason: 'not reachable, APPSEC-112', owner: 'team-payments', expires },
@@ -267,7 +267,7 @@ describe('a restart in the middle of a group window', () => {
   });
 
   it('delivers the group exactly once, from the process that starts after', async () => {
-    const first = await startTestKlaxon(config(slack, '3s'), { prefix });
+    const first = await startTestKlaxon(config(slack, '5s'), { prefix });
     let eventId: string;
     try {
       eventId = await post(first, trivyReport('shop/checkout', D1, ['CVE-2026-0001', 'CVE-2026-0002']));
@@ -278,7 +278,7 @@ describe('a restart in the middle of a group window', () => {
     }
     expect(slack.messages).toHaveLength(0);
 
-    const second = await startTestKlaxon(config(slack, '3s'), { prefix });
+    const second = await startTestKlaxon(config(slack, '5s'), { prefix });
     try {
       await waitFor(() => slack.messages.length > 0, 'the group notification');
       const deliveries = second.runtime.queues.queue('deliver.slack');
