@@ -77,7 +77,7 @@ export class WebhookEmulator {
 
     const fault = this.faults.shift();
     if (fault) {
-      const retry = fault.status === 429 && fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {};
+      const retry: Record<string, string> = fault.status === 429 && fault.retryAfter !== undefined ? { 'retry-after': String(fault.retryAfter) } : {};
       return reply(fault.status, { error: `fault ${fault.status}` }, retry);
     }
     if (req.method !== 'POST' || new URL(this.url).pathname !== new URL(req.url ?? '/', this.url).pathname) {
