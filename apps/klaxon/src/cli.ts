@@ -2,11 +2,12 @@ import { ConfigError, RedisBinaryMissing } from '@klaxon/platform';
 import type { Command } from './commands/command';
 import { configCommand } from './commands/config.command';
 import { gateCommand } from './commands/gate.command';
+import { replayCommand } from './commands/replay.command';
 import { routesCommand } from './commands/routes.command';
 import { startCommand } from './commands/start.command';
 
 /** The CLI's verbs: adding one is a file in commands/ plus one line here. */
-const COMMANDS: Command[] = [startCommand, configCommand, routesCommand, gateCommand];
+const COMMANDS: Command[] = [startCommand, configCommand, routesCommand, gateCommand, replayCommand];
 
 function usage(): string {
   return [

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from './command';
 import { parseOptions } from './command';
+import { ServerCallFailed, callServer, errorMessage } from './server-client';
 
 const CONTEXT = ['repo', 'branch', 'pr', 'commit', 'image', 'digest', 'format'] as const;
 
@@ -79,34 +80,17 @@ async function gate(args: string[], out: Console): Promise<number> {
       return usage(`cannot read ${report}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
   }
-  let url: URL;
+  const query = Object.fromEntries(CONTEXT.map((field) => [field, text(field)]));
+  let answer: GateAnswer;
   try {
-    url = new URL('/v1/gate', server);
-  } catch {
-    return usage(`--server "${server}" is not a URL`);
-  }
-  for (const field of CONTEXT) if (text(field)) url.searchParams.set(field, text(field)!);
-
-  let response: Response;
-  try {
-    response = await fetch(url, { method: 'POST', body, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' } });
+    const { status, body: reply } = await callServer(server, token, '/v1/gate', { method: 'POST', body, query });
+    if (status !== 200) throw new ServerCallFailed(errorMessage(status, reply));
+    answer = reply as GateAnswer;
   } catch (err) {
-    out.error(`klaxon gate: cannot reach ${url.origin}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`);
+    if (!(err instanceof ServerCallFailed)) throw err;
+    out.error(`klaxon gate: ${err.message}`);
     return 2;
   }
-  const payload = await response.text();
-  if (response.status !== 200) {
-    let message = payload;
-    try {
-      const e = JSON.parse(payload) as { message?: string };
-      message = e.message ?? payload;
-    } catch {
-      // Not JSON (a proxy's error page): show it as it came.
-    }
-    out.error(`klaxon gate: the server answered ${response.status}: ${message}`);
-    return 2;
-  }
-  const answer = JSON.parse(payload) as GateAnswer;
   if (options.json) out.log(JSON.stringify(answer, null, 2));
   else out.log(renderGate(answer).join('\n'));
   return answer.pass ? 0 : 1;
