@@ -3,7 +3,7 @@ import { normalizeSeverity, toFinding, type Batch, type Finding, type Workload }
 import { z } from 'zod';
 import { ParseError, parseJson, type SourceMeta, type SourceParser } from '../source';
 import { deploymentOfPod, isObject, validateAt } from '../kubernetes/object';
-import { parseImageRef } from '../trivy/parse';
+import { parseImageRef } from '../common/image-ref';
 
 // Alertmanager's webhook payload, version 4 (prometheus/alertmanager notify/webhook: Message over
 // template.Data). Any Prometheus-based detector (kube-state-metrics rules, Falco exporter, …) arrives here.

@@ -2,7 +2,7 @@ import { toFinding, type Artifact, type Batch, type Finding, type Severity, type
 import { z } from 'zod';
 import { IgnoredInput, ParseError, type SourceMeta, type SourceParser } from '../source';
 import { clusterOf, deploymentOfPod, isObject, validateAt } from '../kubernetes/object';
-import { parseImageRef } from '../trivy/parse';
+import { parseImageRef } from '../common/image-ref';
 import { jsonLines } from './json-lines';
 
 // Falco's JSON output (json_output: true; falcosecurity/falco userspace/falco/outputs) and the payload

@@ -1,7 +1,7 @@
 import { normalizeSeverity, toFinding, type Artifact, type Asset, type Batch, type Finding, type Scope } from '@klaxon/findings';
 import { z } from 'zod';
 import { ParseError, parseJson, zodPath, type SourceMeta, type SourceParser } from '../source';
-import { parseImageRef, repoName } from '../trivy/parse';
+import { OCI_REVISION, OCI_SOURCE, parseImageRef, repoName } from '../common/image-ref';
 
 // `grype -o json` (anchore/grype grype/presenter/models: document.go, match.go, vulnerability.go,
 // vulnerability_metadata.go, package.go, source.go). For an image, source.target is syft's ImageMetadata
@@ -153,10 +153,10 @@ function scopesOf(doc: Document, artifact: Artifact | undefined): Scope[] {
 function imageAssets(target: ImageTarget | undefined, artifact: Artifact | undefined, meta: SourceMeta): Asset[] {
   if (!artifact?.digest) return [];
   const labels = target?.labels ?? {};
-  const source = labels['org.opencontainers.image.source'];
+  const source = labels[OCI_SOURCE];
   const build = {
     repo: meta.context.repo ?? (source ? repoName(source) : undefined),
-    commit: meta.context.commit ?? labels['org.opencontainers.image.revision'],
+    commit: meta.context.commit ?? labels[OCI_REVISION],
     branch: meta.context.branch,
     pullRequests: meta.context.pr === undefined ? [] : [meta.context.pr],
   };

@@ -1,7 +1,7 @@
 import type { Asset, Batch, FollowUp } from '@klaxon/findings';
 import { z } from 'zod';
 import { IgnoredInput, ParseError, parseJson, zodPath, type SourceMeta, type SourceParser } from '../source';
-import { parseImageRef } from '../trivy/parse';
+import { parseImageRef } from '../common/image-ref';
 
 // Harbor's webhook payloads (goharbor/harbor src/pkg/notifier/model/event.go, formats/default.go and
 // formats/cloudevents.go). The Default format is `{type, occur_at, operator, event_data}`; the

@@ -1,7 +1,7 @@
 import { normalizeSeverity, toFinding, type Artifact, type Batch, type Finding } from '@klaxon/findings';
 import { z } from 'zod';
 import { ParseError, parseJson, zodPath, type SourceMeta, type SourceParser } from '../source';
-import { parseImageRef } from '../trivy/parse';
+import { parseImageRef } from '../common/image-ref';
 
 // The body of Harbor's `GET /api/v2.0/projects/{project}/repositories/{repo}/artifacts/{ref}/additions/vulnerabilities`:
 // an object keyed by report MIME type (src/pkg/scan/rest/v1/spec.go) whose value is a vuln.Report

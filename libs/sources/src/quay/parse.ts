@@ -1,7 +1,7 @@
 import { normalizeSeverity, toFinding, type Batch, type Finding } from '@klaxon/findings';
 import { z } from 'zod';
 import { IgnoredInput, ParseError, parseJson, zodPath, type SourceMeta, type SourceParser } from '../source';
-import { parseImageRef } from '../trivy/parse';
+import { parseImageRef } from '../common/image-ref';
 
 // Quay posts a notification's `event_data` as the webhook body (notifications/notificationmethod.py,
 // WebhookMethod): the repository fields of build_repository_event_data plus the event's own. The event

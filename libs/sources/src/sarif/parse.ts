@@ -1,7 +1,7 @@
 import { toFinding, type Artifact, type Batch, type Code, type Finding, type FindingKind, type Scope, type Severity } from '@klaxon/findings';
 import { z } from 'zod';
 import { ParseError, parseJson, zodPath, type SourceMeta, type SourceParser } from '../source';
-import { parseImageRef, repoName } from '../trivy/parse';
+import { parseImageRef, repoName } from '../common/image-ref';
 
 // SARIF 2.1.0 (OASIS sarif-v2.1.0, schema sarif-schema-2.1.0.json) as written by Trivy, Grype, Semgrep and
 // CodeQL. Only what Klaxon reads is checked; `properties` bags pass through. GitHub's reading of

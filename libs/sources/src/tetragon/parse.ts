@@ -4,7 +4,7 @@ import { IgnoredInput, ParseError, type SourceMeta, type SourceParser } from '..
 import { deploymentOfPod, isObject, validateAt } from '../kubernetes/object';
 import { jsonLines } from '../falco/json-lines';
 import { digestOf } from '../kubernetes/parse';
-import { parseImageRef } from '../trivy/parse';
+import { parseImageRef } from '../common/image-ref';
 
 // Tetragon's JSON export (cilium/tetragon api/v1/tetragon: GetEventsResponse with one event field set,
 // protojson names): `{"process_exec": {...}, "node_name": ..., "time": ...}`, one per line.

@@ -4,7 +4,7 @@ import { batchSchema, type Batch, type Finding, type ImageAsset } from '@klaxon/
 import { describe, expect, it } from 'vitest';
 import { detectFormat } from '../registry';
 import { ParseError, type ReportContext, type SourceMeta } from '../source';
-import { parseImageRef, repoName, trivyParser } from './parse';
+import { trivyParser } from './parse';
 
 const FIXTURES = resolve(__dirname, '../../../../test/fixtures/trivy');
 const fixture = (name: string) => readFileSync(resolve(FIXTURES, name), 'utf8');
@@ -471,34 +471,5 @@ describe('trivy format detection', () => {
 
   it('is how the registry recognises an upload without ?format=', () => {
     expect(detectFormat(CHECKOUT)).toBe('trivy');
-  });
-});
-
-describe('image references', () => {
-  it.each([
-    ['harbor.example.com/shop/checkout:1.4.2', { registry: 'harbor.example.com', repository: 'shop/checkout', tag: '1.4.2' }],
-    [`harbor.example.com/shop/checkout@${DIGEST}`, { registry: 'harbor.example.com', repository: 'shop/checkout', digest: DIGEST }],
-    [
-      `harbor.example.com:8443/shop/checkout:1.4.2@${DIGEST}`,
-      { registry: 'harbor.example.com:8443', repository: 'shop/checkout', tag: '1.4.2', digest: DIGEST },
-    ],
-    ['localhost/checkout', { registry: 'localhost', repository: 'checkout' }],
-    ['localhost:5000/shop/checkout:dev', { registry: 'localhost:5000', repository: 'shop/checkout', tag: 'dev' }],
-    ['alpine:3.19', { repository: 'alpine', tag: '3.19' }],
-    ['library/alpine', { repository: 'library/alpine' }],
-    ['docker.io/library/alpine:3.19', { registry: 'docker.io', repository: 'library/alpine', tag: '3.19' }],
-    ['acme/checkout:latest', { repository: 'acme/checkout', tag: 'latest' }],
-  ])('%s', (ref, expected) => {
-    expect(parseImageRef(ref)).toEqual({ registry: undefined, tag: undefined, digest: undefined, ...expected });
-  });
-
-  it.each([
-    ['https://github.com/acme/checkout', 'acme/checkout'],
-    ['https://github.com/acme/checkout.git', 'acme/checkout'],
-    ['git@github.com:acme/checkout.git', 'acme/checkout'],
-    ['https://gitlab.example.com/shop/platform/checkout/', 'shop/platform/checkout'],
-    ['acme/checkout', 'acme/checkout'],
-  ])('repo %s is %s', (value, expected) => {
-    expect(repoName(value)).toBe(expected);
   });
 });

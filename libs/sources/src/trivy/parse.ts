@@ -11,6 +11,7 @@ import {
   type Scope,
 } from '@klaxon/findings';
 import { z } from 'zod';
+import { OCI_REVISION, OCI_SOURCE, parseImageRef, repoName, type ImageRef } from '../common/image-ref';
 import { ParseError, parseJson, zodPath, type ReportContext, type SourceMeta, type SourceParser } from '../source';
 
 // Trivy's JSON report, SchemaVersion 2 (pkg/types/report.go, vulnerability.go, misconfiguration.go and
@@ -111,54 +112,6 @@ const SUPPORTED_SCHEMA = 2;
 const REPORT_KINDS: FindingKind[] = ['vulnerability', 'misconfiguration', 'secret'];
 /** Trivy statuses that mean no fix will come even when a version is named. */
 const NO_FIX_STATUSES = new Set(['will_not_fix', 'end_of_life']);
-const OCI_SOURCE = 'org.opencontainers.image.source';
-const OCI_REVISION = 'org.opencontainers.image.revision';
-
-export interface ImageRef {
-  registry?: string;
-  repository: string;
-  tag?: string;
-  digest?: string;
-}
-
-/**
- * Splits `[registry/]repository[:tag][@digest]`. As in Docker's reference grammar, the first path
- * segment is a registry host only when it contains '.' or ':' or is 'localhost'; otherwise the name
- * is kept as written (`alpine` stays `alpine`, `library/alpine` stays `library/alpine`).
- */
-export function parseImageRef(ref: string): ImageRef {
-  const at = ref.indexOf('@');
-  const name = at === -1 ? ref : ref.slice(0, at);
-  const digest = at === -1 ? undefined : ref.slice(at + 1);
-  const slash = name.indexOf('/');
-  const first = slash === -1 ? '' : name.slice(0, slash);
-  const hasRegistry = first.includes('.') || first.includes(':') || first === 'localhost';
-  const path = hasRegistry ? name.slice(slash + 1) : name;
-  const colon = path.lastIndexOf(':');
-  return {
-    registry: hasRegistry ? first : undefined,
-    repository: colon === -1 ? path : path.slice(0, colon),
-    tag: colon === -1 ? undefined : path.slice(colon + 1),
-    digest,
-  };
-}
-
-/**
- * `https://github.com/acme/checkout(.git)` and `git@github.com:acme/checkout.git` → `acme/checkout`,
- * the form CI context and GitHub events use, so that OCI labels and uploads name the same repo.
- */
-export function repoName(value: string): string {
-  const scp = /^[\w.-]+@[\w.-]+:(.+)$/.exec(value);
-  let path = scp ? scp[1] : value;
-  if (!scp && /^[a-z+]+:\/\//i.test(value)) {
-    try {
-      path = new URL(value).pathname;
-    } catch {
-      return value;
-    }
-  }
-  return path.replace(/^\/+|\/+$/g, '').replace(/\.git$/, '');
-}
 
 function validate(document: unknown): Report {
   if (document === null || typeof document !== 'object' || Array.isArray(document)) {
