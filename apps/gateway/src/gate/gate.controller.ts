@@ -1,27 +1,13 @@
 import { Controller, Headers, HttpCode, HttpStatus, Post, Query, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import type { Finding } from '@klaxon/findings';
 import { ruleTable, type SuggestionRule } from '@klaxon/feedback';
 import { Runtime } from '@klaxon/platform';
 import { IgnoredInput, ParseError, formats, parseInput } from '@klaxon/sources';
 import { ExceptionRepository, ExceptionStore, FindingRepository, SuggestionRepository, findingOf } from '@klaxon/triage';
-import { ApiError, validate } from '../http/api-error';
+import { ApiError } from '../http/api-error';
+import { reportContextOf, uploadParam, type UploadContext } from '../http/report-context';
 import { evaluateGate, type AdoptedSuggestion, type GateResult } from './gate-policy';
-
-const CONTEXT_FIELDS = ['repo', 'commit', 'branch', 'pr', 'image', 'digest', 'format'] as const;
-
-const contextSchema = z
-  .object({
-    repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'expected owner/name').optional(),
-    commit: z.string().regex(/^[0-9a-f]{7,64}$/i, 'expected a commit SHA').optional(),
-    branch: z.string().optional(),
-    pr: z.coerce.number({ invalid_type_error: 'expected a pull request number' }).int().positive().optional(),
-    image: z.string().optional(),
-    digest: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected sha256:<64 hex>').optional(),
-    format: z.string().optional(),
-  })
-  .strict();
 
 /** Findings a known digest may have: a gate by digest judges what Klaxon knows of the image now. */
 const DIGEST_LIMIT = 10_000;
@@ -53,20 +39,15 @@ export class GateController {
     @Query() query: Record<string, string>,
     @Headers() headers: Record<string, string>,
   ): Promise<GateResult & { context: Record<string, unknown>; source: string }> {
-    const context = validate(
-      contextSchema,
-      Object.fromEntries(
-        CONTEXT_FIELDS.map((field) => [field, query[field] ?? headers[`x-klaxon-${field}`]]).filter(([, v]) => v !== undefined && v !== ''),
-      ),
-    );
-    const { format, ...reportContext } = context;
+    const context = reportContextOf(query, headers);
+    const format = uploadParam(query, headers, 'format');
     if (format && !formats().includes(format)) throw ApiError.badRequest('format', `unknown format "${format}"; one of ${formats().join(', ')}`);
     const now = this.runtime.clock();
     const raw = typeof request.body === 'string' ? request.body : '';
     let findings: Finding[];
     let source: string;
     if (raw.trim() !== '') {
-      ({ findings, source } = this.parseReport(raw, format, reportContext, now));
+      ({ findings, source } = this.parseReport(raw, format, context, now));
     } else if (context.digest) {
       findings = await this.known(context.digest);
       source = `stored findings of ${context.digest}`;
@@ -76,10 +57,10 @@ export class GateController {
     const [exceptions, adopted] = await Promise.all([this.exceptions.list(), this.adopted(context.repo)]);
     const result = evaluateGate(findings, this.runtime.config.gate, exceptions, adopted, now);
     this.runtime.logger.info({ repo: context.repo, pr: context.pr, pass: result.pass, ...result.summary }, 'gate decided');
-    return { ...result, context: reportContext, source };
+    return { ...result, context, source };
   }
 
-  private parseReport(raw: string, format: string | undefined, context: z.infer<typeof contextSchema>, now: Date): { findings: Finding[]; source: string } {
+  private parseReport(raw: string, format: string | undefined, context: UploadContext, now: Date): { findings: Finding[]; source: string } {
     try {
       const parsed = parseInput(raw, format, { eventId: `gate-${now.getTime()}`, receivedAt: now.toISOString(), integration: 'gate', context });
       return { findings: parsed.batch.findings, source: `${parsed.format} report` };
