@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { normalizeSeverity, toFinding, type Batch, type Finding, type Workload } from '@klaxon/findings';
 import { z } from 'zod';
 import { ParseError, parseJson, type SourceMeta, type SourceParser } from '../source';
-import { deploymentOfPod, isObject, validateAt } from '../kubernetes/object';
+import { isObject, validateAt } from '../common/document';
+import { deploymentOfPod } from '../kubernetes/object';
 import { parseImageRef } from '../common/image-ref';
 
 // Alertmanager's webhook payload, version 4 (prometheus/alertmanager notify/webhook: Message over

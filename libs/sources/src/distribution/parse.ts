@@ -1,6 +1,7 @@
 import type { Asset, Batch } from '@klaxon/findings';
 import { z } from 'zod';
-import { IgnoredInput, ParseError, parseJson, zodPath, type SourceMeta, type SourceParser } from '../source';
+import { IgnoredInput, ParseError, parseJson, type SourceMeta, type SourceParser } from '../source';
+import { validateAt } from '../common/document';
 
 // The notification envelope a plain registry (distribution/distribution, notifications/event.go) posts
 // to its configured endpoints: `{events: [{id, timestamp, action, target: {mediaType, digest, repository,
@@ -46,13 +47,9 @@ function registryOf(event: RegistryEvent): string | undefined {
 }
 
 function parse(raw: string, meta: SourceMeta): Batch {
-  const parsed = envelopeSchema.safeParse(parseJson(raw));
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ParseError(issue.message, zodPath(issue.path));
-  }
+  const envelope = validateAt(envelopeSchema, parseJson(raw));
   const assets: Asset[] = [];
-  parsed.data.events.forEach((event, i) => {
+  envelope.events.forEach((event, i) => {
     if (event.action !== 'push' || !MANIFEST_TYPES.has(event.target.mediaType ?? '')) return;
     const at = `events[${i}].target`;
     if (!event.target.digest) throw new ParseError('Required: a manifest push names its digest', `${at}.digest`);

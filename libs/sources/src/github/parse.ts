@@ -1,6 +1,7 @@
 import { toFinding, type Asset, type Batch, type Finding, type Severity } from '@klaxon/findings';
 import { z } from 'zod';
-import { IgnoredInput, ParseError, parseJson, zodPath, type SourceMeta, type SourceParser } from '../source';
+import { IgnoredInput, ParseError, parseJson, type SourceMeta, type SourceParser } from '../source';
+import { validateAt } from '../common/document';
 
 // GitHub webhook payloads ("Webhook events and payloads" in docs.github.com): the event name comes in the
 // X-GitHub-Event header, which the integration stores in the event's context as `event`.
@@ -101,15 +102,6 @@ const codeScanningAlertSchema = z
 
 type Alert = z.infer<typeof codeScanningAlertSchema>;
 
-function check<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, doc: unknown): T {
-  const parsed = schema.safeParse(doc);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ParseError(issue.message, zodPath(issue.path));
-  }
-  return parsed.data;
-}
-
 function build(
   meta: SourceMeta,
   repo: string,
@@ -202,22 +194,22 @@ function parse(raw: string, meta: SourceMeta): Batch {
     case 'ping':
       throw new IgnoredInput('GitHub ping: the webhook is connected');
     case 'workflow_run': {
-      const { repository, workflow_run: run } = check(workflowRunSchema, doc);
+      const { repository, workflow_run: run } = validateAt(workflowRunSchema, doc);
       const prs = (run.pull_requests ?? []).map((p) => p.number);
       return { findings: [], assets: [build(meta, repository.full_name, run.head_sha, run.head_branch, prs, run.html_url)], scopes: [] };
     }
     case 'check_suite': {
-      const { repository, check_suite: suite } = check(checkSuiteSchema, doc);
+      const { repository, check_suite: suite } = validateAt(checkSuiteSchema, doc);
       const prs = (suite.pull_requests ?? []).map((p) => p.number);
       return { findings: [], assets: [build(meta, repository.full_name, suite.head_sha, suite.head_branch, prs, suite.url)], scopes: [] };
     }
     case 'pull_request': {
       // The PR number belongs to the base repository, even when the head branch lives in a fork.
-      const { repository, number, pull_request: pr } = check(pullRequestSchema, doc);
+      const { repository, number, pull_request: pr } = validateAt(pullRequestSchema, doc);
       return { findings: [], assets: [build(meta, repository.full_name, pr.head.sha, pr.head.ref, [number], pr.html_url)], scopes: [] };
     }
     case 'code_scanning_alert':
-      return codeScanningAlert(check(codeScanningAlertSchema, doc), meta);
+      return codeScanningAlert(validateAt(codeScanningAlertSchema, doc), meta);
     default:
       throw new IgnoredInput(`GitHub event "${event}" carries nothing Klaxon reads`);
   }

@@ -1,6 +1,7 @@
 import type { Asset, Batch } from '@klaxon/findings';
 import { z } from 'zod';
-import { IgnoredInput, ParseError, parseJson, zodPath, type SourceMeta, type SourceParser } from '../source';
+import { IgnoredInput, ParseError, parseJson, type SourceMeta, type SourceParser } from '../source';
+import { isObject, validateAt } from '../common/document';
 
 // GitLab "Webhook events" (docs.gitlab.com/user/project/integrations/webhook_events): each body names its
 // kind in `object_kind`, which is more reliable than the X-Gitlab-Event header ("Pipeline Hook").
@@ -40,34 +41,25 @@ const mergeRequestSchema = z
   })
   .passthrough();
 
-function check<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, doc: unknown): T {
-  const parsed = schema.safeParse(doc);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ParseError(issue.message, zodPath(issue.path));
-  }
-  return parsed.data;
-}
-
 function build(meta: SourceMeta, repo: string, commit: string, branch: string | undefined, mergeRequests: number[], url?: string): Asset {
   return { type: 'build', repo, commit, branch, pullRequests: mergeRequests, digests: [], url, observedAt: meta.receivedAt };
 }
 
 function parse(raw: string, meta: SourceMeta): Batch {
   const doc = parseJson(raw);
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new ParseError('a GitLab webhook body is a JSON object');
+  if (!isObject(doc)) throw new ParseError('a GitLab webhook body is a JSON object');
   const kind = (doc as Record<string, unknown>).object_kind;
   if (typeof kind !== 'string' || !kind) throw new ParseError('missing; GitLab names the hook kind here', 'object_kind');
   switch (kind) {
     case 'pipeline': {
-      const { object_attributes: pipeline, merge_request: mr, project } = check(pipelineSchema, doc);
+      const { object_attributes: pipeline, merge_request: mr, project } = validateAt(pipelineSchema, doc);
       // A tag pipeline's ref is the tag, not a branch.
       const branch = pipeline.tag ? undefined : (pipeline.ref ?? undefined);
       const asset = build(meta, project.path_with_namespace, pipeline.sha, branch, mr ? [mr.iid] : [], pipeline.url);
       return { findings: [], assets: [asset], scopes: [] };
     }
     case 'merge_request': {
-      const { object_attributes: mr, project } = check(mergeRequestSchema, doc);
+      const { object_attributes: mr, project } = validateAt(mergeRequestSchema, doc);
       const asset = build(meta, project.path_with_namespace, mr.last_commit.id, mr.source_branch, [mr.iid], mr.url);
       return { findings: [], assets: [asset], scopes: [] };
     }

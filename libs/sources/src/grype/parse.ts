@@ -1,6 +1,7 @@
 import { normalizeSeverity, toFinding, type Artifact, type Asset, type Batch, type Finding, type Scope } from '@klaxon/findings';
 import { z } from 'zod';
-import { ParseError, parseJson, zodPath, type SourceMeta, type SourceParser } from '../source';
+import { ParseError, parseJson, type SourceMeta, type SourceParser } from '../source';
+import { isObject, validateAt } from '../common/document';
 import { OCI_REVISION, OCI_SOURCE, parseImageRef, repoName } from '../common/image-ref';
 
 // `grype -o json` (anchore/grype grype/presenter/models: document.go, match.go, vulnerability.go,
@@ -64,17 +65,8 @@ type Document = z.infer<typeof documentSchema>;
 type Match = z.infer<typeof matchSchema>;
 type ImageTarget = z.infer<typeof imageTargetSchema>;
 
-function check<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, doc: unknown, prefix: (string | number)[] = []): T {
-  const parsed = schema.safeParse(doc);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ParseError(issue.message, zodPath([...prefix, ...issue.path]));
-  }
-  return parsed.data;
-}
-
 function imageTarget(doc: Document): ImageTarget | undefined {
-  return doc.source?.type === 'image' ? check(imageTargetSchema, doc.source.target, ['source', 'target']) : undefined;
+  return doc.source?.type === 'image' ? validateAt(imageTargetSchema, doc.source.target, 'source.target') : undefined;
 }
 
 /**
@@ -177,9 +169,9 @@ function imageAssets(target: ImageTarget | undefined, artifact: Artifact | undef
 
 function parse(raw: string, meta: SourceMeta): Batch {
   const document = parseJson(raw);
-  if (document === null || typeof document !== 'object' || Array.isArray(document)) throw new ParseError('a Grype report is a JSON object');
+  if (!isObject(document)) throw new ParseError('a Grype report is a JSON object');
   if (!('matches' in document)) throw new ParseError('missing; a Grype JSON report (grype -o json) has matches', 'matches');
-  const doc = check(documentSchema, document);
+  const doc = validateAt(documentSchema, document);
   const target = imageTarget(doc);
   const artifact = artifactOf(target, meta);
   const findings = (doc.matches ?? []).map((m) => finding(m, artifact, doc, meta));
@@ -189,7 +181,7 @@ function parse(raw: string, meta: SourceMeta): Batch {
 export const grypeParser: SourceParser = {
   format: 'grype',
   detect(document: unknown): boolean {
-    if (document === null || typeof document !== 'object' || Array.isArray(document)) return false;
+    if (!isObject(document)) return false;
     const doc = document as Record<string, unknown>;
     const descriptor = doc.descriptor as Record<string, unknown> | undefined;
     return Array.isArray(doc.matches) && descriptor?.name === 'grype';

@@ -1,6 +1,7 @@
 import type { Asset, Batch, FollowUp } from '@klaxon/findings';
 import { z } from 'zod';
-import { IgnoredInput, ParseError, parseJson, zodPath, type SourceMeta, type SourceParser } from '../source';
+import { IgnoredInput, ParseError, parseJson, type SourceMeta, type SourceParser } from '../source';
+import { isObject, validateAt } from '../common/document';
 import { parseImageRef } from '../common/image-ref';
 
 // Harbor's webhook payloads (goharbor/harbor src/pkg/notifier/model/event.go, formats/default.go and
@@ -79,29 +80,16 @@ interface HarborEvent {
   dataPath: string;
 }
 
-function isObject(doc: unknown): doc is Record<string, unknown> {
-  return doc !== null && typeof doc === 'object' && !Array.isArray(doc);
-}
-
-function check<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, doc: unknown): T {
-  const parsed = schema.safeParse(doc);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ParseError(issue.message, zodPath(issue.path));
-  }
-  return parsed.data;
-}
-
 function read(doc: unknown): HarborEvent {
   if (!isObject(doc)) throw new ParseError('a Harbor webhook payload is a JSON object');
   if ('specversion' in doc) {
-    const event = check(cloudEventSchema, doc);
+    const event = validateAt(cloudEventSchema, doc);
     const type = CLOUD_EVENT_TYPES[event.type];
     if (!type) throw new IgnoredInput(`Harbor CloudEvent "${event.type}" carries nothing Klaxon reads`);
     return { type, operator: event.operator, data: event.data, dataPath: 'data' };
   }
   if (!('type' in doc)) throw new ParseError('missing; expected a Harbor event type such as SCANNING_COMPLETED', 'type');
-  const event = check(defaultSchema, doc);
+  const event = validateAt(defaultSchema, doc);
   return { type: event.type, operator: event.operator, data: event.event_data, dataPath: 'event_data' };
 }
 

@@ -1,6 +1,7 @@
 import { normalizeSeverity, toFinding, type Artifact, type Batch, type Finding } from '@klaxon/findings';
 import { z } from 'zod';
-import { ParseError, parseJson, zodPath, type SourceMeta, type SourceParser } from '../source';
+import { ParseError, parseJson, type SourceMeta, type SourceParser } from '../source';
+import { isObject, validateAt } from '../common/document';
 import { parseImageRef } from '../common/image-ref';
 
 // The body of Harbor's `GET /api/v2.0/projects/{project}/repositories/{repo}/artifacts/{ref}/additions/vulnerabilities`:
@@ -45,17 +46,12 @@ type Item = z.infer<typeof itemSchema>;
 type Report = z.infer<typeof reportSchema>;
 
 function select(doc: unknown): { mime: string; report: Report } {
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) {
+  if (!isObject(doc)) {
     throw new ParseError('a Harbor vulnerability report is a JSON object keyed by report MIME type');
   }
   const mime = REPORT_MIME_TYPES.find((m) => m in doc);
   if (!mime) throw new ParseError(`no report under ${REPORT_MIME_TYPES.map((m) => `"${m}"`).join(' or ')}`, REPORT_MIME_TYPES[0]);
-  const parsed = reportSchema.safeParse((doc as Record<string, unknown>)[mime]);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ParseError(issue.message, zodPath([mime, ...issue.path]));
-  }
-  return { mime, report: parsed.data };
+  return { mime, report: validateAt(reportSchema, doc[mime], mime) };
 }
 
 function cvssOf(item: Item): number | undefined {

@@ -1,7 +1,8 @@
 import { toFinding, type Batch, type Finding, type Severity, type Workload } from '@klaxon/findings';
 import { z } from 'zod';
 import { ParseError, parseJson, type SourceMeta, type SourceParser } from '../source';
-import { clusterOf, isObject, validateAt } from '../kubernetes/object';
+import { isObject, validateAt } from '../common/document';
+import { clusterOf } from '../kubernetes/object';
 
 // kube-bench's JSON (aquasecurity/kube-bench check/controls.go and check/check.go): `--json` writes
 // `{Controls: [...], Totals: {...}}`; older releases wrote one Controls object per target, one per line.

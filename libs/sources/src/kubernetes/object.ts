@@ -1,5 +1,5 @@
-import type { ZodType, ZodTypeDef } from 'zod';
-import { ParseError, zodPath, type SourceMeta } from '../source';
+import { isObject } from '../common/document';
+import { ParseError, type SourceMeta } from '../source';
 
 /**
  * Shared reading of Kubernetes documents for the cluster sources (policy reports, Trivy Operator
@@ -10,10 +10,6 @@ import { ParseError, zodPath, type SourceMeta } from '../source';
 export function clusterOf(meta: SourceMeta): string | undefined {
   const cluster = (meta.context as Record<string, unknown>).cluster;
   return typeof cluster === 'string' && cluster !== '' ? cluster : undefined;
-}
-
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 /** One object of a document, and whether the API server said it is gone. */
@@ -51,16 +47,6 @@ export function typeOf(object: unknown): { apiVersion?: string; kind?: string } 
     apiVersion: typeof object.apiVersion === 'string' ? object.apiVersion : undefined,
     kind: typeof object.kind === 'string' ? object.kind : undefined,
   };
-}
-
-/** Validates with zod; the first issue becomes a ParseError whose path starts at `prefix`. */
-export function validateAt<T>(schema: ZodType<T, ZodTypeDef, unknown>, value: unknown, prefix: string): T {
-  const parsed = schema.safeParse(value);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const inner = zodPath(issue.path);
-  const path = prefix && inner ? (inner.startsWith('[') ? `${prefix}${inner}` : `${prefix}.${inner}`) : prefix || inner;
-  throw new ParseError(issue.message, path || undefined);
 }
 
 export interface ResourceRef {

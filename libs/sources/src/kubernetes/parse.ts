@@ -1,7 +1,8 @@
 import type { Asset, ContainerSecurity, PodSecurity, WorkloadAsset } from '@klaxon/findings';
 import { z } from 'zod';
 import { IgnoredInput, ParseError, parseJson, type SourceMeta, type SourceParser } from '../source';
-import { clusterOf, deploymentOfPod, isObject, itemsOf, typeOf, validateAt, type KubernetesItem } from './object';
+import { isObject, validateAt } from '../common/document';
+import { clusterOf, deploymentOfPod, itemsOf, typeOf, type KubernetesItem } from './object';
 
 // Kubernetes objects as the API server serves them (k8s.io/api apps/v1, core/v1, networking/v1), read
 // for what correlation needs: which images run where, what a pod may do, and what exposes it.

@@ -1,7 +1,8 @@
 import { normalizeSeverity, toFinding, type Batch, type Finding, type Scope, type Severity } from '@klaxon/findings';
 import { z } from 'zod';
 import { ParseError, parseJson, type SourceMeta, type SourceParser } from '../source';
-import { clusterOf, isObject, itemsOf, resourcePath, typeOf, validateAt, type KubernetesItem, type ResourceRef } from '../kubernetes/object';
+import { isObject, validateAt } from '../common/document';
+import { clusterOf, itemsOf, resourcePath, typeOf, type KubernetesItem, type ResourceRef } from '../kubernetes/object';
 
 // The wg-policy PolicyReport and ClusterPolicyReport (kubernetes-sigs/wg-policy-prototypes,
 // policy-report/apis/wgpolicyk8s.io/{v1alpha2,v1beta1}), as Kyverno and other engines write them.

@@ -1,6 +1,7 @@
 import { normalizeSeverity, toFinding, type Batch, type Finding } from '@klaxon/findings';
 import { z } from 'zod';
-import { IgnoredInput, ParseError, parseJson, zodPath, type SourceMeta, type SourceParser } from '../source';
+import { IgnoredInput, ParseError, parseJson, type SourceMeta, type SourceParser } from '../source';
+import { isObject, validateAt } from '../common/document';
 import { parseImageRef } from '../common/image-ref';
 
 // Quay posts a notification's `event_data` as the webhook body (notifications/notificationmethod.py,
@@ -65,19 +66,14 @@ function finding(v: Vulnerability, event: Event, meta: SourceMeta): Finding {
 
 function parse(raw: string, meta: SourceMeta): Batch {
   const doc = parseJson(raw);
-  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new ParseError('a Quay notification is a JSON object');
+  if (!isObject(doc)) throw new ParseError('a Quay notification is a JSON object');
   const body = doc as Record<string, unknown>;
   if (!('vulnerability' in body) && !('vulnerabilities' in body)) {
     if ('updated_tags' in body) throw new IgnoredInput('Quay repo_push names tags, not a manifest digest: nothing to record');
     if (!('repository' in body)) throw new ParseError('missing; a Quay notification names its repository', 'repository');
     throw new IgnoredInput('Quay notification other than vulnerability_found carries nothing Klaxon reads');
   }
-  const parsed = vulnerabilityFoundSchema.safeParse(doc);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ParseError(issue.message, zodPath(issue.path));
-  }
-  const event = parsed.data;
+  const event = validateAt(vulnerabilityFoundSchema, doc);
   const vulnerabilities = [...(event.vulnerability ? [event.vulnerability] : []), ...(event.vulnerabilities ?? [])];
   // A notification reports what is new, not everything the image has: no scope.
   return { findings: vulnerabilities.map((v) => finding(v, event, meta)), assets: [], scopes: [] };

@@ -1,6 +1,7 @@
 import { toFinding, type Artifact, type Batch, type Code, type Finding, type FindingKind, type Scope, type Severity } from '@klaxon/findings';
 import { z } from 'zod';
-import { ParseError, parseJson, zodPath, type SourceMeta, type SourceParser } from '../source';
+import { ParseError, parseJson, type SourceMeta, type SourceParser } from '../source';
+import { isObject, validateAt } from '../common/document';
 import { parseImageRef, repoName } from '../common/image-ref';
 
 // SARIF 2.1.0 (OASIS sarif-v2.1.0, schema sarif-schema-2.1.0.json) as written by Trivy, Grype, Semgrep and
@@ -238,14 +239,10 @@ function scopeOf(run: Run, artifact: Artifact | undefined, code: Code): Scope | 
 }
 
 function parse(raw: string, meta: SourceMeta): Batch {
-  const parsed = logSchema.safeParse(parseJson(raw));
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ParseError(issue.message, zodPath(issue.path));
-  }
+  const log = validateAt(logSchema, parseJson(raw));
   const findings: Finding[] = [];
   const scopes: Scope[] = [];
-  parsed.data.runs.forEach((run, r) => {
+  log.runs.forEach((run, r) => {
     const artifact = artifactOf(run, meta);
     const code = codeOf(run, meta);
     const runFindings = (run.results ?? []).flatMap((result, i) => {
@@ -267,7 +264,7 @@ function parse(raw: string, meta: SourceMeta): Batch {
 export const sarifParser: SourceParser = {
   format: 'sarif',
   detect(document: unknown): boolean {
-    if (document === null || typeof document !== 'object' || Array.isArray(document)) return false;
+    if (!isObject(document)) return false;
     const doc = document as Record<string, unknown>;
     return Array.isArray(doc.runs) && (typeof doc.version === 'string' || typeof doc.$schema === 'string');
   },

@@ -1,7 +1,7 @@
 import { normalizeSeverity, toFinding, type Artifact, type Batch, type Finding, type FindingKind, type Stage } from '@klaxon/findings';
 import { z } from 'zod';
 import { IgnoredInput, ParseError, parseJson, type SourceMeta, type SourceParser } from '../source';
-import { isObject, validateAt } from '../kubernetes/object';
+import { isObject, validateAt } from '../common/document';
 
 // StackRox / Red Hat ACS generic webhook: `{"alert": <storage.Alert>, ...custom fields}` (stackrox/stackrox
 // proto/storage/alert.proto, written by protojson: camelCase names, enums as their names). The audit-log

@@ -1,7 +1,8 @@
 import { toFinding, type Artifact, type Batch, type Finding, type Severity, type Workload } from '@klaxon/findings';
 import { z } from 'zod';
 import { IgnoredInput, ParseError, type SourceMeta, type SourceParser } from '../source';
-import { deploymentOfPod, isObject, validateAt } from '../kubernetes/object';
+import { isObject, validateAt } from '../common/document';
+import { deploymentOfPod } from '../kubernetes/object';
 import { jsonLines } from '../falco/json-lines';
 import { digestOf } from '../kubernetes/parse';
 import { parseImageRef } from '../common/image-ref';

@@ -1,7 +1,8 @@
 import { normalizeSeverity, toFinding, type Artifact, type Asset, type Batch, type Finding, type Workload } from '@klaxon/findings';
 import { z } from 'zod';
 import { IgnoredInput, ParseError, parseJson, type SourceMeta, type SourceParser } from '../source';
-import { clusterOf, isObject, itemsOf, resourcePath, typeOf, validateAt, type KubernetesItem, type ResourceRef } from '../kubernetes/object';
+import { isObject, validateAt } from '../common/document';
+import { clusterOf, itemsOf, resourcePath, typeOf, type KubernetesItem, type ResourceRef } from '../kubernetes/object';
 
 // Trivy Operator's reports (aquasecurity/trivy-operator, pkg/apis/aquasecurity/v1alpha1:
 // vulnerability_types.go, config_audit_types.go). The scanned workload is named by labels, not fields.

@@ -12,7 +12,8 @@ import {
 } from '@klaxon/findings';
 import { z } from 'zod';
 import { OCI_REVISION, OCI_SOURCE, parseImageRef, repoName, type ImageRef } from '../common/image-ref';
-import { ParseError, parseJson, zodPath, type ReportContext, type SourceMeta, type SourceParser } from '../source';
+import { ParseError, parseJson, type ReportContext, type SourceMeta, type SourceParser } from '../source';
+import { isObject, validateAt } from '../common/document';
 
 // Trivy's JSON report, SchemaVersion 2 (pkg/types/report.go, vulnerability.go, misconfiguration.go and
 // fanal/types/secret.go in aquasecurity/trivy). Only the fields Klaxon reads are checked; the rest passes
@@ -114,7 +115,7 @@ const REPORT_KINDS: FindingKind[] = ['vulnerability', 'misconfiguration', 'secre
 const NO_FIX_STATUSES = new Set(['will_not_fix', 'end_of_life']);
 
 function validate(document: unknown): Report {
-  if (document === null || typeof document !== 'object' || Array.isArray(document)) {
+  if (!isObject(document)) {
     throw new ParseError('a Trivy report is a JSON object');
   }
   const version = (document as Record<string, unknown>).SchemaVersion;
@@ -127,12 +128,7 @@ function validate(document: unknown): Report {
       'SchemaVersion',
     );
   }
-  const parsed = reportSchema.safeParse(document);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new ParseError(issue.message, zodPath(issue.path));
-  }
-  return parsed.data;
+  return validateAt(reportSchema, document);
 }
 
 /** What every finding of one report shares: where it was found and how it reached Klaxon. */
@@ -340,7 +336,7 @@ function parse(raw: string, meta: SourceMeta): Batch {
 export const trivyParser: SourceParser = {
   format: 'trivy',
   detect(document: unknown): boolean {
-    if (document === null || typeof document !== 'object' || Array.isArray(document)) return false;
+    if (!isObject(document)) return false;
     return 'SchemaVersion' in document && ('Results' in document || 'ArtifactName' in document);
   },
   parse,
