@@ -117,6 +117,30 @@ routes:
     expect(quarantine.items.map((e) => e.id)).toContain(body.eventId);
   });
 
+  it('quarantines a pulled report that does not parse, at intake, naming the field', async () => {
+    const broken = 'sha256:' + '2'.repeat(64);
+    harbor.setReport('shop', 'shop/checkout', broken, JSON.parse(fixture('report-missing-package.json')));
+    const payload = JSON.parse(fixture('scanning-completed.json'));
+    payload.event_data.resources[0].digest = broken;
+    const res = await post(JSON.stringify(payload));
+    expect(res.status).toBe(202);
+    const { eventId } = (await res.json()) as { eventId: string };
+    const reportEventId = `${eventId}-harbor-${broken.slice(7, 19)}`;
+
+    const quarantined = await waitFor(async () => {
+      const list = (await (await klaxon.api('/v1/quarantine')).json()) as { items: { id: string; integration: string; error?: { path?: string } }[] };
+      return list.items.find((e) => e.id === reportEventId);
+    }, 'the pulled report in quarantine');
+    expect(quarantined).toMatchObject({
+      integration: 'collector:harbor',
+      error: { path: 'application/vnd.security.vulnerability.report; version=1.1.vulnerabilities[0].package' },
+    });
+    expect((await eventOf(reportEventId))!.status).toBe('quarantined');
+    // Caught by the intake check, not later by ingest: counted as a quarantined input of the collector.
+    const metrics = await (await fetch(`${klaxon.url}/metrics`)).text();
+    expect(metrics).toMatch(/klaxon_inputs_total\{integration="collector:harbor",outcome="quarantined"\} 1\b/);
+  });
+
   it('dead-letters the pull with the reason when Harbor has no such artifact', async () => {
     const payload = JSON.parse(fixture('scanning-completed.json'));
     const other = 'sha256:' + '1'.repeat(64);

@@ -1,8 +1,8 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
 import { z } from 'zod';
-import { JOB, QUEUE, Runtime, collectJobSchema, collectQueue, type CollectJob } from '@klaxon/platform';
-import { HARBOR_REPORT_FOLLOW_UP } from '@klaxon/sources';
+import { InputIntake, Runtime, collectJobSchema, collectQueue, type CollectJob } from '@klaxon/platform';
+import { HARBOR_REPORT_FOLLOW_UP, parseInput, type SourceMeta } from '@klaxon/sources';
 import { fetchVulnerabilityReport } from './harbor.client';
 
 /** What the Harbor webhook parser asks for (libs/sources/src/harbor/parse.ts), checked at this edge. */
@@ -16,13 +16,18 @@ const paramsSchema = z.object({
 
 /**
  * `collect.harbor-report`: a SCANNING_COMPLETED webhook carries only severity counts, so the full report
- * is pulled from Harbor's API with the robot account, stored as an input of its own (format
- * `harbor-report`, context image + digest) and sent through ingest like any upload. Its event id is
- * derived from the webhook's, so a retried job stores and enqueues the same event, not a second one.
+ * is pulled from Harbor's API with the robot account and handed to the shared intake as an input of its
+ * own (format `harbor-report`, context image + digest): stored, checked, then quarantined or sent to
+ * ingest like any upload. Its event id is derived from the webhook's, so a retried job stores and
+ * enqueues the same event, not a second one.
  */
 @Injectable()
 export class HarborReportProcessor implements OnModuleInit {
-  constructor(private readonly runtime: Runtime) {}
+  private readonly intake: InputIntake;
+
+  constructor(private readonly runtime: Runtime) {
+    this.intake = new InputIntake(runtime, (raw, format, meta) => parseInput(raw, format, meta as SourceMeta).format);
+  }
 
   onModuleInit(): void {
     this.runtime.queues.work({
@@ -36,7 +41,7 @@ export class HarborReportProcessor implements OnModuleInit {
 
   /** Returns the id of the event holding the pulled report, or undefined when Harbor is not configured. */
   async execute({ eventId, followUp }: CollectJob): Promise<string | undefined> {
-    const { events, queues, config, logger, clock, metrics } = this.runtime;
+    const { config, logger } = this.runtime;
     const parsed = paramsSchema.safeParse(followUp.params);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -58,20 +63,22 @@ export class HarborReportProcessor implements OnModuleInit {
     );
     const reportEventId = `${eventId}-harbor-${artifact.digest.slice('sha256:'.length, 'sha256:'.length + 12)}`;
     const image = `${artifact.registry ? `${artifact.registry}/` : ''}${artifact.repository}${artifact.tag ? `:${artifact.tag}` : ''}`;
-    await events.store(
+    const outcome = await this.intake.accept(
       {
-        id: reportEventId,
         integration: 'collector:harbor',
         format: 'harbor-report',
         context: { image, digest: artifact.digest, pulledFor: eventId },
-        receivedAt: clock().toISOString(),
+        raw,
         contentType: 'application/json',
       },
-      raw,
+      reportEventId,
     );
-    await queues.add(QUEUE.ingest, JOB.ingest, { eventId: reportEventId }, { jobId: `ingest-${reportEventId}-0` });
-    metrics.inputs.inc({ integration: 'collector:harbor', outcome: 'accepted' });
-    logger.info({ eventId, reportEventId, repository: artifact.repository }, 'Harbor report pulled');
+    if (outcome.status === 'quarantined') {
+      // Not a job failure: pulling again brings the same document. It waits in quarantine for a replay.
+      logger.warn({ eventId, reportEventId, repository: artifact.repository, path: outcome.error.path, error: outcome.error.message }, 'Harbor report pulled but unreadable: quarantined');
+    } else {
+      logger.info({ eventId, reportEventId, repository: artifact.repository, outcome: outcome.status }, 'Harbor report pulled');
+    }
     return reportEventId;
   }
 }
