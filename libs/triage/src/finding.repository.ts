@@ -43,6 +43,15 @@ export interface FindingFilter {
   digest?: string[];
   workload?: string[];
   repo?: string[];
+  /** Risk score at least this (the finding's current risk, rescores included). */
+  minRisk?: number;
+}
+
+/** What correlation derives for a stored finding from its context: rewritten when a context change rescores it. */
+export interface DerivedFields {
+  risk: NonNullable<Finding['risk']>;
+  environment?: string;
+  exposure?: string;
 }
 
 /** A running container, as workload assets report it: which digest of which image repository runs where. */
@@ -58,7 +67,7 @@ export interface RunningSlot {
 export const HISTORY_LIMIT = 50;
 /** Findings per script call: keeps each call short so Redis stays responsive to other clients. */
 const CHUNK = 500;
-const UPSERT_ARGS = 8;
+const UPSERT_ARGS = 9;
 
 /*
  * Shared Lua: history, the state index, and resolution against the current digests of an image
@@ -69,6 +78,7 @@ const PRELUDE = `
 local prefix = ARGV[1]
 local function fkey(fp) return prefix .. ':finding:' .. fp end
 local function idx(name) return prefix .. ':idx:' .. name end
+local riskIdx = prefix .. ':findings:risk'
 local function history(fp, at, state, cause, limit)
   local key = fkey(fp) .. ':history'
   if redis.call('RPUSH', key, cjson.encode({at = at, state = state, cause = cause})) > limit then
@@ -133,7 +143,8 @@ end
  * One call upserts a chunk of findings: the latest report as opaque JSON (`data`), lifecycle fields in
  * the same hash, sets of sources, digests and workloads, and the secondary indexes queries read.
  * ARGV: prefix, now, nowMs, cause, historyLimit, then per finding: fingerprint, data, sourceKey, digest,
- * workload, exception ('' none), attribute indexes ('\\n'-joined, replaced), accumulating indexes (kept).
+ * workload, exception ('' none), attribute indexes ('\\n'-joined, replaced), accumulating indexes (kept),
+ * risk score. A new report carries the risk correlation just gave it: it replaces a rescore's `derived`.
  */
 const UPSERT_SCRIPT = `${PRELUDE}
 local now, nowMs, cause, limit = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
@@ -144,7 +155,7 @@ local function split(s)
   return t
 end
 for i = 6, #ARGV, ${UPSERT_ARGS} do
-  local fp, data, source, digest, workload, exc, ix, acc = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7]
+  local fp, data, source, digest, workload, exc, ix, acc, score = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8]
   local key = fkey(fp)
   local cur = redis.call('HMGET', key, 'state', 'lastCause', 'lastChange', 'exception', 'ix', 'occurrences')
   local state, lastCause, change, prevExc, prevIx = cur[1], cur[2], 'unchanged', cur[4] or '', cur[5] or ''
@@ -189,6 +200,8 @@ for i = 6, #ARGV, ${UPSERT_ARGS} do
     if digest ~= '' then redis.call('SADD', key .. ':digests', digest) end
     if workload ~= '' then redis.call('SADD', key .. ':workloads', workload) end
     redis.call('ZADD', prefix .. ':findings:seen', nowMs, fp)
+    redis.call('HDEL', key, 'derived')
+    redis.call('ZADD', riskIdx, score, fp)
   end
   out[#out + 1] = change
 end
@@ -293,17 +306,41 @@ return reopened
 `;
 
 /*
- * Finding fingerprints matching every filter (each filter an OR of index names), most recently seen
- * first. ARGV: prefix, offset, limit, then one '\\n'-joined list of index names per filter. Returns {total, page}.
+ * A context change rescored stored findings: their risk, environment and exposure as correlation now
+ * sees them, kept beside the report (\`derived\`, read over it) and in the risk index. Findings not
+ * stored (yet) are skipped: their report will carry the risk. ARGV: prefix, then (fingerprint, derived JSON, score).
+ */
+const SET_DERIVED_SCRIPT = `${PRELUDE}
+for i = 2, #ARGV, 3 do
+  local key = fkey(ARGV[i])
+  if redis.call('EXISTS', key) == 1 then
+    redis.call('HSET', key, 'derived', ARGV[i + 1])
+    redis.call('ZADD', riskIdx, ARGV[i + 2], ARGV[i])
+  end
+end
+return 0
+`;
+
+/*
+ * Finding fingerprints matching every filter (each filter an OR of index names) and a minimum risk,
+ * most recently seen first. ARGV: prefix, offset, limit, minRisk ('' none), then one '\\n'-joined list
+ * of index names per filter. Returns {total, page}.
  */
 const QUERY_SCRIPT = `
-local prefix, offset, limit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local prefix, offset, limit, minRisk = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
 local seen = prefix .. ':findings:seen'
-if #ARGV == 3 then
+if #ARGV == 4 and minRisk == '' then
   return {redis.call('ZCARD', seen), redis.call('ZREVRANGE', seen, offset, offset + limit - 1)}
 end
 local keys, weights, temp = {seen}, {1}, {}
-for i = 4, #ARGV do
+if minRisk ~= '' then
+  local t = prefix .. ':query:risk'
+  redis.call('ZRANGESTORE', t, prefix .. ':findings:risk', minRisk, '+inf', 'BYSCORE')
+  keys[#keys + 1] = t
+  weights[#weights + 1] = 0
+  temp[#temp + 1] = t
+end
+for i = 5, #ARGV do
   local names = {}
   for name in string.gmatch(ARGV[i], '[^\\n]+') do names[#names + 1] = prefix .. ':idx:' .. name end
   if #names == 1 then
@@ -360,7 +397,7 @@ function accumulatingIndexes(f: Finding): string[] {
 
 /** The query's filters as index names: one OR-list per filter. */
 function filterIndexes(filter: FindingFilter): string[] {
-  const groups: [keyof FindingFilter, string][] = [
+  const groups: [Exclude<keyof FindingFilter, 'minRisk'>, string][] = [
     ['state', 'state'],
     ['kind', 'kind'],
     ['severity', 'severity'],
@@ -377,7 +414,7 @@ function filterIndexes(filter: FindingFilter): string[] {
 /**
  * Every key of finding state is spelled here: `<prefix>:finding:<fp>` (+ `:history`, `:sources`,
  * `:digests`, `:workloads`), the secondary indexes `<prefix>:idx:<name>:<value>`, the last-seen order
- * `<prefix>:findings:seen`, scope memberships `<prefix>:scope:<key>` and the current digests of each
+ * `<prefix>:findings:seen`, the current risk order `<prefix>:findings:risk`, scope memberships `<prefix>:scope:<key>` and the current digests of each
  * image repository `<prefix>:image:<repository>:{scans,running,current,scopes}`.
  */
 export class FindingRepository {
@@ -391,6 +428,7 @@ export class FindingRepository {
       redis.defineCommand('recordRunning', { numberOfKeys: 0, lua: RECORD_RUNNING_SCRIPT });
       redis.defineCommand('releaseSuppressed', { numberOfKeys: 0, lua: RELEASE_SCRIPT });
       redis.defineCommand('queryFindings', { numberOfKeys: 0, lua: QUERY_SCRIPT });
+      redis.defineCommand('setDerivedFindings', { numberOfKeys: 0, lua: SET_DERIVED_SCRIPT });
     }
   }
 
@@ -415,6 +453,7 @@ export class FindingRepository {
           exception ?? '',
           attributeIndexes(f).join('\n'),
           accumulatingIndexes(f).join('\n'),
+          String(f.risk?.score ?? 0),
         );
       }
       pipeline.upsertFindings(...args);
@@ -466,9 +505,27 @@ export class FindingRepository {
     return (await this.redis.releaseSuppressed(this.prefix, now.toISOString(), cause, String(HISTORY_LIMIT), ended, ...args)) as string[];
   }
 
+  /**
+   * Writes what a context change derived for stored findings (risk, environment, exposure), one script
+   * call per chunk in one pipeline, so reads and the risk filter agree with the correlated context.
+   */
+  async setDerived(derived: Map<string, DerivedFields>): Promise<void> {
+    if (!derived.size) return;
+    const entries = [...derived];
+    const pipeline = this.redis.pipeline();
+    for (let i = 0; i < entries.length; i += CHUNK) {
+      pipeline.setDerivedFindings(this.prefix, ...entries.slice(i, i + CHUNK).flatMap(([fp, d]) => [fp, JSON.stringify(d), String(d.risk.score)]));
+    }
+    for (const [err] of (await pipeline.exec())!) if (err) throw err;
+  }
+
   /** Fingerprints matching the filter, most recently seen first, with the total count. */
   async query(filter: FindingFilter, offset: number, limit: number): Promise<{ total: number; fingerprints: string[] }> {
-    const [total, fingerprints] = (await this.redis.queryFindings(this.prefix, String(offset), String(limit), ...filterIndexes(filter))) as [number, string[]];
+    const minRisk = filter.minRisk === undefined ? '' : String(filter.minRisk);
+    const [total, fingerprints] = (await this.redis.queryFindings(this.prefix, String(offset), String(limit), minRisk, ...filterIndexes(filter))) as [
+      number,
+      string[],
+    ];
     return { total, fingerprints };
   }
 
@@ -493,8 +550,11 @@ export class FindingRepository {
     for (let i = 0; i < results.length; i += 5) {
       const hash = results[i] as Record<string, string>;
       if (!hash.data) continue;
+      const finding = findingSchema.parse(JSON.parse(hash.data));
+      const derived = hash.derived ? (JSON.parse(hash.derived) as DerivedFields) : undefined;
       records.push({
-        ...findingSchema.parse(JSON.parse(hash.data)),
+        ...finding,
+        ...(derived && { risk: derived.risk, environment: derived.environment ?? finding.environment, exposure: derived.exposure ?? finding.exposure }),
         state: hash.state as FindingState,
         firstSeen: hash.firstSeen,
         lastSeen: hash.lastSeen,
@@ -541,5 +601,6 @@ declare module 'ioredis' {
     recordRunning(...args: string[]): Result<string[], Context>;
     releaseSuppressed(...args: string[]): Result<string[], Context>;
     queryFindings(...args: string[]): Result<[number, string[]], Context>;
+    setDerivedFindings(...args: string[]): Result<number, Context>;
   }
 }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { FINDING_KINDS, FINDING_STATES, SEVERITIES, severityRank } from '@klaxon/findings';
 import { Runtime } from '@klaxon/platform';
 import { testRoute } from '@klaxon/routing';
-import { ExceptionRepository, ExceptionStore, FindingRepository, findingOf, type FindingFilter } from '@klaxon/triage';
+import { AssetRepository, ExceptionRepository, ExceptionStore, FindingRepository, findingOf, type FindingFilter } from '@klaxon/triage';
 import { ApiError, validate } from '../http/api-error';
 
 const csv = z.string().transform((s) => s.split(',').map((v) => v.trim()).filter(Boolean));
@@ -24,6 +24,8 @@ const querySchema = z
     /** `namespace/name` or `cluster/namespace/kind/name`. */
     workload: textList(),
     repo: textList(),
+    /** Current risk score at least this (rescores after a context change included). */
+    minRisk: z.coerce.number().min(0).max(100).optional(),
     limit: z.coerce.number().int().min(1).max(500).default(50),
     offset: z.coerce.number().int().min(0).default(0),
   })
@@ -34,9 +36,11 @@ const querySchema = z
 export class FindingsController {
   private readonly findings: FindingRepository;
   private readonly exceptions: ExceptionStore;
+  private readonly assets: AssetRepository;
 
   constructor(private readonly runtime: Runtime) {
     this.findings = new FindingRepository(runtime.redis, runtime.prefix);
+    this.assets = new AssetRepository(runtime.redis, runtime.prefix);
     this.exceptions = new ExceptionStore(runtime.exceptions, new ExceptionRepository(runtime.redis, runtime.prefix));
   }
 
@@ -54,16 +58,19 @@ export class FindingsController {
     return { total: page.total, offset, limit, items: records.map(({ history: _h, ...record }) => record) };
   }
 
-  /** One finding with its sources, digests, workloads and history, the routes it matches and the exception covering it. */
+  /**
+   * One finding with its sources, digests, workloads and history, the routes it matches, the exception
+   * covering it, and its correlated context (current risk and why, where it runs, who built it).
+   */
   @Get(':fingerprint')
   async get(@Param('fingerprint') fingerprint: string) {
     const record = await this.findings.get(fingerprint);
     if (!record) throw ApiError.notFound(`finding ${fingerprint}`);
     const finding = findingOf(record);
-    const exception = await this.exceptions.covering(finding, this.runtime.clock());
+    const [exception, context] = await Promise.all([this.exceptions.covering(finding, this.runtime.clock()), this.assets.describeContext(fingerprint)]);
     const { routes, exception: covering } = testRoute(this.runtime.config.routes, finding, exception);
     const { exception: suppressedBy, ...rest } = record;
     // suppressedBy: the exception that suppressed it at its last triage; exception: the one covering it now.
-    return { ...rest, suppressedBy: suppressedBy ?? null, routes, exception: covering ?? null };
+    return { ...rest, suppressedBy: suppressedBy ?? null, routes, exception: covering ?? null, context: context ?? null };
   }
 }

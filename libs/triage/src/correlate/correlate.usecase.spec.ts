@@ -169,6 +169,13 @@ describe('correlation against Redis: from build to runtime', () => {
     expect(after).toMatchObject({ environment: 'production', exposure: 'internet' });
     expect(after.workloads.map((w) => w.id).sort()).toEqual([DEV, PROD]);
 
+    // The finding store agrees: the stored finding reads its new risk, and the risk filter finds it.
+    const stored = (await findings.get(fp))!;
+    expect(stored).toMatchObject({ risk: { score: after.score, reasons: after.reasons }, environment: 'production', exposure: 'internet' });
+    expect((await findings.query({ minRisk: after.score }, 0, 500)).fingerprints).toContain(fp);
+    expect((await findings.query({ minRisk: before.score + 1, kind: ['vulnerability'] }, 0, 500)).fingerprints).toContain(fp);
+    expect((await findings.query({ minRisk: after.score + 1 }, 0, 500)).fingerprints).not.toContain(fp);
+
     // Only the findings whose routes changed come back, each carrying its new risk.
     expect(result.rescored.length).toBeGreaterThan(0);
     for (const f of result.rescored) {

@@ -269,10 +269,14 @@ export class CorrelateFindings {
       const view = (r?: RiskRecord) => ({ risk: { score: r?.score ?? 0 }, environment: r?.environment, exposure: r?.exposure });
       if (this.matchers.some((m) => matchesRecord(m, view(before)) !== matchesRecord(m, view(after)))) crossing.push(fp);
     }
-    await this.assets.saveRisk(new Map([...changed].map(([fp, s]) => [fp, riskRecord(s, now)])));
-
-    // Only now the full findings: those whose routes may change.
+    // Only now the full findings: those whose routes may change, as stored before this rescore.
     const stored = await this.findings.getMany(crossing);
+    const records = new Map([...changed].map(([fp, s]) => [fp, riskRecord(s, now)]));
+    // The finding store too, so lists, the risk filter and a finding's view agree with its context.
+    await Promise.all([
+      this.assets.saveRisk(records),
+      this.findings.setDerived(new Map([...records].map(([fp, r]) => [fp, { risk: { score: r.score, reasons: r.reasons }, environment: r.environment, exposure: r.exposure }]))),
+    ]);
     const rescored: Finding[] = [];
     for (const record of stored) {
       if (record.state !== 'open') continue;
