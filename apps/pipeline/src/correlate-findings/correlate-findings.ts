@@ -26,7 +26,7 @@ export async function correlateBatch(runtime: Runtime, eventId: string, batch: B
       QUEUE.route,
       JOB.route,
       // A group already told about the finding ignores it; a route it newly reaches tells it as new.
-      { eventId, changes: result.rescored.map((finding) => ({ change: 'rescored' as const, finding })) },
+      { eventId, cause: 'rescore', changes: result.rescored.map((finding) => ({ change: 'rescored' as const, finding })) },
       { jobId: `rescore-${eventId}` },
     );
   }

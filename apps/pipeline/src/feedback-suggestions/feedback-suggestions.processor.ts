@@ -16,9 +16,9 @@ export async function enqueueFeedback(queues: QueueRegistry, eventId: string, ba
 
 /**
  * `feedback`: runtime findings → hardening suggestions with accumulated evidence → routing, as
- * findings of kind `suggestion`. Each touched suggestion is routed as `new`: routing tells a group
- * only what it has not told yet and keeps the latest version of what it has, so the PR comment holds
- * the suggestion set with current evidence and is updated, not duplicated.
+ * findings of kind `suggestion`. A suggestion seen for the first time is routed as `new`; one whose
+ * evidence grew as `updated`, so its group sends again with the current evidence and the PR comment
+ * is edited, not duplicated (routing tells a group only what changed and keeps the latest version).
  */
 @Injectable()
 export class FeedbackSuggestionsProcessor implements OnModuleInit {
@@ -34,9 +34,8 @@ export class FeedbackSuggestionsProcessor implements OnModuleInit {
   }
 
   async execute({ eventId, findings }: FeedbackJob): Promise<void> {
-    const { suggestions } = await this.feedback.execute(eventId, findings);
-    if (!suggestions.length) return;
-    const changes = suggestions.map((finding) => ({ change: 'new' as const, finding }));
-    await this.runtime.queues.add(QUEUE.route, JOB.route, { eventId, changes }, { jobId: `route-feedback-${eventId}` });
+    const { changes } = await this.feedback.execute(eventId, findings);
+    if (!changes.length) return;
+    await this.runtime.queues.add(QUEUE.route, JOB.route, { eventId, cause: 'batch', changes }, { jobId: `route-feedback-${eventId}` });
   }
 }

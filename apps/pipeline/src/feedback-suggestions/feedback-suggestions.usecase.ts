@@ -22,6 +22,15 @@ interface Pending {
   observations: Observation[];
 }
 
+/**
+ * A touched suggestion for routing: `new` the first time it is seen, `updated` when this input only
+ * grew its evidence (routing then sends the group again, so the PR comment shows the new counts).
+ */
+export interface SuggestionChange {
+  change: 'new' | 'updated';
+  finding: Finding;
+}
+
 /** Optimistic writes retried this many times (with a jittered pause) before the job fails and BullMQ retries it. */
 const MAX_ATTEMPTS = 20;
 const pause = (attempt: number) => new Promise((done) => setTimeout(done, Math.random() * 5 * (attempt + 1)));
@@ -71,16 +80,17 @@ export class FeedbackSuggestions {
     return [...byId.values()];
   }
 
-  async execute(eventId: string, findings: Finding[]): Promise<{ outcome: FeedbackOutcome; suggestions: Finding[] }> {
+  async execute(eventId: string, findings: Finding[]): Promise<{ outcome: FeedbackOutcome; suggestions: Finding[]; changes: SuggestionChange[] }> {
     const pending = this.collect(findings);
-    if (!pending.length) return { outcome: { touched: [] }, suggestions: [] };
+    if (!pending.length) return { outcome: { touched: [] }, suggestions: [], changes: [] };
     const outcome = (await this.repository.outcomeOf(eventId)) ?? (await this.serially(() => this.record(eventId, pending)));
     const stored = await this.repository.getMany(outcome.touched.map((t) => t.id));
-    const suggestions = [...stored.values()]
-      .map((s) => viewOf(s, this.table, this.config))
-      .filter((s): s is Suggestion & { adoptedAt?: string } => !!s)
-      .map((s) => suggestionFinding(s, eventId));
-    return { outcome, suggestions };
+    const changes = outcome.touched.flatMap(({ id, change }) => {
+      const s = stored.get(id);
+      const view = s && viewOf(s, this.table, this.config);
+      return view ? [{ change, finding: suggestionFinding(view, eventId) }] : [];
+    });
+    return { outcome, suggestions: changes.map((c) => c.finding), changes };
   }
 
   private serially<T>(write: () => Promise<T>): Promise<T> {

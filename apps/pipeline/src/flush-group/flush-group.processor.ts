@@ -34,7 +34,15 @@ export class FlushGroupProcessor implements OnModuleInit {
       }),
     );
     const routed = { notifications: notifications.length, destinations: route.to };
-    await Promise.all(outcome.events.map((eventId) => events.markRouted(eventId, routed)));
+    // An input's own findings and the stored findings it rescored are told apart on the event, so the
+    // flush of one does not overwrite what the other reached.
+    const own = new Set(outcome.routedBy.filter((r) => r.cause !== 'rescore').map((r) => r.event));
+    await Promise.all([
+      ...[...own].map((eventId) => events.markRouted(eventId, routed)),
+      ...outcome.routedBy
+        .filter((r) => r.cause === 'rescore')
+        .map((r) => events.markRescored(r.event, `${groupId}:${seq}`, { findings: r.findings, ...routed })),
+    ]);
     if (outcome.next) await armGroupTimer(queues, { groupId, route: path, ...outcome.next }, now);
   }
 }

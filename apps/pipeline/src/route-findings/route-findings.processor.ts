@@ -19,9 +19,9 @@ export class RouteFindingsProcessor implements OnModuleInit {
     this.runtime.queues.work({ queue: QUEUE.route, schema: routeJobSchema, handle: (job) => this.execute(job) });
   }
 
-  async execute({ eventId, changes }: RouteJob): Promise<void> {
+  async execute({ eventId, cause, changes }: RouteJob): Promise<void> {
     const now = this.runtime.clock();
-    const routable: PendingChange[] = changes.flatMap((c) => (c.change === 'unchanged' ? [] : [{ change: c.change, finding: c.finding, eventId }]));
+    const routable: PendingChange[] = changes.flatMap((c) => (c.change === 'unchanged' ? [] : [{ change: c.change, finding: c.finding, eventId, cause }]));
     const timers = await this.groups.add(groupChanges(this.runtime.config.routes, routable), now);
     await Promise.all(timers.map((timer) => armGroupTimer(this.runtime.queues, timer, now)));
   }

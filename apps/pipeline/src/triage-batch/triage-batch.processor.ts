@@ -29,7 +29,7 @@ export class TriageBatchProcessor implements OnModuleInit {
     await this.runtime.events.markTriaged(eventId, result.counts);
     await enqueueFeedback(this.runtime.queues, eventId, batch);
     if (result.changes.length) {
-      await this.runtime.queues.add(QUEUE.route, JOB.route, { eventId, changes: result.changes }, { jobId: `route-${eventId}` });
+      await this.runtime.queues.add(QUEUE.route, JOB.route, { eventId, cause: 'batch', changes: result.changes }, { jobId: `route-${eventId}` });
     }
   }
 }

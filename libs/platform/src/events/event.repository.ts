@@ -24,11 +24,25 @@ export interface EventView extends InputEvent {
   parsed?: { format: string; findings: number; assets: number; scopes: number };
   triage?: Record<string, number>;
   routed?: { notifications: number; destinations: string[] };
+  /**
+   * Stored findings this input's context change rescored onto new routes, and what telling them took,
+   * summed over the groups that told them (kept apart from `routed`, the input's own findings).
+   */
+  rescored?: { findings: number; notifications: number; destinations: string[] };
   deliveries: Record<string, unknown>;
   error?: ParseFailure;
   /** Why a well-formed input carried nothing to process. */
   ignored?: string;
   replays: number;
+}
+
+function sumRescored(flushes: NonNullable<EventView['rescored']>[]): EventView['rescored'] {
+  if (!flushes.length) return undefined;
+  return {
+    findings: flushes.reduce((n, f) => n + f.findings, 0),
+    notifications: flushes.reduce((n, f) => n + f.notifications, 0),
+    destinations: [...new Set(flushes.flatMap((f) => f.destinations))].sort(),
+  };
 }
 
 /** Events live a week; quarantined ones stay until replayed or deleted. */
@@ -53,6 +67,9 @@ export class EventRepository {
   }
   private deliveriesKey(id: string) {
     return `${this.prefix}:event:${id}:deliveries`;
+  }
+  private rescoredKey(id: string) {
+    return `${this.prefix}:event:${id}:rescored`;
   }
   private get quarantineKey() {
     return `${this.prefix}:quarantine`;
@@ -85,11 +102,12 @@ export class EventRepository {
   }
 
   async get(id: string): Promise<EventView | null> {
-    const [[, hash], [, deliveries]] = (await this.redis
+    const [[, hash], [, deliveries], [, rescored]] = (await this.redis
       .multi()
       .hgetall(this.key(id))
       .hgetall(this.deliveriesKey(id))
-      .exec()) as [[null, Record<string, string>], [null, Record<string, string>]];
+      .hgetall(this.rescoredKey(id))
+      .exec()) as [[null, Record<string, string>], [null, Record<string, string>], [null, Record<string, string>]];
     if (!hash.id) return null;
     const json = (v: string | undefined) => (v ? JSON.parse(v) : undefined);
     return {
@@ -104,6 +122,7 @@ export class EventRepository {
       parsed: json(hash.parsed),
       triage: json(hash.triage),
       routed: json(hash.routed),
+      rescored: sumRescored(Object.values(rescored).map((v) => JSON.parse(v))),
       error: json(hash.error),
       ignored: hash.ignored,
       replays: Number(hash.replays ?? 0),
@@ -121,6 +140,15 @@ export class EventRepository {
 
   async markRouted(id: string, routed: NonNullable<EventView['routed']>): Promise<void> {
     await this.redis.hset(this.key(id), { status: 'routed', routed: JSON.stringify(routed) });
+  }
+
+  /** Rescore routing told by one group flush (`flush` names it, so a retried flush counts once). */
+  async markRescored(id: string, flush: string, told: NonNullable<EventView['rescored']>): Promise<void> {
+    await this.redis
+      .multi()
+      .hset(this.rescoredKey(id), flush, JSON.stringify(told))
+      .expire(this.rescoredKey(id), EVENT_TTL_SECONDS)
+      .exec();
   }
 
   async recordDelivery(id: string, name: string, outcome: Record<string, unknown>): Promise<void> {

@@ -54,14 +54,29 @@ export type FeedbackJob = z.infer<typeof feedbackJobSchema>;
 /**
  * `rescored`: an open finding whose risk changed with its context (a runtime detection, a new exposure)
  * so that the routes it matches changed; routing treats it as new to the routes it now reaches.
+ * `updated`: a finding whose data grew without changing what it is (more evidence for a suggestion):
+ * a group that told it already sends again with the new data among the open ones; elsewhere it is new.
  */
-export const FINDING_CHANGES = ['new', 'regressed', 'resolved', 'unchanged', 'suppressed', 'unsuppressed', 'rescored'] as const;
+export const FINDING_CHANGES = ['new', 'regressed', 'resolved', 'unchanged', 'suppressed', 'unsuppressed', 'rescored', 'updated'] as const;
 export const findingChangeSchema = z.object({
   change: z.enum(FINDING_CHANGES),
   finding: findingSchema,
 });
 
-export const routeJobSchema = z.object({ eventId: z.string().optional(), changes: z.array(findingChangeSchema) });
+/**
+ * Why a route job exists: the input's own findings (`batch`), stored findings a context change rescored
+ * (`rescore`), or findings an ended exception released. The event records rescore routing apart from
+ * its batch's, so neither overwrites the other.
+ */
+export const ROUTE_CAUSES = ['batch', 'rescore', 'exception-release'] as const;
+export type RouteCause = (typeof ROUTE_CAUSES)[number];
+
+export const routeJobSchema = z.object({
+  eventId: z.string().optional(),
+  // Jobs queued before causes existed are the batch's own.
+  cause: z.enum(ROUTE_CAUSES).default('batch'),
+  changes: z.array(findingChangeSchema),
+});
 
 export const deliverJobSchema = z.object({ notification: notificationSchema });
 

@@ -133,6 +133,43 @@ describe('Alertmanager-style groups in Redis', () => {
     expect((await groups.flush(t4.groupId, t4.seq, new Date(t4.flushAt), route.repeatInterval))!.notify).toBe(false);
   });
 
+  it('sends an updated finding again with its new data among the open ones, and tells an untold one as new', async () => {
+    const route = routeByPath(config.routes, 'root')!;
+    const v1 = vuln('CVE-20', 'shop/api', 'low');
+    const [timer] = await add([change('new', v1), change('new', vuln('CVE-21', 'shop/api', 'low'))], 0);
+    await groups.flush(timer.groupId, timer.seq, at(30_000), route.repeatInterval);
+
+    const v2 = { ...v1, description: 'seen 5 times' };
+    const [t2] = await add([change('updated', v2, 'evt-5')], 40_000);
+    const again = (await groups.flush(t2.groupId, t2.seq, new Date(t2.flushAt), route.repeatInterval))!;
+    expect(again.notify).toBe(true);
+    expect(again.changes.new).toEqual([]);
+    expect(ids(again.changes.open)).toEqual(['CVE-20', 'CVE-21']);
+    expect(again.changes.open.find((f) => f.rule.id === 'CVE-20')?.description).toBe('seen 5 times');
+    expect(again.routedBy).toEqual([{ event: 'evt-5', cause: 'batch', findings: 1 }]);
+
+    const [t3] = await add([change('updated', vuln('CVE-22', 'shop/api', 'low'), 'evt-6')], 400_000);
+    expect(ids((await groups.flush(t3.groupId, t3.seq, new Date(t3.flushAt), route.repeatInterval))!.changes.new)).toEqual(['CVE-22']);
+  });
+
+  it('counts what a flush told per input and cause, so rescore routing is told apart from the input’s own', async () => {
+    const route = routeByPath(config.routes, 'root')!;
+    const [timer] = await add(
+      [
+        change('new', vuln('CVE-30', 'shop/search', 'low'), 'evt-7'),
+        { ...change('rescored', vuln('CVE-31', 'shop/search', 'low'), 'evt-7'), cause: 'rescore' },
+        { ...change('rescored', vuln('CVE-32', 'shop/search', 'low'), 'evt-7'), cause: 'rescore' },
+      ],
+      0,
+    );
+    const outcome = (await groups.flush(timer.groupId, timer.seq, at(30_000), route.repeatInterval))!;
+    expect(outcome.events).toEqual(['evt-7']);
+    expect([...outcome.routedBy].sort((a, b) => a.cause.localeCompare(b.cause))).toEqual([
+      { event: 'evt-7', cause: 'batch', findings: 1 },
+      { event: 'evt-7', cause: 'rescore', findings: 2 },
+    ]);
+  });
+
   it('sends nothing for a window whose only changes were never told (new then resolved within it)', async () => {
     const route = routeByPath(config.routes, 'root')!;
     const [timer] = await add([change('new', vuln('CVE-9', 'shop/tmp', 'low'))], 0);

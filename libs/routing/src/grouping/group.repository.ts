@@ -2,12 +2,26 @@ import type { Redis, Result } from 'ioredis';
 import { findingSchema, type Finding } from '@klaxon/findings';
 import type { NotificationChanges } from '../notification';
 
+/** Why a change was routed (the route job's cause): the event records rescore routing on its own. */
+export type ChangeCause = 'batch' | 'rescore' | 'exception-release';
+
 /** A change of one finding waiting in a group for the group's next flush. */
 export interface PendingChange {
-  /** `unsuppressed` and `rescored` count as new where the group has not told the finding yet. */
-  change: 'new' | 'regressed' | 'resolved' | 'suppressed' | 'unsuppressed' | 'rescored';
+  /**
+   * `unsuppressed`, `rescored` and `updated` count as new where the group has not told the finding
+   * yet; `updated` where it has is sent again, the finding among the open ones with its new data.
+   */
+  change: 'new' | 'regressed' | 'resolved' | 'suppressed' | 'unsuppressed' | 'rescored' | 'updated';
   finding: Finding;
   eventId?: string;
+  cause?: ChangeCause;
+}
+
+/** How many findings of one input, routed for one cause, a flush told. */
+export interface RoutedBy {
+  event: string;
+  cause: ChangeCause;
+  findings: number;
 }
 
 /** The changes a route sends to one group, with the group's timing (already resolved from the route tree). */
@@ -35,6 +49,8 @@ export interface FlushOutcome {
   labels: Record<string, string>;
   /** Inputs whose changes this flush carries. */
   events: string[];
+  /** The same inputs per cause, with how many of their findings this flush told. */
+  routedBy: RoutedBy[];
   next?: { seq: number; flushAt: number };
 }
 
@@ -77,6 +93,7 @@ return out
  * destinations (new and regressed only when not already told open, resolved only when told open), the
  * outcome is kept so a retried flush answers the same, and the next timer (the repeat) is armed while
  * anything is open. Finding JSON is spliced as text, never re-encoded (cjson would turn [] into {}).
+ * A pending payload is 'change|event|cause|json' ('change|event|json' before causes: the batch's).
  * ARGV: prefix, groupId, seq, nowMs, repeatMs. Returns the outcome JSON, or '' for a stale window.
  */
 const FLUSH_SCRIPT = `
@@ -86,21 +103,31 @@ local f = redis.call('HMGET', g, 'seq', 'outcomeSeq', 'outcome', 'lastNotified',
 if tonumber(f[2] or '-1') == seq then return f[3] end
 if tonumber(f[1] or '-1') ~= seq then return '' end
 local lists = {new = {}, regressed = {}, resolved = {}}
-local events, eventList, added = {}, {}, {}
+local events, eventList, added, routedBy, byCause = {}, {}, {}, {}, {}
+local updated = 0
 local pending = redis.call('HGETALL', g .. ':pending')
 redis.call('DEL', g .. ':pending')
 for k = 1, #pending, 2 do
   local fp, payload = pending[k], pending[k + 1]
   local a = string.find(payload, '|', 1, true)
   local b = string.find(payload, '|', a + 1, true)
-  local change, event, json = string.sub(payload, 1, a - 1), string.sub(payload, a + 1, b - 1), string.sub(payload, b + 1)
+  local change, event = string.sub(payload, 1, a - 1), string.sub(payload, a + 1, b - 1)
+  local cause, json = 'batch', string.sub(payload, b + 1)
+  if string.sub(payload, b + 1, b + 1) ~= '{' then
+    local c = string.find(payload, '|', b + 1, true)
+    cause, json = string.sub(payload, b + 1, c - 1), string.sub(payload, c + 1)
+  end
   local told = redis.call('HEXISTS', g .. ':open', fp) == 1
   local counted = false
-  if change == 'new' or change == 'unsuppressed' or change == 'rescored' or change == 'regressed' then
+  if change == 'new' or change == 'unsuppressed' or change == 'rescored' or change == 'regressed' or change == 'updated' then
     if not told then
       local list = change == 'regressed' and lists.regressed or lists.new
       list[#list + 1] = json
       added[fp] = true
+      counted = true
+    elseif change == 'updated' then
+      -- Told already: its new data goes out among the open ones, and the group sends.
+      updated = updated + 1
       counted = true
     end
     redis.call('HSET', g .. ':open', fp, json)
@@ -113,9 +140,17 @@ for k = 1, #pending, 2 do
   else
     redis.call('HDEL', g .. ':open', fp)
   end
-  if counted and event ~= '' and not events[event] then
-    events[event] = true
-    eventList[#eventList + 1] = event
+  if counted and event ~= '' then
+    if not events[event] then
+      events[event] = true
+      eventList[#eventList + 1] = event
+    end
+    local key = cause .. '|' .. event
+    if not byCause[key] then
+      byCause[key] = {event = event, cause = cause, findings = 0}
+      routedBy[#routedBy + 1] = byCause[key]
+    end
+    byCause[key].findings = byCause[key].findings + 1
   end
 end
 local open = {}
@@ -124,7 +159,7 @@ for k = 1, #told, 2 do
   if not added[told[k]] then open[#open + 1] = told[k + 1] end
 end
 local lastNotified = tonumber(f[4] or '')
-local changed = #lists.new + #lists.regressed + #lists.resolved > 0
+local changed = #lists.new + #lists.regressed + #lists.resolved + updated > 0
 local notify = changed or (#open > 0 and lastNotified ~= nil and now >= lastNotified + rep)
 if notify then lastNotified = now end
 redis.call('HSET', g, 'lastFlush', now)
@@ -141,7 +176,8 @@ local function array(items) return '[' .. table.concat(items, ',') .. ']' end
 local outcome = '{"notify":' .. tostring(notify) .. ',"labels":' .. (f[5] or '{}') ..
   ',"changes":{"new":' .. array(lists.new) .. ',"regressed":' .. array(lists.regressed) ..
   ',"resolved":' .. array(lists.resolved) .. ',"open":' .. (notify and array(open) or '[]') .. '}' ..
-  ',"events":' .. (#eventList == 0 and '[]' or cjson.encode(eventList)) .. ',"next":' .. next .. '}'
+  ',"events":' .. (#eventList == 0 and '[]' or cjson.encode(eventList)) ..
+  ',"routedBy":' .. (#routedBy == 0 and '[]' or cjson.encode(routedBy)) .. ',"next":' .. next .. '}'
 redis.call('HSET', g, 'outcomeSeq', seq, 'outcome', outcome)
 return outcome
 `;
@@ -177,7 +213,7 @@ export class GroupRepository {
       for (let i = 0; i < group.changes.length; i += CHUNK) {
         const slice = group.changes.slice(i, i + CHUNK);
         args.push(group.groupId, group.route, JSON.stringify(group.labels), String(group.groupWait), String(group.groupInterval), String(slice.length));
-        for (const c of slice) args.push(c.finding.fingerprint, `${c.change}|${c.eventId ?? ''}|${JSON.stringify(c.finding)}`);
+        for (const c of slice) args.push(c.finding.fingerprint, `${c.change}|${c.eventId ?? ''}|${c.cause ?? 'batch'}|${JSON.stringify(c.finding)}`);
         size += slice.length;
         if (size >= CHUNK) send();
       }
@@ -203,6 +239,8 @@ export class GroupRepository {
     return {
       ...outcome,
       changes: { new: parse(added), regressed: parse(regressed), resolved: parse(resolved), open: parse(open) },
+      // Outcomes kept from before causes existed have none.
+      routedBy: outcome.routedBy ?? [],
       next: outcome.next ?? undefined,
     };
   }
