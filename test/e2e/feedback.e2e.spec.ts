@@ -171,14 +171,22 @@ gate:
     expect(list.items.find((s: Json) => s.rule === 'read-only-root-filesystem').evidence.count).toBe(4);
   });
 
-  it('a second delivery of the same events is a new Falco event: counted once more, into the same suggestions', async () => {
+  it('a second delivery of the same events is a new Falco event: counted once more, into the same suggestions, and the same comment is edited', async () => {
     const list = async () => (await (await klaxon.api('/v1/suggestions')).json()) as Json;
     const count = (l: Json) => l.items.find((s: Json) => s.rule === 'read-only-root-filesystem').evidence.count;
     const before = count(await list());
+    const edits = comments()[0].edits;
     await post('/v1/webhooks/falco', fixture('falco/checkout-hardening-more.jsonl'));
     await waitFor(async () => count(await list()) > before || undefined, 'the evidence of the second delivery');
     expect(count(await list())).toBe(before + 1);
     expect((await list()).total).toBe(3);
+
+    // No new detection, only more of the known ones: the sticky comment still shows the grown counts.
+    const [comment] = await waitFor(() => comments()[0].edits > edits && comments(), 'the comment edit for evidence alone');
+    expect(comments()).toHaveLength(1);
+    expect(comment.body).toContain('## Hardening suggestions from runtime (3)');
+    expect(comment.body).toContain('| Launch Package Management Process in Container | falco | 3 |');
+    expect(comment.body).toContain('| Terminal shell in container | falco | 2 |');
   });
 
   it('an adopted suggestion makes the gate fail a manifest that breaks it', async () => {
