@@ -199,7 +199,7 @@ routes:
     expect(pagerduty.events.filter((e) => e.event_action === 'trigger')).toHaveLength(1);
 
     // Context changes, the finding does not: its risk is recomputed and it crosses the route's threshold.
-    await upload('/v1/reports?format=kubernetes', fixture('correlation/service-orders-db-public.json'));
+    const exposed = await upload('/v1/reports?format=kubernetes', fixture('correlation/service-orders-db-public.json'));
     const page = await waitFor(
       () => pagerduty.events.find((e) => e.event_action === 'trigger' && e.payload?.summary.includes('Drop and execute new binary in container')),
       'the page for orders-db',
@@ -208,5 +208,26 @@ routes:
     expect(pagerduty.events.filter((e) => e.event_action === 'trigger')).toHaveLength(2);
     const ranked = (await ranking()).find((w) => w.workload.name === 'orders-db');
     expect(ranked?.risk).toBeGreaterThanOrEqual(80);
+
+    // The stored finding, its view and the risk filter all read the rescored risk and its context.
+    const view = await json(`/v1/findings/${detection.fingerprint}`);
+    expect(view.risk.score).toBeGreaterThanOrEqual(80);
+    expect(view).toMatchObject({ environment: 'production', exposure: 'internet' });
+    expect(view.context).toMatchObject({ risk: { score: view.risk.score, reasons: view.risk.reasons }, environment: 'production', exposure: 'internet' });
+    expect(view.context.risk.reasons).toContain('+20 internet-facing via Service prod-shop/orders-db-public (LoadBalancer)');
+    expect(view.context.runsIn.map((w: Json) => w.id)).toEqual([expect.stringMatching(/\/prod-shop\/StatefulSet\/orders-db$/)]);
+    expect(view.routes.map((r: Json) => r.path)).toEqual(expect.arrayContaining([expect.stringContaining('runtime-incidents')]));
+    const risky = await json('/v1/findings?kind=runtime&minRisk=80&limit=500');
+    expect(risky.items.map((f: Json) => f.fingerprint)).toContain(detection.fingerprint);
+    expect(risky.items.every((f: Json) => f.risk.score >= 80)).toBe(true);
+    expect((await klaxon.api('/v1/findings?minRisk=high')).status).toBe(400);
+
+    // The event that changed the context records the routing its rescore caused, apart from its own.
+    const event = await waitFor(async () => {
+      const e = await json(`/v1/events/${exposed.id}`);
+      return e.rescored ? e : undefined;
+    }, 'the rescore routing on the event');
+    expect(event.rescored).toEqual({ findings: 1, notifications: 2, destinations: ['pagerduty-oncall', 'slack-sec'] });
+    expect(event.routed).toBeUndefined();
   });
 });
