@@ -1,7 +1,9 @@
-import { toFinding, type Asset, type Batch, type Finding, type Severity } from '@klaxon/findings';
+import { toFinding, type Batch, type Finding, type Severity } from '@klaxon/findings';
 import { z } from 'zod';
 import { IgnoredInput, ParseError, parseJson, type SourceMeta, type SourceParser } from '../source';
+import { buildAsset } from '../common/build-asset';
 import { validateAt } from '../common/document';
+import { severityOfLevel } from '../common/sarif-level';
 
 // GitHub webhook payloads ("Webhook events and payloads" in docs.github.com): the event name comes in the
 // X-GitHub-Event header, which the integration stores in the event's context as `event`.
@@ -102,27 +104,6 @@ const codeScanningAlertSchema = z
 
 type Alert = z.infer<typeof codeScanningAlertSchema>;
 
-function build(
-  meta: SourceMeta,
-  repo: string,
-  commit: string,
-  branch: string | null | undefined,
-  pullRequests: number[],
-  url: string | undefined,
-): Asset {
-  return {
-    type: 'build',
-    repo,
-    commit,
-    branch: branch ?? undefined,
-    pullRequests: [...new Set(pullRequests)],
-    // Image digests are not in these payloads: they come from report context and OCI labels.
-    digests: [],
-    url,
-    observedAt: meta.receivedAt,
-  };
-}
-
 /** `refs/heads/main` → branch main; `refs/pull/42/merge` → pull request 42. */
 function refFacts(ref: string | null | undefined): { branch?: string; pullRequest?: number } {
   if (!ref) return {};
@@ -135,16 +116,7 @@ function refFacts(ref: string | null | undefined): { branch?: string; pullReques
 function alertSeverity(rule: Alert['alert']['rule']): Severity {
   const level = rule.security_severity_level?.toLowerCase();
   if (level === 'critical' || level === 'high' || level === 'medium' || level === 'low') return level;
-  switch (rule.severity) {
-    case 'error':
-      return 'high';
-    case 'warning':
-      return 'medium';
-    case 'note':
-      return 'low';
-    default:
-      return 'info';
-  }
+  return severityOfLevel(rule.severity);
 }
 
 /** The alert states in which the problem is present; fixed and dismissed alerts resolve it. */
@@ -196,17 +168,17 @@ function parse(raw: string, meta: SourceMeta): Batch {
     case 'workflow_run': {
       const { repository, workflow_run: run } = validateAt(workflowRunSchema, doc);
       const prs = (run.pull_requests ?? []).map((p) => p.number);
-      return { findings: [], assets: [build(meta, repository.full_name, run.head_sha, run.head_branch, prs, run.html_url)], scopes: [] };
+      return { findings: [], assets: [buildAsset({ repo: repository.full_name, commit: run.head_sha, branch: run.head_branch, pullRequests: prs, url: run.html_url }, meta)], scopes: [] };
     }
     case 'check_suite': {
       const { repository, check_suite: suite } = validateAt(checkSuiteSchema, doc);
       const prs = (suite.pull_requests ?? []).map((p) => p.number);
-      return { findings: [], assets: [build(meta, repository.full_name, suite.head_sha, suite.head_branch, prs, suite.url)], scopes: [] };
+      return { findings: [], assets: [buildAsset({ repo: repository.full_name, commit: suite.head_sha, branch: suite.head_branch, pullRequests: prs, url: suite.url }, meta)], scopes: [] };
     }
     case 'pull_request': {
       // The PR number belongs to the base repository, even when the head branch lives in a fork.
       const { repository, number, pull_request: pr } = validateAt(pullRequestSchema, doc);
-      return { findings: [], assets: [build(meta, repository.full_name, pr.head.sha, pr.head.ref, [number], pr.html_url)], scopes: [] };
+      return { findings: [], assets: [buildAsset({ repo: repository.full_name, commit: pr.head.sha, branch: pr.head.ref, pullRequests: [number], url: pr.html_url }, meta)], scopes: [] };
     }
     case 'code_scanning_alert':
       return codeScanningAlert(validateAt(codeScanningAlertSchema, doc), meta);

@@ -1,6 +1,7 @@
-import type { Asset, Batch } from '@klaxon/findings';
+import type { Batch } from '@klaxon/findings';
 import { z } from 'zod';
 import { IgnoredInput, ParseError, parseJson, type SourceMeta, type SourceParser } from '../source';
+import { buildAsset } from '../common/build-asset';
 import { isObject, validateAt } from '../common/document';
 
 // GitLab "Webhook events" (docs.gitlab.com/user/project/integrations/webhook_events): each body names its
@@ -41,10 +42,6 @@ const mergeRequestSchema = z
   })
   .passthrough();
 
-function build(meta: SourceMeta, repo: string, commit: string, branch: string | undefined, mergeRequests: number[], url?: string): Asset {
-  return { type: 'build', repo, commit, branch, pullRequests: mergeRequests, digests: [], url, observedAt: meta.receivedAt };
-}
-
 function parse(raw: string, meta: SourceMeta): Batch {
   const doc = parseJson(raw);
   if (!isObject(doc)) throw new ParseError('a GitLab webhook body is a JSON object');
@@ -55,12 +52,12 @@ function parse(raw: string, meta: SourceMeta): Batch {
       const { object_attributes: pipeline, merge_request: mr, project } = validateAt(pipelineSchema, doc);
       // A tag pipeline's ref is the tag, not a branch.
       const branch = pipeline.tag ? undefined : (pipeline.ref ?? undefined);
-      const asset = build(meta, project.path_with_namespace, pipeline.sha, branch, mr ? [mr.iid] : [], pipeline.url);
+      const asset = buildAsset({ repo: project.path_with_namespace, commit: pipeline.sha, branch, pullRequests: mr ? [mr.iid] : [], url: pipeline.url }, meta);
       return { findings: [], assets: [asset], scopes: [] };
     }
     case 'merge_request': {
       const { object_attributes: mr, project } = validateAt(mergeRequestSchema, doc);
-      const asset = build(meta, project.path_with_namespace, mr.last_commit.id, mr.source_branch, [mr.iid], mr.url);
+      const asset = buildAsset({ repo: project.path_with_namespace, commit: mr.last_commit.id, branch: mr.source_branch, pullRequests: [mr.iid], url: mr.url }, meta);
       return { findings: [], assets: [asset], scopes: [] };
     }
     default:

@@ -2,6 +2,7 @@ import { toFinding, type Artifact, type Batch, type Code, type Finding, type Fin
 import { z } from 'zod';
 import { ParseError, parseJson, type SourceMeta, type SourceParser } from '../source';
 import { isObject, validateAt } from '../common/document';
+import { severityOfLevel } from '../common/sarif-level';
 import { parseImageRef, repoName } from '../common/image-ref';
 
 // SARIF 2.1.0 (OASIS sarif-v2.1.0, schema sarif-schema-2.1.0.json) as written by Trivy, Grype, Semgrep and
@@ -102,20 +103,6 @@ export function severityFromScore(score: number): Severity {
   return 'info';
 }
 
-/** SARIF levels (§3.27.10): error, warning (the default), note, none. */
-function severityFromLevel(level: string | undefined): Severity {
-  switch (level ?? 'warning') {
-    case 'error':
-      return 'high';
-    case 'warning':
-      return 'medium';
-    case 'note':
-      return 'low';
-    default:
-      return 'info';
-  }
-}
-
 function securitySeverity(...bags: (z.infer<typeof propertiesSchema> | undefined)[]): number | undefined {
   for (const bag of bags) {
     const value = bag?.['security-severity'];
@@ -201,7 +188,7 @@ function findingOf(run: Run, result: Result, artifact: Artifact | undefined, cod
     },
     title,
     description: rule?.fullDescription?.text ?? result.message.text,
-    severity: score !== undefined ? severityFromScore(score) : severityFromLevel(level),
+    severity: score !== undefined ? severityFromScore(score) : severityOfLevel(level ?? 'warning'),
     toolSeverity: score !== undefined ? String(score) : (level ?? 'warning'),
     rule: {
       id: ruleId,
