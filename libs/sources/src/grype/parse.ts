@@ -1,8 +1,9 @@
-import { normalizeSeverity, toFinding, type Artifact, type Asset, type Batch, type Finding, type Scope } from '@klaxon/findings';
+import { normalizeSeverity, toFinding, type Artifact, type Batch, type Finding, type Scope } from '@klaxon/findings';
 import { z } from 'zod';
 import { ParseError, parseJson, type SourceMeta, type SourceParser } from '../source';
 import { isObject, validateAt } from '../common/document';
-import { OCI_REVISION, OCI_SOURCE, parseImageRef, repoName } from '../common/image-ref';
+import { parseImageRef } from '../common/image-ref';
+import { scannedImageAssets } from '../common/scanned-image';
 
 // `grype -o json` (anchore/grype grype/presenter/models: document.go, match.go, vulnerability.go,
 // vulnerability_metadata.go, package.go, source.go). For an image, source.target is syft's ImageMetadata
@@ -141,32 +142,6 @@ function scopesOf(doc: Document, artifact: Artifact | undefined): Scope[] {
   return [];
 }
 
-/** The image and, from the upload context or its OCI labels, the build it came from. */
-function imageAssets(target: ImageTarget | undefined, artifact: Artifact | undefined, meta: SourceMeta): Asset[] {
-  if (!artifact?.digest) return [];
-  const labels = target?.labels ?? {};
-  const source = labels[OCI_SOURCE];
-  const build = {
-    repo: meta.context.repo ?? (source ? repoName(source) : undefined),
-    commit: meta.context.commit ?? labels[OCI_REVISION],
-    branch: meta.context.branch,
-    pullRequests: meta.context.pr === undefined ? [] : [meta.context.pr],
-  };
-  const tags = (target?.tags ?? []).map(parseImageRef).filter((r) => r.repository === artifact.repository && r.tag).map((r) => r.tag!);
-  return [
-    {
-      type: 'image',
-      digest: artifact.digest,
-      registry: artifact.registry,
-      repository: artifact.repository,
-      tags: [...new Set([...(artifact.tag ? [artifact.tag] : []), ...tags])],
-      labels,
-      build: build.repo || build.commit || build.branch || build.pullRequests.length ? build : undefined,
-      observedAt: meta.receivedAt,
-    },
-  ];
-}
-
 function parse(raw: string, meta: SourceMeta): Batch {
   const document = parseJson(raw);
   if (!isObject(document)) throw new ParseError('a Grype report is a JSON object');
@@ -175,7 +150,8 @@ function parse(raw: string, meta: SourceMeta): Batch {
   const target = imageTarget(doc);
   const artifact = artifactOf(target, meta);
   const findings = (doc.matches ?? []).map((m) => finding(m, artifact, doc, meta));
-  return { findings, assets: imageAssets(target, artifact, meta), scopes: scopesOf(doc, artifact) };
+  const image = { labels: target?.labels ?? {}, repoTags: target?.tags ?? [], repo: meta.context.repo };
+  return { findings, assets: scannedImageAssets(artifact, image, meta), scopes: scopesOf(doc, artifact) };
 }
 
 export const grypeParser: SourceParser = {

@@ -11,7 +11,8 @@ import {
   type Scope,
 } from '@klaxon/findings';
 import { z } from 'zod';
-import { OCI_REVISION, OCI_SOURCE, parseImageRef, repoName, type ImageRef } from '../common/image-ref';
+import { parseImageRef, repoName, type ImageRef } from '../common/image-ref';
+import { scannedImageAssets } from '../common/scanned-image';
 import { ParseError, parseJson, type ReportContext, type SourceMeta, type SourceParser } from '../source';
 import { isObject, validateAt } from '../common/document';
 
@@ -287,33 +288,12 @@ function findingsOf(result: Result, subject: Subject): Finding[] {
 }
 
 function imageAssets(report: Report, subject: Subject): Asset[] {
-  const { artifact, meta } = subject;
-  if (!artifact?.digest) return [];
-  const labels = report.Metadata?.ImageConfig?.config?.Labels ?? {};
-  const tags = (report.Metadata?.RepoTags ?? [])
-    .map(parseImageRef)
-    .filter((r) => r.repository === artifact.repository && r.tag !== undefined)
-    .map((r) => r.tag as string);
-  const labelRepo = labels[OCI_SOURCE] ? repoName(labels[OCI_SOURCE]) : undefined;
-  const build = {
-    repo: subject.code?.repo ?? labelRepo,
-    commit: meta.context.commit ?? labels[OCI_REVISION],
-    branch: meta.context.branch,
-    pullRequests: meta.context.pr === undefined ? [] : [meta.context.pr],
+  const image = {
+    labels: report.Metadata?.ImageConfig?.config?.Labels ?? {},
+    repoTags: report.Metadata?.RepoTags ?? [],
+    repo: subject.code?.repo,
   };
-  const hasBuild = build.repo || build.commit || build.branch || build.pullRequests.length > 0;
-  return [
-    {
-      type: 'image',
-      digest: artifact.digest,
-      registry: artifact.registry,
-      repository: artifact.repository,
-      tags: [...new Set([...(artifact.tag ? [artifact.tag] : []), ...tags])],
-      labels,
-      build: hasBuild ? build : undefined,
-      observedAt: meta.receivedAt,
-    },
-  ];
+  return scannedImageAssets(subject.artifact, image, subject.meta);
 }
 
 function scopesOf(report: Report, artifact: Artifact | undefined): Scope[] {
