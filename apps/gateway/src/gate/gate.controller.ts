@@ -2,12 +2,17 @@ import { Controller, Headers, HttpCode, HttpStatus, Post, Query, Req } from '@ne
 import type { FastifyRequest } from 'fastify';
 import type { Finding } from '@klaxon/findings';
 import { ruleTable, type SuggestionRule } from '@klaxon/feedback';
+import { GitHubDestination } from '@klaxon/destinations';
 import { Runtime } from '@klaxon/platform';
 import { IgnoredInput, ParseError, formats, parseInput } from '@klaxon/sources';
 import { ExceptionRepository, ExceptionStore, FindingRepository, SuggestionRepository, findingOf } from '@klaxon/triage';
 import { ApiError } from '../http/api-error';
 import { reportContextOf, uploadParam, type UploadContext } from '../http/report-context';
+import { renderGateCheck } from './gate-check';
 import { evaluateGate, type AdoptedSuggestion, type GateResult } from './gate-policy';
+
+/** What became of the check run on the commit: only there when one was asked for. */
+export type CheckOutcome = { published: true; destination: string; id: number } | { published: false; destination: string; error: string };
 
 /** Findings a known digest may have: a gate by digest judges what Klaxon knows of the image now. */
 const DIGEST_LIMIT = 10_000;
@@ -17,6 +22,10 @@ const DIGEST_LIMIT = 10_000;
  * format in `?format=` or detected), parsed but not stored; or no body and `?digest=` of an image
  * Klaxon already knows. Context (repo, branch, pr, commit, image) comes as for `/v1/reports`. The
  * answer is always 200 with `{pass, reasons, findings}`: failing is an answer, not an error.
+ *
+ * With repo and commit in the context and a GitHub destination with `checkRuns: true` (the first one
+ * declared, when there are several), the verdict also becomes the "Klaxon gate" check run on that
+ * commit. Publishing is a side effect: its failure is reported in `check` and never changes `pass`.
  */
 @Controller('v1/gate')
 export class GateController {
@@ -24,8 +33,15 @@ export class GateController {
   private readonly exceptions: ExceptionStore;
   private readonly suggestions: SuggestionRepository;
   private readonly rules: Map<string, SuggestionRule>;
+  private readonly checks?: { name: string; github: GitHubDestination };
 
   constructor(private readonly runtime: Runtime) {
+    for (const [name, dest] of Object.entries(runtime.config.destinations)) {
+      if (dest.type === 'github' && dest.checkRuns) {
+        this.checks = { name, github: new GitHubDestination(dest) };
+        break;
+      }
+    }
     this.rules = new Map(ruleTable(runtime.config.feedback).map((r) => [r.id, r]));
     this.findings = new FindingRepository(runtime.redis, runtime.prefix);
     this.exceptions = new ExceptionStore(runtime.exceptions, new ExceptionRepository(runtime.redis, runtime.prefix));
@@ -38,7 +54,7 @@ export class GateController {
     @Req() request: FastifyRequest,
     @Query() query: Record<string, string>,
     @Headers() headers: Record<string, string>,
-  ): Promise<GateResult & { context: Record<string, unknown>; source: string }> {
+  ): Promise<GateResult & { context: Record<string, unknown>; source: string; check?: CheckOutcome }> {
     const context = reportContextOf(query, headers);
     const format = uploadParam(query, headers, 'format');
     if (format && !formats().includes(format)) throw ApiError.badRequest('format', `unknown format "${format}"; one of ${formats().join(', ')}`);
@@ -57,7 +73,21 @@ export class GateController {
     const [exceptions, adopted] = await Promise.all([this.exceptions.list(), this.adopted(context.repo)]);
     const result = evaluateGate(findings, this.runtime.config.gate, exceptions, adopted, now);
     this.runtime.logger.info({ repo: context.repo, pr: context.pr, pass: result.pass, ...result.summary }, 'gate decided');
-    return { ...result, context, source };
+    const check = context.repo && context.commit ? await this.publishCheck(context.repo, context.commit, result, findings) : undefined;
+    return { ...result, context, source, ...(check && { check }) };
+  }
+
+  private async publishCheck(repo: string, sha: string, result: GateResult, findings: Finding[]): Promise<CheckOutcome | undefined> {
+    if (!this.checks) return undefined;
+    const { name, github } = this.checks;
+    try {
+      const { id } = await github.publishCheck({ repo, sha, ...renderGateCheck(result, findings) });
+      return { published: true, destination: name, id };
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      this.runtime.logger.warn({ repo, commit: sha, destination: name, err: error }, 'gate check run not published');
+      return { published: false, destination: name, error };
+    }
   }
 
   private parseReport(raw: string, format: string | undefined, context: UploadContext, now: Date): { findings: Finding[]; source: string } {

@@ -8,17 +8,40 @@ import type { Notification } from '@klaxon/routing';
 import { DestinationRejected, DestinationUnavailable, RateLimited, type DeliveryLedger, type Destination } from '../destination';
 import { DEFAULT_RETRY_AFTER_MS, REQUEST_TIMEOUT_MS, retryAfterMs } from '../http-failure';
 import {
+  CHECK_ANNOTATIONS_MAX,
   CHECK_NAME,
+  CHECK_SUMMARY_MAX,
   commentMarker,
   pullRequestsOf,
   renderCheckRun,
   renderComment,
   targetId,
+  type CheckRunOutput,
   type PullRequestTarget,
 } from './render';
 
 const ThrottledOctokit = Octokit.plugin(throttling, retry);
 type Client = InstanceType<typeof ThrottledOctokit>;
+type RepoRef = Pick<PullRequestTarget, 'owner' | 'repo'>;
+
+/** The check run the CI gate's verdict is published as, apart from the findings' own "Klaxon" check. */
+export const GATE_CHECK_NAME = 'Klaxon gate';
+
+/** A verdict to show on a commit as one named check run (created, or updated when it exists). */
+export interface CheckPublication {
+  /** owner/name */
+  repo: string;
+  /** The full 40-hex commit SHA: GitHub refuses a check run on an abbreviated one. */
+  sha: string;
+  conclusion: 'success' | 'failure' | 'neutral';
+  title: string;
+  /** Markdown, cut to GitHub's 65,535 characters. */
+  summary: string;
+  /** The first 50 are sent (GitHub's limit per request). */
+  annotations?: CheckRunOutput['output']['annotations'];
+  /** Defaults to "Klaxon gate". */
+  name?: string;
+}
 
 /** A limit whose wait is this short is waited out in the client once; longer ones go back to the queue. */
 const IN_PROCESS_WAIT_MAX_S = 3;
@@ -68,6 +91,25 @@ export class GitHubDestination implements Destination {
     };
   }
 
+  /**
+   * Publishes a verdict as one check run per commit and name: a re-run (after an exception, a fix in
+   * config) updates the run GitHub already shows instead of adding a second one. Same client, auth and
+   * pacing as deliveries; errors are the typed ones of `send` (RateLimited, DestinationRejected, …).
+   */
+  async publishCheck(check: CheckPublication): Promise<{ id: number }> {
+    const [owner, repo] = check.repo.split('/') as [string, string];
+    const client = await this.clientFor({ owner, repo });
+    const run = {
+      conclusion: check.conclusion,
+      output: {
+        title: check.title,
+        summary: check.summary.slice(0, CHECK_SUMMARY_MAX),
+        annotations: (check.annotations ?? []).slice(0, CHECK_ANNOTATIONS_MAX),
+      },
+    };
+    return { id: await this.upsertCheckRun(client, { owner, repo }, check.sha, run, undefined, check.name ?? GATE_CHECK_NAME) };
+  }
+
   /** Edits the known comment; else finds it by marker (lost ledger, retried job); else creates it. */
   private async upsertComment(client: Client, t: PullRequestTarget, marker: string, body: string, knownId?: string): Promise<number> {
     const repo = { owner: t.owner, repo: t.repo };
@@ -92,12 +134,19 @@ export class GitHubDestination implements Destination {
     return created!.data.id;
   }
 
-  /** One Klaxon check run per head commit, found by name when the ledger does not know it. */
-  private async upsertCheckRun(client: Client, t: PullRequestTarget, sha: string, run: ReturnType<typeof renderCheckRun>, knownId?: string): Promise<number> {
+  /** One check run per head commit and name, found by name when the ledger does not know it. */
+  private async upsertCheckRun(
+    client: Client,
+    t: RepoRef,
+    sha: string,
+    run: { conclusion: CheckPublication['conclusion']; output: CheckRunOutput['output'] },
+    knownId?: string,
+    name = CHECK_NAME,
+  ): Promise<number> {
     const repo = { owner: t.owner, repo: t.repo };
     let id = knownId ? Number(knownId) : undefined;
     if (!id) {
-      const listed = await this.call(() => client.rest.checks.listForRef({ ...repo, ref: sha, check_name: CHECK_NAME, filter: 'all', per_page: 1 }));
+      const listed = await this.call(() => client.rest.checks.listForRef({ ...repo, ref: sha, check_name: name, filter: 'all', per_page: 1 }));
       id = listed?.data.check_runs[0]?.id;
     }
     const fields = { status: 'completed' as const, conclusion: run.conclusion, completed_at: new Date().toISOString(), output: run.output };
@@ -105,11 +154,11 @@ export class GitHubDestination implements Destination {
       const updated = await this.call(() => client.rest.checks.update({ ...repo, check_run_id: id!, ...fields }), { missingOk: true });
       if (updated) return updated.data.id;
     }
-    const created = await this.call(() => client.rest.checks.create({ ...repo, name: CHECK_NAME, head_sha: sha, ...fields }));
+    const created = await this.call(() => client.rest.checks.create({ ...repo, name, head_sha: sha, ...fields }));
     return created!.data.id;
   }
 
-  private clientFor(t: PullRequestTarget): Promise<Client> {
+  private clientFor(t: RepoRef): Promise<Client> {
     if (this.config.token) return this.cached('token', () => Promise.resolve(this.client({ auth: this.config.token })));
     const { appId, privateKey, installationId } = this.config;
     if (installationId) return this.cached(`installation:${installationId}`, async () => this.client({ authStrategy: createAppAuth, auth: { appId, privateKey, installationId } }));

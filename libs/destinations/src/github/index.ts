@@ -1,2 +1,2 @@
-export { GitHubDestination } from './github.destination';
-export { commentMarker, pullRequestsOf, renderComment, renderCheckRun, GITHUB_COMMENT_MAX, CHECK_NAME } from './render';
+export { GitHubDestination, GATE_CHECK_NAME, type CheckPublication } from './github.destination';
+export { commentMarker, pullRequestsOf, renderComment, renderCheckRun, cell as markdownCell, GITHUB_COMMENT_MAX, CHECK_NAME, type CheckRunOutput } from './render';
