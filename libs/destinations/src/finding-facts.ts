@@ -1,4 +1,5 @@
 import { compareSeverityDesc, type Finding } from '@klaxon/findings';
+import type { Notification } from '@klaxon/routing';
 
 /**
  * Plain facts about a finding that every destination shows, before any markup: the text is raw and
@@ -80,6 +81,16 @@ export function byUrgency(a: Finding, b: Finding): number {
     (a.rule.id < b.rule.id ? -1 : a.rule.id > b.rule.id ? 1 : 0) ||
     (a.fingerprint < b.fingerprint ? -1 : a.fingerprint > b.fingerprint ? 1 : 0)
   );
+}
+
+/** What is still open in a notification's group, most urgent first: new and regressed, then what was told already. */
+export function openFindings(n: Notification): Finding[] {
+  return [...n.changes.new, ...n.changes.regressed, ...n.changes.open].sort(byUrgency);
+}
+
+/** The group's label values in route order (`prod-shop, checkout`); empty when the route groups by nothing. */
+export function groupLabelText(n: Notification): string {
+  return Object.values(n.groupLabels).filter(Boolean).join(', ');
 }
 
 /** The most severe of a list (info when empty). */

@@ -2,11 +2,12 @@ import { createHash } from 'node:crypto';
 import type { Finding, Severity } from '@klaxon/findings';
 import type { Notification } from '@klaxon/routing';
 import {
-  byUrgency,
   codeText,
   cut,
   findingName,
+  groupLabelText,
   imageText,
+  openFindings,
   packageText,
   pullRequestUrl,
   remediationText,
@@ -70,8 +71,8 @@ export function findingTicket(f: Finding, priorities: Record<Severity, string>):
 
 /** The ticket of a whole group: the most severe finding sets the priority. */
 export function groupTicket(n: Notification, priorities: Record<Severity, string>): TicketFields {
-  const open = [...n.changes.new, ...n.changes.regressed, ...n.changes.open].sort(byUrgency);
-  const name = Object.values(n.groupLabels).filter(Boolean).join(', ') || `route ${n.route}`;
+  const open = openFindings(n);
+  const name = groupLabelText(n) || `route ${n.route}`;
   const severity = worstSeverity(open);
   return {
     summary: cut(`[${severity}] ${open.length} finding${open.length === 1 ? '' : 's'} in ${name}`, JIRA_SUMMARY_MAX),

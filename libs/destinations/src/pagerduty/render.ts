@@ -2,10 +2,11 @@ import { createHash } from 'node:crypto';
 import type { Finding, Severity } from '@klaxon/findings';
 import { allFindings, type Notification } from '@klaxon/routing';
 import {
-  byUrgency,
   cut,
   findingName,
+  groupLabelText,
   imageText,
+  openFindings,
   packageText,
   pullRequestUrl,
   remediationText,
@@ -58,10 +59,10 @@ export interface TriggerEvent {
 
 /** A trigger for everything still open in the group: new and regressed first, then what was told already. */
 export function renderTrigger(n: Notification): TriggerEvent {
-  const open = [...n.changes.new, ...n.changes.regressed, ...n.changes.open].sort(byUrgency);
+  const open = openFindings(n);
   const lead = open[0] ?? allFindings(n)[0];
   const severity = worstSeverity(open);
-  const group = Object.values(n.groupLabels).filter(Boolean).join(', ');
+  const group = groupLabelText(n);
   const where = lead ? (workloadText(lead) ?? imageText(lead) ?? lead.code?.repo) : undefined;
   const what = lead ? `${findingName(lead)}${lead.title && lead.title !== lead.rule.id ? `: ${lead.title}` : ''}` : `route ${n.route}`;
   const others = open.length > 1 ? ` (+${open.length - 1} more)` : '';

@@ -1,6 +1,6 @@
 import type { ContextBlock, DividerBlock, HeaderBlock, KnownBlock, SectionBlock } from '@slack/types';
 import { compareSeverityDesc, SEVERITIES, type Finding, type Severity } from '@klaxon/findings';
-import type { Notification } from '@klaxon/routing';
+import { allFindings, type Notification } from '@klaxon/routing';
 
 export interface SlackRenderOptions {
   /** Klaxon's public base URL: when set, rule ids link to `/v1/findings/{fingerprint}`. */
@@ -183,7 +183,7 @@ function groupName(n: Notification): string {
     .map(([, value]) => value)
     .filter(Boolean);
   if (labels.length > 0) return labels.join(', ');
-  const findings = [...n.changes.new, ...n.changes.regressed, ...n.changes.open, ...n.changes.resolved];
+  const findings = allFindings(n);
   const candidates: Array<(f: Finding) => string | undefined> = [
     (f) => f.artifact?.repository,
     (f) => (f.workload?.name ? [f.workload.namespace, f.workload.name].filter(Boolean).join('/') : undefined),
