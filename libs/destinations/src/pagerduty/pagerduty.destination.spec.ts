@@ -70,6 +70,37 @@ describe('renderTrigger', () => {
     });
     expect(event.payload.custom_details).toMatchObject({ counts: { new: 2, open: 2 }, klaxon_event: 'evt_1' });
   });
+
+  it('carries the code and what correlation found, so one incident holds the runtime and the build side', () => {
+    const commit = '4e1f0c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f';
+    // As the correlate step writes it (libs/triage/src/correlate): fixable criticals of the image, the build, the owners.
+    const correlation = {
+      image: { digest: 'sha256:9f2c1a7e3b5d4c6f8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f', repository: 'shop/checkout', tags: ['1.4.2'] },
+      linkedBy: 'digest',
+      build: { repo: 'acme/checkout', commit, branch: 'feature/faster-cart', pullRequests: [42] },
+      workload: { id: 'prod-eu-1/prod-shop/Deployment/checkout', environment: 'production', exposedVia: ['Ingress shop/checkout'], owners: { team: 'payments' } },
+      runningIn: Array.from({ length: 12 }, (_, i) => `prod-eu-1/prod-shop/Deployment/checkout-${i}`),
+      vulnerablePackages: [{ id: 'CVE-2024-5535', package: 'openssl', installed: '3.0.11-1~deb12u2', fixed: '3.0.14-1~deb12u1', severity: 'critical' }],
+    };
+    const correlated = shellInContainer('critical', { code: { repo: 'acme/checkout', commit, pullRequest: 42 }, raw: { correlation } });
+
+    const [details] = renderTrigger(notification({ new: [correlated, shellInContainer('high')] })).payload.custom_details.findings as Record<string, unknown>[];
+
+    expect(details).toMatchObject({
+      code: { repo: 'acme/checkout', commit, pull_request: 42, pull_request_url: 'https://github.com/acme/checkout/pull/42' },
+      correlation: {
+        vulnerablePackages: correlation.vulnerablePackages,
+        build: correlation.build,
+        workload: { owners: { team: 'payments' } },
+        image: correlation.image,
+        runningIn: correlation.runningIn.slice(0, 10),
+        runningInMore: 2,
+      },
+    });
+    const plain = (renderTrigger(notification({ new: [shellInContainer()] })).payload.custom_details.findings as Record<string, unknown>[])[0]!;
+    expect(plain).not.toHaveProperty('code');
+    expect(plain).not.toHaveProperty('correlation');
+  });
 });
 
 describe('PagerDutyDestination', () => {

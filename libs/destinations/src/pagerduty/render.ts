@@ -21,6 +21,8 @@ export const PD_DEDUP_KEY_MAX = 255;
 /** Findings quoted in custom_details: an incident is read on a phone, and the event must stay far below 512 KB. */
 const MAX_DETAILED = 20;
 const MAX_LINKS = 5;
+/** Workloads named per finding: an image can run in hundreds of pods; the responder needs a few. */
+const MAX_RUNNING_IN = 10;
 
 export type PagerDutySeverity = 'critical' | 'error' | 'warning' | 'info';
 
@@ -113,5 +115,28 @@ function details(f: Finding): Record<string, unknown> {
   set('remediation', remediationText(f) && cut(remediationText(f)!, 500));
   set('environment', f.environment);
   set('exposure', f.exposure);
+  set('code', codeDetails(f));
+  set('correlation', correlationDetails(f));
   return entry;
+}
+
+/** The code side of an incident: which repo, commit and pull request shipped what is running. */
+function codeDetails(f: Finding): Record<string, unknown> | undefined {
+  const c = f.code;
+  if (!c?.repo && !c?.commit) return undefined;
+  const code = { repo: c.repo, commit: c.commit, branch: c.branch, pull_request: c.pullRequest, pull_request_url: pullRequestUrl(f), path: c.path, line: c.line };
+  return Object.fromEntries(Object.entries(code).filter(([, v]) => v !== undefined));
+}
+
+/**
+ * What the correlate step found (libs/triage/src/correlate): the image's fixable vulnerable packages,
+ * the build, the workload with its owners. It is Klaxon's own record, passed on as written, with only
+ * the list of workloads cut.
+ */
+function correlationDetails(f: Finding): Record<string, unknown> | undefined {
+  const correlation = f.raw?.correlation as Record<string, unknown> | undefined;
+  if (!correlation) return undefined;
+  const runningIn = Array.isArray(correlation.runningIn) ? (correlation.runningIn as unknown[]) : [];
+  if (runningIn.length <= MAX_RUNNING_IN) return correlation;
+  return { ...correlation, runningIn: runningIn.slice(0, MAX_RUNNING_IN), runningInMore: runningIn.length - MAX_RUNNING_IN };
 }
