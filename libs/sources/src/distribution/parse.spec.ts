@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { fixture as fixtureIn } from '../../../../test/support/fixtures';
 import { IgnoredInput, ParseError, type SourceMeta } from '../source';
 import { registryIntegration } from './integration';
 import { distributionParser } from './parse';
 
-const fixture = (name: string) => readFileSync(resolve(__dirname, '../../../../test/fixtures/distribution', name), 'utf8');
+const fixture = (name: string) => fixtureIn('distribution', name);
 const DIGEST = 'sha256:9f2c1a7e3b5d4c6f8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f';
 const meta: SourceMeta = { eventId: 'evt_reg', receivedAt: '2024-06-03T09:12:00.000Z', integration: 'webhook:registry', context: {} };
 

@@ -1,12 +1,11 @@
 import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { fixture as fixtureIn } from '../../../../test/support/fixtures';
 import { IgnoredInput, ParseError, type SourceMeta } from '../source';
 import { githubIntegration, verifyGitHubSignature } from './integration';
 import { githubParser } from './parse';
 
-const fixture = (name: string) => readFileSync(resolve(__dirname, '../../../../test/fixtures/github', name), 'utf8');
+const fixture = (name: string) => fixtureIn('github', name);
 const SHA = '4e1f0c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f';
 const meta = (event?: string): SourceMeta => ({
   eventId: 'evt_gh',

@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { fixture as fixtureIn } from '../../../../test/support/fixtures';
 import { IgnoredInput, ParseError, type SourceMeta } from '../source';
 import { gitlabIntegration } from './integration';
 import { gitlabParser } from './parse';
 
-const fixture = (name: string) => readFileSync(resolve(__dirname, '../../../../test/fixtures/gitlab', name), 'utf8');
+const fixture = (name: string) => fixtureIn('gitlab', name);
 const SHA = '4e1f0c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f';
 const meta: SourceMeta = { eventId: 'evt_gl', receivedAt: '2024-06-03T09:12:00.000Z', integration: 'webhook:gitlab', context: {} };
 

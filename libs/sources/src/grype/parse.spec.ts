@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { fixture as fixtureIn } from '../../../../test/support/fixtures';
 import { ParseError, type SourceMeta } from '../source';
 import { trivyParser } from '../trivy/parse';
 import { grypeParser } from './parse';
 
-const fixture = (name: string) => readFileSync(resolve(__dirname, '../../../../test/fixtures/grype', name), 'utf8');
+const fixture = (name: string) => fixtureIn('grype', name);
 const DIGEST = 'sha256:9f2c1a7e3b5d4c6f8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f';
 const SHA = '4e1f0c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f';
 const meta = (context: SourceMeta['context'] = {}): SourceMeta => ({ eventId: 'evt_grype', receivedAt: '2024-06-03T09:16:00.000Z', integration: 'report', context });
@@ -40,7 +39,7 @@ describe('Grype JSON', () => {
   it('names a GitHub advisory match by its CVE, so it meets Trivy\'s finding, keeping the GHSA as an alias', () => {
     const semver = batch.findings[2]!;
     expect(semver.rule).toMatchObject({ id: 'CVE-2022-25883', tags: ['GHSA-c2qf-rxjj-qqgw'], cvss: 7.5 });
-    const trivy = trivyParser.parse(readFileSync(resolve(__dirname, '../../../../test/fixtures/trivy/image-checkout.json'), 'utf8'), meta());
+    const trivy = trivyParser.parse(fixtureIn('trivy', 'image-checkout.json'), meta());
     expect(semver.fingerprint).toBe(trivy.findings.find((f) => f.rule.id === 'CVE-2022-25883' && f.package?.name === 'semver')!.fingerprint);
   });
 

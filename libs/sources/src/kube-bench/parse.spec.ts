@@ -1,7 +1,7 @@
 import { batchSchema } from '@klaxon/findings';
 import { describe, expect, it } from 'vitest';
 import { detectFormat } from '../registry';
-import { fixture, meta, parseError } from '../kubernetes/spec-support';
+import { fixture, meta, parseError } from '../../../../test/support/fixtures';
 import { kubeBenchParser } from './parse';
 
 const MASTER = fixture('kube-bench', 'master.json');

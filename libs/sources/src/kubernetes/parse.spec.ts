@@ -2,7 +2,7 @@ import { assetSchema, type IngressAsset, type NamespaceAsset, type ServiceAsset,
 import { describe, expect, it } from 'vitest';
 import { detectFormat } from '../registry';
 import { IgnoredInput } from '../source';
-import { DIGEST, fixture, meta, parseError } from './spec-support';
+import { DIGEST, fixture, meta, parseError } from '../../../../test/support/fixtures';
 import { kubernetesParser } from './parse';
 import { deploymentOfPod } from './object';
 

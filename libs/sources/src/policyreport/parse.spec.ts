@@ -1,7 +1,7 @@
 import { batchSchema } from '@klaxon/findings';
 import { describe, expect, it } from 'vitest';
 import { detectFormat } from '../registry';
-import { fixture, meta, parseError } from '../kubernetes/spec-support';
+import { fixture, meta, parseError } from '../../../../test/support/fixtures';
 import { policyReportParser, policyScopeKey } from './parse';
 
 const REPORT = fixture('policyreport', 'kyverno-v1alpha2-prod-shop.json');

@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { fixture as fixtureIn } from '../../../../test/support/fixtures';
 import { IgnoredInput, ParseError, type SourceMeta } from '../source';
 import { quayIntegration } from './integration';
 import { quayParser } from './parse';
 
-const fixture = (name: string) => readFileSync(resolve(__dirname, '../../../../test/fixtures/quay', name), 'utf8');
+const fixture = (name: string) => fixtureIn('quay', name);
 const meta: SourceMeta = { eventId: 'evt_quay', receivedAt: '2024-06-03T10:00:00.000Z', integration: 'webhook:quay', context: {} };
 const parse = (name: string) => quayParser.parse(fixture(name), meta);
 

@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { fixture as fixtureIn } from '../../../../test/support/fixtures';
 import { ParseError, type SourceMeta } from '../source';
 import { trivyParser } from '../trivy/parse';
 import { sarifParser, severityFromScore } from './parse';
 
-const fixture = (name: string) => readFileSync(resolve(__dirname, '../../../../test/fixtures/sarif', name), 'utf8');
+const fixture = (name: string) => fixtureIn('sarif', name);
 const SHA = '4e1f0c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f';
 const DIGEST = 'sha256:9f2c1a7e3b5d4c6f8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f';
 const meta = (context: SourceMeta['context'] = {}): SourceMeta => ({ eventId: 'evt_sarif', receivedAt: '2024-06-03T09:20:00.000Z', integration: 'report', context });
@@ -111,7 +110,7 @@ describe('SARIF 2.1.0', () => {
     expect(batch.findings.find((f) => f.kind === 'secret')).toMatchObject({ rule: { id: 'aws-access-key-id' }, code: { path: 'app/.env', line: 2 } });
     expect(batch.scopes).toEqual([{ key: `image:${DIGEST}/Trivy`, kinds: ['code', 'secret', 'misconfiguration', 'vulnerability'] }]);
 
-    const json = trivyParser.parse(readFileSync(resolve(__dirname, '../../../../test/fixtures/trivy/image-checkout.json'), 'utf8'), meta());
+    const json = trivyParser.parse(fixtureIn('trivy', 'image-checkout.json'), meta());
     const sameInJson = json.findings.find((f) => f.rule.id === 'CVE-2022-25883' && f.package?.name === 'semver');
     expect(vulns[2]!.fingerprint).toBe(sameInJson!.fingerprint);
   });

@@ -2,7 +2,7 @@ import { batchSchema } from '@klaxon/findings';
 import { describe, expect, it } from 'vitest';
 import { detectFormat } from '../registry';
 import { IgnoredInput } from '../source';
-import { DIGEST, fixture, meta, parseError } from '../kubernetes/spec-support';
+import { DIGEST, fixture, meta, parseError } from '../../../../test/support/fixtures';
 import { trivyParser } from '../trivy/parse';
 import { configAuditScopeKey, imageVulnerabilityScopeKey, trivyOperatorParser } from './parse';
 

@@ -1,24 +1,16 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { batchSchema, type Batch, type Finding, type ImageAsset } from '@klaxon/findings';
 import { describe, expect, it } from 'vitest';
+import { DIGEST, fixture as fixtureIn, meta as metaOf, parseError } from '../../../../test/support/fixtures';
 import { detectFormat } from '../registry';
-import { ParseError, type ReportContext, type SourceMeta } from '../source';
+import type { ReportContext, SourceMeta } from '../source';
 import { trivyParser } from './parse';
 
-const FIXTURES = resolve(__dirname, '../../../../test/fixtures/trivy');
-const fixture = (name: string) => readFileSync(resolve(FIXTURES, name), 'utf8');
+const fixture = (name: string) => fixtureIn('trivy', name);
 
 // The shared test universe (test/fixtures/universe.md).
-const DIGEST = 'sha256:9f2c1a7e3b5d4c6f8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f';
 const COMMIT = '4e1f0c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f';
 
-const meta = (context: ReportContext = {}): SourceMeta => ({
-  eventId: 'evt-1',
-  receivedAt: '2026-11-23T10:00:00.000Z',
-  integration: 'report',
-  context,
-});
+const meta = (context: ReportContext = {}): SourceMeta => metaOf({ ...context });
 
 const CHECKOUT = fixture('image-checkout.json');
 const parse = (raw: string = CHECKOUT, context: ReportContext = {}) => trivyParser.parse(raw, meta(context));
@@ -28,16 +20,6 @@ function parseEdited(edit: (doc: any) => void, context: ReportContext = {}): Bat
   const doc = JSON.parse(CHECKOUT);
   edit(doc);
   return parse(JSON.stringify(doc), context);
-}
-
-function parseError(run: () => unknown): ParseError {
-  try {
-    run();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ParseError);
-    return err as ParseError;
-  }
-  throw new Error('expected a ParseError');
 }
 
 const countBy = <T>(items: T[], key: (item: T) => string) =>
