@@ -1,13 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JiraEmulator } from '../emulators/jira.emulator';
+import { checkoutReport, deadLetterOf, deadLetters, delivered, emptyReport, postReport, replay } from '../support/destinations';
 import { startTestKlaxon, type TestKlaxon } from '../support/klaxon';
 import { testPrefix } from '../support/redis';
 import { waitFor } from '../support/wait';
 
-const fixture = (name: string) => readFileSync(resolve(__dirname, '../fixtures/trivy', name), 'utf8');
-const report = fixture('image-checkout.json');
+const report = checkoutReport;
 
 /** The fixture's critical findings (vulnerabilities one per CVE and package, failed checks, secrets): one ticket each. */
 const criticals = (() => {
@@ -45,12 +43,6 @@ routes:
       groupBy: [artifact.repository]
 `;
 
-async function post(klaxon: TestKlaxon, body: string, query = ''): Promise<string> {
-  const res = await klaxon.api(`/v1/reports?format=trivy${query}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
-  expect(res.status).toBe(202);
-  return ((await res.json()) as { eventId: string }).eventId;
-}
-
 const triaged = (klaxon: TestKlaxon, eventId: string) =>
   waitFor(async () => {
     const event = await klaxon.runtime.events.get(eventId);
@@ -71,7 +63,7 @@ describe('Jira through the running app: one ticket per critical finding, closed 
   });
 
   it('creates one ticket per critical finding with its label and priority', async () => {
-    const eventId = await post(klaxon, report, '&repo=acme/checkout&pr=42');
+    const eventId = await postReport(klaxon, report, '&repo=acme/checkout&pr=42');
 
     await waitFor(() => jira.issues.length >= criticals, `${criticals} tickets`, 20_000);
     expect(jira.issues).toHaveLength(criticals);
@@ -82,15 +74,12 @@ describe('Jira through the running app: one ticket per critical finding, closed 
     }
     const labels = jira.issues.flatMap((i) => i.fields.labels.filter((l) => /^klaxon-[0-9a-f]{16}$/.test(l)));
     expect(new Set(labels).size).toBe(criticals);
-    const event = await waitFor(async () => {
-      const e = await klaxon.runtime.events.get(eventId);
-      return e && Object.keys(e.deliveries ?? {}).length ? e : undefined;
-    }, 'the delivery record');
+    const event = await delivered(klaxon, eventId, 'the delivery record');
     expect(Object.values(event.deliveries as Record<string, { destination: string }>)[0]!.destination).toBe('jira-sec');
   });
 
   it('creates nothing when the same report comes again', async () => {
-    const eventId = await post(klaxon, report);
+    const eventId = await postReport(klaxon, report);
     const event = await triaged(klaxon, eventId);
 
     expect(event.triage?.new).toBe(0);
@@ -98,7 +87,7 @@ describe('Jira through the running app: one ticket per critical finding, closed 
   });
 
   it('moves every ticket to Done with a comment when a newer scan no longer has them', async () => {
-    await post(klaxon, fixture('empty.json'));
+    await postReport(klaxon, emptyReport);
 
     await waitFor(() => jira.issues.every((i) => i.status === 'Done'), 'every ticket done', 30_000);
     for (const issue of jira.issues) {
@@ -109,7 +98,7 @@ describe('Jira through the running app: one ticket per critical finding, closed 
   });
 
   it('reopens the same tickets when the findings come back, creating none', async () => {
-    await post(klaxon, report);
+    await postReport(klaxon, report);
 
     await waitFor(() => jira.issues.every((i) => i.status === 'To Do'), 'every ticket reopened', 30_000);
     expect(jira.issues).toHaveLength(criticals);
@@ -119,11 +108,8 @@ describe('Jira through the running app: one ticket per critical finding, closed 
   it('finds the tickets by label with a lost ledger (a fresh prefix) and creates no second one', async () => {
     const fresh = await startTestKlaxon(config(jira));
     try {
-      const eventId = await post(fresh, report);
-      await waitFor(async () => {
-        const e = await fresh.runtime.events.get(eventId);
-        return e && Object.keys(e.deliveries ?? {}).length ? e : undefined;
-      }, 'the delivery from the fresh app', 30_000);
+      const eventId = await postReport(fresh, report);
+      await delivered(fresh, eventId, 'the delivery from the fresh app');
       expect(jira.issues).toHaveLength(criticals);
       expect(jira.calls.some((c) => c.path.endsWith('/search'))).toBe(true);
     } finally {
@@ -147,7 +133,7 @@ describe('Jira delivery failures', () => {
     jira.failNext(2, { status: 503 }, /\/issue$/);
     const klaxon = await startTestKlaxon(config(jira));
     try {
-      await post(klaxon, report);
+      await postReport(klaxon, report);
       await waitFor(() => jira.issues.length === criticals, `${criticals} tickets after the faults`, 45_000);
       const statuses = jira.calls.map((c) => c.status);
       expect(statuses).toContain(429);
@@ -164,11 +150,8 @@ describe('Jira delivery failures', () => {
     const broken = await startTestKlaxon(config(jira, 'wrong-password'), { prefix });
     let letterId: string;
     try {
-      await post(broken, report);
-      const letter = await waitFor(async () => {
-        const list = (await (await broken.api('/v1/dead-letters')).json()) as { items: Array<{ id: string; queue: string; error: { message: string } }> };
-        return list.items.find((l) => l.queue === 'deliver.jira');
-      }, 'the dead letter', 30_000);
+      await postReport(broken, report);
+      const letter = await deadLetterOf(broken, 'deliver.jira');
       expect(letter.error.message).toContain('jira: HTTP 401');
       expect(letter.error.message).not.toContain('wrong-password');
       letterId = letter.id;
@@ -179,11 +162,9 @@ describe('Jira delivery failures', () => {
 
     const fixed = await startTestKlaxon(config(jira), { prefix });
     try {
-      const replay = await fixed.api(`/v1/dead-letters/${letterId}/replay`, { method: 'POST' });
-      expect(replay.status).toBe(202);
+      await replay(fixed, letterId);
       await waitFor(() => jira.issues.length === criticals, 'the tickets after replay', 30_000);
-      const after = (await (await fixed.api('/v1/dead-letters')).json()) as { items: Array<{ id: string }> };
-      expect(after.items.map((l) => l.id)).not.toContain(letterId);
+      expect((await deadLetters(fixed)).map((l) => l.id)).not.toContain(letterId);
     } finally {
       await fixed.close();
     }

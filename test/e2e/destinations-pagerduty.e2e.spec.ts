@@ -1,13 +1,11 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ROUTING_KEY, PagerDutyEmulator } from '../emulators/pagerduty.emulator';
+import { checkoutReport, deadLetterOf, delivered, emptyReport, postReport, replay } from '../support/destinations';
 import { startTestKlaxon, type TestKlaxon } from '../support/klaxon';
 import { testPrefix } from '../support/redis';
 import { waitFor } from '../support/wait';
 
-const fixture = (name: string) => readFileSync(resolve(__dirname, '../fixtures/trivy', name), 'utf8');
-const report = fixture('image-checkout.json');
+const report = checkoutReport;
 
 const config = (pd: PagerDutyEmulator, routingKey = DEFAULT_ROUTING_KEY) => `
 server:
@@ -29,18 +27,6 @@ routes:
       groupBy: [artifact.repository]
 `;
 
-async function post(klaxon: TestKlaxon, body: string): Promise<string> {
-  const res = await klaxon.api('/v1/reports?format=trivy', { method: 'POST', body, headers: { 'content-type': 'application/json' } });
-  expect(res.status).toBe(202);
-  return ((await res.json()) as { eventId: string }).eventId;
-}
-
-const delivered = (klaxon: TestKlaxon, eventId: string) =>
-  waitFor(async () => {
-    const e = await klaxon.runtime.events.get(eventId);
-    return e && Object.keys(e.deliveries ?? {}).length ? e : undefined;
-  }, `the delivery of ${eventId}`, 30_000);
-
 describe('PagerDuty through the running app: one alert per group, resolved and retriggered by its dedup_key', () => {
   let pd: PagerDutyEmulator;
   let klaxon: TestKlaxon;
@@ -56,7 +42,7 @@ describe('PagerDuty through the running app: one alert per group, resolved and r
   });
 
   it('triggers one alert for the critical findings of the image, over TLS', async () => {
-    const eventId = await post(klaxon, report);
+    const eventId = await postReport(klaxon, report);
     await delivered(klaxon, eventId);
 
     expect(pd.events).toHaveLength(1);
@@ -70,14 +56,14 @@ describe('PagerDuty through the running app: one alert per group, resolved and r
   });
 
   it('sends nothing when the same report comes again', async () => {
-    const eventId = await post(klaxon, report);
+    const eventId = await postReport(klaxon, report);
     await waitFor(async () => ((await klaxon.runtime.events.get(eventId))?.triage ? true : undefined), 'triage of the repost');
 
     expect(pd.events).toHaveLength(1);
   });
 
   it('resolves the same alert when a newer scan has none of its findings', async () => {
-    await post(klaxon, fixture('empty.json'));
+    await postReport(klaxon, emptyReport);
 
     await waitFor(() => pd.alert(dedupKey)?.status === 'resolved', 'the resolve', 30_000);
     expect(pd.events.map((e) => [e.event_action, e.dedup_key])).toEqual([
@@ -87,7 +73,7 @@ describe('PagerDuty through the running app: one alert per group, resolved and r
   });
 
   it('triggers the same key again on regression (a new incident), never acknowledging', async () => {
-    await post(klaxon, report);
+    await postReport(klaxon, report);
 
     await waitFor(() => pd.alert(dedupKey)?.status === 'triggered', 'the retrigger', 30_000);
     expect(pd.alert(dedupKey)!.incidents).toBe(2);
@@ -98,7 +84,7 @@ describe('PagerDuty through the running app: one alert per group, resolved and r
   it('deduplicates at PagerDuty when the ledger is lost (a fresh prefix)', async () => {
     const fresh = await startTestKlaxon(config(pd));
     try {
-      await delivered(fresh, await post(fresh, report));
+      await delivered(fresh, await postReport(fresh, report));
       expect(pd.allAlerts()).toHaveLength(1);
       expect(pd.alert(dedupKey)!.incidents).toBe(2);
     } finally {
@@ -123,7 +109,7 @@ describe('PagerDuty delivery failures', () => {
     pd.failNext(2, { status: 503 });
     const klaxon = await startTestKlaxon(config(pd));
     try {
-      await delivered(klaxon, await post(klaxon, report));
+      await delivered(klaxon, await postReport(klaxon, report));
       expect(pd.calls.map((c) => c.status)).toEqual([429, 429, 429, 429, 503, 503, 202]);
       expect(pd.events).toHaveLength(1);
     } finally {
@@ -137,11 +123,8 @@ describe('PagerDuty delivery failures', () => {
     const broken = await startTestKlaxon(config(pd, 'R0REVOKEDROUTINGKEY0000000000001'), { prefix });
     let letterId: string;
     try {
-      await post(broken, report);
-      const letter = await waitFor(async () => {
-        const list = (await (await broken.api('/v1/dead-letters')).json()) as { items: Array<{ id: string; queue: string; error: { message: string } }> };
-        return list.items.find((l) => l.queue === 'deliver.pagerduty');
-      }, 'the dead letter', 30_000);
+      await postReport(broken, report);
+      const letter = await deadLetterOf(broken, 'deliver.pagerduty');
       expect(letter.error.message).toContain('pagerduty: HTTP 400 Event object is invalid: Invalid routing key');
       letterId = letter.id;
     } finally {
@@ -150,7 +133,7 @@ describe('PagerDuty delivery failures', () => {
 
     const fixed = await startTestKlaxon(config(pd), { prefix });
     try {
-      expect((await fixed.api(`/v1/dead-letters/${letterId}/replay`, { method: 'POST' })).status).toBe(202);
+      await replay(fixed, letterId);
       await waitFor(() => pd.events.length === 1, 'the trigger after replay', 30_000);
       expect(pd.events[0]).toMatchObject({ event_action: 'trigger', routing_key: DEFAULT_ROUTING_KEY, payload: { severity: 'critical' } });
     } finally {

@@ -1,14 +1,12 @@
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signBody, type WebhookPayload } from '@klaxon/destinations';
 import { WebhookEmulator } from '../emulators/webhook.emulator';
+import { checkoutReport, deadLetterOf, emptyReport, postReport, replay } from '../support/destinations';
 import { startTestKlaxon, type TestKlaxon } from '../support/klaxon';
 import { testPrefix } from '../support/redis';
 import { waitFor } from '../support/wait';
 
-const fixture = (name: string) => readFileSync(resolve(__dirname, '../fixtures/trivy', name), 'utf8');
-const report = fixture('image-checkout.json');
+const report = checkoutReport;
 const SECRET = 'webhook-shared-secret';
 
 const config = (hook: WebhookEmulator, secret = SECRET) => `
@@ -29,12 +27,6 @@ routes:
   groupBy: [artifact.repository]
 `;
 
-async function post(klaxon: TestKlaxon, body: string): Promise<string> {
-  const res = await klaxon.api('/v1/reports?format=trivy', { method: 'POST', body, headers: { 'content-type': 'application/json' } });
-  expect(res.status).toBe(202);
-  return ((await res.json()) as { eventId: string }).eventId;
-}
-
 const payloads = (hook: WebhookEmulator) => hook.processed().map((d) => d.body as WebhookPayload);
 
 describe('generic webhook through the running app', () => {
@@ -51,7 +43,7 @@ describe('generic webhook through the running app', () => {
   });
 
   it('POSTs the notification signed with HMAC-SHA256 and its id as the idempotency key', async () => {
-    await post(klaxon, report);
+    await postReport(klaxon, report);
 
     const [delivery] = await waitFor(() => (hook.deliveries.length ? hook.deliveries : undefined), 'the webhook');
     const body = delivery!.body as WebhookPayload;
@@ -63,9 +55,9 @@ describe('generic webhook through the running app', () => {
   });
 
   it('sends the resolution and the regression under the same notification key', async () => {
-    await post(klaxon, fixture('empty.json'));
+    await postReport(klaxon, emptyReport);
     await waitFor(() => payloads(hook).some((p) => p.status === 'resolved'), 'the resolution', 30_000);
-    await post(klaxon, report);
+    await postReport(klaxon, report);
     await waitFor(() => payloads(hook).some((p) => p.notification.changes.regressed.length > 0), 'the regression', 30_000);
 
     const sent = payloads(hook);
@@ -90,7 +82,7 @@ describe('webhook delivery failures', () => {
     hook.failNext(2, { status: 503 });
     const klaxon = await startTestKlaxon(config(hook));
     try {
-      await post(klaxon, report);
+      await postReport(klaxon, report);
       await waitFor(() => hook.processed().length === 1, 'the delivery after the faults', 30_000);
       expect(hook.calls.map((c) => c.status)).toEqual([429, 503, 503, 202]);
       expect(new Set(hook.calls.map((c) => c.idempotencyKey)).size).toBe(1);
@@ -105,11 +97,8 @@ describe('webhook delivery failures', () => {
     const broken = await startTestKlaxon(config(hook, 'not-the-secret'), { prefix });
     let letterId: string;
     try {
-      await post(broken, report);
-      const letter = await waitFor(async () => {
-        const list = (await (await broken.api('/v1/dead-letters')).json()) as { items: Array<{ id: string; queue: string; error: { message: string } }> };
-        return list.items.find((l) => l.queue === 'deliver.webhook');
-      }, 'the dead letter', 30_000);
+      await postReport(broken, report);
+      const letter = await deadLetterOf(broken, 'deliver.webhook');
       expect(letter.error.message).toContain('webhook: HTTP 401');
       letterId = letter.id;
     } finally {
@@ -117,7 +106,7 @@ describe('webhook delivery failures', () => {
     }
     const fixed = await startTestKlaxon(config(hook), { prefix });
     try {
-      expect((await fixed.api(`/v1/dead-letters/${letterId}/replay`, { method: 'POST' })).status).toBe(202);
+      await replay(fixed, letterId);
       await waitFor(() => hook.processed().length === 1, 'the delivery after replay', 30_000);
     } finally {
       await fixed.close();
