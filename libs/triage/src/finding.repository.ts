@@ -157,7 +157,7 @@ end
 for i = 6, #ARGV, ${UPSERT_ARGS} do
   local fp, data, source, digest, workload, exc, ix, acc, score = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8]
   local key = fkey(fp)
-  local cur = redis.call('HMGET', key, 'state', 'lastCause', 'lastChange', 'exception', 'ix', 'occurrences')
+  local cur = redis.call('HMGET', key, 'state', 'lastCause', 'lastChange', 'exception', 'ix', 'occurrences', 'score')
   local state, lastCause, change, prevExc, prevIx = cur[1], cur[2], 'unchanged', cur[4] or '', cur[5] or ''
   if lastCause == cause then
     -- The same input again (a retried job): report what it did the first time, change nothing.
@@ -169,7 +169,7 @@ for i = 6, #ARGV, ${UPSERT_ARGS} do
       change = target == 'open' and 'new' or 'suppressed'
       why = 'first seen in ' .. cause .. (exc ~= '' and (', covered by exception ' .. exc) or '')
       redis.call('HSET', key, 'data', data, 'state', target, 'firstSeen', now, 'lastSeen', now, 'occurrences', 1,
-        'lastCause', cause, 'lastChange', change, 'exception', exc, 'ix', ix)
+        'lastCause', cause, 'lastChange', change, 'exception', exc, 'ix', ix, 'score', score)
       redis.call('SADD', prefix .. ':findings', fp)
     else
       if state == target then
@@ -182,7 +182,7 @@ for i = 6, #ARGV, ${UPSERT_ARGS} do
         change, why = 'unsuppressed', 'exception ' .. prevExc .. ' no longer covers it, seen in ' .. cause
       end
       redis.call('HSET', key, 'data', data, 'lastSeen', now, 'lastCause', cause, 'lastChange', change, 'state', target,
-        'exception', exc, 'ix', ix, 'occurrences', tonumber(cur[6] or '0') + 1)
+        'exception', exc, 'ix', ix, 'occurrences', tonumber(cur[6] or '0') + 1, 'score', score, 'derived', '')
     end
     if why then history(fp, now, target, why, limit) end
     if state ~= target then setState(fp, state, target) end
@@ -200,8 +200,8 @@ for i = 6, #ARGV, ${UPSERT_ARGS} do
     if digest ~= '' then redis.call('SADD', key .. ':digests', digest) end
     if workload ~= '' then redis.call('SADD', key .. ':workloads', workload) end
     redis.call('ZADD', prefix .. ':findings:seen', nowMs, fp)
-    redis.call('HDEL', key, 'derived')
-    redis.call('ZADD', riskIdx, score, fp)
+    -- The hash keeps the indexed score: a repost at the same risk costs no index write.
+    if cur[7] ~= score then redis.call('ZADD', riskIdx, score, fp) end
   end
   out[#out + 1] = change
 end
@@ -314,7 +314,7 @@ const SET_DERIVED_SCRIPT = `${PRELUDE}
 for i = 2, #ARGV, 3 do
   local key = fkey(ARGV[i])
   if redis.call('EXISTS', key) == 1 then
-    redis.call('HSET', key, 'derived', ARGV[i + 1])
+    redis.call('HSET', key, 'derived', ARGV[i + 1], 'score', ARGV[i + 2])
     redis.call('ZADD', riskIdx, ARGV[i + 2], ARGV[i])
   end
 end
