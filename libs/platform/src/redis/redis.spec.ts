@@ -1,0 +1,53 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { assertNoEviction, createRedis, RedisEvictionPolicyError } from './connection';
+import { RedisBinaryMissing, startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis';
+
+describe('embedded redis-server', () => {
+  let dir: string;
+  let redis: EmbeddedRedis;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'klaxon-embedded-'));
+    redis = await startEmbeddedRedis({ dir });
+  });
+  afterAll(async () => {
+    await redis?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs with the append-only file on and eviction off, and keeps data across a restart', async () => {
+    const client = createRedis(redis.url, 'spec');
+    expect(await client.config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
+    await expect(assertNoEviction(client)).resolves.toBeUndefined();
+    await client.set('survives', 'yes');
+    await client.quit();
+    await redis.stop();
+
+    redis = await startEmbeddedRedis({ dir });
+    const again = createRedis(redis.url, 'spec');
+    expect(await again.get('survives')).toBe('yes');
+    await again.quit();
+  });
+
+  it('refuses a Redis that may evict keys, naming the policy and the fix', async () => {
+    const client = createRedis(redis.url, 'spec');
+    await client.config('SET', 'maxmemory-policy', 'allkeys-lru');
+    try {
+      await expect(assertNoEviction(client)).rejects.toThrow(RedisEvictionPolicyError);
+      await expect(assertNoEviction(client)).rejects.toThrow('"allkeys-lru"');
+      await expect(assertNoEviction(client)).rejects.toThrow('maxmemory-policy noeviction');
+    } finally {
+      await client.config('SET', 'maxmemory-policy', 'noeviction');
+      await client.quit();
+    }
+  });
+
+  it('says how to get Redis when no binary is there', async () => {
+    const start = startEmbeddedRedis({ dir, binary: 'redis-server-that-does-not-exist' });
+    await expect(start).rejects.toThrow(RedisBinaryMissing);
+    await expect(start).rejects.toThrow(/apt-get install redis-server.*docker compose up -d redis/s);
+  });
+});
