@@ -1,8 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../../apps/klaxon/src/cli';
 import { GitHubEmulator } from '../emulators/github.emulator';
-import { startTestKlaxon, type TestKlaxon } from '../support/klaxon';
+import { API_TOKEN, startTestKlaxon, type TestKlaxon } from '../support/klaxon';
 
 const scan = readFileSync(resolve(__dirname, '../fixtures/trivy/image-checkout.json'), 'utf8');
 const COMMIT = '4e1f0c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f';
@@ -110,5 +114,18 @@ gate:
     const answer = await gate('repo=acme/checkout&pr=42');
     expect(answer.check).toBeUndefined();
     expect(gh.checkRuns).toHaveLength(runs);
+  });
+
+  it('the CLI says whether the check run was published', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'klaxon-gate-')), 'trivy.json');
+    writeFileSync(file, report);
+    const lines: string[] = [];
+    const out = { log: (s: string) => lines.push(s), error: (s: string) => lines.push(s) } as unknown as Console;
+    const args = ['gate', '--report', file, '--server', klaxon.url, '--token', API_TOKEN, '--commit', COMMIT];
+    expect(await main([...args, '--repo', 'acme/checkout'], out)).toBe(0);
+    expect(lines.join('\n')).toContain('GitHub check run published (gh-pr).');
+    lines.length = 0;
+    expect(await main([...args, '--repo', 'acme/payments'], out)).toBe(0);
+    expect(lines.join('\n')).toMatch(/GitHub check run not published \(gh-pr\): github: HTTP 404/);
   });
 });

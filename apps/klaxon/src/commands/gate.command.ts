@@ -18,6 +18,8 @@ interface GateAnswer {
   findings: { verdict: string; severity: string; rule: string; package?: { name: string; installed?: string; fixed?: string }; location?: string; fix?: string; reason: string; exception?: { id: string; expires?: string; permanent: boolean } }[];
   exceptions: { id: string; owner: string; reason: string; expires?: string; permanent: boolean; findings: number }[];
   summary: { total: number; failed: number; warned: number; excepted: number };
+  /** Set when the server published the verdict as a GitHub check run (or tried to). */
+  check?: { published: boolean; destination: string; id?: number; error?: string };
 }
 
 function table(rows: string[][]): string[] {
@@ -52,6 +54,14 @@ export function renderGate(answer: GateAnswer): string[] {
     for (const e of answer.exceptions) {
       lines.push(`  ${e.id} (${e.owner}, ${e.permanent ? 'permanent' : `expires ${e.expires}`}): ${e.reason} — ${e.findings} finding${e.findings === 1 ? '' : 's'}`);
     }
+  }
+  if (answer.check) {
+    lines.push(
+      '',
+      answer.check.published
+        ? `GitHub check run published (${answer.check.destination}).`
+        : `GitHub check run not published (${answer.check.destination}): ${answer.check.error ?? 'unknown error'}`,
+    );
   }
   const failing = answer.reasons.filter((r) => r.startsWith('FAIL '));
   if (failing.length) lines.push('', 'To pass:', ...failing.map((r) => `  - ${r.slice(5)}`));
