@@ -267,12 +267,22 @@ for i = 6, #ARGV, 3 do
 end
 local resolved = {}
 for repository in pairs(touched) do
-  local live, gone = reconcile(repository, '')
-  local candidates = {}
-  for _, key in ipairs(gone) do
-    for _, fp in ipairs(redis.call('SMEMBERS', key)) do candidates[fp] = true end
+  -- The same input again (a retried job): its slots are already recorded, so reconciling finds nothing
+  -- dropped; answer with what the first attempt resolved, or routing never hears of it.
+  local lastKey = prefix .. ':image:' .. repository .. ':running-last'
+  if redis.call('HGET', lastKey, 'cause') == cause then
+    for _, fp in ipairs(cjson.decode(redis.call('HGET', lastKey, 'resolved'))) do resolved[#resolved + 1] = fp end
+  else
+    local live, gone = reconcile(repository, '')
+    local candidates = {}
+    for _, key in ipairs(gone) do
+      for _, fp in ipairs(redis.call('SMEMBERS', key)) do candidates[fp] = true end
+    end
+    local mine = {}
+    resolveUnless(candidates, live, now, 'no current digest of ' .. repository .. ' has it (' .. cause .. ')', limit, mine)
+    for _, fp in ipairs(mine) do resolved[#resolved + 1] = fp end
+    redis.call('HSET', lastKey, 'cause', cause, 'resolved', #mine == 0 and '[]' or cjson.encode(mine))
   end
-  resolveUnless(candidates, live, now, 'no current digest of ' .. repository .. ' has it (' .. cause .. ')', limit, resolved)
 end
 return resolved
 `;
@@ -415,7 +425,7 @@ function filterIndexes(filter: FindingFilter): string[] {
  * Every key of finding state is spelled here: `<prefix>:finding:<fp>` (+ `:history`, `:sources`,
  * `:digests`, `:workloads`), the secondary indexes `<prefix>:idx:<name>:<value>`, the last-seen order
  * `<prefix>:findings:seen`, the current risk order `<prefix>:findings:risk`, scope memberships `<prefix>:scope:<key>` and the current digests of each
- * image repository `<prefix>:image:<repository>:{scans,running,current,scopes}`.
+ * image repository `<prefix>:image:<repository>:{scans,running,current,scopes,running-last}`.
  */
 export class FindingRepository {
   constructor(

@@ -178,6 +178,18 @@ describe('lifecycle per image repository, exceptions and queries against Redis',
     expect((await ids({ state: ['resolved'] })).ids.sort()).toEqual(['CVE-B', 'CVE-B', 'CVE-B']);
   });
 
+  it('a retried rollout job reports the resolutions its first attempt made, so routing still hears of them', async () => {
+    await run(scan('shop/basket', digest(31), ['CVE-RA', 'CVE-RB']), 30);
+    await run(running('shop/basket', digest(31)), 31);
+    await run(scan('shop/basket', digest(32), ['CVE-RA']), 32);
+    const rollout = running('shop/basket', digest(32));
+    const first = await triage.execute(rollout, at(33), 'evt-rollout');
+    // The job failed after triage (enqueueing the route job) and BullMQ runs it again.
+    const retried = await triage.execute(rollout, at(34), 'evt-rollout');
+    expect(first.changes.map((c) => [c.change, c.finding.rule.id])).toEqual([['resolved', 'CVE-RB']]);
+    expect(retried.changes.map((c) => [c.change, c.finding.rule.id])).toEqual([['resolved', 'CVE-RB']]);
+  });
+
   it.each([
     ['harbor.example.com/shop/checkout:1.4.2', 'shop/checkout'],
     ['harbor.example.com:443/shop/checkout@sha256:abc', 'shop/checkout'],
