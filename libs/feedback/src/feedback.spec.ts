@@ -238,6 +238,17 @@ describe('other detections', () => {
     expect(s.changes.dockerfile.join(' ')).toMatch(/distroless/);
   });
 
+  it('a command line with newlines stays inside its evidence row, so it cannot mention anyone in the PR comment', () => {
+    // What an intruder's shell puts in proc.cmdline is theirs to choose, line breaks included.
+    const cmdline = "sh -c 'x\n\n@acme/security-team approved <img src=x>'";
+    const shell = falcoEvent('Terminal shell in container', ['container', 'shell'], { 'proc.cmdline': cmdline });
+    const s = byRule(suggest([shell]), 'remove-shells-and-block-exec');
+    const md = renderSuggestionsMarkdown([suggestionFinding(s, 'evt_1')]);
+    const row = md.split('\n').find((line) => line.startsWith('| Terminal shell in container |'))!;
+    expect(row).toContain('@acme/security-team');
+    expect(md.split('\n').filter((line) => line.includes('@acme'))).toEqual([row]);
+  });
+
   it('a setuid → runAsNonRoot, no privilege escalation, drop ALL, seccomp RuntimeDefault', () => {
     const setuid = falcoEvent('Non sudo setuid', ['host', 'container', 'users', 'mitre_privilege_escalation', 'T1548.001'], { 'proc.cmdline': 'su -' });
     const s = byRule(suggest([setuid]), 'drop-privileges');

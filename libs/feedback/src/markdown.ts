@@ -12,6 +12,26 @@ function details(summary: string, body: string): string {
   return ['<details>', `<summary>${summary}</summary>`, '', body, '', '</details>'].join('\n');
 }
 
+/**
+ * Sensor text in a table cell: a line break would end the row and let the rest render as Markdown, `|`
+ * would end the cell, HTML and `@name` (a mention) must stay text. Rule names and command lines come
+ * from the runtime, where an intruder chooses them.
+ */
+function cell(text: string): string {
+  return text
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/([\\`*_[\]|#!~])/g, '\\$1')
+    .replace(/@/g, '@&#8203;');
+}
+
+/** A sample in a code span (mentions and HTML stay text there), on one line and without a span-ending backtick. */
+function sampleSpan(sample: string): string {
+  return `\`${sample.replace(/[|`\r\n]/g, ' ')}\``;
+}
+
 function subject(s: Suggestion): string {
   const w = s.workload;
   const image = s.image?.repository ? ` (image \`${s.image.repository}${s.image.tag ? `:${s.image.tag}` : ''}\`)` : '';
@@ -21,7 +41,7 @@ function subject(s: Suggestion): string {
 export function renderSuggestionMarkdown(s: Suggestion): string {
   const e = s.evidence;
   const evidence = e.detections
-    .map((d) => `| ${d.rule} | ${d.tool} | ${d.count} | ${d.firstSeen} | ${d.lastSeen} | ${d.samples.map((x) => `\`${x.replace(/[|`]/g, ' ')}\``).join('<br>')} |`)
+    .map((d) => `| ${cell(d.rule)} | ${cell(d.tool)} | ${d.count} | ${cell(d.firstSeen)} | ${cell(d.lastSeen)} | ${d.samples.map(sampleSpan).join('<br>')} |`)
     .join('\n');
   const parts = [
     `### ${s.rule.title} — ${subject(s)}`,
