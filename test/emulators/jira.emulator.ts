@@ -188,6 +188,7 @@ export class JiraEmulator {
     const summary = fields.summary;
     if (typeof summary !== 'string' || !summary.trim()) errors.summary = 'You must specify a summary of the issue.';
     else if (summary.length > 255) errors.summary = 'Summary must be less than 255 characters.';
+    else if (/[\r\n]/.test(summary)) errors.summary = 'The summary is invalid because it contains newline characters.';
     const priority = (fields.priority as { name?: string } | undefined)?.name;
     if (fields.priority !== undefined && (!priority || !PRIORITIES.includes(priority))) errors.priority = `Priority name '${priority}' is not valid`;
     const labels = fields.labels ?? [];

@@ -84,6 +84,15 @@ describe('JiraDestination, one ticket per finding', () => {
     expect(ledger.extra).toMatchObject({ [`issue:${critical.fingerprint}`]: 'SEC-1', [`issue:${high.fingerprint}`]: 'SEC-2' });
   });
 
+  it('opens a ticket for a finding whose title spans lines (Jira refuses a summary with a line break)', async () => {
+    // Semgrep and CodeQL messages, read as SARIF result text, often carry line breaks.
+    const multiline = vulnerability('CVE-2024-9143', 'high', { title: 'openssl: out-of-bounds access\nin GF(2^m) curve APIs' });
+
+    await new JiraDestination(config).send(notification({ new: [multiline] }), undefined);
+
+    expect(jira.issues.map((i) => i.fields.summary)).toEqual(['[high] CVE-2024-9143 in openssl: openssl: out-of-bounds access in GF(2^m) curve APIs (shop/checkout)']);
+  });
+
   it('finds its ticket by label when the ledger is lost, and creates no second one', async () => {
     const destination = new JiraDestination(config);
     await destination.send(notification({ new: [critical] }), undefined);

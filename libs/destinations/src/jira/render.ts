@@ -55,12 +55,17 @@ export interface TicketFields {
   labels: string[];
 }
 
+/** Jira refuses a summary with a line break ("The summary is invalid because it contains newline characters"). */
+function oneLine(text: string): string {
+  return text.replace(/\s*[\r\n]+\s*/g, ' ');
+}
+
 /** The ticket of one finding: what it is, where, how bad, and what to do. */
 export function findingTicket(f: Finding, priorities: Record<Severity, string>): TicketFields {
   const where = f.artifact?.repository ?? (f.workload?.name ? `${f.workload.namespace}/${f.workload.name}` : f.code?.repo);
   // Parsers often name the rule in the title already ("CVE-2024-5535 in openssl — …"): not twice.
   const what = f.title.includes(f.rule.id) ? f.title : `${findingName(f)}${f.title ? `: ${f.title}` : ''}`;
-  const summary = cut(`[${f.severity}] ${what}${where ? ` (${where})` : ''}`, JIRA_SUMMARY_MAX);
+  const summary = cut(oneLine(`[${f.severity}] ${what}${where ? ` (${where})` : ''}`), JIRA_SUMMARY_MAX);
   return {
     summary,
     description: findingDoc(f),
@@ -75,7 +80,7 @@ export function groupTicket(n: Notification, priorities: Record<Severity, string
   const name = groupLabelText(n) || `route ${n.route}`;
   const severity = worstSeverity(open);
   return {
-    summary: cut(`[${severity}] ${open.length} finding${open.length === 1 ? '' : 's'} in ${name}`, JIRA_SUMMARY_MAX),
+    summary: cut(oneLine(`[${severity}] ${open.length} finding${open.length === 1 ? '' : 's'} in ${name}`), JIRA_SUMMARY_MAX),
     description: [{ line: [`Findings routed by Klaxon route ${n.route} for ${name}.`] }, ...listDoc('Open findings', open)],
     priority: priorities[severity],
     labels: ['klaxon', groupLabel(n.key)],
