@@ -65,6 +65,8 @@ export interface RunningSlot {
 
 /** History kept per finding: enough to read its story, bounded so a flapping finding cannot grow without end. */
 export const HISTORY_LIMIT = 50;
+/** How long the answer of an exception's end is kept for a retry of its job. */
+const RELEASE_ANSWER_TTL_SECONDS = 7 * 86_400;
 /** Findings per script call: keeps each call short so Redis stays responsive to other clients. */
 const CHUNK = 500;
 const UPSERT_ARGS = 9;
@@ -289,12 +291,18 @@ return resolved
 
 /*
  * After an exception ended: findings it suppressed either move to the exception that covers them now or
- * reopen (returned, to be routed as new). ARGV: prefix, now, cause, historyLimit, endedId, then (fingerprint, exception or '').
+ * reopen (returned, to be routed as new). 'ending' names the end (its job): the same end again (a retried
+ * job, whose first attempt already moved the findings) answers with what the first attempt reopened.
+ * ARGV: prefix, now, cause, historyLimit, endedId, ending ('' none), then (fingerprint, exception or '').
  */
 const RELEASE_SCRIPT = `${PRELUDE}
-local now, cause, limit, ended = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5]
+local now, cause, limit, ended, ending = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6]
+local lastKey = prefix .. ':release:' .. ended
+if ending ~= '' and redis.call('HGET', lastKey, 'ending') == ending then
+  return cjson.decode(redis.call('HGET', lastKey, 'reopened'))
+end
 local reopened = {}
-for i = 6, #ARGV, 2 do
+for i = 7, #ARGV, 2 do
   local fp, exc = ARGV[i], ARGV[i + 1]
   local key = fkey(fp)
   local cur = redis.call('HMGET', key, 'state', 'exception')
@@ -311,6 +319,11 @@ for i = 6, #ARGV, 2 do
       reopened[#reopened + 1] = fp
     end
   end
+end
+if ending ~= '' then
+  -- Kept as long as a job of this end can still be retried, or replayed from the dead letters soon after.
+  redis.call('HSET', lastKey, 'ending', ending, 'reopened', #reopened == 0 and '[]' or cjson.encode(reopened))
+  redis.call('EXPIRE', lastKey, ${RELEASE_ANSWER_TTL_SECONDS})
 end
 return reopened
 `;
@@ -425,7 +438,8 @@ function filterIndexes(filter: FindingFilter): string[] {
  * Every key of finding state is spelled here: `<prefix>:finding:<fp>` (+ `:history`, `:sources`,
  * `:digests`, `:workloads`), the secondary indexes `<prefix>:idx:<name>:<value>`, the last-seen order
  * `<prefix>:findings:seen`, the current risk order `<prefix>:findings:risk`, scope memberships `<prefix>:scope:<key>` and the current digests of each
- * image repository `<prefix>:image:<repository>:{scans,running,current,scopes,running-last}`.
+ * image repository `<prefix>:image:<repository>:{scans,running,current,scopes,running-last}`, and the
+ * answer of an exception's last end `<prefix>:release:<exception id>`.
  */
 export class FindingRepository {
   constructor(
@@ -507,12 +521,13 @@ export class FindingRepository {
 
   /**
    * After exception `ended` stopped holding: each finding moves to the exception now covering it, or
-   * reopens. Returns the reopened fingerprints. Idempotent: only findings still suppressed by `ended` move.
+   * reopens. Returns the reopened fingerprints. Idempotent: only findings still suppressed by `ended` move;
+   * with `ending` (which end this is), the same end again returns what it reopened the first time.
    */
-  async release(ended: string, coveredNow: Map<string, string | undefined>, now: Date, cause: string): Promise<string[]> {
-    if (!coveredNow.size) return [];
+  async release(ended: string, coveredNow: Map<string, string | undefined>, now: Date, cause: string, ending = ''): Promise<string[]> {
+    if (!coveredNow.size && !ending) return [];
     const args = [...coveredNow].flatMap(([fp, exc]) => [fp, exc ?? '']);
-    return (await this.redis.releaseSuppressed(this.prefix, now.toISOString(), cause, String(HISTORY_LIMIT), ended, ...args)) as string[];
+    return (await this.redis.releaseSuppressed(this.prefix, now.toISOString(), cause, String(HISTORY_LIMIT), ended, ending, ...args)) as string[];
   }
 
   /**

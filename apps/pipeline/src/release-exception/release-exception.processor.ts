@@ -25,7 +25,7 @@ export class ReleaseExceptionProcessor implements OnModuleInit {
   async execute({ exceptionId, reason, at }: ReleaseExceptionJob): Promise<void> {
     // A timer may fire a little early by this process's clock: judge coverage at the expiry itself.
     const now = new Date(Math.max(this.runtime.clock().getTime(), Date.parse(at)));
-    const changes = await this.release.execute(exceptionId, reason, now);
+    const changes = await this.release.execute(exceptionId, reason, now, `${reason}@${at}`);
     if (changes.length) {
       await this.runtime.queues.add(QUEUE.route, JOB.route, { cause: 'exception-release', changes }, { jobId: `route-release-${encodeURIComponent(exceptionId)}-${reason}-${Date.parse(at)}` });
     }

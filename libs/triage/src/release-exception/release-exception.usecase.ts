@@ -14,14 +14,21 @@ export class ReleaseException {
     private readonly exceptions: ExceptionStore,
   ) {}
 
-  async execute(exceptionId: string, reason: 'expired' | 'deleted', now: Date): Promise<{ change: 'unsuppressed'; finding: Finding }[]> {
+  /**
+   * `ending` names this end (the job's): a retried job answers with the findings the first attempt
+   * reopened, though they are no longer suppressed, so routing still hears of them.
+   */
+  async execute(exceptionId: string, reason: 'expired' | 'deleted', now: Date, ending = `${reason}@${now.toISOString()}`): Promise<{ change: 'unsuppressed'; finding: Finding }[]> {
     const records = await this.findings.getMany(await this.findings.suppressedBy(exceptionId));
-    if (!records.length) return [];
-    const exceptions = await this.exceptions.list();
+    const exceptions = records.length ? await this.exceptions.list() : [];
     const coveredNow = new Map(records.map((r) => [r.fingerprint, coveringException(exceptions, findingOf(r), now)?.id]));
-    const reopened = new Set(await this.findings.release(exceptionId, coveredNow, now, `exception ${exceptionId} ${reason}`));
-    return records
-      .filter((r) => reopened.has(r.fingerprint))
-      .map((r) => ({ change: 'unsuppressed' as const, finding: { ...findingOf(r), state: 'open' as const } }));
+    const reopened = await this.findings.release(exceptionId, coveredNow, now, `exception ${exceptionId} ${reason}`, ending);
+    if (!reopened.length) return [];
+    const byFingerprint = new Map(records.map((r) => [r.fingerprint, r]));
+    for (const r of await this.findings.getMany(reopened.filter((fp) => !byFingerprint.has(fp)))) byFingerprint.set(r.fingerprint, r);
+    return reopened.flatMap((fp) => {
+      const r = byFingerprint.get(fp);
+      return r ? [{ change: 'unsuppressed' as const, finding: { ...findingOf(r), state: 'open' as const } }] : [];
+    });
   }
 }

@@ -6,6 +6,7 @@ import { dropPrefix, testPrefix, testRedis } from '../../../../test/support/redi
 import { ExceptionRepository } from '../exceptions/exception.repository';
 import { ExceptionStore } from '../exceptions/exception.store';
 import { FindingRepository } from '../finding.repository';
+import { ReleaseException } from '../release-exception/release-exception.usecase';
 import { imageRepository, TriageBatch } from './triage-batch.usecase';
 
 const digest = (n: number) => `sha256:${n.toString(16).padStart(64, '0')}`;
@@ -188,6 +189,19 @@ describe('lifecycle per image repository, exceptions and queries against Redis',
     const retried = await triage.execute(rollout, at(34), 'evt-rollout');
     expect(first.changes.map((c) => [c.change, c.finding.rule.id])).toEqual([['resolved', 'CVE-RB']]);
     expect(retried.changes.map((c) => [c.change, c.finding.rule.id])).toEqual([['resolved', 'CVE-RB']]);
+  });
+
+  it('a retried release job routes the findings its first attempt reopened', async () => {
+    await exceptions.put({ ...exceptionSchema.parse({ id: 'rel-accepted', match: ['image = shop/release'], reason: 'accepted in APPSEC-113', owner: 'team-payments', expires: '2027-01-31T00:00:00Z' }), origin: 'api' });
+    await run(scan('shop/release', digest(41), ['CVE-RX']), 50);
+    await exceptions.remove('rel-accepted');
+    const release = new ReleaseException(findings, new ExceptionStore([], exceptions));
+    const first = await release.execute('rel-accepted', 'deleted', at(51), 'deleted@2026-11-23T11:51:00.000Z');
+    // The route job could not be queued after the findings moved: BullMQ runs the release job again.
+    const retried = await release.execute('rel-accepted', 'deleted', at(52), 'deleted@2026-11-23T11:51:00.000Z');
+    expect(first.map((c) => [c.change, c.finding.rule.id, c.finding.state])).toEqual([['unsuppressed', 'CVE-RX', 'open']]);
+    expect(retried.map((c) => [c.change, c.finding.rule.id, c.finding.state])).toEqual([['unsuppressed', 'CVE-RX', 'open']]);
+    expect((await findings.get(fp('CVE-RX', 'shop/release')))?.history.map((h) => h.state)).toEqual(['suppressed', 'open']);
   });
 
   it.each([
