@@ -6,7 +6,9 @@ import type { AddressInfo } from 'node:net';
  * basic auth (401 otherwise), `POST /rest/api/{2,3}/issue` with field validation answering 400
  * `{errorMessages, errors}` as Jira does, `GET|POST /rest/api/{2,3}/search` with the JQL subset
  * Klaxon writes (`project = "X" AND labels = "a"`, `labels in ("a", "b")`, `ORDER BY`), transitions
- * offered from the current status only, comments, and 429 with Retry-After.
+ * offered from the current status only, comments, and 429 with Retry-After. As Jira Cloud
+ * (`start({ cloud: true })`), `/search` answers 410 Gone and `POST /search/jql` searches, as Cloud
+ * does since CHANGE-2046; as Data Center (the default), `/search/jql` does not exist (404).
  * https://developer.atlassian.com/cloud/jira/platform/rest/v2/
  */
 
@@ -68,15 +70,16 @@ export class JiraEmulator {
   private constructor(
     private readonly server: Server,
     readonly port: number,
+    readonly cloud: boolean,
   ) {}
 
-  static async start(): Promise<JiraEmulator> {
+  static async start(options: { cloud?: boolean } = {}): Promise<JiraEmulator> {
     const server = createServer();
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => resolve());
     });
-    const emulator = new JiraEmulator(server, (server.address() as AddressInfo).port);
+    const emulator = new JiraEmulator(server, (server.address() as AddressInfo).port, options.cloud ?? false);
     server.on('request', (req, res) => void emulator.handle(req, res));
     return emulator;
   }
@@ -151,6 +154,13 @@ export class JiraEmulator {
     const body = raw ? parseJson(raw) : undefined;
     let m: RegExpExecArray | null;
     if (path === '/issue' && method === 'POST') return this.create(version, body);
+    if (path === '/search/jql' && method === 'POST' && this.cloud) {
+      const { total: _total, startAt: _startAt, ...page } = this.search((body ?? {}) as Record<string, unknown>).body as Record<string, unknown>;
+      return { status: 200, body: { ...page, isLast: true } };
+    }
+    if (path === '/search' && this.cloud) {
+      throw new JiraError(410, ['The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046']);
+    }
     if (path === '/search' && (method === 'GET' || method === 'POST')) {
       const params = method === 'GET' ? Object.fromEntries(url.searchParams) : ((body ?? {}) as Record<string, unknown>);
       return this.search(params);
@@ -209,7 +219,7 @@ export class JiraEmulator {
     return { status: 201, body: { id: issue.id, key: issue.key, self: `http://127.0.0.1:${this.port}/rest/api/${version}/issue/${issue.id}` } };
   }
 
-  private search(params: Record<string, unknown>): Reply {
+  private search(params: Record<string, unknown>): Reply & { body: Record<string, unknown> } {
     const jql = String(params.jql ?? '');
     const filter = parseJql(jql);
     const startAt = Number(params.startAt ?? 0);

@@ -198,6 +198,27 @@ describe('JiraDestination, one ticket per group', () => {
   });
 });
 
+describe('JiraDestination on Jira Cloud', () => {
+  let cloud: JiraEmulator;
+  beforeAll(async () => {
+    cloud = await JiraEmulator.start({ cloud: true });
+  });
+  afterAll(async () => {
+    await cloud.stop();
+  });
+
+  it('finds its tickets with /search/jql, since Cloud answers the old /search with 410 Gone', async () => {
+    const onCloud = configure({ host: cloud.host, port: cloud.port });
+    const critical = vulnerability('CVE-2024-2511');
+    await new JiraDestination(onCloud).send(notification({ new: [critical] }), undefined);
+
+    const again = await new JiraDestination(onCloud).send(notification({ new: [critical] }), undefined);
+
+    expect(cloud.withLabel(findingLabel(critical))).toHaveLength(1);
+    expect(again.extra![`issue:${critical.fingerprint}`]).toBe('SEC-1');
+  });
+});
+
 describe('JiraDestination failures', () => {
   const finding = vulnerability('CVE-2024-2511');
 

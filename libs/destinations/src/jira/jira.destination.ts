@@ -41,6 +41,8 @@ export class JiraDestination implements Destination {
   readonly type = 'jira';
   private readonly client: JiraApi;
   private readonly priorities: Record<Severity, string>;
+  /** Which search this Jira has, once known: Cloud only `/search/jql`, Data Center only `/search`. */
+  private searchPath: '/search/jql' | '/search' | undefined;
 
   constructor(private readonly config: JiraDestinationConfig) {
     this.client = new JiraApi({
@@ -156,9 +158,7 @@ export class JiraDestination implements Destination {
     for (let i = 0; i < unique.length; i += SEARCH_BATCH) {
       const batch = unique.slice(i, i + SEARCH_BATCH);
       const jql = `project = "${this.config.project}" AND labels in (${batch.map((l) => `"${l}"`).join(', ')}) ORDER BY created ASC`;
-      const result = (await this.call(() =>
-        this.client.searchJira(jql, { maxResults: batch.length * 2, fields: ['labels', 'status'] }),
-      )) as { issues?: Array<{ key: string; fields?: { labels?: string[]; status?: { statusCategory?: { key?: string } } } }> };
+      const result = (await this.search(jql, batch.length * 2)) as { issues?: Array<{ key: string; fields?: { labels?: string[]; status?: { statusCategory?: { key?: string } } } }> };
       for (const issue of result.issues ?? []) {
         const done = issue.fields?.status?.statusCategory?.key === 'done';
         // The oldest ticket wins when someone cloned one by hand: ORDER BY created ASC.
@@ -166,6 +166,27 @@ export class JiraDestination implements Destination {
       }
     }
     return found;
+  }
+
+  /**
+   * Jira Cloud removed `/rest/api/{2,3}/search` (410 Gone, CHANGE-2046) for `POST …/search/jql`, which
+   * Data Center does not have (404): the new one is tried first and a 404 settles on the old one.
+   */
+  private async search(jql: string, maxResults: number): Promise<unknown> {
+    const body = { jql, maxResults, fields: ['labels', 'status'] };
+    if (this.searchPath !== '/search') {
+      try {
+        // jira-client 8 has no method for it; its own request helpers (typed private) keep auth and transport.
+        const client = this.client as unknown as JiraClientInternals;
+        const found = await this.call(() => client.doRequest(client.makeRequestHeader(client.makeUri({ pathname: '/search/jql' }), { method: 'POST', body })));
+        this.searchPath = '/search/jql';
+        return found;
+      } catch (err) {
+        if (this.searchPath || !(err instanceof DestinationRejected && err.status === 404)) throw err;
+        this.searchPath = '/search';
+      }
+    }
+    return this.call(() => this.client.searchJira(jql, { maxResults, fields: body.fields }));
   }
 
   private async create(ticket: TicketFields, lead: Finding | undefined): Promise<string> {
@@ -224,6 +245,12 @@ export class JiraDestination implements Destination {
       throw toDeliveryError(err);
     }
   }
+}
+
+interface JiraClientInternals {
+  makeUri(options: { pathname: string }): string;
+  makeRequestHeader(uri: string, options: { method: string; body: unknown }): unknown;
+  doRequest(request: unknown): Promise<unknown>;
 }
 
 function sameName(a: string | undefined, b: string): boolean {
