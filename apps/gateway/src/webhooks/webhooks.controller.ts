@@ -45,15 +45,22 @@ export class WebhooksController {
       }
     }
     reply.status(HttpStatus.ACCEPTED);
-    return this.intake.accept(
-      {
-        integration: `webhook:${name}`,
-        format: integration.format(webhook),
-        context: { ...integration.context?.(webhook), ...(deliveryId ? { deliveryId } : {}) },
-        raw,
-        contentType: headers['content-type'],
-      },
-      eventId,
-    );
+    try {
+      return await this.intake.accept(
+        {
+          integration: `webhook:${name}`,
+          format: integration.format(webhook),
+          context: { ...integration.context?.(webhook), ...(deliveryId ? { deliveryId } : {}) },
+          raw,
+          contentType: headers['content-type'],
+        },
+        eventId,
+      );
+    } catch (err) {
+      // A quarantined input (an ApiError: 4xx) was taken in and a redelivery would only quarantine it
+      // again; anything else failed before it was queued, so the sender's retry must be processed.
+      if (deliveryId && !(err instanceof ApiError)) await this.runtime.events.releaseDelivery(name, deliveryId, eventId);
+      throw err;
+    }
   }
 }

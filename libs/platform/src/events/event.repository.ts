@@ -130,16 +130,24 @@ export class EventRepository {
     };
   }
 
+  /**
+   * Records a stage's outcome. A job replayed after the event expired must not leave a hash that
+   * never expires: the TTL is set when the key has none (a quarantined event is never marked).
+   */
+  private async update(id: string, fields: Record<string, string>): Promise<void> {
+    await this.redis.multi().hset(this.key(id), fields).expire(this.key(id), EVENT_TTL_SECONDS, 'NX').exec();
+  }
+
   async markParsed(id: string, parsed: NonNullable<EventView['parsed']>): Promise<void> {
-    await this.redis.hset(this.key(id), { status: 'parsed', format: parsed.format, parsed: JSON.stringify(parsed) });
+    await this.update(id, { status: 'parsed', format: parsed.format, parsed: JSON.stringify(parsed) });
   }
 
   async markTriaged(id: string, counts: Record<string, number>): Promise<void> {
-    await this.redis.hset(this.key(id), { status: 'triaged', triage: JSON.stringify(counts) });
+    await this.update(id, { status: 'triaged', triage: JSON.stringify(counts) });
   }
 
   async markRouted(id: string, routed: NonNullable<EventView['routed']>): Promise<void> {
-    await this.redis.hset(this.key(id), { status: 'routed', routed: JSON.stringify(routed) });
+    await this.update(id, { status: 'routed', routed: JSON.stringify(routed) });
   }
 
   /** Rescore routing told by one group flush (`flush` names it, so a retried flush counts once). */
@@ -197,7 +205,7 @@ export class EventRepository {
   }
 
   async markIgnored(id: string, reason: string): Promise<void> {
-    await this.redis.hset(this.key(id), { status: 'ignored', ignored: reason });
+    await this.update(id, { status: 'ignored', ignored: reason });
   }
 
   /**
@@ -208,6 +216,13 @@ export class EventRepository {
     const key = `${this.prefix}:delivery:${integration}:${deliveryId}`;
     const claimed = await this.redis.set(key, eventId, 'EX', EVENT_TTL_SECONDS, 'NX');
     return claimed ? undefined : ((await this.redis.get(key)) ?? undefined);
+  }
+
+  /** Gives a delivery id back when its event could not be taken in, so the sender's retry is processed. */
+  async releaseDelivery(integration: string, deliveryId: string, eventId: string): Promise<void> {
+    const key = `${this.prefix}:delivery:${integration}:${deliveryId}`;
+    // Only the claim this event made: a later event may hold it by now.
+    if ((await this.redis.get(key)) === eventId) await this.redis.del(key);
   }
 
   async setFormat(id: string, format: string): Promise<void> {

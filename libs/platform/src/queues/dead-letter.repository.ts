@@ -47,6 +47,16 @@ export class DeadLetterRepository {
     return value ? (JSON.parse(value) as DeadLetter) : undefined;
   }
 
+  /** Removes a letter and returns it, to exactly one of any concurrent callers. */
+  async take(id: string): Promise<DeadLetter | undefined> {
+    const [[, value], [, removed]] = (await this.redis.multi().get(this.key(id)).zrem(this.indexKey, id).del(this.key(id)).exec()) as [
+      [null, string | null],
+      [null, number],
+      [null, number],
+    ];
+    return removed && value ? (JSON.parse(value) as DeadLetter) : undefined;
+  }
+
   async remove(id: string): Promise<void> {
     await this.redis.multi().del(this.key(id)).zrem(this.indexKey, id).exec();
   }

@@ -122,12 +122,16 @@ export class QueueRegistry {
     return worker;
   }
 
-  /** Replays a dead letter into its queue under a fresh job id. */
+  /** Replays a dead letter into its queue under a fresh job id; two concurrent replays queue it once. */
   async replayDeadLetter(id: string): Promise<boolean> {
-    const letter = await this.deadLetters.get(id);
+    const letter = await this.deadLetters.take(id);
     if (!letter) return false;
-    await this.add(letter.queue, letter.jobName, letter.data, { jobId: `${letter.id}-replay-${Date.now()}` });
-    await this.deadLetters.remove(id);
+    try {
+      await this.add(letter.queue, letter.jobName, letter.data, { jobId: `${letter.id}-replay-${Date.now()}` });
+    } catch (err) {
+      await this.deadLetters.add(letter);
+      throw err;
+    }
     return true;
   }
 
