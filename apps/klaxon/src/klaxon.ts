@@ -3,10 +3,13 @@ import { Module, type DynamicModule, type INestApplicationContext } from '@nestj
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { CollectorModule } from '@klaxon/collector';
 import { GatewayModule, keepRawBodies, mountDashboards } from '@klaxon/gateway';
 import { NotifierModule } from '@klaxon/notifier';
 import { PipelineModule } from '@klaxon/pipeline';
+import { openIntegrations } from '@klaxon/sources';
 import {
   PlatformModule,
   Runtime,
@@ -40,6 +43,8 @@ export interface KlaxonOptions {
   host?: string;
   logger?: Logger;
   clock?: () => Date;
+  /** Where a generated API token is written when the config has none (default `.data/api-token`). */
+  generatedTokenFile?: string;
 }
 
 export interface Klaxon {
@@ -68,7 +73,17 @@ export async function startKlaxon(options: KlaxonOptions): Promise<Klaxon> {
   let apiToken = options.config.auth.apiToken;
   if (!apiToken && apps.includes('gateway')) {
     apiToken = randomBytes(24).toString('base64url');
-    logger.warn(`auth.apiToken (KLAXON_API_TOKEN) is not set: this run accepts the generated token ${apiToken}`);
+    // Secrets never go to the log: the generated token goes to a file only its owner can read.
+    const file = resolve(options.generatedTokenFile ?? '.data/api-token');
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, `${apiToken}\n`, { mode: 0o600 });
+    logger.warn({ file }, 'auth.apiToken (KLAXON_API_TOKEN) is not set: this run accepts a generated token, written to the file named here');
+  }
+  if (apps.includes('gateway')) {
+    const open = openIntegrations(options.config.sources);
+    if (open.length) {
+      logger.warn({ integrations: open }, 'these webhooks accept requests from anyone: set their token or secret under sources.<name>');
+    }
   }
   const runtime = new Runtime(options.config, options.exceptions ?? [], redis, options.prefix ?? 'klaxon', logger, options.clock, apiToken);
   const root = KlaxonModule.for(runtime, apps);

@@ -1,6 +1,6 @@
 import type { Batch } from '@klaxon/findings';
 import { ParseError, parseJson, type SourceMeta, type SourceParser } from './source';
-import type { Integration } from './integration';
+import type { Integration, SourcesConfig } from './integration';
 import { trivyParser } from './trivy/parse';
 import { policyReportParser } from './policyreport/parse';
 import { trivyOperatorParser } from './trivy-operator/parse';
@@ -67,6 +67,14 @@ const INTEGRATION_BY_NAME = new Map(INTEGRATIONS.map((i) => [i.name, i]));
 
 export function integrationFor(name: string): Integration | undefined {
   return INTEGRATION_BY_NAME.get(name);
+}
+
+/**
+ * Integrations that, as configured, take a request that presents nothing at all: their senders are
+ * not authenticated (no token set). Said at start-up, since their events feed risk and can page.
+ */
+export function openIntegrations(sources: SourcesConfig): string[] {
+  return INTEGRATIONS.filter((i) => i.authenticate({ headers: {}, raw: '', query: {} }, sources) === undefined).map((i) => i.name);
 }
 
 export function integrations(): string[] {

@@ -1,14 +1,7 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Integration, SourcesConfig, WebhookRequest } from '../integration';
+import { sameSecret } from '../same-secret';
 
 type TokenSource = 'falco' | 'falcosidekick' | 'tetragon' | 'stackrox' | 'alertmanager';
-
-/** Compares hashes so that neither length nor content leaks through timing. */
-function sameSecret(given: string, expected: string): boolean {
-  const a = createHash('sha256').update(given).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
-}
 
 /**
  * A sender that proves itself with `Authorization: Bearer <sources.<name>.token>` when that token is
