@@ -136,9 +136,10 @@ routes:
   it('answers 413 past the body limit and 415 for a type it does not read', async () => {
     const huge = await klaxon.api('/v1/reports?format=trivy', { method: 'POST', body: 'x'.repeat(3 * 1024 * 1024), headers: { 'content-type': 'application/json' } });
     expect(huge.status).toBe(413);
-    expect(((await huge.json()) as { message: string }).message).toMatch(/too large/i);
+    expect(await huge.json()).toMatchObject({ error: 'payload_too_large', field: 'body', message: expect.stringMatching(/too large/i) });
     const xml = await klaxon.api('/v1/reports?format=trivy', { method: 'POST', body: '<x/>', headers: { 'content-type': 'application/xml' } });
     expect(xml.status).toBe(415);
+    expect(await xml.json()).toMatchObject({ error: 'unsupported_media_type', field: 'content-type' });
   });
 
   it('serves health, readiness and metrics without a token', async () => {

@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { EventsController } from './events/events.controller';
 import { ExceptionsController } from './exceptions/exceptions.controller';
 import { FindingsController } from './findings/findings.controller';
 import { GateController } from './gate/gate.controller';
 import { HealthController } from './health/health.controller';
 import { ApiTokenGuard } from './http/api-token.guard';
+import { BodyErrorFilter } from './http/body-error.filter';
 import { IntakeService } from './reports/intake.service';
 import { ReportsController } from './reports/reports.controller';
 import { RiskController } from './risk/risk.controller';
@@ -15,7 +16,7 @@ import { WebhooksController } from './webhooks/webhooks.controller';
 
 @Module({
   controllers: [ReportsController, WebhooksController, EventsController, HealthController, FindingsController, ExceptionsController, RoutesController, RiskController, GateController, SuggestionsController],
-  providers: [IntakeService, { provide: APP_GUARD, useClass: ApiTokenGuard }],
+  providers: [IntakeService, { provide: APP_GUARD, useClass: ApiTokenGuard }, { provide: APP_FILTER, useClass: BodyErrorFilter }],
   exports: [IntakeService],
 })
 export class GatewayModule {}
