@@ -277,4 +277,24 @@ describe('renderSlack links and remediation', () => {
     expect(section).toContain('acme/x|&lt;!channel&gt; (PR #7)');
     expect(section).not.toContain('<https://github.com/acme/x');
   });
+
+  it('says each thing once: no rule id repeated from the title, no fix line that only restates the fixed version', () => {
+    const upgrade = { ...vulnerability('CVE-2024-5535', 'critical', { fixed: '3.0.13-1' }, { title: 'CVE-2024-5535 in openssl — buffer overread' }), remediation: 'Upgrade openssl from 3.0.11-1 to 3.0.13-1' };
+    const config = toFinding({
+      kind: 'misconfiguration',
+      stage: 'build',
+      source: { tool: 'trivy', integration: 'report' },
+      title: 'Image user should not be root',
+      severity: 'high',
+      rule: { id: 'AVD-DS-0002' },
+      artifact: { repository: 'shop/checkout' },
+      fixable: true,
+      remediation: 'Add a USER instruction with a non-root user',
+      observedAt: '2024-11-23T10:00:00Z',
+    });
+    const text = JSON.stringify(renderSlack(notification({ new: [upgrade, config] }), {}).blocks);
+    expect(text).toContain('*CVE-2024-5535* in openssl — buffer overread');
+    expect(text).not.toContain('Upgrade openssl from');
+    expect(text).toContain('_Fix:_ Add a USER instruction with a non-root user');
+  });
 });

@@ -227,7 +227,9 @@ function findingLine(f: Finding, opts: SlackRenderOptions, show: { regressed?: b
   const id = escapeMrkdwn(f.rule.id, 80);
   const link = findingUrl(f, opts);
   const label = link ? `*<${link}|${id}>*` : `*${id}*`;
-  const title = f.title && f.title !== f.rule.id ? ` ${escapeMrkdwn(f.title, 200)}` : '';
+  // Parsers often start a title with the rule id ("CVE-2024-1 in openssl — …"); the link already shows it.
+  const rest = f.title.startsWith(f.rule.id) ? f.title.slice(f.rule.id.length).trim() : f.title;
+  const title = rest ? ` ${escapeMrkdwn(rest, 200)}` : '';
   const tags = [
     show.severity ? f.severity : undefined,
     show.regressed ? 'regressed' : undefined,
@@ -237,7 +239,8 @@ function findingLine(f: Finding, opts: SlackRenderOptions, show: { regressed?: b
   const details = [packageText(f), artifactText(f), workloadText(f), codeText(f)].filter(Boolean).join(' · ');
   const head = `• ${label}${title}${tags.length ? ` _(${tags.join(', ')})_` : ''}`;
   // The tool's remediation, when it says more than the fixed version already shown.
-  const fix = f.remediation ? `\n      _Fix:_ ${escapeMrkdwn(f.remediation.replace(/\s+/g, ' '), 200)}` : '';
+  const saysMore = f.remediation && !(f.package?.fixed && f.remediation.includes(f.package.fixed));
+  const fix = saysMore ? `\n      _Fix:_ ${escapeMrkdwn(f.remediation!.replace(/\s+/g, ' '), 200)}` : '';
   return `${details ? `${head}\n      ${details}` : head}${fix}`;
 }
 
