@@ -11,10 +11,19 @@ export interface DeliveryLedger {
   sentAt: string;
   /** Destination-specific extras (Slack channel id, thread ts, …). */
   extra?: Record<string, string>;
+  /** The group window of the last notification sent under this key. */
+  lastSeq?: number;
 }
 
 export interface Destination {
   readonly type: string;
+  /**
+   * True when each notification makes the external object show the group's whole current state (a
+   * Slack root message, a PagerDuty alert's trigger/resolve, a GitHub sticky comment): one older than
+   * the last sent would put old state back, so it is skipped. False when each carries its own changes
+   * (Jira tickets per finding, webhook receivers): those are sent whatever their order.
+   */
+  readonly showsLatestState: boolean;
   /**
    * Sends a notification. `previous` is the ledger entry of earlier sends under the same key, so the
    * destination updates what it created instead of creating it again. Returns the new ledger entry.

@@ -15,6 +15,11 @@ export const notificationSchema = z.object({
   createdAt: z.string(),
   /** The input that caused this send, when one did. */
   eventId: z.string().optional(),
+  /**
+   * The group window that built it: later windows have higher numbers. A delivery retried after a
+   * later one went out is older than what the destination shows (see Destination.showsLatestState).
+   */
+  seq: z.number().int().optional(),
   changes: z.object({
     new: z.array(findingSchema),
     regressed: z.array(findingSchema),

@@ -1,6 +1,6 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { DESTINATION_TYPES, Runtime, deliverJobSchema, deliverQueue, type DeliverJob } from '@klaxon/platform';
-import { LedgerRepository, createDestination, type Destination } from '@klaxon/destinations';
+import { LedgerRepository, createDestination, type DeliveryLedger, type Destination } from '@klaxon/destinations';
 import { DELIVERY_LIMITS } from './delivery-limits';
 
 /**
@@ -15,6 +15,11 @@ class DeliveryBusy extends Error {
     super(`${destination}: a delivery for ${key} is in progress`);
     this.name = 'DeliveryBusy';
   }
+}
+
+/** Delivered out of order: a later window of the same group already reached the destination. */
+function isOlder(notification: DeliverJob['notification'], previous: DeliveryLedger | undefined): boolean {
+  return notification.seq !== undefined && previous?.lastSeq !== undefined && notification.seq < previous.lastSeq;
 }
 
 /**
@@ -53,18 +58,23 @@ export class DeliverNotificationProcessor implements OnModuleInit {
     const release = await this.ledger.lock(notification.destination, notification.key, LOCK_TTL_MS);
     if (!release) throw new DeliveryBusy(notification.destination, notification.key);
     let entry;
+    let skipped: string | undefined;
     try {
       const previous = await this.ledger.get(notification.destination, notification.key);
       if (previous?.lastNotificationId === notification.id) return;
-      entry = await destination.send(notification, previous);
-      await this.ledger.put(notification.destination, notification.key, entry);
+      if (destination.showsLatestState && isOlder(notification, previous)) {
+        skipped = `a later notification (window ${previous!.lastSeq}) was already sent`;
+      } else {
+        entry = { ...(await destination.send(notification, previous)), lastSeq: notification.seq ?? previous?.lastSeq };
+        await this.ledger.put(notification.destination, notification.key, entry);
+      }
     } finally {
       await release();
     }
     if (notification.eventId) {
       await this.runtime.events.recordDelivery(notification.eventId, `${notification.destination}/${notification.key}`, {
         destination: notification.destination,
-        ref: entry.ref,
+        ...(skipped ? { skipped } : { ref: entry!.ref }),
         notificationId: notification.id,
         at: this.runtime.clock().toISOString(),
       });

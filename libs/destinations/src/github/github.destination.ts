@@ -57,6 +57,7 @@ const IN_PROCESS_WAIT_MAX_S = 3;
  */
 export class GitHubDestination implements Destination {
   readonly type = 'github';
+  readonly showsLatestState = true;
   private readonly clients = new Map<string, Promise<Client>>();
   private readonly throttleId: string;
 

@@ -39,6 +39,7 @@ type Change = 'new' | 'regressed' | 'open' | 'resolved';
  */
 export class JiraDestination implements Destination {
   readonly type = 'jira';
+  readonly showsLatestState = false;
   private readonly client: JiraApi;
   private readonly priorities: Record<Severity, string>;
   /** Which search this Jira has, once known: Cloud only `/search/jql`, Data Center only `/search`. */

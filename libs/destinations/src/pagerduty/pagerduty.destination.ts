@@ -29,6 +29,7 @@ type EventData = Parameters<typeof event>[0]['data'];
  */
 export class PagerDutyDestination implements Destination {
   readonly type = 'pagerduty';
+  readonly showsLatestState = true;
   /** pdjs always builds `https://{server}/v2/enqueue`, so only the host:port of eventsUrl is used. */
   private readonly server: string;
   private readonly agent: Agent;

@@ -48,6 +48,7 @@ const REQUEST_TIMEOUT_MS = 10_000;
  */
 export class SlackDestination implements Destination {
   readonly type = 'slack';
+  readonly showsLatestState = true;
   private readonly client: WebClient;
 
   constructor(

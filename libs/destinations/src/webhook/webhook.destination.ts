@@ -29,6 +29,7 @@ export function signBody(body: string, secret: string): string {
  */
 export class WebhookDestination implements Destination {
   readonly type = 'webhook';
+  readonly showsLatestState = false;
 
   constructor(private readonly config: WebhookDestinationConfig) {}
 

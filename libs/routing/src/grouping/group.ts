@@ -48,6 +48,7 @@ export function notificationsOf(outcome: FlushOutcome, route: MatchedRoute, grou
     groupLabels: outcome.labels,
     createdAt: now.toISOString(),
     eventId: outcome.events[0],
+    seq,
     changes: outcome.changes,
   }));
 }

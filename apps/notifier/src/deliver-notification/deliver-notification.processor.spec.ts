@@ -1,0 +1,79 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { toFinding, type Finding } from '@klaxon/findings';
+import { Runtime, createLogger, parseConfig } from '@klaxon/platform';
+import type { Notification } from '@klaxon/routing';
+import { DEFAULT_TOKEN, SlackEmulator } from '../../../../test/emulators/slack.emulator';
+import { WebhookEmulator } from '../../../../test/emulators/webhook.emulator';
+import { dropPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
+import { DeliverNotificationProcessor } from './deliver-notification.processor';
+
+function finding(id: string): Finding {
+  return toFinding({
+    kind: 'vulnerability',
+    stage: 'build',
+    source: { tool: 'trivy', integration: 'report' },
+    title: `${id} in openssl`,
+    severity: 'critical',
+    rule: { id },
+    artifact: { repository: 'shop/checkout' },
+    package: { name: 'openssl', installed: '3.0.11-1', fixed: '3.0.13-1' },
+    fixable: true,
+    observedAt: '2026-11-23T10:00:00Z',
+  });
+}
+
+function notification(destination: string, seq: number, changes: Partial<Notification['changes']>): Notification {
+  return {
+    id: `${destination}-window-${seq}`,
+    key: `${destination}:group-1`,
+    route: 'root',
+    destination,
+    groupLabels: { 'artifact.repository': 'shop/checkout' },
+    createdAt: `2026-11-23T10:0${seq}:00.000Z`,
+    seq,
+    changes: { new: [], regressed: [], resolved: [], open: [], ...changes },
+  };
+}
+
+describe('deliveries that arrive out of order', () => {
+  let redis: Redis;
+  let prefix: string;
+  let slack: SlackEmulator;
+  let hook: WebhookEmulator;
+  let processor: DeliverNotificationProcessor;
+
+  beforeAll(async () => {
+    redis = testRedis();
+    prefix = testPrefix('deliver');
+    slack = await SlackEmulator.start();
+    hook = await WebhookEmulator.start();
+    const config = parseConfig(
+      `destinations:\n  slack-sec: { type: slack, token: ${DEFAULT_TOKEN}, channel: "#sec-alerts", apiUrl: "${slack.url}" }\n  siem: { type: webhook, url: "${hook.url}" }\nroutes: {}\n`,
+      {},
+    );
+    processor = new DeliverNotificationProcessor(new Runtime(config, [], redis, prefix, createLogger({ level: 'silent' })));
+  });
+  afterAll(async () => {
+    await slack?.stop();
+    await hook?.stop();
+    await dropPrefix(redis, prefix);
+    await redis.quit();
+  });
+
+  it('a destination showing the group’s current state skips a window older than the one it shows', async () => {
+    // Window 2 (everything resolved) went out while window 1 (the finding opening) was being retried.
+    await processor.execute({ notification: notification('slack-sec', 1, { new: [finding('CVE-1')] }) });
+    await processor.execute({ notification: notification('slack-sec', 3, { resolved: [{ ...finding('CVE-1'), state: 'resolved' }] }) });
+    const shown = slack.messages.length;
+    await processor.execute({ notification: notification('slack-sec', 2, { new: [finding('CVE-2')] }) });
+    expect(slack.messages).toHaveLength(shown);
+    expect(slack.roots()[0].text).toMatch(/resolved/i);
+  });
+
+  it('a destination carrying each window’s own changes still gets an older window', async () => {
+    await processor.execute({ notification: notification('siem', 2, { new: [finding('CVE-3')] }) });
+    await processor.execute({ notification: notification('siem', 1, { resolved: [{ ...finding('CVE-4'), state: 'resolved' }] }) });
+    expect(hook.deliveries).toHaveLength(2);
+  });
+});
