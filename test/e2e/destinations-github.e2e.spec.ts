@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GitHubEmulator } from '../emulators/github.emulator';
-import { startTestKlaxon, type TestKlaxon } from '../support/klaxon';
+import { deadLetterOf, replay } from '../support/destinations';
+import { startTestKlaxon, withTestKlaxon, type TestKlaxon } from '../support/klaxon';
 import { testPrefix } from '../support/redis';
 import { waitFor } from '../support/wait';
 
@@ -101,14 +102,11 @@ describe('GitHub through the running app: one sticky comment on PR 42, edited as
 
   it('finds its comment by marker when the ledger is lost (a fresh prefix), posting no second one', async () => {
     for (let i = 0; i < 120; i++) gh.seedComment('acme/checkout', 42, `review note ${i}`);
-    const fresh = await startTestKlaxon(config(gh));
-    try {
+    await withTestKlaxon(config(gh), async (fresh) => {
       await delivered(fresh, await post(fresh, report, PR_CONTEXT));
       expect(prComments(gh).filter((c) => c.body.startsWith('<!-- klaxon:'))).toHaveLength(1);
       expect(gh.checkRuns).toHaveLength(1);
-    } finally {
-      await fresh.close();
-    }
+    });
   });
 });
 
@@ -126,42 +124,29 @@ describe('GitHub delivery failures', () => {
     // The first limit is waited out in the client, the second goes back to the queue with its Retry-After.
     gh.failNext(2, { kind: 'secondary', retryAfter: 1 }, /\/comments$/);
     gh.failNext(2, { kind: 'status', status: 502 }, /\/comments$/);
-    const klaxon = await startTestKlaxon(config(gh));
-    try {
+    await withTestKlaxon(config(gh), async (klaxon) => {
       await delivered(klaxon, await post(klaxon, report, PR_CONTEXT));
       const statuses = gh.calls.map((c) => c.status);
       expect(statuses.filter((s) => s === 403)).toHaveLength(2);
       expect(statuses.filter((s) => s === 502)).toHaveLength(2);
       expect(prComments(gh)).toHaveLength(1);
-    } finally {
-      await klaxon.close();
-    }
+    });
   }, 45_000);
 
   it('dead-letters bad credentials and delivers on replay once the token is fixed', async () => {
     gh.reset();
     const prefix = testPrefix('e2e-gh-dlq');
-    const broken = await startTestKlaxon(config(gh, 'ghp_revokedToken'), { prefix });
-    let letterId: string;
-    try {
+    const letterId = await withTestKlaxon(config(gh, 'ghp_revokedToken'), async (broken) => {
       await post(broken, report, PR_CONTEXT);
-      const letter = await waitFor(async () => {
-        const list = (await (await broken.api('/v1/dead-letters')).json()) as { items: Array<{ id: string; queue: string; error: { message: string } }> };
-        return list.items.find((l) => l.queue === 'deliver.github');
-      }, 'the dead letter', 30_000);
+      const letter = await deadLetterOf(broken, 'deliver.github');
       expect(letter.error.message).toContain('github: HTTP 401 Bad credentials');
       expect(letter.error.message).not.toContain('ghp_revokedToken');
-      letterId = letter.id;
-    } finally {
-      await broken.close();
-    }
+      return letter.id;
+    }, { prefix });
 
-    const fixed = await startTestKlaxon(config(gh), { prefix });
-    try {
-      expect((await fixed.api(`/v1/dead-letters/${letterId}/replay`, { method: 'POST' })).status).toBe(202);
+    await withTestKlaxon(config(gh), async (fixed) => {
+      await replay(fixed, letterId);
       await waitFor(() => prComments(gh).length === 1, 'the comment after replay', 30_000);
-    } finally {
-      await fixed.close();
-    }
+    }, { prefix });
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JiraEmulator } from '../emulators/jira.emulator';
 import { checkoutReport, deadLetterOf, deadLetters, delivered, emptyReport, postReport, replay } from '../support/destinations';
-import { startTestKlaxon, type TestKlaxon } from '../support/klaxon';
+import { startTestKlaxon, withTestKlaxon, type TestKlaxon } from '../support/klaxon';
 import { testPrefix } from '../support/redis';
 import { waitFor } from '../support/wait';
 
@@ -106,15 +106,12 @@ describe('Jira through the running app: one ticket per critical finding, closed 
   });
 
   it('finds the tickets by label with a lost ledger (a fresh prefix) and creates no second one', async () => {
-    const fresh = await startTestKlaxon(config(jira));
-    try {
+    await withTestKlaxon(config(jira), async (fresh) => {
       const eventId = await postReport(fresh, report);
       await delivered(fresh, eventId, 'the delivery from the fresh app');
       expect(jira.issues).toHaveLength(criticals);
       expect(jira.calls.some((c) => c.path.endsWith('/search'))).toBe(true);
-    } finally {
-      await fresh.close();
-    }
+    });
   });
 });
 
@@ -131,42 +128,32 @@ describe('Jira delivery failures', () => {
   it('rides out a 429 and two 503s without losing or repeating a ticket', async () => {
     jira.failNext(1, { status: 429, retryAfter: 1 }, /\/search$/);
     jira.failNext(2, { status: 503 }, /\/issue$/);
-    const klaxon = await startTestKlaxon(config(jira));
-    try {
+    await withTestKlaxon(config(jira), async (klaxon) => {
       await postReport(klaxon, report);
       await waitFor(() => jira.issues.length === criticals, `${criticals} tickets after the faults`, 45_000);
       const statuses = jira.calls.map((c) => c.status);
       expect(statuses).toContain(429);
       expect(statuses.filter((s) => s === 503)).toHaveLength(2);
       expect(jira.issues).toHaveLength(criticals);
-    } finally {
-      await klaxon.close();
-    }
+    });
   });
 
   it('dead-letters a wrong password and delivers on replay once the config is fixed', async () => {
     jira.reset();
     const prefix = testPrefix('e2e-jira-dlq');
-    const broken = await startTestKlaxon(config(jira, 'wrong-password'), { prefix });
-    let letterId: string;
-    try {
+    const letterId = await withTestKlaxon(config(jira, 'wrong-password'), async (broken) => {
       await postReport(broken, report);
       const letter = await deadLetterOf(broken, 'deliver.jira');
       expect(letter.error.message).toContain('jira: HTTP 401');
       expect(letter.error.message).not.toContain('wrong-password');
-      letterId = letter.id;
       expect(jira.issues).toEqual([]);
-    } finally {
-      await broken.close();
-    }
+      return letter.id;
+    }, { prefix });
 
-    const fixed = await startTestKlaxon(config(jira), { prefix });
-    try {
+    await withTestKlaxon(config(jira), async (fixed) => {
       await replay(fixed, letterId);
       await waitFor(() => jira.issues.length === criticals, 'the tickets after replay', 30_000);
       expect((await deadLetters(fixed)).map((l) => l.id)).not.toContain(letterId);
-    } finally {
-      await fixed.close();
-    }
+    }, { prefix });
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ROUTING_KEY, PagerDutyEmulator } from '../emulators/pagerduty.emulator';
 import { checkoutReport, deadLetterOf, delivered, emptyReport, postReport, replay } from '../support/destinations';
-import { startTestKlaxon, type TestKlaxon } from '../support/klaxon';
+import { startTestKlaxon, withTestKlaxon, type TestKlaxon } from '../support/klaxon';
 import { testPrefix } from '../support/redis';
 import { waitFor } from '../support/wait';
 
@@ -82,14 +82,11 @@ describe('PagerDuty through the running app: one alert per group, resolved and r
   });
 
   it('deduplicates at PagerDuty when the ledger is lost (a fresh prefix)', async () => {
-    const fresh = await startTestKlaxon(config(pd));
-    try {
+    await withTestKlaxon(config(pd), async (fresh) => {
       await delivered(fresh, await postReport(fresh, report));
       expect(pd.allAlerts()).toHaveLength(1);
       expect(pd.alert(dedupKey)!.incidents).toBe(2);
-    } finally {
-      await fresh.close();
-    }
+    });
   });
 });
 
@@ -107,37 +104,27 @@ describe('PagerDuty delivery failures', () => {
     // pdjs itself retries a 429 three times: the fourth reaches the queue, which waits Retry-After.
     pd.failNext(4, { status: 429, retryAfter: 1 });
     pd.failNext(2, { status: 503 });
-    const klaxon = await startTestKlaxon(config(pd));
-    try {
+    await withTestKlaxon(config(pd), async (klaxon) => {
       await delivered(klaxon, await postReport(klaxon, report));
       expect(pd.calls.map((c) => c.status)).toEqual([429, 429, 429, 429, 503, 503, 202]);
       expect(pd.events).toHaveLength(1);
-    } finally {
-      await klaxon.close();
-    }
+    });
   }, 45_000);
 
   it('dead-letters an unknown routing key and delivers on replay once the config is fixed', async () => {
     pd.reset();
     const prefix = testPrefix('e2e-pd-dlq');
-    const broken = await startTestKlaxon(config(pd, 'R0REVOKEDROUTINGKEY0000000000001'), { prefix });
-    let letterId: string;
-    try {
+    const letterId = await withTestKlaxon(config(pd, 'R0REVOKEDROUTINGKEY0000000000001'), async (broken) => {
       await postReport(broken, report);
       const letter = await deadLetterOf(broken, 'deliver.pagerduty');
       expect(letter.error.message).toContain('pagerduty: HTTP 400 Event object is invalid: Invalid routing key');
-      letterId = letter.id;
-    } finally {
-      await broken.close();
-    }
+      return letter.id;
+    }, { prefix });
 
-    const fixed = await startTestKlaxon(config(pd), { prefix });
-    try {
+    await withTestKlaxon(config(pd), async (fixed) => {
       await replay(fixed, letterId);
       await waitFor(() => pd.events.length === 1, 'the trigger after replay', 30_000);
       expect(pd.events[0]).toMatchObject({ event_action: 'trigger', routing_key: DEFAULT_ROUTING_KEY, payload: { severity: 'critical' } });
-    } finally {
-      await fixed.close();
-    }
+    }, { prefix });
   });
 });

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signBody, type WebhookPayload } from '@klaxon/destinations';
 import { WebhookEmulator } from '../emulators/webhook.emulator';
 import { checkoutReport, deadLetterOf, emptyReport, postReport, replay } from '../support/destinations';
-import { startTestKlaxon, type TestKlaxon } from '../support/klaxon';
+import { startTestKlaxon, withTestKlaxon, type TestKlaxon } from '../support/klaxon';
 import { testPrefix } from '../support/redis';
 import { waitFor } from '../support/wait';
 
@@ -80,36 +80,26 @@ describe('webhook delivery failures', () => {
   it('retries 429 and 503 with the same idempotency key, processed once', async () => {
     hook.failNext(1, { status: 429, retryAfter: 1 });
     hook.failNext(2, { status: 503 });
-    const klaxon = await startTestKlaxon(config(hook));
-    try {
+    await withTestKlaxon(config(hook), async (klaxon) => {
       await postReport(klaxon, report);
       await waitFor(() => hook.processed().length === 1, 'the delivery after the faults', 30_000);
       expect(hook.calls.map((c) => c.status)).toEqual([429, 503, 503, 202]);
       expect(new Set(hook.calls.map((c) => c.idempotencyKey)).size).toBe(1);
-    } finally {
-      await klaxon.close();
-    }
+    });
   });
 
   it('dead-letters a wrong secret (401) and delivers on replay once it is fixed', async () => {
     hook.reset();
     const prefix = testPrefix('e2e-hook-dlq');
-    const broken = await startTestKlaxon(config(hook, 'not-the-secret'), { prefix });
-    let letterId: string;
-    try {
+    const letterId = await withTestKlaxon(config(hook, 'not-the-secret'), async (broken) => {
       await postReport(broken, report);
       const letter = await deadLetterOf(broken, 'deliver.webhook');
       expect(letter.error.message).toContain('webhook: HTTP 401');
-      letterId = letter.id;
-    } finally {
-      await broken.close();
-    }
-    const fixed = await startTestKlaxon(config(hook), { prefix });
-    try {
+      return letter.id;
+    }, { prefix });
+    await withTestKlaxon(config(hook), async (fixed) => {
       await replay(fixed, letterId);
       await waitFor(() => hook.processed().length === 1, 'the delivery after replay', 30_000);
-    } finally {
-      await fixed.close();
-    }
+    }, { prefix });
   });
 });
