@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import IORedis from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testRedisUrl } from '../support/redis';
@@ -10,6 +10,11 @@ import { waitFor } from '../support/wait';
 const root = resolve(__dirname, '../..');
 // A database of its own on the test Redis: the started app uses the default key prefix.
 const DB = 11;
+
+const filesUnder = (dir: string): string[] =>
+  readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => relative(root, join(e.parentPath, e.name)));
 
 describe('the production build: compiled JavaScript that starts without TypeScript', () => {
   const out = mkdtempSync(join(tmpdir(), 'klaxon-build-'));
@@ -28,8 +33,10 @@ describe('the production build: compiled JavaScript that starts without TypeScri
     const klaxon = readFileSync(join(out, 'apps/klaxon/src/klaxon.js'), 'utf8');
     expect(klaxon).toContain('require("../../gateway/src")');
     expect(klaxon).not.toMatch(/require\("@klaxon\//);
-    expect(existsSync(join(out, 'libs/feedback/src/rules/hardening.yaml'))).toBe(true);
-    expect(existsSync(join(out, 'apps/klaxon/bin/klaxon.js'))).toBe(true);
+    // Every other file the apps read at run time (rule YAML, .lua scripts, static web files, the bin).
+    const assets = ['apps', 'libs'].flatMap((top) => filesUnder(join(root, top))).filter((f) => !f.endsWith('.ts'));
+    expect(assets).toEqual(expect.arrayContaining(['libs/feedback/src/rules/hardening.yaml', 'apps/klaxon/bin/klaxon.js']));
+    for (const asset of assets) expect(existsSync(join(out, asset)), asset).toBe(true);
     expect(existsSync(join(out, 'apps/klaxon/src/cli.spec.js'))).toBe(false);
   });
 
