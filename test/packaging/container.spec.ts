@@ -73,12 +73,20 @@ describe('Dockerfile', () => {
   const stages = lines.reduce<string[][]>((all, line) => (line.startsWith('FROM ') ? [...all, [line]] : (all.at(-1)?.push(line), all)), []);
   const runtime = stages.at(-1)!;
 
+  const stage = (name: string) => stages.find((s) => s[0]!.endsWith(` AS ${name}`))!;
+
   it('builds in one stage and runs from another that holds only production dependencies and dist/', () => {
-    expect(stages.length).toBeGreaterThanOrEqual(2);
-    expect(stages[0]!.join('\n')).toMatch(/^RUN npm run build$/m);
-    expect(runtime.join('\n')).toMatch(/^RUN npm ci --omit=dev\b/m);
-    expect(runtime.join('\n')).toMatch(/^COPY --from=build \/src\/dist \.\/dist$/m);
+    expect(stage('build').join('\n')).toMatch(/^RUN npm run build$/m);
+    const from = (what: string) => runtime.find((l) => l.startsWith('COPY --from=') && l.endsWith(` ./${what}`))?.split(/\s+/)[1]?.slice('--from='.length);
+    expect(stage(from('dist')!).join('\n')).toMatch(/^RUN npm run build$/m);
+    expect(stage(from('node_modules')!).join('\n')).toMatch(/^RUN npm ci --omit=dev\b/m);
     expect(runtime.find((l) => l.startsWith('ENTRYPOINT'))).toContain('dist/apps/klaxon/bin/klaxon.js');
+  });
+
+  it('runs on a base with neither shell nor package manager, as Klaxon suggests for images', () => {
+    expect(lines.find((l) => l.startsWith('ARG RUNTIME_IMAGE='))).toMatch(/=gcr\.io\/distroless\/nodejs\d+-debian\d+/);
+    expect(runtime[0]).toBe('FROM ${RUNTIME_IMAGE} AS runtime');
+    expect(runtime.filter((l) => l.startsWith('RUN '))).toEqual([]);
   });
 
   it('runs as a numeric non-root user, writes only under /tmp, and has a healthcheck', () => {
