@@ -11,10 +11,10 @@ const root = resolve(__dirname, '../..');
 // A database of its own on the test Redis: the started app uses the default key prefix.
 const DB = 11;
 
-const filesUnder = (dir: string): string[] =>
+const filesUnder = (dir: string, from = root): string[] =>
   readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((e) => e.isFile())
-    .map((e) => relative(root, join(e.parentPath, e.name)));
+    .filter((e) => e.isFile() && !e.parentPath.includes('node_modules'))
+    .map((e) => relative(from, join(e.parentPath, e.name)));
 
 describe('the production build: compiled JavaScript that starts without TypeScript', () => {
   const out = mkdtempSync(join(tmpdir(), 'klaxon-build-'));
@@ -44,6 +44,7 @@ describe('the production build: compiled JavaScript that starts without TypeScri
     // The image's layout: node_modules beside the compiled tree, nothing of the sources.
     symlinkSync(join(root, 'node_modules'), join(out, 'node_modules'), 'junction');
     const data = join(out, 'data');
+    const before = filesUnder(out, out).sort();
     const app = spawn(process.execPath, [join(out, 'apps/klaxon/bin/klaxon.js'), 'start'], {
       cwd: out,
       env: { PATH: process.env.PATH, PORT: '0', REDIS_URL: `${testRedisUrl()}/${DB}`, KLAXON_CONFIG: join(root, 'config/klaxon.yaml'), KLAXON_DATA_DIR: data },
@@ -64,6 +65,8 @@ describe('the production build: compiled JavaScript that starts without TypeScri
       app.kill('SIGTERM');
     }
     expect(await exited).toBe(0);
+    // What a read-only root filesystem needs: nothing written beside the code, only in KLAXON_DATA_DIR.
+    expect(filesUnder(out, out).filter((f) => !f.startsWith('data/')).sort()).toEqual(before);
     expect(output).not.toMatch(/"level":(50|60)/);
   });
 });
