@@ -22,16 +22,17 @@ export class OverviewController {
   @Get()
   async overview(@Query() raw: Record<string, string>) {
     const { days } = validate(query, raw);
-    const count = async (filter: { severity?: string[]; kind?: string[] }) => (await this.findings.query({ state: ['open'], ...filter }, 0, 1)).total;
-    const [total, bySeverity, byKind, daily, sent, quarantine, deadLetters] = await Promise.all([
-      count({}),
-      Promise.all(SEVERITIES.map((s) => count({ severity: [s] }))),
-      Promise.all(FINDING_KINDS.map((k) => count({ kind: [k] }))),
+    const filters = [{ state: 'open' }, ...SEVERITIES.map((severity) => ({ state: 'open', severity })), ...FINDING_KINDS.map((kind) => ({ state: 'open', kind }))];
+    const [counts, daily, sent, quarantine, deadLetters] = await Promise.all([
+      this.findings.countMatching(filters),
       this.stats.daily(days, this.runtime.clock()),
       this.stats.sent(),
       this.runtime.events.listQuarantine(0, 1),
       this.runtime.queues.deadLetters.list(0, 1),
     ]);
+    const [total, ...rest] = counts;
+    const bySeverity = rest.slice(0, SEVERITIES.length);
+    const byKind = rest.slice(SEVERITIES.length);
     return {
       open: {
         total,

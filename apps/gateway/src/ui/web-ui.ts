@@ -33,7 +33,8 @@ export async function mountWebUi(app: NestFastifyApplication): Promise<void> {
   fastify.get('/ui/vendor/:file', async (request, reply) => {
     const file = files[(request.params as { file: string }).file];
     if (!file) return reply.code(404).send({ error: 'not_found', message: 'no such vendor file' });
-    return (reply as unknown as { sendFile(name: string, root: string): unknown }).sendFile(file.slice(dirname(file).length + 1), dirname(file));
+    // Vendor modules change only with an upgrade (and a restart): a day in the browser's cache.
+    return (reply as unknown as { sendFile(name: string, root: string, options: object): unknown }).sendFile(file.slice(dirname(file).length + 1), dirname(file), { maxAge: 86_400_000 });
   });
   fastify.get('/', async (_request, reply) => reply.redirect('/ui/'));
   // The single-page app's own routes live after '#', so every /ui/ path is a file or a 404.

@@ -600,20 +600,20 @@ function App() {
   useEffect(() => {
     const on = () => rerender((n) => n + 1);
     listeners.add(on);
+    // The page loads its data at the same time: a call without a session answers 401 and signs out.
     request('/ui/session')
       .then((s) => setSession(s))
-      .catch(() => undefined)
+      .catch(() => setSession({ scope: '', csrf: '' }))
       .finally(() => setChecked(true));
     return () => listeners.delete(on);
   }, []);
-  if (!checked) return html`<p class="muted">Loading…</p>`;
-  if (!session.scope) return html`<${SignIn} />`;
+  if (checked && !session.scope) return html`<${SignIn} />`;
   const current = `#/${hash.split('?')[0].split('/')[1] ?? ''}`;
   const active = (href) => href === current || (href === '#/findings' && current === '#/finding') || (href === '#/suggestions' && current === '#/suggestion');
   return html`<header>
       <span class="brand">Klaxon</span>
       <nav aria-label="Pages">${PAGES.map(([href, label]) => html`<a href=${href} aria-current=${active(href) ? 'page' : undefined}>${label}</a>`)}</nav>
-      <span class="who">${session.scope === 'admin' ? 'admin' : 'read-only'}
+      <span class="who">${!checked ? '' : session.scope === 'admin' ? 'admin' : 'read-only'}
         <button onClick=${async () => {
           await request('/ui/session', { method: 'DELETE' }).catch(() => undefined);
           setSession({ scope: '', csrf: '' });
