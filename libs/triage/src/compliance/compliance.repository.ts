@@ -15,6 +15,16 @@ export interface TrendPoint {
 const day = (at: Date) => at.toISOString().slice(0, 10);
 
 /**
+ * Of two encoded results of one control scope, the one to keep: the later report time, and at the same
+ * time the larger encoding, so replicas agree whatever order they saw them in.
+ */
+function newer(candidate: string, current: string | undefined): string {
+  if (current === undefined) return candidate;
+  const [a, b] = [(JSON.parse(candidate) as ControlResult).observedAt, (JSON.parse(current) as ControlResult).observedAt];
+  return a > b || (a === b && candidate > current) ? candidate : current;
+}
+
+/**
  * The latest result of every control per cluster and namespace (`compliance:controls`, a hash whose
  * fields name standard, control, cluster and namespace), and a daily snapshot of each standard's counts
  * (`compliance:trend:<day>`). See docs/redis.md.
@@ -38,14 +48,17 @@ export class ComplianceRepository {
    */
   async record(results: ControlResult[], now: Date): Promise<void> {
     if (!results.length) return;
-    const fields = results.map((r) => JSON.stringify([r.standard.id, r.control.id, r.cluster ?? '', r.namespace ?? '']));
+    const newest = new Map<string, string>();
+    for (const result of results) {
+      const field = JSON.stringify([result.standard.id, result.control.id, result.cluster ?? '', result.namespace ?? '']);
+      newest.set(field, newer(JSON.stringify(result), newest.get(field)));
+    }
+    const fields = [...newest.keys()];
     const stored = await this.redis.hmget(this.controlsKey, ...fields);
     const updates: string[] = [];
-    results.forEach((result, i) => {
-      const previous = stored[i] ? (JSON.parse(stored[i]!) as ControlResult) : undefined;
-      const value = JSON.stringify(result);
-      // Same report time: the larger encoding wins, so two replicas agree whatever order they saw them in.
-      if (!previous || result.observedAt > previous.observedAt || (result.observedAt === previous.observedAt && value > stored[i]!)) updates.push(fields[i], value);
+    fields.forEach((field, i) => {
+      const value = newest.get(field)!;
+      if (newer(value, stored[i] ?? undefined) !== stored[i]) updates.push(field, value);
     });
     if (!updates.length) return;
     await this.redis.hset(this.controlsKey, ...updates);

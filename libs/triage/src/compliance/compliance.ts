@@ -47,7 +47,9 @@ export function matchesCompliance(result: ControlResult, filter: ComplianceFilte
 /** Standards with their controls, failing controls first, from the latest result of each control scope. */
 export function summarizeCompliance(results: ControlResult[]): StandardView[] {
   const standards = new Map<string, { id: string; title: string; controls: Map<string, ControlView> }>();
-  for (const result of results) {
+  const scopeOf = (r: ControlResult) => [r.standard.id, r.control.id, r.cluster ?? '', r.namespace ?? ''].join('\n');
+  // A fixed order, so the first title, severity and remediation read do not depend on storage order.
+  for (const result of [...results].sort((a, b) => scopeOf(a).localeCompare(scopeOf(b)))) {
     const standard = standards.get(result.standard.id) ?? { ...result.standard, controls: new Map() };
     standards.set(result.standard.id, standard);
     const control: ControlView = standard.controls.get(result.control.id) ?? {
@@ -68,7 +70,7 @@ export function summarizeCompliance(results: ControlResult[]): StandardView[] {
       failed: result.failed,
       observedAt: result.observedAt,
     });
-    control.findings = [...new Set([...control.findings, ...result.findings])];
+    control.findings = [...new Set([...control.findings, ...result.findings])].sort();
     standard.controls.set(result.control.id, control);
   }
   return [...standards.values()]
