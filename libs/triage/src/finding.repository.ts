@@ -309,6 +309,22 @@ export class FindingRepository {
   async count(): Promise<number> {
     return this.redis.scard(`${this.base}:findings`);
   }
+
+  /**
+   * How many findings match each filter (one value per index, ANDed): a SINTERCARD per filter in one
+   * pipeline, no sorting and no temporary set, for counts that need no page.
+   */
+  async countMatching(filters: Partial<Record<'state' | 'kind' | 'severity', string>>[]): Promise<number[]> {
+    const pipeline = this.redis.pipeline();
+    for (const filter of filters) {
+      const keys = Object.entries(filter).map(([index, value]) => `${this.prefix}:idx:${index}:${value}`);
+      pipeline.call('SINTERCARD', String(keys.length), ...keys);
+    }
+    return (await pipeline.exec())!.map(([err, n]) => {
+      if (err) throw err;
+      return Number(n);
+    });
+  }
 }
 
 /** The Finding part of a record (what routing and destinations read), its current state set. */
