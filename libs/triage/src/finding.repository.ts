@@ -317,7 +317,7 @@ export class FindingRepository {
   async countMatching(filters: Partial<Record<'state' | 'kind' | 'severity', string>>[]): Promise<number[]> {
     const pipeline = this.redis.pipeline();
     for (const filter of filters) {
-      const keys = Object.entries(filter).map(([index, value]) => `${this.prefix}:idx:${index}:${value}`);
+      const keys = Object.entries(filter).map(([index, value]) => `${this.base}:idx:${index}:${value}`);
       pipeline.call('SINTERCARD', String(keys.length), ...keys);
     }
     return (await pipeline.exec())!.map(([err, n]) => {
