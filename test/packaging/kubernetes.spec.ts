@@ -159,9 +159,7 @@ describe('deploy/kubernetes, the Kustomize base', () => {
       const parts = w.path.split('/').filter(Boolean);
       return parts[0] === 'api' ? `/${parts[2]}` : `${parts[1]}/${parts[3]}`;
     }).sort();
-    // Granted ahead of the collector's watch on Trivy Operator's compliance reports.
-    const ahead = ['aquasecurity.github.io/clustercompliancereports'];
-    expect(granted).toEqual([...new Set([...watched, ...ahead])].sort());
+    expect(granted).toEqual(watched);
     expect(granted).toEqual(expect.arrayContaining(['/pods', 'apps/deployments', 'networking.k8s.io/ingresses', 'wgpolicyk8s.io/clusterpolicyreports', 'aquasecurity.github.io/configauditreports']));
 
     const binding = objects.find((o) => o.kind === 'ClusterRoleBinding') as K8sObject & { roleRef: { name: string }; subjects: { kind: string; name: string; namespace: string }[] };
