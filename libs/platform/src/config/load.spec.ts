@@ -13,8 +13,12 @@ const exampleEnv = {
   JIRA_USER: 'klaxon@example.com',
   JIRA_API_TOKEN: 'jira-token',
   PD_ROUTING_KEY: 'R0UTINGKEY',
-  GITHUB_APP_ID: '424242',
-  GITHUB_APP_PRIVATE_KEY: '-----BEGIN RSA PRIVATE KEY-----\\n…\\n-----END RSA PRIVATE KEY-----',
+  // GitHub Actions' GITHUB_TOKEN: an App installation token, which may write check runs.
+  GITHUB_TOKEN: 'ghs_actionsInstallationToken',
+  FALCO_TOKEN: 'falco-token',
+  TETRAGON_TOKEN: 'tetragon-token',
+  STACKROX_TOKEN: 'stackrox-token',
+  ALERTMANAGER_TOKEN: 'alertmanager-token',
 };
 
 function problemsOf(fn: () => unknown): string[] {

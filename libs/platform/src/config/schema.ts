@@ -94,11 +94,24 @@ export const githubDestinationSchema = z
   .strict()
   .superRefine((g, ctx) => githubAuthProblems(g).forEach((p) => ctx.addIssue({ code: z.ZodIssueCode.custom, ...p })));
 
-/** Real GitHub answers 403 to a check run written with a personal or OAuth token, so refuse it up front. */
+/**
+ * Only a GitHub App installation may write check runs: GitHub answers 403 to a personal, fine-grained,
+ * OAuth or user-to-server token. Those are recognised by their prefixes (ghp_, github_pat_, gho_, ghu_)
+ * and refused up front; an installation token (ghs_, such as the GITHUB_TOKEN of GitHub Actions) is
+ * accepted, though it lasts an hour: appId and privateKey let Klaxon renew its own.
+ */
+const USER_TOKEN = /^(ghp_|github_pat_|gho_|ghu_)/;
+
 function githubAuthProblems(g: { token?: string; appId?: string; privateKey?: string; checkRuns: boolean }): { path: string[]; message: string }[] {
   if (!g.token && !(g.appId && g.privateKey)) return [{ path: [], message: 'needs token, or appId and privateKey' }];
-  if (g.checkRuns && g.token) {
-    return [{ path: ['checkRuns'], message: 'only a GitHub App may create check runs (GitHub answers 403 to a token): set appId, privateKey and installationId instead of token, or checkRuns: false' }];
+  if (g.checkRuns && g.token && USER_TOKEN.test(g.token)) {
+    return [
+      {
+        path: ['checkRuns'],
+        message:
+          'only a GitHub App may create check runs (GitHub answers 403 to a personal or OAuth token): set appId, privateKey and installationId instead of token, or checkRuns: false',
+      },
+    ];
   }
   return [];
 }
