@@ -6,6 +6,9 @@ import { isObject, validateAt } from '../common/document';
 // StackRox / Red Hat ACS generic webhook: `{"alert": <storage.Alert>, ...custom fields}` (stackrox/stackrox
 // proto/storage/alert.proto, written by protojson: camelCase names, enums as their names). The audit-log
 // webhook sends `{"audit": ...}` to the same kind of endpoint; it carries no finding.
+// protojson leaves out a field at its zero value, so an enum at its first value is absent, not null:
+// lifecycleStage DEPLOY, policy.severity UNSET_SEVERITY, state ACTIVE, enforcement.action UNSET_ENFORCEMENT
+// (proto/storage/policy.proto, alert.proto). Absent is read as that value.
 const imageNameSchema = z
   .object({ registry: z.string().optional(), remote: z.string().optional(), tag: z.string().optional(), fullName: z.string().optional() })
   .passthrough();
@@ -28,7 +31,7 @@ const alertSchema = z
         severity: z.string().optional(),
       })
       .passthrough(),
-    lifecycleStage: z.enum(['DEPLOY', 'BUILD', 'RUNTIME']),
+    lifecycleStage: z.enum(['DEPLOY', 'BUILD', 'RUNTIME']).default('DEPLOY'),
     clusterName: z.string().optional(),
     namespace: z.string().optional(),
     deployment: z
@@ -158,7 +161,7 @@ function parse(raw: string, meta: SourceMeta): Batch {
 export const stackroxParser: SourceParser = {
   format: 'stackrox',
   detect(document: unknown): boolean {
-    return isObject(document) && isObject(document.alert) && isObject(document.alert.policy) && 'lifecycleStage' in document.alert;
+    return isObject(document) && isObject(document.alert) && isObject(document.alert.policy) && typeof document.alert.id === 'string';
   },
   parse,
 };
