@@ -17,6 +17,8 @@ export interface SourceMeta {
   /** How the input arrived: `report`, `webhook:harbor`, `collector:kubernetes`, … */
   integration: string;
   context: ReportContext;
+  /** The configured cluster (`sources.kubernetes.clusterName`): where an input that names none comes from. */
+  cluster?: string;
 }
 
 /** One input format. `parse` is pure: no I/O, no clock (use meta.receivedAt). */

@@ -1,8 +1,7 @@
-import { toFinding, type Artifact, type Batch, type Finding, type Severity, type Workload } from '@klaxon/findings';
+import { normalizeWorkload, toFinding, type Artifact, type Batch, type Finding, type Severity, type Workload } from '@klaxon/findings';
 import { z } from 'zod';
 import { IgnoredInput, ParseError, type SourceMeta, type SourceParser } from '../source';
 import { isObject, validateAt } from '../common/document';
-import { deploymentOfPod } from '../kubernetes/object';
 import { jsonLines } from '../falco/json-lines';
 import { digestOf } from '../kubernetes/parse';
 import { parseImageRef } from '../common/image-ref';
@@ -82,22 +81,17 @@ function artifactOf(process: Process): Artifact | undefined {
   return { registry: ref.registry, repository: ref.repository, tag: ref.tag, digest: digestOf(image.id) ?? ref.digest };
 }
 
-function workloadOf(process: Process, envelope: Envelope): { workload?: Workload; derived: boolean } {
+function workloadOf(process: Process, envelope: Envelope): { workload?: Workload; derived?: string } {
   const pod = process.pod;
-  if (!pod?.namespace && !pod?.name) return { derived: false };
-  const derived = !pod.workload && pod.name ? deploymentOfPod(pod.name) : undefined;
-  const name = pod.workload ?? derived;
-  return {
-    workload: {
-      cluster: envelope.cluster_name,
-      namespace: pod.namespace,
-      kind: pod.workload ? pod.workload_kind : derived ? 'Deployment' : 'Pod',
-      name: name ?? pod.name,
-      pod: pod.name,
-      container: pod.container?.name,
-    },
-    derived: !!derived,
-  };
+  if (!pod?.namespace && !pod?.name) return {};
+  return normalizeWorkload({
+    cluster: envelope.cluster_name,
+    namespace: pod.namespace,
+    kind: pod.workload ? pod.workload_kind : 'Pod',
+    name: pod.workload ?? pod.name,
+    pod: pod.name,
+    container: pod.container?.name,
+  });
 }
 
 const basename = (path: string) => path.slice(path.lastIndexOf('/') + 1) || path;
@@ -126,7 +120,7 @@ function finding(
     observedAt: envelope.time ?? meta.receivedAt,
     labels: {
       ...(envelope.node_name ? { node: envelope.node_name } : {}),
-      ...(derived ? { 'workload.derived': 'deployment name from the pod name' } : {}),
+      ...(derived ? { 'workload.derived': derived } : {}),
     },
     raw: {
       binary: process.binary,
