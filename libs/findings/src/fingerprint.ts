@@ -4,7 +4,8 @@ import type { Finding, FindingDraft } from './model';
 /**
  * The parts that identify the problem, not the occurrence (DESIGN.md, "Fingerprints"):
  * - vulnerability: CVE + package + image repository (a rebuilt digest that still has it is the same finding);
- * - runtime: rule + workload + container image repository (pod restarts are not new findings);
+ * - runtime: rule + workload + container image repository (pod restarts are not new findings); the
+ *   behaviour instead of the rule when known, so that Falco's and StackRox's words for one exec meet;
  * - misconfiguration, policy, compliance: rule + resource (cluster, namespace, kind, name);
  * - code and secret: rule + repo (or image repository) + path (+ the tool's partial fingerprint);
  * - suggestion: rule + workload, or image repository when no workload is known.
@@ -18,7 +19,7 @@ export function fingerprintParts(f: FindingDraft): string[] {
     case 'vulnerability':
       return [f.rule.id, f.package?.name ?? '', image || f.code?.repo || ''];
     case 'runtime':
-      return [f.rule.id, ...resource.slice(1), image];
+      return [f.behaviour ? `behaviour:${f.behaviour}` : f.rule.id, ...resource.slice(1), image];
     case 'misconfiguration':
     case 'policy':
     case 'compliance':

@@ -3,3 +3,4 @@ export * from './severity';
 export * from './fingerprint';
 export * from './matcher';
 export * from './workload';
+export * from './behaviour';

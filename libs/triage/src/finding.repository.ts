@@ -390,8 +390,10 @@ redis.call('DEL', unpack(temp))
 return {total, page}
 `;
 
+/** `tool/integration`; with the sensor's own rule when a behaviour joined several sensors' words in one finding. */
 function sourceKey(f: Finding): string {
-  return `${f.source.tool}/${f.source.integration}`;
+  const key = `${f.source.tool}/${f.source.integration}`;
+  return f.behaviour ? `${key}#${f.rule.id}` : key;
 }
 
 /** `cluster/namespace/kind/name`, the parts that are known. */

@@ -1,4 +1,4 @@
-import { normalizeWorkload, toFinding, type Artifact, type Batch, type Finding, type Severity, type Workload } from '@klaxon/findings';
+import { behaviourOf, normalizeWorkload, toFinding, type Artifact, type Batch, type Finding, type Severity, type Workload } from '@klaxon/findings';
 import { z } from 'zod';
 import { IgnoredInput, ParseError, type SourceMeta, type SourceParser } from '../source';
 import { isObject, validateAt } from '../common/document';
@@ -82,6 +82,7 @@ function finding(event: FalcoEvent, meta: SourceMeta): Finding {
     severity: PRIORITY[event.priority.toLowerCase()],
     toolSeverity: event.priority,
     rule: { id: event.rule, name: event.rule, tags: event.tags ?? [] },
+    behaviour: behaviourOf({ rule: event.rule }),
     artifact: artifactOf(fields),
     workload,
     fixable: false,

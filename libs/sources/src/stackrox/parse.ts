@@ -1,4 +1,4 @@
-import { normalizeSeverity, toFinding, type Artifact, type Batch, type Finding, type FindingKind, type Stage } from '@klaxon/findings';
+import { behaviourOf, normalizeSeverity, toFinding, type Artifact, type Batch, type Finding, type FindingKind, type Stage } from '@klaxon/findings';
 import { z } from 'zod';
 import { IgnoredInput, ParseError, parseJson, type SourceMeta, type SourceParser } from '../source';
 import { isObject, validateAt } from '../common/document';
@@ -118,6 +118,7 @@ function finding(alert: Alert, meta: SourceMeta): Finding {
     severity: severityOf(alert.policy.severity),
     toolSeverity: alert.policy.severity,
     rule: { id: alert.policy.name, name: alert.policy.name, tags: alert.policy.categories ?? [] },
+    behaviour: kind === 'runtime' ? behaviourOf({ rule: alert.policy.name }) : undefined,
     artifact: imageOf(alert),
     workload: d
       ? {
