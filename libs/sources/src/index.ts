@@ -2,3 +2,4 @@ export * from './source';
 export * from './integration';
 export * from './registry';
 export { HARBOR_REPORT_FOLLOW_UP } from './harbor/parse';
+export { YAML_MEDIA_TYPES, isYamlMediaType, yamlToJson } from './common/yaml-document';

@@ -88,6 +88,11 @@ export function formats(): string[] {
   return [...BY_FORMAT.keys()];
 }
 
+/** Formats also read from a YAML body: the Kubernetes resources. */
+export function yamlFormats(): string[] {
+  return PARSERS.filter((p) => p.readsYaml).map((p) => p.format);
+}
+
 export function parserFor(format: string): SourceParser | undefined {
   return BY_FORMAT.get(format);
 }

@@ -351,6 +351,7 @@ const isRead = (object: unknown) => isCore(object) && READ_KINDS.includes(typeOf
 
 export const kubernetesParser: SourceParser = {
   format: 'kubernetes',
+  readsYaml: true,
   detect(document: unknown): boolean {
     if (!isObject(document)) return false;
     if (Array.isArray(document.items)) return document.items.some(isRead) && document.items.every(isCore);
