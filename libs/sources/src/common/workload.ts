@@ -1,4 +1,4 @@
-import { fingerprintOf, normalizeWorkload, type Asset, type Batch, type Finding } from '@klaxon/findings';
+import { fingerprintOf, normalizeWorkload, type Asset, type Batch, type Finding, type NormalizedWorkload, type Workload } from '@klaxon/findings';
 
 /**
  * Every batch names its workloads one way (DESIGN "one workload, many names"): by the owning
@@ -8,12 +8,17 @@ import { fingerprintOf, normalizeWorkload, type Asset, type Batch, type Finding 
  * scanned (a pod's policy report does not speak for its Deployment's).
  */
 export function normalizeBatchWorkloads(batch: Batch, cluster: string | undefined): Batch {
-  return { ...batch, findings: batch.findings.map((f) => normalizeFinding(f, cluster)), assets: batch.assets.map((a) => withCluster(a, cluster)) };
+  // A report's findings share their workload object: each distinct one is read once.
+  const seen = new Map<Workload, NormalizedWorkload>();
+  const normalize = (w: Workload) => seen.get(w) ?? seen.set(w, normalizeWorkload(w, cluster)).get(w)!;
+  return {
+    ...batch,
+    findings: batch.findings.map((f) => (f.workload ? normalizeFinding(f, normalize(f.workload)) : f)),
+    assets: batch.assets.map((a) => withCluster(a, cluster)),
+  };
 }
 
-function normalizeFinding(finding: Finding, cluster: string | undefined): Finding {
-  if (!finding.workload) return finding;
-  const { workload, derived } = normalizeWorkload(finding.workload, cluster);
+function normalizeFinding(finding: Finding, { workload, derived }: NormalizedWorkload): Finding {
   if (workload === finding.workload) return finding;
   const labels = derived && !finding.labels['workload.derived'] ? { ...finding.labels, 'workload.derived': derived } : finding.labels;
   const next = { ...finding, workload, labels };
