@@ -48,6 +48,14 @@ describe('stackrox parser', () => {
     expect(detectFormat(raw)).toBe('stackrox');
   });
 
+  it('reads an alert whose policy severity (UNSET_SEVERITY) and violation message (empty) protojson left out', () => {
+    const alert = JSON.parse(fixture('stackrox', 'deploy-alert-defaults-omitted.json'));
+    delete alert.alert.policy.severity;
+    alert.alert.violations = [{ keyValueAttrs: { attrs: [{ key: 'Container', value: 'checkout' }] } }];
+    const [finding] = parse(JSON.stringify(alert)).findings;
+    expect(finding).toMatchObject({ kind: 'policy', severity: 'info', toolSeverity: undefined });
+  });
+
   it('resolves the alert when ACS says RESOLVED', () => {
     const resolved = parse(fixture('stackrox', 'runtime-alert-resolved.json'));
     expect(resolved.findings).toEqual([]);

@@ -7,7 +7,8 @@ import { isObject, validateAt } from '../common/document';
 // proto/storage/alert.proto, written by protojson: camelCase names, enums as their names). The audit-log
 // webhook sends `{"audit": ...}` to the same kind of endpoint; it carries no finding.
 // protojson leaves out a field at its zero value, so an enum at its first value is absent, not null:
-// lifecycleStage DEPLOY, policy.severity UNSET_SEVERITY, state ACTIVE, enforcement.action UNSET_ENFORCEMENT
+// lifecycleStage DEPLOY, policy.severity UNSET_SEVERITY, state ACTIVE, enforcement.action UNSET_ENFORCEMENT, and
+// an empty string (a violation's message when it carries only key-value attributes)
 // (proto/storage/policy.proto, alert.proto). Absent is read as that value.
 const imageNameSchema = z
   .object({ registry: z.string().optional(), remote: z.string().optional(), tag: z.string().optional(), fullName: z.string().optional() })
@@ -46,7 +47,7 @@ const alertSchema = z
       .passthrough()
       .nullish(),
     image: z.object({ id: z.string().optional(), name: imageNameSchema.nullish() }).passthrough().nullish(),
-    violations: z.array(z.object({ message: z.string() }).passthrough()).nullish(),
+    violations: z.array(z.object({ message: z.string().optional() }).passthrough()).nullish(),
     processViolation: z
       .object({
         message: z.string().optional(),
