@@ -390,8 +390,8 @@ redis.call('DEL', unpack(temp))
 return {total, page}
 `;
 
-/** `tool/integration`; with the sensor's own rule when a behaviour joined several sensors' words in one finding. */
 function sourceKey(f: Finding): string {
+  // With the sensor's own rule when a behaviour joined several sensors' words in one finding.
   const key = `${f.source.tool}/${f.source.integration}`;
   return f.behaviour ? `${key}#${f.rule.id}` : key;
 }
