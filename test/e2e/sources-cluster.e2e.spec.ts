@@ -61,6 +61,30 @@ describe('cluster reports uploaded over HTTP', () => {
     expect(fixed.triage).toMatchObject({ resolved: 1, unchanged: 3 });
   });
 
+  it('takes Kubernetes reports as YAML (kubectl get -o yaml), refusing anchors, and other formats and routes with 415', async () => {
+    const yaml = (body: string, format?: string, path = '/v1/reports') =>
+      klaxon.api(`${path}${format ? `?format=${format}` : ''}`, { method: 'POST', body, headers: { 'content-type': 'application/yaml' } });
+    const report = await triaged(await yaml(text('policyreport', 'kyverno-v1alpha2-prod-shop.yaml')));
+    expect(report.parsed).toMatchObject({ format: 'policyreport', findings: 4, scopes: 2 });
+    const list = await triaged(await yaml(text('trivy-operator', 'reports-list.yaml'), 'trivy-operator'));
+    expect(list.parsed).toMatchObject({ format: 'trivy-operator', findings: 12, assets: 1 });
+
+    const anchors = await yaml(text('policyreport', 'anchors.yaml'), 'policyreport');
+    expect(anchors.status).toBe(400);
+    expect(await anchors.json()).toMatchObject({ error: 'bad_request', field: 'body', message: expect.stringMatching(/anchors are not accepted/) });
+    for (const [body, format] of [
+      ['SchemaVersion: 2\nArtifactName: harbor.example.com/shop/checkout:1.4.2\n', 'trivy'],
+      [`SchemaVersion: 2\nArtifactName: harbor.example.com/shop/checkout:1.4.2\nArtifactType: container_image\nResults: []\n`, undefined],
+    ] as const) {
+      const refused = await yaml(body, format);
+      expect(refused.status).toBe(415);
+      expect(await refused.json()).toMatchObject({ error: 'unsupported_media_type', field: 'content-type', message: expect.stringMatching(/trivy/) });
+    }
+    const webhook = await yaml('rule: Terminal shell in container\n', undefined, '/v1/webhooks/falco');
+    expect(webhook.status).toBe(415);
+    expect(await webhook.json()).toMatchObject({ error: 'unsupported_media_type', field: 'content-type' });
+  });
+
   it('acknowledges report kinds it does not read, and rejects broken ones with 422 naming the field, quarantined', async () => {
     const ignored = await upload(text('trivy-operator', 'exposedsecretreport.json'), 'trivy-operator');
     expect(ignored.status).toBe(202);

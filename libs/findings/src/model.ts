@@ -95,6 +95,11 @@ export const findingSchema = z.object({
   /** The tool's own word for the severity (`HIGH`, `Critical`, `Warning`, `UNKNOWN`). */
   toolSeverity: z.string().optional(),
   rule: ruleSchema,
+  /**
+   * For a runtime finding, what happened in Klaxon's words (`shell-in-container`, behaviour.ts) when the
+   * sensor's event is one it knows: two sensors reporting one behaviour meet in one finding.
+   */
+  behaviour: z.string().optional(),
   artifact: artifactSchema.optional(),
   package: packageSchema.optional(),
   workload: workloadSchema.optional(),

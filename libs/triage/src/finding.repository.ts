@@ -76,7 +76,9 @@ const lua = (name: string) => readFileSync(resolve(__dirname, 'lua', `${name}.lu
 const PRELUDE = lua('finding-prelude');
 
 function sourceKey(f: Finding): string {
-  return `${f.source.tool}/${f.source.integration}`;
+  // With the sensor's own rule when a behaviour joined several sensors' words in one finding.
+  const key = `${f.source.tool}/${f.source.integration}`;
+  return f.behaviour ? `${key}#${f.rule.id}` : key;
 }
 
 /** `cluster/namespace/kind/name`, the parts that are known. */

@@ -235,6 +235,7 @@ function parse(raw: string, meta: SourceMeta): Batch {
 
 export const policyReportParser: SourceParser = {
   format: 'policyreport',
+  readsYaml: true,
   detect(document: unknown): boolean {
     if (!isObject(document)) return false;
     if (Array.isArray(document.items)) return document.items.length > 0 && document.items.every(isPolicyReport);

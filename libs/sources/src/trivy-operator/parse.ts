@@ -403,6 +403,7 @@ function parse(raw: string, meta: SourceMeta): Batch {
 
 export const trivyOperatorParser: SourceParser = {
   format: 'trivy-operator',
+  readsYaml: true,
   detect(document: unknown): boolean {
     if (!isObject(document)) return false;
     if (Array.isArray(document.items)) return document.items.length > 0 && document.items.every((i) => isTrivyOperator(i) && isRead(i));
