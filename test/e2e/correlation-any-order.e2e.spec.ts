@@ -51,7 +51,7 @@ destinations:
     port: ${e.jira.port}
     username: ${e.jira.username}
     password: ${e.jira.password}
-    project: APPSEC
+    project: SEC
     issueType: Bug
   pagerduty-oncall:
     type: pagerduty

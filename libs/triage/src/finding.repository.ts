@@ -52,6 +52,10 @@ export interface DerivedFields {
   risk: NonNullable<Finding['risk']>;
   environment?: string;
   exposure?: string;
+  /** What a link learnt later adds: the pull request and commit, the owners, the image digest. */
+  code?: Finding['code'];
+  labels?: Finding['labels'];
+  artifact?: Finding['artifact'];
 }
 
 /** A running container, as workload assets report it: which digest of which image repository runs where. */
@@ -579,7 +583,14 @@ export class FindingRepository {
       const derived = hash.derived ? (JSON.parse(hash.derived) as DerivedFields) : undefined;
       records.push({
         ...finding,
-        ...(derived && { risk: derived.risk, environment: derived.environment ?? finding.environment, exposure: derived.exposure ?? finding.exposure }),
+        ...(derived && {
+          risk: derived.risk,
+          environment: derived.environment ?? finding.environment,
+          exposure: derived.exposure ?? finding.exposure,
+          code: derived.code ?? finding.code,
+          labels: derived.labels ?? finding.labels,
+          artifact: derived.artifact ?? finding.artifact,
+        }),
         state: hash.state as FindingState,
         firstSeen: hash.firstSeen,
         lastSeen: hash.lastSeen,

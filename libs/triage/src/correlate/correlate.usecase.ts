@@ -10,8 +10,8 @@ import {
   type VulnerabilityFact,
   type WorkloadFacts,
 } from '../assets/facts';
-import type { FindingRepository } from '../finding.repository';
-import { scoreRisk, type FindingContext, type LinkedBy, type RiskAssessment, type RiskSubject, type WorkloadContext } from '../risk/risk';
+import { findingOf, type DerivedFields, type FindingRepository } from '../finding.repository';
+import { scoreRisk, type BuildInfo, type FindingContext, type LinkedBy, type RiskAssessment, type RiskSubject, type WorkloadContext } from '../risk/risk';
 
 export type CorrelateConfig = Pick<KlaxonConfig, 'context' | 'risk' | 'routes'>;
 
@@ -35,8 +35,8 @@ interface Scored {
 export interface CorrelateResult {
   /** The batch with environment, exposure, risk and correlated context on each finding. */
   batch: Batch;
-  /** Stored open findings whose new risk changes the routes they match: to be routed again. */
-  rescored: Finding[];
+  /** Stored open findings whose routes (`rescored`) or pull request, commit, image (`updated`) changed: to be routed again. */
+  rescored: Rerouted[];
   /** How many stored findings were scored again because their context changed. */
   rescoredCount: number;
 }
@@ -221,27 +221,39 @@ export class CorrelateFindings {
   /**
    * Scores again the stored findings around what this batch changed: vulnerabilities of the images of
    * changed workloads (exposed, moved, a new detection), runtime detections of workloads whose image
-   * got a new scan. Only findings whose new score changes the routes they match are returned.
+   * got a new scan, and every open finding of a digest whose links grew (its commit, its pull request,
+   * the workloads running it). A finding whose routes change goes back to routing as `rescored`; one
+   * whose routes stay but whose pull request, commit or owners changed as `updated` (its groups send
+   * again, so a PR learnt late gets the comment).
    */
-  private async rescore(changes: GraphChanges, skip: Set<string>, now: Date): Promise<{ rescored: Finding[]; count: number }> {
+  private async rescore(changes: GraphChanges, skip: Set<string>, now: Date): Promise<{ rescored: Rerouted[]; count: number }> {
     const workloadIds = new Set([...changes.workloads, ...(await this.assets.workloadsIn([...changes.namespaces]))]);
     const since = new Date(now.getTime() - this.config.risk.factsMaxAgeHours * 3_600_000);
-    const runningOnNew = await this.assets.runningWorkloads([...changes.newVulnerabilities, ...changes.digests], since);
-    for (const ids of runningOnNew.values()) for (const id of ids) workloadIds.add(id);
-    if (!workloadIds.size && !changes.digests.size) return { rescored: [], count: 0 };
+    const runningOnNew = await this.assets.runningWorkloads([...changes.newVulnerabilities, ...changes.digests, ...changes.links], since);
+    const linkedWorkloads = new Set<string>();
+    for (const [digest, ids] of runningOnNew) {
+      for (const id of ids) {
+        workloadIds.add(id);
+        if (changes.links.has(digest)) linkedWorkloads.add(id);
+      }
+    }
+    if (!workloadIds.size && !changes.digests.size && !changes.links.size) return { rescored: [], count: 0 };
 
     const workloads = await this.assets.workloads([...workloadIds]);
-    const vulnDigests = new Set([...changes.digests, ...[...workloads.values()].flatMap((w) => w.images.flatMap((i) => (i.digest ? [i.digest] : [])))]);
-    for (const d of changes.newVulnerabilities) vulnDigests.delete(d);
-    const [vulns, detections] = await Promise.all([
+    const vulnDigests = new Set([...changes.digests, ...changes.links, ...[...workloads.values()].flatMap((w) => w.images.flatMap((i) => (i.digest ? [i.digest] : [])))]);
+    for (const d of changes.newVulnerabilities) if (!changes.links.has(d)) vulnDigests.delete(d);
+    const [vulns, detections, linkedOpen] = await Promise.all([
       this.assets.vulnerabilities([...vulnDigests]),
       this.assets.detections([...workloadIds], new Date(now.getTime() - this.windowMs)),
+      changes.links.size ? this.findings.query({ digest: [...changes.links], state: ['open'] }, 0, LINKED_MAX) : { fingerprints: [] as string[] },
     ]);
     const subjects = new Map<string, Subject>();
+    const linked = new Set(linkedOpen.fingerprints.filter((fp) => !skip.has(fp)));
     for (const [digest, facts] of vulns) {
       for (const v of facts) {
         if (skip.has(v.fingerprint) || subjects.has(v.fingerprint)) continue;
         subjects.set(v.fingerprint, { fingerprint: v.fingerprint, finding: vulnerabilitySubject(v), digest, linkedBy: 'digest' });
+        if (changes.links.has(digest)) linked.add(v.fingerprint);
       }
     }
     for (const [id, list] of detections) {
@@ -254,7 +266,14 @@ export class CorrelateFindings {
           workload: id,
           linkedBy: d.linkedBy,
         });
+        if (linkedWorkloads.has(id) || changes.workloads.has(id)) linked.add(d.fingerprint);
       }
+    }
+    // Other open findings of a relinked digest (secrets, image checks, SARIF results): scored from their record.
+    const others = await this.findings.getMany([...linked].filter((fp) => !subjects.has(fp)));
+    for (const r of others) {
+      if (r.kind === 'runtime' || !r.artifact?.digest) continue;
+      subjects.set(r.fingerprint, { fingerprint: r.fingerprint, finding: r, digest: r.artifact.digest, linkedBy: 'digest' });
     }
     if (!subjects.size) return { rescored: [], count: 0 };
 
@@ -269,27 +288,52 @@ export class CorrelateFindings {
       const view = (r?: RiskRecord) => ({ risk: { score: r?.score ?? 0 }, environment: r?.environment, exposure: r?.exposure });
       if (this.matchers.some((m) => matchesRecord(m, view(before)) !== matchesRecord(m, view(after)))) crossing.push(fp);
     }
-    // Only now the full findings: those whose routes may change, as stored before this rescore.
-    const stored = await this.findings.getMany(crossing);
+    // Only now the full findings: those whose routes or links may change, as stored before this rescore.
+    const stored = await this.findings.getMany([...new Set([...crossing, ...[...linked].filter((fp) => scored.has(fp))])]);
     const records = new Map([...changed].map(([fp, s]) => [fp, riskRecord(s, now)]));
-    // The finding store too, so lists, the risk filter and a finding's view agree with its context.
-    await Promise.all([
-      this.assets.saveRisk(records),
-      this.findings.setDerived(new Map([...records].map(([fp, r]) => [fp, { risk: { score: r.score, reasons: r.reasons }, environment: r.environment, exposure: r.exposure }]))),
-    ]);
-    const rescored: Finding[] = [];
+    const derived = new Map<string, DerivedFields>(
+      [...records].map(([fp, r]) => [fp, { risk: { score: r.score, reasons: r.reasons }, environment: r.environment, exposure: r.exposure }]),
+    );
+    const rescored: Rerouted[] = [];
     for (const record of stored) {
       if (record.state !== 'open') continue;
-      // The record's lifecycle fields are not part of a Finding (getMany has validated the rest).
-      const { firstSeen: _f, lastSeen: _l, occurrences: _o, sources: _s, digests: _d, workloads: _w, exception: _e, history: _h, ...finding } = record;
-      const updated = enrich(finding, changed.get(record.fingerprint)!);
+      const finding = findingOf(record);
+      const updated = enrich(finding, scored.get(record.fingerprint)!);
+      const relinked = linkOf(finding) !== linkOf(updated);
+      if (relinked) {
+        const d = derived.get(record.fingerprint);
+        derived.set(record.fingerprint, {
+          risk: updated.risk!,
+          environment: d?.environment ?? updated.environment,
+          exposure: d?.exposure ?? updated.exposure,
+          code: updated.code,
+          labels: updated.labels,
+          artifact: updated.artifact,
+        });
+      }
       const paths = (f: Finding) => matchRoutes(this.config.routes, f).map((r) => r.path).sort().join('\n');
-      if (paths(finding) !== paths(updated)) rescored.push(updated);
+      if (paths(finding) !== paths(updated)) rescored.push({ change: 'rescored', finding: updated });
+      else if (relinked) rescored.push({ change: 'updated', finding: updated });
     }
+    // The finding store too, so lists, the risk filter and a finding's view agree with its context.
+    await Promise.all([this.assets.saveRisk(records), this.findings.setDerived(derived)]);
     return { rescored, count: subjects.size };
   }
 }
 
+/** A rerouted finding: `rescored` when its routes changed, `updated` when only what it belongs to did. */
+export interface Rerouted {
+  change: 'rescored' | 'updated';
+  finding: Finding;
+}
+
+/** Open findings of relinked digests looked at per input: a digest has a few hundred at most. */
+const LINKED_MAX = 10_000;
+
+/** What a finding belongs to, as destinations address it: the repo, commit and pull request, the image digest. */
+function linkOf(f: Finding): string {
+  return JSON.stringify([f.code?.repo, f.code?.commit, f.code?.pullRequest, f.labels.pr, f.artifact?.digest]);
+}
 
 /** A stored vulnerability fact as scoring reads it. */
 export function vulnerabilitySubject(v: VulnerabilityFact): RiskSubject {
@@ -333,6 +377,19 @@ function riskRecord(s: Scored, now: Date): RiskRecord {
 }
 
 /**
+ * The code a finding belongs to: what its input said, with what the image's build adds where the input
+ * was silent (a scan that named the commit learns its pull request once the CI run is known).
+ */
+function codeOf(code: Finding['code'], build: BuildInfo | undefined): Finding['code'] {
+  if (!build?.repo) return code;
+  const pullRequest = build.pullRequests[0];
+  if (!code) return JSON.parse(JSON.stringify({ repo: build.repo, commit: build.commit, branch: build.branch, pullRequest }));
+  if (code.repo && code.repo !== build.repo) return code;
+  if (code.commit && build.commit && code.commit !== build.commit) return code;
+  return JSON.parse(JSON.stringify({ ...code, repo: code.repo ?? build.repo, commit: code.commit ?? build.commit, branch: code.branch ?? build.branch, pullRequest: code.pullRequest ?? pullRequest }));
+}
+
+/**
  * The finding with what correlation knows: risk and its reasons, environment and exposure of the
  * worst workload, owners as labels, the build that shipped the image (as `code` when the input had
  * none), and for runtime findings the image's fixable vulnerabilities — what an incident must carry.
@@ -345,7 +402,7 @@ function enrich(finding: Finding, s: Scored): Finding {
   for (const [k, v] of Object.entries(w?.owners ?? {})) labels[k] ??= v;
   if (build?.repo) labels.repo ??= build.repo;
   if (build?.commit) labels.commit ??= build.commit;
-  if (build?.pullRequests.length) labels.pr ??= build.pullRequests.map((p) => `#${p}`).join(', ');
+  if (build?.pullRequests.length) labels.pr = build.pullRequests.map((p) => `#${p}`).join(', ');
   const fixes = context.vulnerabilities
     .filter((v) => v.fixable && HIGH_OR_CRITICAL.has(v.severity))
     .sort((a, b) => (a.severity === b.severity ? a.id.localeCompare(b.id) : a.severity === 'critical' ? -1 : 1))
@@ -359,8 +416,7 @@ function enrich(finding: Finding, s: Scored): Finding {
     runningIn: context.workloads.map((c) => c.id),
     vulnerablePackages: finding.kind === 'runtime' ? fixes : undefined,
   };
-  const code =
-    finding.code ?? (build?.repo ? { repo: build.repo, commit: build.commit, branch: build.branch, pullRequest: build.pullRequests[0] } : undefined);
+  const code = codeOf(finding.code, build);
   const artifact =
     finding.kind === 'runtime' && context.image && !finding.artifact?.digest
       ? { ...finding.artifact, repository: finding.artifact?.repository ?? context.image.repository, digest: context.image.digest }
