@@ -65,7 +65,7 @@ describe('GitHub through the running app: one sticky comment on PR 42, edited as
     const comments = prComments(gh);
     expect(comments).toHaveLength(1);
     const body = comments[0]!.body;
-    expect(body).toMatch(/^<!-- klaxon:[0-9a-f]{20} -->/);
+    expect(body).toMatch(/^<!-- klaxon:pull-request -->\n\n<!-- klaxon-section:[0-9a-f]{20} -->/);
     expect(body).toMatch(/### 🛡️ Klaxon: \d+ open findings at 4e1f0c2/);
     expect(body.indexOf('<b>Fixable')).toBeLessThan(body.indexOf('<b>No fix available yet'));
     expect(body).toContain('[CVE-2024-24790](https://avd.aquasec.com/nvd/cve-2024-24790) in stdlib — golang: net/netip');

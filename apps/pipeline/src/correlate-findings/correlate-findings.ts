@@ -30,6 +30,9 @@ export async function correlateBatch(runtime: Runtime, eventId: string, batch: B
       { eventId, cause: 'rescore', changes: result.rescored },
       { jobId: `rescore-${eventId}` },
     );
+    // Suggestions made from detections before their image's PR was known go to that PR too.
+    const relinked = result.rescored.filter((r) => r.finding.kind === 'runtime' && r.finding.code?.repo).map((r) => r.finding);
+    if (relinked.length) await runtime.queues.add(QUEUE.feedback, JOB.feedback, { eventId, findings: relinked, relink: true }, { jobId: `relink-${eventId}` });
   }
   if (result.rescoredCount) runtime.logger.debug({ eventId, rescored: result.rescoredCount, rerouted: result.rescored.length }, 'context changed: findings rescored');
   return result.batch;
