@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Redis, Result } from 'ioredis';
 import { findingSchema, type Finding, type FindingState, type Scope } from '@klaxon/findings';
 
@@ -457,6 +459,7 @@ export class FindingRepository {
       redis.defineCommand('releaseSuppressed', { numberOfKeys: 0, lua: RELEASE_SCRIPT });
       redis.defineCommand('queryFindings', { numberOfKeys: 0, lua: QUERY_SCRIPT });
       redis.defineCommand('setDerivedFindings', { numberOfKeys: 0, lua: SET_DERIVED_SCRIPT });
+      redis.defineCommand('resolveRecorded', { lua: readFileSync(resolve(__dirname, 'lua/resolve-recorded.lua'), 'utf8') });
     }
   }
 
@@ -516,6 +519,16 @@ export class FindingRepository {
     if (!running.length) return [];
     const args = running.flatMap((r) => [r.repository, r.slot, r.digest ?? '']);
     return (await this.redis.recordRunning(this.prefix, now.toISOString(), String(now.getTime()), cause, String(HISTORY_LIMIT), ...args)) as string[];
+  }
+
+  /**
+   * Resolves findings just recorded from a report older than the newest applied to their scope: the
+   * newer report did not have them. Returns those resolved (the ones still open).
+   */
+  async resolveRecorded(fingerprints: string[], now: Date, reason: string): Promise<string[]> {
+    if (!fingerprints.length) return [];
+    const keys = [`${this.prefix}:idx:state:open`, `${this.prefix}:idx:state:resolved`, ...fingerprints.flatMap((fp) => [this.key(fp), `${this.key(fp)}:history`])];
+    return this.redis.resolveRecorded(keys.length, ...keys, now.toISOString(), reason, String(HISTORY_LIMIT), ...fingerprints);
   }
 
   /** Fingerprints currently suppressed by an exception. */
@@ -638,5 +651,6 @@ declare module 'ioredis' {
     releaseSuppressed(...args: string[]): Result<string[], Context>;
     queryFindings(...args: string[]): Result<[number, string[]], Context>;
     setDerivedFindings(...args: string[]): Result<number, Context>;
+    resolveRecorded(numberOfKeys: number, ...keysThenArgs: string[]): Result<string[], Context>;
   }
 }
