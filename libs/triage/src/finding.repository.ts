@@ -28,12 +28,14 @@ export interface FindingRecord extends Finding {
  * What an upsert did to one finding. `suppressed`: an exception covers it now (it is stored, not
  * routed); `unsuppressed`: it was suppressed and no exception covers it any more (routed as new).
  */
-export type UpsertChange = 'new' | 'regressed' | 'unchanged' | 'suppressed' | 'unsuppressed';
+export type UpsertChange = 'new' | 'regressed' | 'unchanged' | 'updated' | 'suppressed' | 'unsuppressed';
 
 /** One finding to upsert, with the exception covering it (decided by the caller, a pure function). */
 export interface FindingUpsert {
   finding: Finding;
   exception?: string;
+  /** What routing reads of it (routes matched, the pull request): a change makes an open finding `updated`. */
+  signature?: string;
 }
 
 /** Query filters; each is an exact value of a secondary index. Several values of one filter are OR'ed. */
@@ -75,7 +77,7 @@ export const HISTORY_LIMIT = 50;
 const RELEASE_ANSWER_TTL_SECONDS = 7 * 86_400;
 /** Findings per script call: keeps each call short so Redis stays responsive to other clients. */
 const CHUNK = 500;
-const UPSERT_ARGS = 9;
+const UPSERT_ARGS = 10;
 
 /*
  * Shared Lua: history, the state index, and resolution against the current digests of an image
@@ -152,7 +154,9 @@ end
  * the same hash, sets of sources, digests and workloads, and the secondary indexes queries read.
  * ARGV: prefix, now, nowMs, cause, historyLimit, then per finding: fingerprint, data, sourceKey, digest,
  * workload, exception ('' none), attribute indexes ('\\n'-joined, replaced), accumulating indexes (kept),
- * risk score. A new report carries the risk correlation just gave it: it replaces a rescore's `derived`.
+ * risk score, routing signature. A new report carries the risk correlation just gave it: it replaces a
+ * rescore's `derived`. An open finding reported again whose routing signature changed (the routes it
+ * matches, the pull request it belongs to) is `updated`, so its groups hear of it.
  */
 const UPSERT_SCRIPT = `${PRELUDE}
 local now, nowMs, cause, limit = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
@@ -163,9 +167,9 @@ local function split(s)
   return t
 end
 for i = 6, #ARGV, ${UPSERT_ARGS} do
-  local fp, data, source, digest, workload, exc, ix, acc, score = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8]
+  local fp, data, source, digest, workload, exc, ix, acc, score, sig = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8], ARGV[i + 9]
   local key = fkey(fp)
-  local cur = redis.call('HMGET', key, 'state', 'lastCause', 'lastChange', 'exception', 'ix', 'occurrences', 'score')
+  local cur = redis.call('HMGET', key, 'state', 'lastCause', 'lastChange', 'exception', 'ix', 'occurrences', 'score', 'sig')
   local state, lastCause, change, prevExc, prevIx = cur[1], cur[2], 'unchanged', cur[4] or '', cur[5] or ''
   if lastCause == cause then
     -- The same input again (a retried job): report what it did the first time, change nothing.
@@ -182,6 +186,7 @@ for i = 6, #ARGV, ${UPSERT_ARGS} do
     else
       if state == target then
         change = 'unchanged'
+        if state == 'open' and sig ~= '' and cur[8] and cur[8] ~= sig then change = 'updated' end
       elseif target == 'suppressed' then
         change, why = 'suppressed', 'covered by exception ' .. exc .. ' when seen in ' .. cause
       elseif state == 'resolved' then
@@ -192,6 +197,7 @@ for i = 6, #ARGV, ${UPSERT_ARGS} do
       redis.call('HSET', key, 'data', data, 'lastSeen', now, 'lastCause', cause, 'lastChange', change, 'state', target,
         'exception', exc, 'ix', ix, 'occurrences', tonumber(cur[6] or '0') + 1, 'score', score, 'derived', '')
     end
+    if sig ~= '' then redis.call('HSET', key, 'sig', sig) end
     if why then history(fp, now, target, why, limit) end
     if state ~= target then setState(fp, state, target) end
     if prevExc ~= exc then
@@ -473,7 +479,7 @@ export class FindingRepository {
     const pipeline = this.redis.pipeline();
     for (let i = 0; i < items.length; i += CHUNK) {
       const args: string[] = [this.prefix, now.toISOString(), String(now.getTime()), cause, String(HISTORY_LIMIT)];
-      for (const { finding: f, exception } of items.slice(i, i + CHUNK)) {
+      for (const { finding: f, exception, signature } of items.slice(i, i + CHUNK)) {
         const { state: _state, ...data } = f;
         args.push(
           f.fingerprint,
@@ -485,6 +491,7 @@ export class FindingRepository {
           attributeIndexes(f).join('\n'),
           accumulatingIndexes(f).join('\n'),
           String(f.risk?.score ?? 0),
+          signature ?? '',
         );
       }
       pipeline.upsertFindings(...args);

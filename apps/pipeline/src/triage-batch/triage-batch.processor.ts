@@ -1,6 +1,6 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { JOB, QUEUE, Runtime, triageJobSchema, type TriageJob } from '@klaxon/platform';
-import { ExceptionRepository, ExceptionStore, FindingRepository, ReportTimeRepository, TriageBatch } from '@klaxon/triage';
+import { ExceptionRepository, ExceptionStore, FindingRepository, ReportTimeRepository, TriageBatch, routingSignature } from '@klaxon/triage';
 import { correlateBatch } from '../correlate-findings/correlate-findings';
 import { enqueueFeedback } from '../feedback-suggestions/feedback-suggestions.processor';
 
@@ -11,7 +11,8 @@ export class TriageBatchProcessor implements OnModuleInit {
 
   constructor(private readonly runtime: Runtime) {
     const exceptions = new ExceptionStore(runtime.exceptions, new ExceptionRepository(runtime.redis, runtime.prefix));
-    this.triage = new TriageBatch(new FindingRepository(runtime.redis, runtime.prefix), exceptions, new ReportTimeRepository(runtime.redis, runtime.prefix));
+    const reportTimes = new ReportTimeRepository(runtime.redis, runtime.prefix);
+    this.triage = new TriageBatch(new FindingRepository(runtime.redis, runtime.prefix), exceptions, reportTimes, routingSignature(runtime.config.routes));
   }
 
   onModuleInit(): void {

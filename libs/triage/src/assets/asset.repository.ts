@@ -120,7 +120,8 @@ export class AssetRepository {
   private namespaceKey = (ns: string) => this.k('namespace', ns);
   private servicesKey = (ns: string) => this.k('services', ns);
   private ingressesKey = (ns: string) => this.k('ingresses', ns);
-  private vulnsKey = (digest: string) => this.k('vulns', digest);
+  private vulnsKey = (digest: string, scope: string) => this.k('vulns', digest, scope);
+  private vulnScopesKey = (digest: string) => this.k('vuln-scopes', digest);
   private detectionsKey = (id: string) => this.k('detections', id);
   private riskKey = (fp: string) => this.k('risk', fp);
 
@@ -286,16 +287,26 @@ export class AssetRepository {
     });
     const values = exec(await read.exec());
     let n = 0;
-    const chosen = lookups.map((l, i) => {
+    const candidates_ = lookups.map((l, i) => {
       const byPod = values[n++] as string | null;
       const ids = candidates[i].flatMap(() => values[n++] as string[]);
-      // A workload known with its cluster before one a cluster-less event taught; then by id, so the choice is stable.
-      const all = [...(byPod ? [byPod] : []), ...[...new Set(ids)].sort((a, b) => Number(a.startsWith('/')) - Number(b.startsWith('/')) || a.localeCompare(b))];
       // Falco often knows no cluster name: then any cluster's workload of that name will do.
-      return all.find((id) => !l.cluster || id.startsWith(`${l.cluster}/`));
+      return { byPod, ids: [...new Set(ids)].filter((id) => !l.cluster || id.startsWith(`${l.cluster}/`)) };
     });
-    const facts = await this.workloads(chosen.filter((id): id is string => !!id));
-    return chosen.map((id) => (id ? facts.get(id) : undefined));
+    const facts = await this.workloads(candidates_.flatMap((c) => [...(c.byPod ? [c.byPod] : []), ...c.ids]));
+    // The pod's own controller first; else what a snapshot described over what a runtime event taught,
+    // a workload known with its cluster over one without, then by id: the same choice in any order.
+    const rank = (id: string) => [facts.get(id)?.learnedFrom === 'runtime' ? 1 : 0, id.startsWith('/') ? 1 : 0] as const;
+    return candidates_.map(({ byPod, ids }) => {
+      if (byPod && facts.has(byPod)) return facts.get(byPod);
+      const [id] = ids
+        .filter((x) => facts.has(x))
+        .sort((a, b) => {
+          const [ra, rb] = [rank(a), rank(b)];
+          return ra[0] - rb[0] || ra[1] - rb[1] || a.localeCompare(b);
+        });
+      return id ? facts.get(id) : undefined;
+    });
   }
 
   /** Workload facts with lastSeen as the graph last heard of them (a snapshot or a runtime event). */
@@ -439,28 +450,45 @@ export class AssetRepository {
   }
 
   /**
-   * Remembers each digest's vulnerabilities. For a complete report of a digest the list is replaced,
-   * so a vulnerability fixed by a rescan stops raising that image's runtime detections.
+   * Remembers each digest's vulnerabilities, per complete-report scope that reported them (`''` for a
+   * report that is not complete). A complete report replaces its own scope's list only, so a Trivy
+   * rescan drops what Trivy fixed and leaves what Grype or the Trivy Operator still report.
+   * `byScope`: digest → scope key → facts; `complete`: digest → the complete scopes of this input.
    */
-  async recordVulnerabilities(byDigest: Map<string, VulnerabilityFact[]>, complete: Set<string>): Promise<void> {
+  async recordVulnerabilities(byScope: Map<string, Map<string, VulnerabilityFact[]>>, complete: Map<string, Set<string>>): Promise<void> {
     const write = this.redis.pipeline();
-    for (const digest of complete) if (!byDigest.has(digest)) write.del(this.vulnsKey(digest));
-    for (const [digest, facts] of byDigest) {
-      if (complete.has(digest)) write.del(this.vulnsKey(digest));
-      for (let i = 0; i < facts.length; i += CHUNK) {
-        write.hset(this.vulnsKey(digest), ...facts.slice(i, i + CHUNK).flatMap((f) => [f.fingerprint, JSON.stringify(f)]));
+    for (const [digest, scopes] of complete) for (const scope of scopes) write.del(this.vulnsKey(digest, scope));
+    for (const [digest, scopes] of byScope) {
+      for (const [scope, facts] of scopes) {
+        write.sadd(this.vulnScopesKey(digest), scope);
+        for (let i = 0; i < facts.length; i += CHUNK) {
+          write.hset(this.vulnsKey(digest, scope), ...facts.slice(i, i + CHUNK).flatMap((f) => [f.fingerprint, JSON.stringify(f)]));
+        }
       }
     }
     exec(await write.exec());
   }
 
+  /** Each digest's vulnerabilities as all its scopes report them, one fact per fingerprint. */
   async vulnerabilities(digests: string[]): Promise<Map<string, VulnerabilityFact[]>> {
     const unique = [...new Set(digests)];
     if (!unique.length) return new Map();
+    const scopes = await this.redis.pipeline(unique.map((d) => ['smembers', this.vulnScopesKey(d)])).exec();
+    const lists = (exec(scopes) as string[][]).map((l) => [...l].sort());
     const read = this.redis.pipeline();
-    for (const d of unique) read.hvals(this.vulnsKey(d));
-    const values = exec(await read.exec()) as string[][];
-    return new Map(unique.map((d, i) => [d, values[i].map((v) => JSON.parse(v) as VulnerabilityFact)]));
+    unique.forEach((d, i) => lists[i].forEach((scope) => read.hvals(this.vulnsKey(d, scope))));
+    const values = lists.some((l) => l.length) ? (exec(await read.exec()) as string[][]) : [];
+    let n = 0;
+    return new Map(
+      unique.map((d, i) => {
+        const facts = new Map<string, VulnerabilityFact>();
+        for (const _ of lists[i]) for (const v of values[n++]) {
+          const fact = JSON.parse(v) as VulnerabilityFact;
+          if (!facts.has(fact.fingerprint)) facts.set(fact.fingerprint, fact);
+        }
+        return [d, [...facts.values()]];
+      }),
+    );
   }
 
   /** Runtime detections per workload; they count for `windowMs` (the hash expires when the workload goes quiet). */

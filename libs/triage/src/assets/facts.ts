@@ -140,6 +140,8 @@ export interface WorkloadFacts {
   /** Containers that are privileged or run as root by their own securityContext. */
   containerPrivileges: string[];
   lastSeen: string;
+  /** `runtime`: known only from a runtime event (no snapshot described it yet). */
+  learnedFrom?: 'runtime';
 }
 
 export interface ServiceFacts {
@@ -175,6 +177,9 @@ export interface VulnerabilityFact {
 export interface DetectionFact extends Detection {
   digest?: string;
   linkedBy?: LinkedBy;
+  /** Where it fired, so a digest learnt later (the workload's snapshot) can still be found for it. */
+  container?: string;
+  repository?: string;
 }
 
 /** Everything around one namespace that exposure and environment depend on. */

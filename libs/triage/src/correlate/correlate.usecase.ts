@@ -124,6 +124,7 @@ export class CorrelateFindings {
           images: [{ container: w.container ?? '', repository: f.artifact?.repository, tag: f.artifact?.tag, digest, linkedBy }],
           containerPrivileges: [],
           lastSeen: now.toISOString(),
+          learnedFrom: 'runtime',
         };
       }
       if (!facts) {
@@ -131,7 +132,17 @@ export class CorrelateFindings {
         return;
       }
       sightings.push({ facts, digest });
-      const detection: DetectionFact = { fingerprint: f.fingerprint, title: f.rule.name ?? f.rule.id, rule: f.rule.id, severity: f.severity, at: f.observedAt, digest, linkedBy };
+      const detection: DetectionFact = {
+        fingerprint: f.fingerprint,
+        title: f.rule.name ?? f.rule.id,
+        rule: f.rule.id,
+        severity: f.severity,
+        at: f.observedAt,
+        digest,
+        linkedBy,
+        container: w.container,
+        repository: f.artifact?.repository,
+      };
       detections.set(facts.id, [...(detections.get(facts.id) ?? []), detection]);
       changes.workloads.add(facts.id);
       subjects.set(f.fingerprint, { fingerprint: f.fingerprint, finding: f, digest, workload: facts.id, linkedBy });
@@ -139,23 +150,29 @@ export class CorrelateFindings {
     await this.assets.recordRunning(sightings, now);
     await this.assets.recordDetections(detections, this.windowMs);
 
-    const vulns = new Map<string, VulnerabilityFact[]>();
+    // `image:<digest>` or a tool's own view `image:<digest>/<tool>`: each complete scan of a digest
+    // replaces what that scan said before; runtime detections read what all of them say now.
+    const complete = new Map<string, Set<string>>();
+    for (const s of batch.scopes) {
+      if (!s.key.startsWith('image:') || !s.kinds.includes('vulnerability')) continue;
+      const digest = s.key.slice('image:'.length).split('/')[0];
+      complete.set(digest, new Set([...(complete.get(digest) ?? []), s.key]));
+    }
+    const vulns = new Map<string, Map<string, VulnerabilityFact[]>>();
     for (const f of batch.findings) {
       if (f.kind !== 'vulnerability' || subjects.has(f.fingerprint)) continue;
       const digest = f.artifact?.digest ?? byTag.get(f.fingerprint);
       subjects.set(f.fingerprint, { fingerprint: f.fingerprint, finding: f, digest, linkedBy: f.artifact?.digest ? 'digest' : digest ? 'tag' : undefined });
       if (!digest || !f.package) continue;
-      vulns.set(digest, [...(vulns.get(digest) ?? []), vulnerabilityFact(f)]);
+      const scope = [...(complete.get(digest) ?? [])].sort()[0] ?? '';
+      const byScope = vulns.get(digest) ?? new Map<string, VulnerabilityFact[]>();
+      byScope.set(scope, [...(byScope.get(scope) ?? []), vulnerabilityFact(f)]);
+      vulns.set(digest, byScope);
     }
     for (const f of batch.findings) if (!subjects.has(f.fingerprint)) subjects.set(f.fingerprint, { fingerprint: f.fingerprint, finding: f, digest: f.artifact?.digest });
-    // `image:<digest>` or a tool's own view `image:<digest>/<tool>`: the latest complete scan of a digest
-    // is what its runtime detections are read against, whichever tool made it.
-    const complete = new Set(
-      batch.scopes.filter((s) => s.key.startsWith('image:') && s.kinds.includes('vulnerability')).map((s) => s.key.slice('image:'.length).split('/')[0]),
-    );
     await this.assets.recordVulnerabilities(vulns, complete);
     // A new scan of an image changes how its runtime detections read.
-    for (const d of [...vulns.keys(), ...complete]) changes.newVulnerabilities.add(d);
+    for (const d of [...vulns.keys(), ...complete.keys()]) changes.newVulnerabilities.add(d);
     return [...subjects.values()];
   }
 
@@ -242,10 +259,12 @@ export class CorrelateFindings {
     const workloads = await this.assets.workloads([...workloadIds]);
     const vulnDigests = new Set([...changes.digests, ...changes.links, ...[...workloads.values()].flatMap((w) => w.images.flatMap((i) => (i.digest ? [i.digest] : [])))]);
     for (const d of changes.newVulnerabilities) if (!changes.links.has(d)) vulnDigests.delete(d);
-    const [vulns, detections, linkedOpen] = await Promise.all([
+    const none = { fingerprints: [] as string[] };
+    const [vulns, detections, linkedOpen, digestsOpen] = await Promise.all([
       this.assets.vulnerabilities([...vulnDigests]),
       this.assets.detections([...workloadIds], new Date(now.getTime() - this.windowMs)),
-      changes.links.size ? this.findings.query({ digest: [...changes.links], state: ['open'] }, 0, LINKED_MAX) : { fingerprints: [] as string[] },
+      changes.links.size ? this.findings.query({ digest: [...changes.links], state: ['open'] }, 0, LINKED_MAX) : none,
+      vulnDigests.size ? this.findings.query({ digest: [...vulnDigests], state: ['open'] }, 0, LINKED_MAX) : none,
     ]);
     const subjects = new Map<string, Subject>();
     const linked = new Set(linkedOpen.fingerprints.filter((fp) => !skip.has(fp)));
@@ -259,18 +278,20 @@ export class CorrelateFindings {
     for (const [id, list] of detections) {
       for (const d of list) {
         if (skip.has(d.fingerprint) || subjects.has(d.fingerprint)) continue;
+        // A detection that came before its workload's image was known reads it from the workload now.
+        const image = d.digest ? undefined : workloads.get(id)?.images.find((i) => i.digest && ((d.container && i.container === d.container) || (d.repository && i.repository === d.repository)));
         subjects.set(d.fingerprint, {
           fingerprint: d.fingerprint,
           finding: { kind: 'runtime', severity: d.severity, fixable: false, rule: { id: d.rule } },
-          digest: d.digest,
+          digest: d.digest ?? image?.digest,
           workload: id,
-          linkedBy: d.linkedBy,
+          linkedBy: d.linkedBy ?? (image ? 'workload' : undefined),
         });
         if (linkedWorkloads.has(id) || changes.workloads.has(id)) linked.add(d.fingerprint);
       }
     }
-    // Other open findings of a relinked digest (secrets, image checks, SARIF results): scored from their record.
-    const others = await this.findings.getMany([...linked].filter((fp) => !subjects.has(fp)));
+    // Other open findings of those digests (secrets, image checks, SARIF results): scored from their record.
+    const others = await this.findings.getMany([...new Set([...linked, ...digestsOpen.fingerprints])].filter((fp) => !subjects.has(fp) && !skip.has(fp)));
     for (const r of others) {
       if (r.kind === 'runtime' || !r.artifact?.digest) continue;
       subjects.set(r.fingerprint, { fingerprint: r.fingerprint, finding: r, digest: r.artifact.digest, linkedBy: 'digest' });
@@ -288,30 +309,29 @@ export class CorrelateFindings {
       const view = (r?: RiskRecord) => ({ risk: { score: r?.score ?? 0 }, environment: r?.environment, exposure: r?.exposure });
       if (this.matchers.some((m) => matchesRecord(m, view(before)) !== matchesRecord(m, view(after)))) crossing.push(fp);
     }
-    // Only now the full findings: those whose routes or links may change, as stored before this rescore.
-    const stored = await this.findings.getMany([...new Set([...crossing, ...[...linked].filter((fp) => scored.has(fp))])]);
+    // Only now the full findings: those rescored or relinked, as stored before this rescore.
+    const stored = await this.findings.getMany([...new Set([...changed.keys(), ...[...linked].filter((fp) => scored.has(fp))])]);
     const records = new Map([...changed].map(([fp, s]) => [fp, riskRecord(s, now)]));
-    const derived = new Map<string, DerivedFields>(
-      [...records].map(([fp, r]) => [fp, { risk: { score: r.score, reasons: r.reasons }, environment: r.environment, exposure: r.exposure }]),
-    );
+    const derived = new Map<string, DerivedFields>();
     const rescored: Rerouted[] = [];
+    const crosses = new Set(crossing);
     for (const record of stored) {
-      if (record.state !== 'open') continue;
       const finding = findingOf(record);
       const updated = enrich(finding, scored.get(record.fingerprint)!);
       const relinked = linkOf(finding) !== linkOf(updated);
-      if (relinked) {
-        const d = derived.get(record.fingerprint);
-        derived.set(record.fingerprint, {
-          risk: updated.risk!,
-          environment: d?.environment ?? updated.environment,
-          exposure: d?.exposure ?? updated.exposure,
-          code: updated.code,
-          labels: updated.labels,
-          artifact: updated.artifact,
-        });
-      }
-      const paths = (f: Finding) => matchRoutes(this.config.routes, f).map((r) => r.path).sort().join('\n');
+      const r = records.get(record.fingerprint);
+      if (!r && !relinked) continue;
+      // Written whole: what a rescore derives never drops what a relink derived before it.
+      derived.set(record.fingerprint, {
+        risk: r ? { score: r.score, reasons: r.reasons } : updated.risk!,
+        environment: r ? r.environment : updated.environment,
+        exposure: r ? r.exposure : updated.exposure,
+        code: updated.code,
+        labels: updated.labels,
+        artifact: updated.artifact,
+      });
+      if (record.state !== 'open' || (!crosses.has(record.fingerprint) && !relinked)) continue;
+      const paths = (f: Finding) => matchRoutes(this.config.routes, f).map((m) => m.path).sort().join('\n');
       if (paths(finding) !== paths(updated)) rescored.push({ change: 'rescored', finding: updated });
       else if (relinked) rescored.push({ change: 'updated', finding: updated });
     }
@@ -329,6 +349,11 @@ export interface Rerouted {
 
 /** Open findings of relinked digests looked at per input: a digest has a few hundred at most. */
 const LINKED_MAX = 10_000;
+
+/** What routing reads of a finding: the routes it matches and what it belongs to (triage re-routes an open finding when it changes). */
+export function routingSignature(routes: RouteConfig): (f: Finding) => string {
+  return (f) => `${matchRoutes(routes, f).map((r) => r.path).sort().join(',')}|${linkOf(f)}`;
+}
 
 /** What a finding belongs to, as destinations address it: the repo, commit and pull request, the image digest. */
 function linkOf(f: Finding): string {

@@ -4,8 +4,12 @@ import type { ExceptionStore } from '../exceptions/exception.store';
 import { findingOf, type FindingRepository, type RunningSlot, type UpsertChange } from '../finding.repository';
 import type { ReportTimeRepository } from './report-time.repository';
 
-/** A change routing acts on: `unsuppressed` routes as new, `suppressed` tells routing to stop counting it open. */
-export type TriageChange = 'new' | 'regressed' | 'resolved' | 'suppressed' | 'unsuppressed';
+/**
+ * A change routing acts on: `unsuppressed` routes as new, `suppressed` tells routing to stop counting it
+ * open, `updated`: still open, but what routing reads of it changed (another report of it reaches other
+ * routes, or names the pull request now).
+ */
+export type TriageChange = 'new' | 'regressed' | 'resolved' | 'suppressed' | 'unsuppressed' | 'updated';
 
 export interface TriageResult {
   /** What changed, with each finding as it now stands (state set). Unchanged ones are only counted. */
@@ -25,6 +29,8 @@ export class TriageBatch {
     private readonly findings: FindingRepository,
     private readonly exceptions: ExceptionStore,
     private readonly reportTimes?: ReportTimeRepository,
+    /** What routing reads of a finding (routes, pull request); unset: reports again are not re-routed. */
+    private readonly signature?: (finding: Finding) => string,
   ) {}
 
   async execute(batch: Batch, now: Date, cause: string): Promise<TriageResult> {
@@ -39,7 +45,7 @@ export class TriageBatch {
     const unique = all.filter((f) => !olderKinds.has(f.kind) || recorded.has(f.fingerprint));
     const exceptions = await this.exceptions.list();
     const upserted = await this.findings.upsert(
-      unique.map((finding) => ({ finding, exception: coveringException(exceptions, finding, now)?.id })),
+      unique.map((finding) => ({ finding, exception: coveringException(exceptions, finding, now)?.id, signature: this.signature?.(finding) })),
       now,
       cause,
     );
@@ -60,7 +66,7 @@ export class TriageBatch {
     const resolved = await this.findings.getMany([...new Set([...resolvedByRunning, ...resolvedByScope.flat()])]);
 
     const changes: TriageResult['changes'] = [];
-    const counts = { new: 0, regressed: 0, unchanged: 0, suppressed: 0, unsuppressed: 0, resolved: resolved.length, ...(older.size && { olderReport: late.length }) };
+    const counts = { new: 0, regressed: 0, unchanged: 0, updated: 0, suppressed: 0, unsuppressed: 0, resolved: resolved.length, ...(older.size && { olderReport: late.length }) };
     unique.forEach((finding, i) => {
       const change = upserted[i];
       if (recorded.has(finding.fingerprint)) return;
