@@ -13,7 +13,8 @@ const exampleEnv = {
   JIRA_USER: 'klaxon@example.com',
   JIRA_API_TOKEN: 'jira-token',
   PD_ROUTING_KEY: 'R0UTINGKEY',
-  GITHUB_TOKEN: 'ghp_test',
+  GITHUB_APP_ID: '424242',
+  GITHUB_APP_PRIVATE_KEY: '-----BEGIN RSA PRIVATE KEY-----\\n…\\n-----END RSA PRIVATE KEY-----',
 };
 
 function problemsOf(fn: () => unknown): string[] {

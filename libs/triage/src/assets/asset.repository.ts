@@ -98,7 +98,7 @@ export class AssetRepository {
     private readonly redis: Redis,
     private readonly prefix: string,
   ) {
-    if (!redis.mergeFacts) redis.defineCommand('mergeFacts', { lua: readFileSync(resolve(__dirname, '../lua/merge-facts.lua'), 'utf8') });
+    if (!redis.mergeFacts) redis.defineCommand('mergeFacts', { numberOfKeys: 1, lua: readFileSync(resolve(__dirname, '../lua/merge-facts.lua'), 'utf8') });
   }
 
   private k(...parts: string[]) {
@@ -393,8 +393,11 @@ export class AssetRepository {
     }
     const links = new Set<string>();
     if (!records.length) return links;
-    const keys = [...records.map((r) => r.key), ...index.map((i) => i.key)];
-    const changed = await this.redis.mergeFacts(keys.length, ...keys, String(records.length), ...records.map((r) => JSON.stringify(r.record)), ...index.map((i) => i.member));
+    // One script call per record (each on its own key, so any cluster slot), all in one pipeline with the index.
+    const write = this.redis.pipeline();
+    for (const r of records) write.mergeFacts(r.key, JSON.stringify(r.record));
+    for (const i of index) write.sadd(i.key, i.member);
+    const changed = (exec(await write.exec()) as number[]).slice(0, records.length);
     const commits = new Set<string>();
     records.forEach((r, i) => {
       if (!changed[i]) return;
@@ -556,6 +559,6 @@ export class AssetRepository {
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    mergeFacts(numberOfKeys: number, ...keysThenArgs: string[]): Result<number[], Context>;
+    mergeFacts(key: string, record: string): Result<number, Context>;
   }
 }

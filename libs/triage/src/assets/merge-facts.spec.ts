@@ -79,7 +79,7 @@ describe('merge-facts.lua applies mergeFacts atomically in Redis', () => {
         let expected: FactRecord | undefined;
         for (const r of records) {
           const merged = mergeFacts(expected, r);
-          const [changed] = await redis.mergeFacts(1, key, '1', JSON.stringify(r));
+          const changed = await redis.mergeFacts(key, JSON.stringify(r));
           const before = expected && normalFacts(expected);
           expect(changed === 1).toBe(!before || JSON.stringify({ ...before, lastSeen: '' }) !== JSON.stringify({ ...normalFacts(merged), lastSeen: '' }));
           expected = merged;
