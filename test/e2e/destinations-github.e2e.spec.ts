@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
 import { APP_ID, GitHubEmulator } from '../emulators/github.emulator';
-import { deadLetterOf, replay } from '../support/destinations';
+import { deadLetterOf, regressedReport, replay } from '../support/destinations';
 import { startTestKlaxon, withTestKlaxon, type TestKlaxon } from '../support/klaxon';
 import { testPrefix } from '../support/redis';
 import { waitFor } from '../support/wait';
@@ -96,7 +96,7 @@ describe('GitHub through the running app: one sticky comment on PR 42, edited as
   });
 
   it('edits it again when the findings regress, marking them', async () => {
-    await post(klaxon, report, PR_CONTEXT);
+    await post(klaxon, regressedReport, PR_CONTEXT);
 
     await waitFor(() => prComments(gh)[0]!.body.includes('🔁'), 'the regressed comment', 30_000);
     expect(prComments(gh)).toHaveLength(1);
