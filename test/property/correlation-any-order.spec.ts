@@ -44,6 +44,8 @@ const config: KlaxonConfig = parseConfig(readFileSync(resolve(__dirname, '../../
   JIRA_API_TOKEN: 't',
   PD_ROUTING_KEY: 'k'.repeat(32),
   GITHUB_TOKEN: 't',
+  GITHUB_APP_ID: '1',
+  GITHUB_APP_PRIVATE_KEY: 'unused',
 });
 
 /** The morning after: every input of the day is in the past and within the risk windows. One clock for all steps. */
