@@ -134,11 +134,6 @@ async function runDay(inputs: readonly DayInput[]): Promise<Outcome> {
       rawFindings += event.parsed?.findings ?? 0;
     }
     await settled(klaxon, e);
-    if (process.env.DEBUG_DAY) {
-      console.log(JSON.stringify((await json('/v1/dead-letters')).items.map((l: Json) => [l.queue, l.error.message])));
-      console.log(JSON.stringify(e.pagerduty.events.map((ev) => [ev.event_action, ev.dedup_key, ev.payload?.summary])));
-      console.log(JSON.stringify(((await json('/v1/suggestions?limit=500')).items as Json[]).map((s) => [s.rule?.id ?? s.rule, s.workload, s.code])));
-    }
     const items: Json[] = [];
     for (let offset = 0; ; offset += 500) {
       const page = await json(`/v1/findings?limit=500&offset=${offset}`);
