@@ -96,7 +96,7 @@ export async function run(): Promise<string[]> {
   const step = async (batch: Batch, at: Date, cause: string) => {
     const result = await correlate.execute(batch, at);
     await findings.upsert(result.batch.findings.map((finding) => ({ finding })), at, cause);
-    await groups.add(groupChanges(config.routes, result.rescored.map((finding) => ({ change: 'rescored' as const, finding, eventId: cause }))), at);
+    await groups.add(groupChanges(config.routes, result.rescored.map((r) => ({ ...r, eventId: cause }))), at);
     return result;
   };
 

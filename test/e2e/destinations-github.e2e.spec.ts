@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKeyPairSync } from 'node:crypto';
 import { APP_ID, GitHubEmulator } from '../emulators/github.emulator';
-import { deadLetterOf, replay } from '../support/destinations';
+import { deadLetterOf, regressedReport, replay } from '../support/destinations';
 import { startTestKlaxon, withTestKlaxon, type TestKlaxon } from '../support/klaxon';
 import { testPrefix } from '../support/redis';
 import { waitFor } from '../support/wait';
@@ -68,7 +68,7 @@ describe('GitHub through the running app: one sticky comment on PR 42, edited as
     const comments = prComments(gh);
     expect(comments).toHaveLength(1);
     const body = comments[0]!.body;
-    expect(body).toMatch(/^<!-- klaxon:[0-9a-f]{20} -->/);
+    expect(body).toMatch(/^<!-- klaxon:pull-request -->\n\n<!-- klaxon-section:[0-9a-f]{20} -->/);
     expect(body).toMatch(/### 🛡️ Klaxon: \d+ open findings at 4e1f0c2/);
     expect(body.indexOf('<b>Fixable')).toBeLessThan(body.indexOf('<b>No fix available yet'));
     expect(body).toContain('[CVE-2024-24790](https://avd.aquasec.com/nvd/cve-2024-24790) in stdlib — golang: net/netip');
@@ -96,7 +96,7 @@ describe('GitHub through the running app: one sticky comment on PR 42, edited as
   });
 
   it('edits it again when the findings regress, marking them', async () => {
-    await post(klaxon, report, PR_CONTEXT);
+    await post(klaxon, regressedReport, PR_CONTEXT);
 
     await waitFor(() => prComments(gh)[0]!.body.includes('🔁'), 'the regressed comment', 30_000);
     expect(prComments(gh)).toHaveLength(1);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JiraEmulator } from '../emulators/jira.emulator';
-import { checkoutReport, deadLetterOf, deadLetters, delivered, emptyReport, postReport, replay } from '../support/destinations';
+import { checkoutReport, deadLetterOf, deadLetters, delivered, emptyReport, postReport, regressedReport, replay } from '../support/destinations';
 import { startTestKlaxon, withTestKlaxon, type TestKlaxon } from '../support/klaxon';
 import { testPrefix } from '../support/redis';
 import { waitFor } from '../support/wait';
@@ -98,7 +98,7 @@ describe('Jira through the running app: one ticket per critical finding, closed 
   });
 
   it('reopens the same tickets when the findings come back, creating none', async () => {
-    await postReport(klaxon, report);
+    await postReport(klaxon, regressedReport);
 
     await waitFor(() => jira.issues.every((i) => i.status === 'To Do'), 'every ticket reopened', 30_000);
     expect(jira.issues).toHaveLength(criticals);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ROUTING_KEY, PagerDutyEmulator } from '../emulators/pagerduty.emulator';
-import { checkoutReport, deadLetterOf, delivered, emptyReport, postReport, replay } from '../support/destinations';
+import { checkoutReport, deadLetterOf, delivered, emptyReport, postReport, regressedReport, replay } from '../support/destinations';
 import { startTestKlaxon, withTestKlaxon, type TestKlaxon } from '../support/klaxon';
 import { testPrefix } from '../support/redis';
 import { waitFor } from '../support/wait';
@@ -73,7 +73,7 @@ describe('PagerDuty through the running app: one alert per group, resolved and r
   });
 
   it('triggers the same key again on regression (a new incident), never acknowledging', async () => {
-    await postReport(klaxon, report);
+    await postReport(klaxon, regressedReport);
 
     await waitFor(() => pd.alert(dedupKey)?.status === 'triggered', 'the retrigger', 30_000);
     expect(pd.alert(dedupKey)!.incidents).toBe(2);

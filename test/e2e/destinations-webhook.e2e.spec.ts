@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signBody, type WebhookPayload } from '@klaxon/destinations';
 import { WebhookEmulator } from '../emulators/webhook.emulator';
-import { checkoutReport, deadLetterOf, emptyReport, postReport, replay } from '../support/destinations';
+import { checkoutReport, deadLetterOf, emptyReport, postReport, regressedReport, replay } from '../support/destinations';
 import { startTestKlaxon, withTestKlaxon, type TestKlaxon } from '../support/klaxon';
 import { testPrefix } from '../support/redis';
 import { waitFor } from '../support/wait';
@@ -57,7 +57,7 @@ describe('generic webhook through the running app', () => {
   it('sends the resolution and the regression under the same notification key', async () => {
     await postReport(klaxon, emptyReport);
     await waitFor(() => payloads(hook).some((p) => p.status === 'resolved'), 'the resolution', 30_000);
-    await postReport(klaxon, report);
+    await postReport(klaxon, regressedReport);
     await waitFor(() => payloads(hook).some((p) => p.notification.changes.regressed.length > 0), 'the regression', 30_000);
 
     const sent = payloads(hook);

@@ -4,7 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toFinding, type Finding } from '@klaxon/findings';
-import { FindingRepository, SuggestionRepository } from '@klaxon/triage';
+import { AssetRepository, FindingRepository, ReportTimeRepository, SuggestionRepository } from '@klaxon/triage';
 import { GroupRepository } from '@klaxon/routing';
 import { LedgerRepository } from '@klaxon/destinations';
 import { keySlot } from '../support/key-slot';
@@ -162,6 +162,15 @@ describe('every script call keeps its keys in KEYS and in one cluster slot', () 
     await findings.recordRunning([{ repository: 'shop/web', slot: 'prod/shop/Deployment/web/app', digest: d1 }], now, 'evt-3');
     await findings.release('exc-1', new Map([[b.fingerprint, undefined]]), now, 'exception exc-1 ended', 'end-1');
     await findings.setDerived(new Map([[a.fingerprint, { risk: { score: 70, reasons: ['+20 internet-facing'] } }]]));
+    await findings.resolveRecorded([a.fingerprint], now, 'recorded from an older report');
+    await new AssetRepository(redis, prefix).recordAssets(
+      [
+        { type: 'image', digest: d1, repository: 'shop/web', tags: ['1.0'], labels: {}, build: { repo: 'acme/web', commit: 'c1', pullRequests: [] }, observedAt: now.toISOString() },
+        { type: 'build', repo: 'acme/web', commit: 'c1', pullRequests: [7], digests: [], observedAt: now.toISOString() },
+      ],
+      now,
+    );
+    await new ReportTimeRepository(redis, prefix).older([{ key: `image:${d1}`, kinds: ['vulnerability'], reportedAt: now.toISOString() }]);
     await findings.query({}, 0, 10);
     await findings.query({ state: ['open', 'resolved'], severity: ['high'], minRisk: 10 }, 0, 10);
 

@@ -6,6 +6,8 @@ import { waitFor } from './wait';
 /** The checkout image's Trivy report (critical findings to route) and a later scan of it with none. */
 export const checkoutReport = fixture('trivy', 'image-checkout.json');
 export const emptyReport = fixture('trivy', 'empty.json');
+/** The checkout findings back in a scan made after the empty one (a rebuild that brought them back): a regression. */
+export const regressedReport = JSON.stringify({ ...JSON.parse(checkoutReport), CreatedAt: '2026-11-24T12:00:00Z' });
 
 /** POSTs a Trivy report (`query` adds upload context, `&repo=…`) and returns its event id. */
 export async function postReport(klaxon: TestKlaxon, body: string, query = ''): Promise<string> {

@@ -269,6 +269,8 @@ export const assetSchema = z.discriminatedUnion('type', [
 export const scopeSchema = z.object({
   key: z.string(),
   kinds: z.array(findingKindSchema),
+  /** When the tool made the report (its own clock): reports of one scope apply in this order, not arrival order. */
+  reportedAt: z.string().optional(),
 });
 
 /**

@@ -28,12 +28,14 @@ export interface FindingRecord extends Finding {
  * What an upsert did to one finding. `suppressed`: an exception covers it now (it is stored, not
  * routed); `unsuppressed`: it was suppressed and no exception covers it any more (routed as new).
  */
-export type UpsertChange = 'new' | 'regressed' | 'unchanged' | 'suppressed' | 'unsuppressed';
+export type UpsertChange = 'new' | 'regressed' | 'unchanged' | 'updated' | 'suppressed' | 'unsuppressed';
 
 /** One finding to upsert, with the exception covering it (decided by the caller, a pure function). */
 export interface FindingUpsert {
   finding: Finding;
   exception?: string;
+  /** What routing reads of it (routes matched, the pull request): a change makes an open finding `updated`. */
+  signature?: string;
 }
 
 /** Query filters; each is an exact value of a secondary index. Several values of one filter are OR'ed. */
@@ -54,6 +56,10 @@ export interface DerivedFields {
   risk: NonNullable<Finding['risk']>;
   environment?: string;
   exposure?: string;
+  /** What a link learnt later adds: the pull request and commit, the owners, the image digest. */
+  code?: Finding['code'];
+  labels?: Finding['labels'];
+  artifact?: Finding['artifact'];
 }
 
 /** A running container, as workload assets report it: which digest of which image repository runs where. */
@@ -150,6 +156,7 @@ export class FindingRepository {
       redis.defineCommand('releaseSuppressed', { numberOfKeys: keys, lua: PRELUDE + lua('release-suppressed') });
       redis.defineCommand('queryFindings', { lua: lua('query-findings') });
       redis.defineCommand('setDerivedFindings', { lua: lua('set-derived') });
+      redis.defineCommand('resolveRecorded', { lua: lua('resolve-recorded') });
     }
   }
 
@@ -163,7 +170,7 @@ export class FindingRepository {
     const pipeline = this.redis.pipeline();
     for (let i = 0; i < items.length; i += CHUNK) {
       const args: string[] = [...this.lifecycleKeys, now.toISOString(), String(now.getTime()), cause, String(HISTORY_LIMIT)];
-      for (const { finding: f, exception } of items.slice(i, i + CHUNK)) {
+      for (const { finding: f, exception, signature } of items.slice(i, i + CHUNK)) {
         const { state: _state, ...data } = f;
         args.push(
           f.fingerprint,
@@ -175,6 +182,7 @@ export class FindingRepository {
           attributeIndexes(f).join('\n'),
           accumulatingIndexes(f).join('\n'),
           String(f.risk?.score ?? 0),
+          signature ?? '',
         );
       }
       pipeline.upsertFindings(...args);
@@ -209,6 +217,16 @@ export class FindingRepository {
     if (!running.length) return [];
     const args = running.flatMap((r) => [r.repository, r.slot, r.digest ?? '']);
     return (await this.redis.recordRunning(...this.lifecycleKeys, now.toISOString(), String(now.getTime()), cause, String(HISTORY_LIMIT), ...args)) as string[];
+  }
+
+  /**
+   * Resolves findings just recorded from a report older than the newest applied to their scope: the
+   * newer report did not have them. Returns those resolved (the ones still open).
+   */
+  async resolveRecorded(fingerprints: string[], now: Date, reason: string): Promise<string[]> {
+    if (!fingerprints.length) return [];
+    const keys = [`${this.base}:idx:state:open`, `${this.base}:idx:state:resolved`, ...fingerprints.flatMap((fp) => [this.key(fp), `${this.key(fp)}:history`])];
+    return this.redis.resolveRecorded(keys.length, ...keys, now.toISOString(), reason, String(HISTORY_LIMIT), ...fingerprints);
   }
 
   /** Fingerprints currently suppressed by an exception. */
@@ -289,7 +307,14 @@ export class FindingRepository {
       const derived = hash.derived ? (JSON.parse(hash.derived) as DerivedFields) : undefined;
       records.push({
         ...finding,
-        ...(derived && { risk: derived.risk, environment: derived.environment ?? finding.environment, exposure: derived.exposure ?? finding.exposure }),
+        ...(derived && {
+          risk: derived.risk,
+          environment: derived.environment ?? finding.environment,
+          exposure: derived.exposure ?? finding.exposure,
+          code: derived.code ?? finding.code,
+          labels: derived.labels ?? finding.labels,
+          artifact: derived.artifact ?? finding.artifact,
+        }),
         state: hash.state as FindingState,
         firstSeen: hash.firstSeen,
         lastSeen: hash.lastSeen,
@@ -353,5 +378,6 @@ declare module 'ioredis' {
     releaseSuppressed(...args: string[]): Result<string[], Context>;
     queryFindings(numberOfKeys: number, ...keysThenArgs: string[]): Result<[number, string[]], Context>;
     setDerivedFindings(numberOfKeys: number, ...keysThenArgs: string[]): Result<number, Context>;
+    resolveRecorded(numberOfKeys: number, ...keysThenArgs: string[]): Result<string[], Context>;
   }
 }

@@ -1,5 +1,6 @@
 export * from './finding.repository';
 export * from './triage-batch/triage-batch.usecase';
+export * from './triage-batch/report-time.repository';
 export * from './exceptions';
 export * from './release-exception/release-exception.usecase';
 export * from './risk/risk';

@@ -33,8 +33,8 @@ export class FeedbackSuggestionsProcessor implements OnModuleInit {
     this.runtime.queues.work({ queue: QUEUE.feedback, schema: feedbackJobSchema, handle: (job) => this.execute(job) });
   }
 
-  async execute({ eventId, findings }: FeedbackJob): Promise<void> {
-    const { changes } = await this.feedback.execute(eventId, findings);
+  async execute({ eventId, findings, relink }: FeedbackJob): Promise<void> {
+    const { changes } = relink ? await this.feedback.relink(eventId, findings) : await this.feedback.execute(eventId, findings);
     if (!changes.length) return;
     await this.runtime.queues.add(QUEUE.route, JOB.route, { eventId, cause: 'batch', changes }, { jobId: `route-feedback-${eventId}` });
   }

@@ -31,6 +31,10 @@ export interface SuggestionChange {
   finding: Finding;
 }
 
+function sameCode(a: Code | undefined, b: Code | undefined): boolean {
+  return a?.repo === b?.repo && a?.commit === b?.commit && a?.pullRequest === b?.pullRequest && a?.branch === b?.branch;
+}
+
 /** Optimistic writes retried this many times (with a jittered pause) before the job fails and BullMQ retries it. */
 const MAX_ATTEMPTS = 20;
 const pause = (attempt: number) => new Promise((done) => setTimeout(done, Math.random() * 5 * (attempt + 1)));
@@ -84,6 +88,41 @@ export class FeedbackSuggestions {
     const pending = this.collect(findings);
     if (!pending.length) return { outcome: { touched: [] }, suggestions: [], changes: [] };
     const outcome = (await this.repository.outcomeOf(eventId)) ?? (await this.serially(() => this.record(eventId, pending)));
+    return this.changesOf(outcome, eventId);
+  }
+
+  /**
+   * Runtime findings whose image's build (repo, commit, pull request) was learnt after their
+   * suggestions were made: those suggestions take the build, their evidence unchanged, and route as
+   * `updated` so they reach the pull request. A suggestion that already names that build is left alone.
+   */
+  async relink(eventId: string, findings: Finding[]): Promise<{ outcome: FeedbackOutcome; suggestions: Finding[]; changes: SuggestionChange[] }> {
+    const marker = `relink-${eventId}`;
+    const pending = this.collect(findings).filter((p) => p.code?.repo);
+    if (!pending.length) return { outcome: { touched: [] }, suggestions: [], changes: [] };
+    const outcome =
+      (await this.repository.outcomeOf(marker)) ??
+      (await this.serially(async () => {
+        for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+          if (attempt > 0) await pause(attempt);
+          const stored = await this.repository.getMany(pending.map((p) => p.id));
+          const writes: SuggestionWrite[] = pending.flatMap((p) => {
+            const before = stored.get(p.id);
+            if (!before || sameCode(before.code, p.code)) return [];
+            const { version, adoptedAt: _a, ...rest } = before;
+            return [{ ...rest, code: p.code, expectedVersion: version }];
+          });
+          const result: FeedbackOutcome = { touched: writes.map((w) => ({ id: w.id, change: 'updated' as const })) };
+          const committed = await this.repository.commit(marker, writes, result);
+          if (committed.status === 'ok') return result;
+          if (committed.status === 'done') return committed.outcome;
+        }
+        throw new Error(`suggestions relinked by event ${eventId} kept changing under concurrent writers; retrying the job`);
+      }));
+    return this.changesOf(outcome, eventId);
+  }
+
+  private async changesOf(outcome: FeedbackOutcome, eventId: string): Promise<{ outcome: FeedbackOutcome; suggestions: Finding[]; changes: SuggestionChange[] }> {
     const stored = await this.repository.getMany(outcome.touched.map((t) => t.id));
     const changes = outcome.touched.flatMap(({ id, change }) => {
       const s = stored.get(id);

@@ -1,6 +1,6 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { JOB, QUEUE, Runtime, StatsRepository, triageJobSchema, type TriageJob } from '@klaxon/platform';
-import { ComplianceRepository, ExceptionRepository, ExceptionStore, FindingRepository, TriageBatch } from '@klaxon/triage';
+import { ComplianceRepository, ExceptionRepository, ExceptionStore, FindingRepository, ReportTimeRepository, TriageBatch, routingSignature } from '@klaxon/triage';
 import { correlateBatch } from '../correlate-findings/correlate-findings';
 import { enqueueFeedback } from '../feedback-suggestions/feedback-suggestions.processor';
 
@@ -13,7 +13,8 @@ export class TriageBatchProcessor implements OnModuleInit {
 
   constructor(private readonly runtime: Runtime) {
     const exceptions = new ExceptionStore(runtime.exceptions, new ExceptionRepository(runtime.redis, runtime.prefix));
-    this.triage = new TriageBatch(new FindingRepository(runtime.redis, runtime.prefix), exceptions);
+    const reportTimes = new ReportTimeRepository(runtime.redis, runtime.prefix);
+    this.triage = new TriageBatch(new FindingRepository(runtime.redis, runtime.prefix), exceptions, reportTimes, routingSignature(runtime.config.routes));
     this.compliance = new ComplianceRepository(runtime.redis, runtime.prefix);
     this.stats = new StatsRepository(runtime.redis, runtime.prefix);
   }

@@ -5,7 +5,7 @@ import type { Notification, NotificationChanges } from '@klaxon/routing';
 import { APP_ID, GitHubEmulator, INSTALLATION_ID } from '../../../../test/emulators/github.emulator';
 import { DestinationRejected, DestinationUnavailable, RateLimited } from '../destination';
 import { GitHubDestination } from './github.destination';
-import { commentMarker, GITHUB_COMMENT_MAX } from './render';
+import { commentMarker, commentSections, GITHUB_COMMENT_MAX, PULL_REQUEST_MARKER } from './render';
 
 const COMMIT = '4e1f0c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f';
 
@@ -83,7 +83,8 @@ describe('GitHubDestination', () => {
     const [comment, ...more] = gh.commentsOn('acme/checkout', 42);
     expect(more).toEqual([]);
     const body = comment!.body;
-    expect(body.startsWith(commentMarker('pull-requests/gh/acme/checkout'))).toBe(true);
+    expect(body.startsWith(PULL_REQUEST_MARKER)).toBe(true);
+    expect(body).toContain(commentMarker('pull-requests/gh/acme/checkout').replace('klaxon:', 'klaxon-section:'));
     expect(body).toContain('### 🛡️ Klaxon: 3 open findings at 4e1f0c2');
     const order = ['<b>Fixable (2)', 'CVE-2024-2511', 'CVE-2023-0001', '<b>No fix available yet (1)', 'CVE-2024-9999', '<b>Resolved since last push (1)', 'CVE-2022-1'].map((s) => body.indexOf(s));
     expect(order.every((at, i) => at > (order[i - 1] ?? -1))).toBe(true);
@@ -104,7 +105,27 @@ describe('GitHubDestination', () => {
     expect(comments[0]!.body).toContain('### ✅ Klaxon: no open findings');
     expect(comments[0]!.body).toContain('Resolved since last push (2)');
     expect(resolved.status).toBe('resolved');
-    expect(gh.calls.filter((c) => c.method === 'GET')).toEqual([expect.objectContaining({ path: '/repos/acme/checkout/issues/42/comments' })]);
+    // The comment is read before each edit: other groups' sections in it are kept.
+    expect(gh.calls.filter((c) => c.method === 'GET').map((c) => c.path)).toEqual(Array(3).fill('/repos/acme/checkout/issues/42/comments'));
+  });
+
+  it('keeps one comment per pull request: each group its own section, in the same order whichever group sent first', async () => {
+    const at = '2024-11-23T11:00:00.000Z';
+    const vulns = { ...notification({ new: [fixable] }), createdAt: at };
+    const other = { ...notification({ new: [unfixable] }), key: 'suggestions/gh/acme/checkout', id: 'n-other', createdAt: at };
+    const bodies: string[] = [];
+    for (const order of [[vulns, other], [other, vulns]]) {
+      gh.reset();
+      const destination = new GitHubDestination(config);
+      for (const n of order) await destination.send(n, undefined);
+      const comments = gh.commentsOn('acme/checkout', 42);
+      expect(comments).toHaveLength(1);
+      expect(commentSections(comments[0]!.body).size).toBe(2);
+      bodies.push(comments[0]!.body);
+    }
+    expect(bodies[1]).toBe(bodies[0]);
+    expect(bodies[0]).toContain('CVE-2024-2511');
+    expect(bodies[0]).toContain('CVE-2024-9999');
   });
 
   it('finds its comment by marker through pages of other comments when the ledger is lost', async () => {

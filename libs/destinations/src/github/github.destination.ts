@@ -11,10 +11,10 @@ import {
   CHECK_ANNOTATIONS_MAX,
   CHECK_NAME,
   CHECK_SUMMARY_MAX,
-  commentMarker,
+  PULL_REQUEST_MARKER,
   pullRequestsOf,
   renderCheckRun,
-  renderComment,
+  spliceComment,
   targetId,
   type CheckRunOutput,
   type PullRequestTarget,
@@ -47,8 +47,8 @@ export interface CheckPublication {
 const IN_PROCESS_WAIT_MAX_S = 3;
 
 /**
- * One sticky comment per pull request (and notification key), found by a hidden marker and edited in
- * place; optionally a check run on the head commit with annotations for code findings.
+ * One sticky comment per pull request, found by a hidden marker and edited in place, with a section per
+ * notification key (the fixable vulnerabilities of the image, the runtime hardening proposal, …); optionally a check run on the head commit with annotations for code findings.
  *
  * Retries and rate limits are layered: plugin-throttling paces writes (one per second per token, as
  * GitHub asks) and waits out a short primary or secondary limit once; longer ones become RateLimited,
@@ -69,13 +69,11 @@ export class GitHubDestination implements Destination {
   async send(n: Notification, previous: DeliveryLedger | undefined): Promise<DeliveryLedger> {
     if (previous?.lastNotificationId === n.id) return previous;
     const extra: Record<string, string> = { ...previous?.extra };
-    const marker = commentMarker(n.key);
     const prs = pullRequestsOf(n);
     for (const { target, changes } of prs) {
       const client = await this.clientFor(target);
       const id = targetId(target);
-      const body = renderComment(n, target, changes);
-      extra[`comment:${id}`] = String(await this.upsertComment(client, target, marker, body, extra[`comment:${id}`]));
+      extra[`comment:${id}`] = String(await this.upsertComment(client, target, (body) => spliceComment(body, n, target, changes)));
       if (this.config.checkRuns && target.headSha) {
         const key = `check:${target.owner}/${target.repo}@${target.headSha}`;
         extra[key] = String(await this.upsertCheckRun(client, target, target.headSha, renderCheckRun(changes), extra[key]));
@@ -111,27 +109,26 @@ export class GitHubDestination implements Destination {
     return { id: await this.upsertCheckRun(client, { owner, repo }, check.sha, run, undefined, check.name ?? GATE_CHECK_NAME) };
   }
 
-  /** Edits the known comment; else finds it by marker (lost ledger, retried job); else creates it. */
-  private async upsertComment(client: Client, t: PullRequestTarget, marker: string, body: string, knownId?: string): Promise<number> {
+  /**
+   * One comment per pull request, whatever groups reach it: found by its marker, this group's section
+   * put in, edited in place; created when there is none yet. Deliveries to GitHub run one at a time
+   * per notifier (concurrency 1), so two groups never edit the comment at once from one process.
+   */
+  private async upsertComment(client: Client, t: PullRequestTarget, render: (body: string | undefined) => string): Promise<number> {
     const repo = { owner: t.owner, repo: t.repo };
-    if (knownId) {
-      const updated = await this.call(() => client.rest.issues.updateComment({ ...repo, comment_id: Number(knownId), body }), { missingOk: true });
-      if (updated) return updated.data.id;
-      // Deleted by someone: the marker search below finds another copy or a new one is made.
-    }
     const existing = await this.call(() =>
       client.paginate(client.rest.issues.listComments, { ...repo, issue_number: t.number, per_page: 100 }, (response, done) => {
-        const hit = response.data.find((c) => c.body?.includes(marker));
+        const hit = response.data.find((c) => c.body?.includes(PULL_REQUEST_MARKER));
         if (hit) done();
         return hit ? [hit] : [];
       }),
     );
     const found = existing?.[0];
     if (found) {
-      await this.call(() => client.rest.issues.updateComment({ ...repo, comment_id: found.id, body }));
+      await this.call(() => client.rest.issues.updateComment({ ...repo, comment_id: found.id, body: render(found.body) }));
       return found.id;
     }
-    const created = await this.call(() => client.rest.issues.createComment({ ...repo, issue_number: t.number, body }));
+    const created = await this.call(() => client.rest.issues.createComment({ ...repo, issue_number: t.number, body: render(undefined) }));
     return created!.data.id;
   }
 

@@ -36,6 +36,35 @@ export function commentMarker(notificationKey: string): string {
   return `<!-- klaxon:${createHash('sha256').update(notificationKey).digest('hex').slice(0, 20)} -->`;
 }
 
+/** The one Klaxon comment of a pull request: every group that reaches the PR keeps its section in it. */
+export const PULL_REQUEST_MARKER = '<!-- klaxon:pull-request -->';
+
+const SECTION = /<!-- klaxon-section:([0-9a-f]+) -->\n[\s\S]*?\n<!-- \/klaxon-section:\1 -->/g;
+
+function sectionId(notificationKey: string): string {
+  return commentMarker(notificationKey).slice('<!-- klaxon:'.length, -' -->'.length);
+}
+
+/** The sections of a PR comment by id (empty for a comment Klaxon did not write). */
+export function commentSections(body: string | undefined): Map<string, string> {
+  return new Map([...(body ?? '').matchAll(SECTION)].map((m) => [m[1], m[0]]));
+}
+
+/**
+ * The PR comment with this group's section put in (or replaced), sections in a fixed order whatever
+ * order the groups sent in; within GitHub's limit by rendering this section with fewer rows.
+ */
+export function spliceComment(body: string | undefined, n: Notification, target: PullRequestTarget, changes: Notification['changes']): string {
+  const id = sectionId(n.key);
+  const others = commentSections(body);
+  others.delete(id);
+  const frame = (text: string) => `<!-- klaxon-section:${id} -->\n${text}\n<!-- /klaxon-section:${id} -->`;
+  const room = GITHUB_COMMENT_MAX - PULL_REQUEST_MARKER.length - [...others.values()].reduce((sum, t) => sum + t.length + 2, 0) - frame('').length - 2;
+  const sections = new Map([...others, [id, frame(renderComment(n, target, changes, Math.max(room, 0)))]]);
+  const ordered = [...sections].sort(([a], [b]) => a.localeCompare(b)).map(([, text]) => text);
+  return [PULL_REQUEST_MARKER, ...ordered].join('\n\n').slice(0, GITHUB_COMMENT_MAX);
+}
+
 /** The pull requests a notification's findings were reported for, each with its findings. */
 export function pullRequestsOf(n: Notification): Array<{ target: PullRequestTarget; changes: Notification['changes'] }> {
   const byPr = new Map<string, { target: PullRequestTarget; changes: Notification['changes'] }>();
@@ -60,10 +89,10 @@ export function pullRequestsOf(n: Notification): Array<{ target: PullRequestTarg
  * the fixable ones, then those without a fix, then what was resolved since the last push, each in a
  * collapsible section; within GitHub's 65,536 characters by listing fewer rows and saying how many more.
  */
-export function renderComment(n: Notification, target: PullRequestTarget, changes: Notification['changes']): string {
+export function renderComment(n: Notification, target: PullRequestTarget, changes: Notification['changes'], max = GITHUB_COMMENT_MAX): string {
   for (let rows = INITIAL_ROWS; ; rows = Math.floor(rows / 2)) {
     const body = renderWith(n, target, changes, rows);
-    if (body.length <= GITHUB_COMMENT_MAX || rows === 0) return body.slice(0, GITHUB_COMMENT_MAX);
+    if (body.length <= max || rows === 0) return body.slice(0, max);
   }
 }
 

@@ -48,7 +48,8 @@ export const ingestJobSchema = z.object({ eventId: z.string() });
 export const triageJobSchema = z.object({ eventId: z.string(), batch: batchSchema });
 
 /** `feedback`: the runtime findings of one triaged input (correlated, so `code` names the build when known). */
-export const feedbackJobSchema = z.object({ eventId: z.string(), findings: z.array(findingSchema) });
+/** `relink`: runtime findings whose pull request or commit was learnt late; their suggestions follow, no evidence is added. */
+export const feedbackJobSchema = z.object({ eventId: z.string(), findings: z.array(findingSchema), relink: z.boolean().optional() });
 export type FeedbackJob = z.infer<typeof feedbackJobSchema>;
 
 /**

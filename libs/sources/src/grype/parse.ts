@@ -136,9 +136,11 @@ function finding(match: Match, artifact: Artifact | undefined, doc: Document, me
 
 function scopesOf(doc: Document, artifact: Artifact | undefined): Scope[] {
   // Grype finds vulnerabilities only; the key names the tool so its report leaves Trivy's secrets alone.
-  if (artifact?.digest) return [{ key: `image:${artifact.digest}/grype`, kinds: ['vulnerability'] }];
+  const timestamp = doc.descriptor.timestamp;
+  const reportedAt = typeof timestamp === 'string' ? timestamp : undefined;
+  if (artifact?.digest) return [{ key: `image:${artifact.digest}/grype`, kinds: ['vulnerability'], reportedAt }];
   const target = doc.source?.target;
-  if (typeof target === 'string' && target) return [{ key: `${doc.source!.type}:${target}/grype`, kinds: ['vulnerability'] }];
+  if (typeof target === 'string' && target) return [{ key: `${doc.source!.type}:${target}/grype`, kinds: ['vulnerability'], reportedAt }];
   return [];
 }
 

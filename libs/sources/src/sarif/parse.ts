@@ -248,7 +248,10 @@ function parse(raw: string, meta: SourceMeta): Batch {
     });
     findings.push(...runFindings);
     const scope = scopeOf(run, artifact, code);
-    if (scope) scopes.push(scope);
+    // The run's end time orders two runs of one scope (SARIF 2.1.0 §3.20.8, invocation.endTimeUtc).
+    const invocations = (run as { invocations?: { endTimeUtc?: unknown }[] }).invocations;
+    const ended = Array.isArray(invocations) ? invocations.map((i) => i?.endTimeUtc).find((t): t is string => typeof t === 'string') : undefined;
+    if (scope) scopes.push({ ...scope, reportedAt: ended });
   });
   return { findings, assets: [], scopes };
 }

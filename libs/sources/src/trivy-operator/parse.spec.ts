@@ -48,11 +48,11 @@ describe('trivy-operator parser: VulnerabilityReport', () => {
   });
 
   it('is complete for the image digest, states the image as an asset, and an empty report resolves', () => {
-    expect(batch.scopes).toEqual([{ key: imageVulnerabilityScopeKey(DIGEST), kinds: ['vulnerability'] }]);
+    expect(batch.scopes).toEqual([{ key: imageVulnerabilityScopeKey(DIGEST), kinds: ['vulnerability'], reportedAt: '2026-11-23T09:30:00Z' }]);
     expect(batch.assets).toEqual([expect.objectContaining({ type: 'image', digest: DIGEST, repository: 'shop/checkout', tags: ['1.4.2'] })]);
     const empty = parse(fixture('trivy-operator', 'vulnerabilityreport-empty.json'));
     expect(empty.findings).toEqual([]);
-    expect(empty.scopes).toEqual(batch.scopes);
+    expect(empty.scopes.map((sc) => sc.key)).toEqual(batch.scopes.map((sc) => sc.key));
     // The image may run elsewhere: a deleted report resolves nothing.
     expect(parse(JSON.stringify({ type: 'DELETED', object: JSON.parse(VULNS) })).scopes).toEqual([]);
   });
@@ -72,7 +72,7 @@ describe('trivy-operator parser: ConfigAuditReport', () => {
   });
 
   it('is complete for its resource: a deletion resolves every check', () => {
-    expect(batch.scopes).toEqual([{ key: configAuditScopeKey(RESOURCE), kinds: ['misconfiguration'] }]);
+    expect(batch.scopes).toEqual([{ key: configAuditScopeKey(RESOURCE), kinds: ['misconfiguration'], reportedAt: '2026-11-23T09:31:00Z' }]);
     const deleted = parse(JSON.stringify({ type: 'DELETED', object: JSON.parse(AUDIT) }));
     expect(deleted).toEqual({ findings: [], assets: [], scopes: batch.scopes });
   });

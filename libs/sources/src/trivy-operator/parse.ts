@@ -251,7 +251,7 @@ function parseVulnerabilityReport(item: KubernetesItem, meta: SourceMeta): Batch
   const scopeKey = artifact.digest
     ? imageVulnerabilityScopeKey(artifact.digest)
     : `resource:${resourcePath(resource)}/${resource.container ?? ''}#vulnerability:${TOOL}`;
-  return { findings, assets, scopes: [{ key: scopeKey, kinds: ['vulnerability'] }] };
+  return { findings, assets, scopes: [{ key: scopeKey, kinds: ['vulnerability'], reportedAt: report.updateTimestamp }] };
 }
 
 function checkFinding(check: Check, resource: ResourceRef, observedAt: string, meta: SourceMeta, version?: string): Finding {
@@ -278,7 +278,7 @@ function checkFinding(check: Check, resource: ResourceRef, observedAt: string, m
 function parseConfigAuditReport(item: KubernetesItem, meta: SourceMeta): Batch {
   const doc = validateAt(configAuditReportSchema, item.object, item.path);
   const resource = resourceOf(doc.metadata, item, clusterOf(meta));
-  const scope = { key: configAuditScopeKey(resource), kinds: ['misconfiguration' as const] };
+  const scope = { key: configAuditScopeKey(resource), kinds: ['misconfiguration' as const], reportedAt: doc.report.updateTimestamp };
   if (item.deleted) return { findings: [], assets: [], scopes: [scope] };
   const observedAt = doc.report.updateTimestamp ?? meta.receivedAt;
   const findings = (doc.report.checks ?? [])

@@ -230,7 +230,8 @@ describe('trivy parser on the checkout image report', () => {
   });
 
   it('declares itself complete for the image digest', () => {
-    expect(batch.scopes).toEqual([{ key: `image:${DIGEST}`, kinds: ['vulnerability', 'misconfiguration', 'secret'] }]);
+    // Trivy's CreatedAt: reports of the digest apply in the order Trivy made them.
+    expect(batch.scopes).toEqual([{ key: `image:${DIGEST}`, kinds: ['vulnerability', 'misconfiguration', 'secret'], reportedAt: '2026-11-23T09:58:31.402715372Z' }]);
   });
 
   it('gives the same CVE in the same package the same fingerprint wherever it was found', () => {
@@ -380,7 +381,7 @@ describe('trivy parser on a repository scan', () => {
     expect(batch.findings.every((f) => f.artifact === undefined)).toBe(true);
     expect(batch.assets).toEqual([]);
     expect(batch.scopes).toEqual([
-      { key: 'artifact:https://github.com/acme/checkout', kinds: ['vulnerability', 'misconfiguration', 'secret'] },
+      { key: 'artifact:https://github.com/acme/checkout', kinds: ['vulnerability', 'misconfiguration', 'secret'], reportedAt: '2026-11-23T09:30:02.55Z' },
     ]);
   });
 
@@ -396,7 +397,7 @@ describe('trivy parser on reports without findings', () => {
   it('gives an empty batch that still claims its scope, so everything open for the image resolves', () => {
     const batch = parse(fixture('empty.json'));
     expect(batch.findings).toEqual([]);
-    expect(batch.scopes).toEqual([{ key: `image:${DIGEST}`, kinds: ['vulnerability', 'misconfiguration', 'secret'] }]);
+    expect(batch.scopes).toEqual([{ key: `image:${DIGEST}`, kinds: ['vulnerability', 'misconfiguration', 'secret'], reportedAt: '2026-11-24T06:00:12.118000431Z' }]);
     expect(batch.assets).toHaveLength(1);
   });
 

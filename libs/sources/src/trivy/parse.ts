@@ -88,6 +88,7 @@ const reportSchema = z
     SchemaVersion: z.literal(2),
     ArtifactName: z.string().optional(),
     ArtifactType: z.string().optional(),
+    CreatedAt: z.string().optional(),
     Metadata: z
       .object({
         RepoTags: list(z.string()),
@@ -297,8 +298,8 @@ function imageAssets(report: Report, subject: Subject): Asset[] {
 }
 
 function scopesOf(report: Report, artifact: Artifact | undefined): Scope[] {
-  if (artifact?.digest) return [{ key: `image:${artifact.digest}`, kinds: REPORT_KINDS }];
-  if (report.ArtifactName) return [{ key: `artifact:${report.ArtifactName}`, kinds: REPORT_KINDS }];
+  if (artifact?.digest) return [{ key: `image:${artifact.digest}`, kinds: REPORT_KINDS, reportedAt: report.CreatedAt }];
+  if (report.ArtifactName) return [{ key: `artifact:${report.ArtifactName}`, kinds: REPORT_KINDS, reportedAt: report.CreatedAt }];
   return [];
 }
 

@@ -1,10 +1,20 @@
-import type { Redis } from 'ioredis';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { ChainableCommander, Redis, Result } from 'ioredis';
 import type { Asset, BuildAsset, ImageAsset, Risk, WorkloadAsset } from '@klaxon/findings';
 import type { BuildInfo, LinkedBy } from '../risk/risk';
 import {
+  buildInfoOf,
+  buildRecordOf,
+  imageFactsOf,
+  imageRecordOf,
+  mergeFacts,
+  normalFacts,
   namespaceKey,
   workloadFactsOf,
+  workloadId,
   type DetectionFact,
+  type FactRecord,
   type ImageFacts,
   type IngressFacts,
   type NamespaceView,
@@ -21,6 +31,8 @@ export interface GraphChanges {
   digests: Set<string>;
   /** Digests that got a new vulnerability scan (their runtime detections read differently). */
   newVulnerabilities: Set<string>;
+  /** Digests whose image or build facts grew (a tag, the commit, a pull request): what their findings belong to changed. */
+  links: Set<string>;
 }
 
 /** The risk a finding was last given, with the context that explains it (what `GET /v1/findings/{fp}` shows). */
@@ -65,15 +77,14 @@ function exec(results: [Error | null, unknown][] | null): unknown[] {
   });
 }
 
-function mergeBuild(a: BuildInfo | undefined, b: BuildInfo | undefined): BuildInfo | undefined {
-  if (!a || !b) return a ?? b;
-  return {
-    repo: b.repo ?? a.repo,
-    commit: b.commit ?? a.commit,
-    branch: b.branch ?? a.branch,
-    url: b.url ?? a.url,
-    pullRequests: [...new Set([...a.pullRequests, ...b.pullRequests])].sort((x, y) => x - y),
-  };
+/** A stored fact record; one written before records existed (plain image or build JSON) is read as such a fact. */
+function factRecordOf(value: string | null | undefined): FactRecord | undefined {
+  const parsed = json<Record<string, unknown>>(value);
+  if (!parsed) return undefined;
+  if (parsed.sets && parsed.fields) return normalFacts(parsed as unknown as FactRecord);
+  const legacy = parsed as Partial<ImageFacts> & Partial<BuildInfo>;
+  const at = legacy.lastSeen ?? '';
+  return legacy.digest !== undefined || legacy.tags ? imageRecordOf({ tags: [], ...legacy }, at) : buildRecordOf(legacy, at);
 }
 
 /**
@@ -86,13 +97,17 @@ export class AssetRepository {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-  ) {}
+  ) {
+    if (!redis.mergeFacts) redis.defineCommand('mergeFacts', { numberOfKeys: 1, lua: readFileSync(resolve(__dirname, '../lua/merge-facts.lua'), 'utf8') });
+  }
 
   private k(...parts: string[]) {
     return `${this.prefix}:graph:${parts.join(':')}`;
   }
   private imageKey = (digest: string) => this.k('image', digest);
   private commitKey = (repo: string, commit: string) => this.k('commit', repo, commit);
+  /** The digests known to be built from a commit (its images learn the commit's pull requests). */
+  private commitDigestsKey = (repo: string, commit: string) => this.k('commit-digests', repo, commit);
   private tagKey = (repository: string, tag: string) => this.k('tag', repository, tag);
   private workloadKey = (id: string) => this.k('workload', id);
   private get workloadsKey() {
@@ -105,7 +120,8 @@ export class AssetRepository {
   private namespaceKey = (ns: string) => this.k('namespace', ns);
   private servicesKey = (ns: string) => this.k('services', ns);
   private ingressesKey = (ns: string) => this.k('ingresses', ns);
-  private vulnsKey = (digest: string) => this.k('vulns', digest);
+  private vulnsKey = (digest: string, scope: string) => this.k('vulns', digest, scope);
+  private vulnScopesKey = (digest: string) => this.k('vuln-scopes', digest);
   private detectionsKey = (id: string) => this.k('detections', id);
   private riskKey = (fp: string) => this.k('risk', fp);
 
@@ -114,63 +130,44 @@ export class AssetRepository {
    * whose images changed stops counting for the digests it no longer runs.
    */
   async recordAssets(assets: Asset[], now: Date): Promise<GraphChanges> {
-    const changes: GraphChanges = { workloads: new Set(), namespaces: new Set(), digests: new Set(), newVulnerabilities: new Set() };
+    const changes: GraphChanges = { workloads: new Set(), namespaces: new Set(), digests: new Set(), newVulnerabilities: new Set(), links: new Set() };
     if (!assets.length) return changes;
     const images = assets.filter((a): a is ImageAsset => a.type === 'image');
     const builds = assets.filter((a): a is BuildAsset => a.type === 'build');
     const workloads = assets.filter((a): a is WorkloadAsset => a.type === 'workload');
-
-    // Read what the writes depend on: build records of the images' commits, images of the builds'
-    // digests, the previous facts of each workload and the digests of tag-only images.
+    // Read what the writes depend on: the previous facts of each workload and the digests of tag-only images.
     const facts = workloads.map(workloadFactsOf);
     const ids = [...new Set(facts.map((f) => f.id))];
     const tagRefs = [
       ...new Set(facts.flatMap((f) => f.images.filter((i) => !i.digest && i.repository && i.tag).map((i) => `${i.repository}:${i.tag}`))),
     ];
     const exposure = assets.filter((a) => a.type === 'service' || a.type === 'ingress' || a.type === 'namespace');
+    // A runtime event that named no cluster may have taught the graph this workload without one: its twin.
+    const twins = [...new Map(facts.filter((f) => f.cluster).map((f) => [f.id, workloadId({ ...f, cluster: undefined })])).entries()];
     const read = this.redis.pipeline();
-    for (const i of images) if (i.build?.repo && i.build.commit) read.get(this.commitKey(i.build.repo, i.build.commit));
-    for (const b of builds) for (const d of b.digests) read.get(this.imageKey(d));
+    for (const [, twin] of twins) read.get(this.workloadKey(twin)).hgetall(this.detectionsKey(twin)).pttl(this.detectionsKey(twin));
     for (const id of ids) read.get(this.workloadKey(id));
     for (const ref of tagRefs) read.get(this.tagKey(ref.slice(0, ref.lastIndexOf(':')), ref.slice(ref.lastIndexOf(':') + 1)));
     for (const a of exposure) {
       if (a.type === 'namespace') read.get(this.namespaceKey(namespaceKey(a.cluster, a.name)));
       else read.hget(a.type === 'service' ? this.servicesKey(namespaceKey(a.cluster, a.namespace)) : this.ingressesKey(namespaceKey(a.cluster, a.namespace)), a.name);
     }
-    const values = exec(await read.exec()) as (string | null)[];
+    const values = ids.length + tagRefs.length + exposure.length ? (exec(await read.exec()) as (string | null)[]) : [];
     let n = 0;
-    const commitBuilds = images.filter((i) => i.build?.repo && i.build.commit).map(() => json<BuildInfo>(values[n++]));
-    const buildImages = builds.flatMap((b) => b.digests.map(() => json<ImageFacts>(values[n++])));
+    const twinFacts = new Map(
+      twins.map(([id, twin]) => [id, { twin, facts: json<WorkloadFacts>(values[n++]), detections: values[n++] as unknown as Record<string, string>, ttl: values[n++] as unknown as number }]),
+    );
     const previous = new Map(ids.map((id) => [id, json<WorkloadFacts>(values[n++])]));
     const tagDigests = new Map(tagRefs.map((ref) => [ref, values[n++] ?? undefined]));
     const previousExposure = exposure.map(() => values[n++]);
 
+    // Images and the builds of commits: merged, never overwritten (one script call for the batch).
+    const links = await this.mergeImageFacts(images, builds);
+    for (const d of links) changes.links.add(d);
+
     const write = this.redis.pipeline();
     const at = now.getTime();
-
-    // Images: tags, OCI/CI build info, merged with what the commit's CI run said.
-    let c = 0;
-    for (const image of images) {
-      const commitBuild = image.build?.repo && image.build.commit ? commitBuilds[c++] : undefined;
-      const build = mergeBuild(commitBuild, image.build as BuildInfo | undefined);
-      const stored: ImageFacts = { digest: image.digest, registry: image.registry, repository: image.repository, tags: image.tags, build, lastSeen: image.observedAt };
-      write.set(this.imageKey(image.digest), JSON.stringify(stored));
-      if (image.repository) for (const tag of image.tags) write.set(this.tagKey(image.repository, tag), image.digest);
-    }
-    // Builds: the commit remembers its PRs (an image pushed later by that commit finds them), and
-    // the digests the run published learn where they came from.
-    let b = 0;
-    for (const build of builds) {
-      const info: BuildInfo = { repo: build.repo, commit: build.commit, branch: build.branch, pullRequests: build.pullRequests, url: build.url };
-      write.set(this.commitKey(build.repo, build.commit), JSON.stringify(info));
-      for (const digest of build.digests) {
-        const existing = buildImages[b++];
-        const stored: ImageFacts = existing
-          ? { ...existing, build: mergeBuild(existing.build, info) }
-          : { digest, tags: [], build: info, lastSeen: build.observedAt };
-        write.set(this.imageKey(digest), JSON.stringify(stored));
-      }
-    }
+    for (const image of images) if (image.repository) for (const tag of image.tags) write.set(this.tagKey(image.repository, tag), image.digest);
 
     // Workloads.
     for (const [i, asset] of workloads.entries()) {
@@ -202,6 +199,13 @@ export class AssetRepository {
         changes.workloads.add(fact.id);
         for (const d of new Set([...now_, ...then])) changes.digests.add(d);
       }
+      const twin = twinFacts.get(fact.id);
+      if (twin?.facts) {
+        // The same workload, now known with its cluster: its detections move over, the twin leaves.
+        this.forgetTwin(write, twin.twin, twin.facts, fact.id, twin.detections, twin.ttl);
+        twinFacts.delete(fact.id);
+        changes.workloads.add(fact.id);
+      }
     }
 
     // What exposes workloads, and the namespaces' labels (environment, owners).
@@ -227,6 +231,20 @@ export class AssetRepository {
     }
     exec(await write.exec());
     return changes;
+  }
+
+  private forgetTwin(write: ChainableCommander, twin: string, facts: WorkloadFacts, into: string, detections: Record<string, string>, ttl: number): void {
+    const entries = Object.entries(detections ?? {});
+    if (entries.length) {
+      write.hset(this.detectionsKey(into), ...entries.flat());
+      if (ttl > 0) write.pexpire(this.detectionsKey(into), ttl);
+    }
+    write
+      .del(this.workloadKey(twin), this.detectionsKey(twin))
+      .zrem(this.workloadsKey, twin)
+      .srem(this.nsWorkloadsKey(namespaceKey(undefined, facts.namespace)), twin)
+      .srem(this.namesKey(facts.namespace, facts.kind, facts.name), twin);
+    for (const img of facts.images) if (img.digest) write.zrem(this.runningKey(img.digest), twin);
   }
 
   /** A Pod's facts fill in its controller's: digests from container statuses, pod labels. */
@@ -269,15 +287,26 @@ export class AssetRepository {
     });
     const values = exec(await read.exec());
     let n = 0;
-    const chosen = lookups.map((l, i) => {
+    const candidates_ = lookups.map((l, i) => {
       const byPod = values[n++] as string | null;
       const ids = candidates[i].flatMap(() => values[n++] as string[]);
-      const all = [...(byPod ? [byPod] : []), ...ids];
       // Falco often knows no cluster name: then any cluster's workload of that name will do.
-      return all.find((id) => !l.cluster || id.startsWith(`${l.cluster}/`));
+      return { byPod, ids: [...new Set(ids)].filter((id) => !l.cluster || id.startsWith(`${l.cluster}/`)) };
     });
-    const facts = await this.workloads(chosen.filter((id): id is string => !!id));
-    return chosen.map((id) => (id ? facts.get(id) : undefined));
+    const facts = await this.workloads(candidates_.flatMap((c) => [...(c.byPod ? [c.byPod] : []), ...c.ids]));
+    // The pod's own controller first; else what a snapshot described over what a runtime event taught,
+    // a workload known with its cluster over one without, then by id: the same choice in any order.
+    const rank = (id: string) => [facts.get(id)?.learnedFrom === 'runtime' ? 1 : 0, id.startsWith('/') ? 1 : 0] as const;
+    return candidates_.map(({ byPod, ids }) => {
+      if (byPod && facts.has(byPod)) return facts.get(byPod);
+      const [id] = ids
+        .filter((x) => facts.has(x))
+        .sort((a, b) => {
+          const [ra, rb] = [rank(a), rank(b)];
+          return ra[0] - rb[0] || ra[1] - rb[1] || a.localeCompare(b);
+        });
+      return id ? facts.get(id) : undefined;
+    });
   }
 
   /** Workload facts with lastSeen as the graph last heard of them (a snapshot or a runtime event). */
@@ -322,18 +351,65 @@ export class AssetRepository {
     const unique = [...new Set(digests)];
     if (!unique.length) return new Map();
     const values = await this.redis.mget(unique.map(this.imageKey));
-    const out = new Map<string, ImageFacts>();
+    const records = new Map<string, FactRecord>();
     unique.forEach((d, i) => {
-      const facts = json<ImageFacts>(values[i]);
-      if (facts) out.set(d, facts);
+      const record = factRecordOf(values[i]);
+      if (record) records.set(d, record);
     });
     // A commit's PRs may have arrived after the image (a workflow_run that published no digest).
-    const commits = [...out.values()].filter((f) => f.build?.repo && f.build.commit);
+    const commits = [...records].flatMap(([d, r]) => {
+      const build = buildInfoOf(r);
+      return build?.repo && build.commit ? [{ digest: d, key: this.commitKey(build.repo, build.commit) }] : [];
+    });
     if (commits.length) {
-      const builds = await this.redis.mget(commits.map((f) => this.commitKey(f.build!.repo!, f.build!.commit!)));
-      commits.forEach((f, i) => out.set(f.digest, { ...f, build: mergeBuild(json<BuildInfo>(builds[i]), f.build) }));
+      const builds = await this.redis.mget(commits.map((c) => c.key));
+      commits.forEach((c, i) => {
+        const record = factRecordOf(builds[i]);
+        if (record) records.set(c.digest, mergeFacts(records.get(c.digest), { ...record, lastSeen: records.get(c.digest)!.lastSeen }));
+      });
     }
-    return out;
+    return new Map([...records].map(([d, r]) => [d, imageFactsOf(d, r)]));
+  }
+
+  /**
+   * Merges what images and CI runs say into the digests' and commits' records, atomically, and returns
+   * the digests whose facts changed: those a new image fact grew, and those built from a commit that
+   * learnt something (a pull request, a branch).
+   */
+  private async mergeImageFacts(images: ImageAsset[], builds: BuildAsset[]): Promise<Set<string>> {
+    const records: { key: string; record: FactRecord; digest?: string; commit?: string }[] = [];
+    const index: { key: string; member: string }[] = [];
+    for (const image of images) {
+      records.push({ key: this.imageKey(image.digest), record: imageRecordOf(image, image.observedAt), digest: image.digest });
+      if (image.build?.repo && image.build.commit) index.push({ key: this.commitDigestsKey(image.build.repo, image.build.commit), member: image.digest });
+    }
+    for (const build of builds) {
+      const info = { repo: build.repo, commit: build.commit, branch: build.branch, pullRequests: build.pullRequests, url: build.url };
+      records.push({ key: this.commitKey(build.repo, build.commit), record: buildRecordOf(info, build.observedAt), commit: this.commitDigestsKey(build.repo, build.commit) });
+      for (const digest of build.digests) {
+        records.push({ key: this.imageKey(digest), record: imageRecordOf({ tags: [], build: info }, build.observedAt), digest });
+        index.push({ key: this.commitDigestsKey(build.repo, build.commit), member: digest });
+      }
+    }
+    const links = new Set<string>();
+    if (!records.length) return links;
+    // One script call per record (each on its own key, so any cluster slot), all in one pipeline with the index.
+    const write = this.redis.pipeline();
+    for (const r of records) write.mergeFacts(r.key, JSON.stringify(r.record));
+    for (const i of index) write.sadd(i.key, i.member);
+    const changed = (exec(await write.exec()) as number[]).slice(0, records.length);
+    const commits = new Set<string>();
+    records.forEach((r, i) => {
+      if (!changed[i]) return;
+      if (r.digest) links.add(r.digest);
+      if (r.commit) commits.add(r.commit);
+    });
+    if (commits.size) {
+      const read = this.redis.pipeline();
+      for (const key of commits) read.smembers(key);
+      for (const digests of exec(await read.exec()) as string[][]) for (const d of digests) links.add(d);
+    }
+    return links;
   }
 
   /** Workloads that ran each digest since `since`. */
@@ -377,28 +453,45 @@ export class AssetRepository {
   }
 
   /**
-   * Remembers each digest's vulnerabilities. For a complete report of a digest the list is replaced,
-   * so a vulnerability fixed by a rescan stops raising that image's runtime detections.
+   * Remembers each digest's vulnerabilities, per complete-report scope that reported them (`''` for a
+   * report that is not complete). A complete report replaces its own scope's list only, so a Trivy
+   * rescan drops what Trivy fixed and leaves what Grype or the Trivy Operator still report.
+   * `byScope`: digest → scope key → facts; `complete`: digest → the complete scopes of this input.
    */
-  async recordVulnerabilities(byDigest: Map<string, VulnerabilityFact[]>, complete: Set<string>): Promise<void> {
+  async recordVulnerabilities(byScope: Map<string, Map<string, VulnerabilityFact[]>>, complete: Map<string, Set<string>>): Promise<void> {
     const write = this.redis.pipeline();
-    for (const digest of complete) if (!byDigest.has(digest)) write.del(this.vulnsKey(digest));
-    for (const [digest, facts] of byDigest) {
-      if (complete.has(digest)) write.del(this.vulnsKey(digest));
-      for (let i = 0; i < facts.length; i += CHUNK) {
-        write.hset(this.vulnsKey(digest), ...facts.slice(i, i + CHUNK).flatMap((f) => [f.fingerprint, JSON.stringify(f)]));
+    for (const [digest, scopes] of complete) for (const scope of scopes) write.del(this.vulnsKey(digest, scope));
+    for (const [digest, scopes] of byScope) {
+      for (const [scope, facts] of scopes) {
+        write.sadd(this.vulnScopesKey(digest), scope);
+        for (let i = 0; i < facts.length; i += CHUNK) {
+          write.hset(this.vulnsKey(digest, scope), ...facts.slice(i, i + CHUNK).flatMap((f) => [f.fingerprint, JSON.stringify(f)]));
+        }
       }
     }
     exec(await write.exec());
   }
 
+  /** Each digest's vulnerabilities as all its scopes report them, one fact per fingerprint. */
   async vulnerabilities(digests: string[]): Promise<Map<string, VulnerabilityFact[]>> {
     const unique = [...new Set(digests)];
     if (!unique.length) return new Map();
+    const scopes = await this.redis.pipeline(unique.map((d) => ['smembers', this.vulnScopesKey(d)])).exec();
+    const lists = (exec(scopes) as string[][]).map((l) => [...l].sort());
     const read = this.redis.pipeline();
-    for (const d of unique) read.hvals(this.vulnsKey(d));
-    const values = exec(await read.exec()) as string[][];
-    return new Map(unique.map((d, i) => [d, values[i].map((v) => JSON.parse(v) as VulnerabilityFact)]));
+    unique.forEach((d, i) => lists[i].forEach((scope) => read.hvals(this.vulnsKey(d, scope))));
+    const values = lists.some((l) => l.length) ? (exec(await read.exec()) as string[][]) : [];
+    let n = 0;
+    return new Map(
+      unique.map((d, i) => {
+        const facts = new Map<string, VulnerabilityFact>();
+        for (const _ of lists[i]) for (const v of values[n++]) {
+          const fact = JSON.parse(v) as VulnerabilityFact;
+          if (!facts.has(fact.fingerprint)) facts.set(fact.fingerprint, fact);
+        }
+        return [d, [...facts.values()]];
+      }),
+    );
   }
 
   /** Runtime detections per workload; they count for `windowMs` (the hash expires when the workload goes quiet). */
@@ -464,3 +557,8 @@ export class AssetRepository {
   }
 }
 
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    mergeFacts(key: string, record: string): Result<number, Context>;
+  }
+}

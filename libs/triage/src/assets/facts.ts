@@ -12,8 +12,110 @@ export interface ImageFacts {
   registry?: string;
   repository?: string;
   tags: string[];
+  /** Image labels (OCI `org.opencontainers.image.*` and the build's own). */
+  labels?: Record<string, string>;
   build?: BuildInfo;
   lastSeen: string;
+}
+
+/** A value and the source's own time for it: the newer one wins a merge. */
+export interface Register {
+  value: string;
+  at: string;
+}
+
+/**
+ * What the graph keeps about a digest or a commit, as a merge of every fact heard of it: sets grow
+ * (tags, pull requests), each scalar (registry, repository, build.repo, build.commit, label.<k>, …) is
+ * the value with the newest source time, ties broken by the greater value, and a missing value never
+ * erases one. `mergeFacts` is commutative, associative and idempotent, so the record is the same in
+ * whatever order (and how often) the same facts arrive. libs/triage/src/lua/merge-facts.lua is its twin
+ * in Redis; the property test holds both to it.
+ */
+export interface FactRecord {
+  sets: Record<string, string[]>;
+  fields: Record<string, Register>;
+  lastSeen: string;
+}
+
+function newer(a: Register | undefined, b: Register | undefined): Register | undefined {
+  if (!a || !b) return a ?? b;
+  if (a.at !== b.at) return a.at > b.at ? a : b;
+  return a.value >= b.value ? a : b;
+}
+
+function union(a: string[] = [], b: string[] = []): string[] {
+  return [...new Set([...a, ...b])].sort();
+}
+
+export function mergeFacts(a: FactRecord | undefined, b: FactRecord): FactRecord {
+  if (!a) return b;
+  const sets: Record<string, string[]> = {};
+  for (const name of new Set([...Object.keys(a.sets), ...Object.keys(b.sets)])) sets[name] = union(a.sets[name], b.sets[name]);
+  const fields: Record<string, Register> = {};
+  for (const name of new Set([...Object.keys(a.fields), ...Object.keys(b.fields)])) fields[name] = newer(a.fields[name], b.fields[name])!;
+  return { sets, fields, lastSeen: a.lastSeen > b.lastSeen ? a.lastSeen : b.lastSeen };
+}
+
+/** A record's sets and fields in a stable order, empty sets left out (Redis' cjson writes keys in any order, an empty array as {}). */
+export function normalFacts(r: FactRecord): FactRecord {
+  const sets = Object.fromEntries(
+    Object.entries(r.sets ?? {})
+      .filter(([, v]) => Array.isArray(v) && v.length)
+      .map(([k, v]) => [k, [...v].sort()] as const)
+      .sort(([a], [b]) => a.localeCompare(b)),
+  );
+  const fields = Object.fromEntries(Object.entries(r.fields ?? {}).sort(([a], [b]) => a.localeCompare(b)));
+  return { sets, fields, lastSeen: r.lastSeen };
+}
+
+function factRecord(at: string, scalars: Record<string, string | undefined>, sets: Record<string, (string | number)[]>): FactRecord {
+  const fields: Record<string, Register> = {};
+  for (const [name, value] of Object.entries(scalars)) if (value !== undefined && value !== '') fields[name] = { value, at };
+  return { sets: Object.fromEntries(Object.entries(sets).map(([k, v]) => [k, union(v.map(String))])), fields, lastSeen: at };
+}
+
+/** What one image asset (a scan, a push, a report) says about its digest. */
+export function imageRecordOf(image: { registry?: string; repository?: string; tags: string[]; labels?: Record<string, string>; build?: Partial<BuildInfo> }, at: string): FactRecord {
+  const labels = Object.fromEntries(Object.entries(image.labels ?? {}).map(([k, v]) => [`label.${k}`, v]));
+  return factRecord(
+    at,
+    { registry: image.registry, repository: image.repository, ...buildScalars(image.build), ...labels },
+    { tags: image.tags, pullRequests: image.build?.pullRequests ?? [] },
+  );
+}
+
+/** What a CI run says about its commit (and so about the digests it published). */
+export function buildRecordOf(build: Partial<BuildInfo>, at: string): FactRecord {
+  return factRecord(at, buildScalars(build), { pullRequests: build.pullRequests ?? [] });
+}
+
+function buildScalars(build: Partial<BuildInfo> | undefined): Record<string, string | undefined> {
+  return { 'build.repo': build?.repo, 'build.commit': build?.commit, 'build.branch': build?.branch, 'build.url': build?.url };
+}
+
+export function buildInfoOf(r: FactRecord): BuildInfo | undefined {
+  const f = (name: string) => r.fields[name]?.value;
+  const pullRequests = (r.sets.pullRequests ?? []).map(Number).sort((x, y) => x - y);
+  if (!f('build.repo') && !f('build.commit') && !pullRequests.length) return undefined;
+  return JSON.parse(JSON.stringify({ repo: f('build.repo'), commit: f('build.commit'), branch: f('build.branch'), url: f('build.url'), pullRequests })) as BuildInfo;
+}
+
+export function imageFactsOf(digest: string, r: FactRecord): ImageFacts {
+  const labels = Object.fromEntries(
+    Object.entries(r.fields)
+      .filter(([k]) => k.startsWith('label.'))
+      .map(([k, v]) => [k.slice('label.'.length), v.value]),
+  );
+  return {
+    digest,
+    registry: r.fields.registry?.value,
+    repository: r.fields.repository?.value,
+    tags: r.sets.tags ?? [],
+    labels,
+    build: buildInfoOf(r),
+    lastSeen: r.lastSeen,
+  };
 }
 
 /** An image a workload's container runs, and how its digest was learnt. */
@@ -38,6 +140,8 @@ export interface WorkloadFacts {
   /** Containers that are privileged or run as root by their own securityContext. */
   containerPrivileges: string[];
   lastSeen: string;
+  /** `runtime`: known only from a runtime event (no snapshot described it yet). */
+  learnedFrom?: 'runtime';
 }
 
 export interface ServiceFacts {
@@ -73,6 +177,9 @@ export interface VulnerabilityFact {
 export interface DetectionFact extends Detection {
   digest?: string;
   linkedBy?: LinkedBy;
+  /** Where it fired, so a digest learnt later (the workload's snapshot) can still be found for it. */
+  container?: string;
+  repository?: string;
 }
 
 /** Everything around one namespace that exposure and environment depend on. */

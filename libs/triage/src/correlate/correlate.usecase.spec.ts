@@ -178,12 +178,12 @@ describe('correlation against Redis: from build to runtime', () => {
 
     // Only the findings whose routes changed come back, each carrying its new risk.
     expect(result.rescored.length).toBeGreaterThan(0);
-    for (const f of result.rescored) {
+    for (const { finding: f } of result.rescored) {
       expect(f.kind).toBe('vulnerability');
       expect(f.risk!.score).toBeGreaterThanOrEqual(80);
       expect(f.state).toBe('open');
     }
-    expect(result.rescored.map((f) => f.fingerprint)).toContain(fp);
+    expect(result.rescored.map((r) => r.finding.fingerprint)).toContain(fp);
     // Findings that stay on the same routes are rescored silently: a low one stays below 80.
     expect(result.rescored.length).toBeLessThan(result.rescoredCount);
 
@@ -222,8 +222,8 @@ describe('correlation against Redis: from build to runtime', () => {
     expect(vuln.score).toBe(100);
     // Those the shell lifted over the risky-vulns route's 80 are routed again; openssl was already there.
     expect(result.rescored.length).toBeGreaterThan(0);
-    for (const f of result.rescored) expect(f.risk!.reasons).toContain('+25 runtime: Terminal shell in container 4 min ago');
-    expect(result.rescored.map((f) => f.fingerprint)).not.toContain(fp);
+    for (const { finding: f } of result.rescored) expect(f.risk!.reasons).toContain('+25 runtime: Terminal shell in container 4 min ago');
+    expect(result.rescored.map((r) => r.finding.fingerprint)).not.toContain(fp);
   });
 
   it('the same shell in the unexposed dev twin stays below paging', async () => {

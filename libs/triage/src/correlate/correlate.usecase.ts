@@ -10,8 +10,8 @@ import {
   type VulnerabilityFact,
   type WorkloadFacts,
 } from '../assets/facts';
-import type { FindingRepository } from '../finding.repository';
-import { scoreRisk, type FindingContext, type LinkedBy, type RiskAssessment, type RiskSubject, type WorkloadContext } from '../risk/risk';
+import { findingOf, type DerivedFields, type FindingRepository } from '../finding.repository';
+import { scoreRisk, type BuildInfo, type FindingContext, type LinkedBy, type RiskAssessment, type RiskSubject, type WorkloadContext } from '../risk/risk';
 
 export type CorrelateConfig = Pick<KlaxonConfig, 'context' | 'risk' | 'routes'>;
 
@@ -35,8 +35,8 @@ interface Scored {
 export interface CorrelateResult {
   /** The batch with environment, exposure, risk and correlated context on each finding. */
   batch: Batch;
-  /** Stored open findings whose new risk changes the routes they match: to be routed again. */
-  rescored: Finding[];
+  /** Stored open findings whose routes (`rescored`) or pull request, commit, image (`updated`) changed: to be routed again. */
+  rescored: Rerouted[];
   /** How many stored findings were scored again because their context changed. */
   rescoredCount: number;
 }
@@ -124,6 +124,7 @@ export class CorrelateFindings {
           images: [{ container: w.container ?? '', repository: f.artifact?.repository, tag: f.artifact?.tag, digest, linkedBy }],
           containerPrivileges: [],
           lastSeen: now.toISOString(),
+          learnedFrom: 'runtime',
         };
       }
       if (!facts) {
@@ -131,7 +132,17 @@ export class CorrelateFindings {
         return;
       }
       sightings.push({ facts, digest });
-      const detection: DetectionFact = { fingerprint: f.fingerprint, title: f.rule.name ?? f.rule.id, rule: f.rule.id, severity: f.severity, at: f.observedAt, digest, linkedBy };
+      const detection: DetectionFact = {
+        fingerprint: f.fingerprint,
+        title: f.rule.name ?? f.rule.id,
+        rule: f.rule.id,
+        severity: f.severity,
+        at: f.observedAt,
+        digest,
+        linkedBy,
+        container: w.container,
+        repository: f.artifact?.repository,
+      };
       detections.set(facts.id, [...(detections.get(facts.id) ?? []), detection]);
       changes.workloads.add(facts.id);
       subjects.set(f.fingerprint, { fingerprint: f.fingerprint, finding: f, digest, workload: facts.id, linkedBy });
@@ -139,23 +150,29 @@ export class CorrelateFindings {
     await this.assets.recordRunning(sightings, now);
     await this.assets.recordDetections(detections, this.windowMs);
 
-    const vulns = new Map<string, VulnerabilityFact[]>();
+    // `image:<digest>` or a tool's own view `image:<digest>/<tool>`: each complete scan of a digest
+    // replaces what that scan said before; runtime detections read what all of them say now.
+    const complete = new Map<string, Set<string>>();
+    for (const s of batch.scopes) {
+      if (!s.key.startsWith('image:') || !s.kinds.includes('vulnerability')) continue;
+      const digest = s.key.slice('image:'.length).split('/')[0];
+      complete.set(digest, new Set([...(complete.get(digest) ?? []), s.key]));
+    }
+    const vulns = new Map<string, Map<string, VulnerabilityFact[]>>();
     for (const f of batch.findings) {
       if (f.kind !== 'vulnerability' || subjects.has(f.fingerprint)) continue;
       const digest = f.artifact?.digest ?? byTag.get(f.fingerprint);
       subjects.set(f.fingerprint, { fingerprint: f.fingerprint, finding: f, digest, linkedBy: f.artifact?.digest ? 'digest' : digest ? 'tag' : undefined });
       if (!digest || !f.package) continue;
-      vulns.set(digest, [...(vulns.get(digest) ?? []), vulnerabilityFact(f)]);
+      const scope = [...(complete.get(digest) ?? [])].sort()[0] ?? '';
+      const byScope = vulns.get(digest) ?? new Map<string, VulnerabilityFact[]>();
+      byScope.set(scope, [...(byScope.get(scope) ?? []), vulnerabilityFact(f)]);
+      vulns.set(digest, byScope);
     }
     for (const f of batch.findings) if (!subjects.has(f.fingerprint)) subjects.set(f.fingerprint, { fingerprint: f.fingerprint, finding: f, digest: f.artifact?.digest });
-    // `image:<digest>` or a tool's own view `image:<digest>/<tool>`: the latest complete scan of a digest
-    // is what its runtime detections are read against, whichever tool made it.
-    const complete = new Set(
-      batch.scopes.filter((s) => s.key.startsWith('image:') && s.kinds.includes('vulnerability')).map((s) => s.key.slice('image:'.length).split('/')[0]),
-    );
     await this.assets.recordVulnerabilities(vulns, complete);
     // A new scan of an image changes how its runtime detections read.
-    for (const d of [...vulns.keys(), ...complete]) changes.newVulnerabilities.add(d);
+    for (const d of [...vulns.keys(), ...complete.keys()]) changes.newVulnerabilities.add(d);
     return [...subjects.values()];
   }
 
@@ -221,40 +238,63 @@ export class CorrelateFindings {
   /**
    * Scores again the stored findings around what this batch changed: vulnerabilities of the images of
    * changed workloads (exposed, moved, a new detection), runtime detections of workloads whose image
-   * got a new scan. Only findings whose new score changes the routes they match are returned.
+   * got a new scan, and every open finding of a digest whose links grew (its commit, its pull request,
+   * the workloads running it). A finding whose routes change goes back to routing as `rescored`; one
+   * whose routes stay but whose pull request, commit or owners changed as `updated` (its groups send
+   * again, so a PR learnt late gets the comment).
    */
-  private async rescore(changes: GraphChanges, skip: Set<string>, now: Date): Promise<{ rescored: Finding[]; count: number }> {
+  private async rescore(changes: GraphChanges, skip: Set<string>, now: Date): Promise<{ rescored: Rerouted[]; count: number }> {
     const workloadIds = new Set([...changes.workloads, ...(await this.assets.workloadsIn([...changes.namespaces]))]);
     const since = new Date(now.getTime() - this.config.risk.factsMaxAgeHours * 3_600_000);
-    const runningOnNew = await this.assets.runningWorkloads([...changes.newVulnerabilities, ...changes.digests], since);
-    for (const ids of runningOnNew.values()) for (const id of ids) workloadIds.add(id);
-    if (!workloadIds.size && !changes.digests.size) return { rescored: [], count: 0 };
+    const runningOnNew = await this.assets.runningWorkloads([...changes.newVulnerabilities, ...changes.digests, ...changes.links], since);
+    const linkedWorkloads = new Set<string>();
+    for (const [digest, ids] of runningOnNew) {
+      for (const id of ids) {
+        workloadIds.add(id);
+        if (changes.links.has(digest)) linkedWorkloads.add(id);
+      }
+    }
+    if (!workloadIds.size && !changes.digests.size && !changes.links.size) return { rescored: [], count: 0 };
 
     const workloads = await this.assets.workloads([...workloadIds]);
-    const vulnDigests = new Set([...changes.digests, ...[...workloads.values()].flatMap((w) => w.images.flatMap((i) => (i.digest ? [i.digest] : [])))]);
-    for (const d of changes.newVulnerabilities) vulnDigests.delete(d);
-    const [vulns, detections] = await Promise.all([
+    const vulnDigests = new Set([...changes.digests, ...changes.links, ...[...workloads.values()].flatMap((w) => w.images.flatMap((i) => (i.digest ? [i.digest] : [])))]);
+    for (const d of changes.newVulnerabilities) if (!changes.links.has(d)) vulnDigests.delete(d);
+    const none = { fingerprints: [] as string[] };
+    const [vulns, detections, linkedOpen, digestsOpen] = await Promise.all([
       this.assets.vulnerabilities([...vulnDigests]),
       this.assets.detections([...workloadIds], new Date(now.getTime() - this.windowMs)),
+      changes.links.size ? this.findings.query({ digest: [...changes.links], state: ['open'] }, 0, LINKED_MAX) : none,
+      vulnDigests.size ? this.findings.query({ digest: [...vulnDigests], state: ['open'] }, 0, LINKED_MAX) : none,
     ]);
     const subjects = new Map<string, Subject>();
+    const linked = new Set(linkedOpen.fingerprints.filter((fp) => !skip.has(fp)));
     for (const [digest, facts] of vulns) {
       for (const v of facts) {
         if (skip.has(v.fingerprint) || subjects.has(v.fingerprint)) continue;
         subjects.set(v.fingerprint, { fingerprint: v.fingerprint, finding: vulnerabilitySubject(v), digest, linkedBy: 'digest' });
+        if (changes.links.has(digest)) linked.add(v.fingerprint);
       }
     }
     for (const [id, list] of detections) {
       for (const d of list) {
         if (skip.has(d.fingerprint) || subjects.has(d.fingerprint)) continue;
+        // A detection that came before its workload's image was known reads it from the workload now.
+        const image = d.digest ? undefined : workloads.get(id)?.images.find((i) => i.digest && ((d.container && i.container === d.container) || (d.repository && i.repository === d.repository)));
         subjects.set(d.fingerprint, {
           fingerprint: d.fingerprint,
           finding: { kind: 'runtime', severity: d.severity, fixable: false, rule: { id: d.rule } },
-          digest: d.digest,
+          digest: d.digest ?? image?.digest,
           workload: id,
-          linkedBy: d.linkedBy,
+          linkedBy: d.linkedBy ?? (image ? 'workload' : undefined),
         });
+        if (linkedWorkloads.has(id) || changes.workloads.has(id)) linked.add(d.fingerprint);
       }
+    }
+    // Other open findings of those digests (secrets, image checks, SARIF results): scored from their record.
+    const others = await this.findings.getMany([...new Set([...linked, ...digestsOpen.fingerprints])].filter((fp) => !subjects.has(fp) && !skip.has(fp)));
+    for (const r of others) {
+      if (r.kind === 'runtime' || !r.artifact?.digest) continue;
+      subjects.set(r.fingerprint, { fingerprint: r.fingerprint, finding: r, digest: r.artifact.digest, linkedBy: 'digest' });
     }
     if (!subjects.size) return { rescored: [], count: 0 };
 
@@ -269,27 +309,56 @@ export class CorrelateFindings {
       const view = (r?: RiskRecord) => ({ risk: { score: r?.score ?? 0 }, environment: r?.environment, exposure: r?.exposure });
       if (this.matchers.some((m) => matchesRecord(m, view(before)) !== matchesRecord(m, view(after)))) crossing.push(fp);
     }
-    // Only now the full findings: those whose routes may change, as stored before this rescore.
-    const stored = await this.findings.getMany(crossing);
+    // Only now the full findings: those rescored or relinked, as stored before this rescore.
+    const stored = await this.findings.getMany([...new Set([...changed.keys(), ...[...linked].filter((fp) => scored.has(fp))])]);
     const records = new Map([...changed].map(([fp, s]) => [fp, riskRecord(s, now)]));
-    // The finding store too, so lists, the risk filter and a finding's view agree with its context.
-    await Promise.all([
-      this.assets.saveRisk(records),
-      this.findings.setDerived(new Map([...records].map(([fp, r]) => [fp, { risk: { score: r.score, reasons: r.reasons }, environment: r.environment, exposure: r.exposure }]))),
-    ]);
-    const rescored: Finding[] = [];
+    const derived = new Map<string, DerivedFields>();
+    const rescored: Rerouted[] = [];
+    const crosses = new Set(crossing);
     for (const record of stored) {
-      if (record.state !== 'open') continue;
-      // The record's lifecycle fields are not part of a Finding (getMany has validated the rest).
-      const { firstSeen: _f, lastSeen: _l, occurrences: _o, sources: _s, digests: _d, workloads: _w, exception: _e, history: _h, ...finding } = record;
-      const updated = enrich(finding, changed.get(record.fingerprint)!);
-      const paths = (f: Finding) => matchRoutes(this.config.routes, f).map((r) => r.path).sort().join('\n');
-      if (paths(finding) !== paths(updated)) rescored.push(updated);
+      const finding = findingOf(record);
+      const updated = enrich(finding, scored.get(record.fingerprint)!);
+      const relinked = linkOf(finding) !== linkOf(updated);
+      const r = records.get(record.fingerprint);
+      if (!r && !relinked) continue;
+      // Written whole: what a rescore derives never drops what a relink derived before it.
+      derived.set(record.fingerprint, {
+        risk: r ? { score: r.score, reasons: r.reasons } : updated.risk!,
+        environment: r ? r.environment : updated.environment,
+        exposure: r ? r.exposure : updated.exposure,
+        code: updated.code,
+        labels: updated.labels,
+        artifact: updated.artifact,
+      });
+      if (record.state !== 'open' || (!crosses.has(record.fingerprint) && !relinked)) continue;
+      const paths = (f: Finding) => matchRoutes(this.config.routes, f).map((m) => m.path).sort().join('\n');
+      if (paths(finding) !== paths(updated)) rescored.push({ change: 'rescored', finding: updated });
+      else if (relinked) rescored.push({ change: 'updated', finding: updated });
     }
+    // The finding store too, so lists, the risk filter and a finding's view agree with its context.
+    await Promise.all([this.assets.saveRisk(records), this.findings.setDerived(derived)]);
     return { rescored, count: subjects.size };
   }
 }
 
+/** A rerouted finding: `rescored` when its routes changed, `updated` when only what it belongs to did. */
+export interface Rerouted {
+  change: 'rescored' | 'updated';
+  finding: Finding;
+}
+
+/** Open findings of relinked digests looked at per input: a digest has a few hundred at most. */
+const LINKED_MAX = 10_000;
+
+/** What routing reads of a finding: the routes it matches and what it belongs to (triage re-routes an open finding when it changes). */
+export function routingSignature(routes: RouteConfig): (f: Finding) => string {
+  return (f) => `${matchRoutes(routes, f).map((r) => r.path).sort().join(',')}|${linkOf(f)}`;
+}
+
+/** What a finding belongs to, as destinations address it: the repo, commit and pull request, the image digest. */
+function linkOf(f: Finding): string {
+  return JSON.stringify([f.code?.repo, f.code?.commit, f.code?.pullRequest, f.labels.pr, f.artifact?.digest]);
+}
 
 /** A stored vulnerability fact as scoring reads it. */
 export function vulnerabilitySubject(v: VulnerabilityFact): RiskSubject {
@@ -333,6 +402,19 @@ function riskRecord(s: Scored, now: Date): RiskRecord {
 }
 
 /**
+ * The code a finding belongs to: what its input said, with what the image's build adds where the input
+ * was silent (a scan that named the commit learns its pull request once the CI run is known).
+ */
+function codeOf(code: Finding['code'], build: BuildInfo | undefined): Finding['code'] {
+  if (!build?.repo) return code;
+  const pullRequest = build.pullRequests[0];
+  if (!code) return JSON.parse(JSON.stringify({ repo: build.repo, commit: build.commit, branch: build.branch, pullRequest }));
+  if (code.repo && code.repo !== build.repo) return code;
+  if (code.commit && build.commit && code.commit !== build.commit) return code;
+  return JSON.parse(JSON.stringify({ ...code, repo: code.repo ?? build.repo, commit: code.commit ?? build.commit, branch: code.branch ?? build.branch, pullRequest: code.pullRequest ?? pullRequest }));
+}
+
+/**
  * The finding with what correlation knows: risk and its reasons, environment and exposure of the
  * worst workload, owners as labels, the build that shipped the image (as `code` when the input had
  * none), and for runtime findings the image's fixable vulnerabilities — what an incident must carry.
@@ -345,7 +427,7 @@ function enrich(finding: Finding, s: Scored): Finding {
   for (const [k, v] of Object.entries(w?.owners ?? {})) labels[k] ??= v;
   if (build?.repo) labels.repo ??= build.repo;
   if (build?.commit) labels.commit ??= build.commit;
-  if (build?.pullRequests.length) labels.pr ??= build.pullRequests.map((p) => `#${p}`).join(', ');
+  if (build?.pullRequests.length) labels.pr = build.pullRequests.map((p) => `#${p}`).join(', ');
   const fixes = context.vulnerabilities
     .filter((v) => v.fixable && HIGH_OR_CRITICAL.has(v.severity))
     .sort((a, b) => (a.severity === b.severity ? a.id.localeCompare(b.id) : a.severity === 'critical' ? -1 : 1))
@@ -359,8 +441,7 @@ function enrich(finding: Finding, s: Scored): Finding {
     runningIn: context.workloads.map((c) => c.id),
     vulnerablePackages: finding.kind === 'runtime' ? fixes : undefined,
   };
-  const code =
-    finding.code ?? (build?.repo ? { repo: build.repo, commit: build.commit, branch: build.branch, pullRequest: build.pullRequests[0] } : undefined);
+  const code = codeOf(finding.code, build);
   const artifact =
     finding.kind === 'runtime' && context.image && !finding.artifact?.digest
       ? { ...finding.artifact, repository: finding.artifact?.repository ?? context.image.repository, digest: context.image.digest }

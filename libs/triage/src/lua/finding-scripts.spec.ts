@@ -22,7 +22,7 @@ describe('the finding scripts on their KEYS and ARGV', () => {
   let keys: string[];
   const run = (script: string, ...argv: string[]) => redis.eval(script, keys.length, ...keys, ...argv) as Promise<string[]>;
   /** ARGV of one finding for upsert-findings.lua. */
-  const item = (fp: string, { exception = '', digest = '', score = '10' } = {}) => [
+  const item = (fp: string, { exception = '', digest = '', score = '10', signature = '' } = {}) => [
     fp,
     `{"fingerprint":"${fp}"}`,
     'trivy/report',
@@ -32,6 +32,7 @@ describe('the finding scripts on their KEYS and ARGV', () => {
     'kind:vulnerability\nseverity:high',
     digest ? `digest:${digest}` : '',
     score,
+    signature,
   ];
   const state = (fp: string) => redis.hget(`${b}:finding:${fp}`, 'state');
 

@@ -1,11 +1,12 @@
 -- Upserts a chunk of findings: the latest report as opaque JSON (`data`), lifecycle fields in the same
 -- hash, sets of sources, digests and workloads, and the secondary indexes queries read. A new report
--- carries the risk correlation just gave it: it replaces a rescore's `derived`.
+-- carries the risk correlation just gave it: it replaces a rescore's `derived`. An open finding reported
+-- again whose routing signature changed (the routes it matches, its pull request) is `updated`.
 -- KEYS     as in finding-prelude.lua (run after it)
--- ARGV     now (ISO), now (ms), cause, history limit, then per finding 9 values: fingerprint, data
+-- ARGV     now (ISO), now (ms), cause, history limit, then per finding 10 values: fingerprint, data
 --          JSON, source key, digest, workload, exception ('' none), attribute indexes ('\n'-joined,
---          replaced), accumulating indexes ('\n'-joined, kept), risk score
--- Reply    per finding its change: new, regressed, unchanged, suppressed or unsuppressed (a retried
+--          replaced), accumulating indexes ('\n'-joined, kept), risk score, routing signature ('' none)
+-- Reply    per finding its change: new, regressed, unchanged, updated, suppressed or unsuppressed (a retried
 --          cause answers what it did the first time)
 local now, nowMs, cause, limit = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local out = {}
@@ -14,10 +15,10 @@ local function split(s)
   for part in string.gmatch(s, '[^\n]+') do t[part] = true end
   return t
 end
-for i = 5, #ARGV, 9 do
-  local fp, data, source, digest, workload, exc, ix, acc, score = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8]
+for i = 5, #ARGV, 10 do
+  local fp, data, source, digest, workload, exc, ix, acc, score, sig = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8], ARGV[i + 9]
   local key = fkey(fp)
-  local cur = redis.call('HMGET', key, 'state', 'lastCause', 'lastChange', 'exception', 'ix', 'occurrences', 'score')
+  local cur = redis.call('HMGET', key, 'state', 'lastCause', 'lastChange', 'exception', 'ix', 'occurrences', 'score', 'sig')
   local state, lastCause, change, prevExc, prevIx = cur[1], cur[2], 'unchanged', cur[4] or '', cur[5] or ''
   if lastCause == cause then
     -- The same input again (a retried job): report what it did the first time, change nothing.
@@ -34,6 +35,7 @@ for i = 5, #ARGV, 9 do
     else
       if state == target then
         change = 'unchanged'
+        if state == 'open' and sig ~= '' and cur[8] and cur[8] ~= sig then change = 'updated' end
       elseif target == 'suppressed' then
         change, why = 'suppressed', 'covered by exception ' .. exc .. ' when seen in ' .. cause
       elseif state == 'resolved' then
@@ -44,6 +46,7 @@ for i = 5, #ARGV, 9 do
       redis.call('HSET', key, 'data', data, 'lastSeen', now, 'lastCause', cause, 'lastChange', change, 'state', target,
         'exception', exc, 'ix', ix, 'occurrences', tonumber(cur[6] or '0') + 1, 'score', score, 'derived', '')
     end
+    if sig ~= '' then redis.call('HSET', key, 'sig', sig) end
     if why then history(fp, now, target, why, limit) end
     if state ~= target then setState(fp, state, target) end
     if prevExc ~= exc then

@@ -7,6 +7,7 @@ import { ExceptionRepository } from '../exceptions/exception.repository';
 import { ExceptionStore } from '../exceptions/exception.store';
 import { FindingRepository } from '../finding.repository';
 import { ReleaseException } from '../release-exception/release-exception.usecase';
+import { ReportTimeRepository } from './report-time.repository';
 import { imageRepository, TriageBatch } from './triage-batch.usecase';
 
 const digest = (n: number) => `sha256:${n.toString(16).padStart(64, '0')}`;
@@ -67,7 +68,7 @@ describe('lifecycle per image repository, exceptions and queries against Redis',
     prefix = testPrefix('lifecycle');
     findings = new FindingRepository(redis, prefix);
     exceptions = new ExceptionRepository(redis, prefix);
-    triage = new TriageBatch(findings, new ExceptionStore([], exceptions));
+    triage = new TriageBatch(findings, new ExceptionStore([], exceptions), new ReportTimeRepository(redis, prefix));
   });
   afterAll(async () => {
     await dropPrefix(redis, prefix);
@@ -211,5 +212,26 @@ describe('lifecycle per image repository, exceptions and queries against Redis',
     ['library/alpine:3.20', 'library/alpine'],
   ])('reads the image repository of %s', (ref, expected) => {
     expect(imageRepository(ref)).toBe(expected);
+  });
+
+  it('reports of one scope apply in report-time order: an older one re-posted after a rescan is recorded and changes no state', async () => {
+    const made = (batch: Batch, reportedAt: string): Batch => ({ ...batch, scopes: batch.scopes.map((s) => ({ ...s, reportedAt })) });
+    const first = made(scan('shop/report-time', digest(40), ['CVE-A', 'CVE-B']), '2026-11-23T09:58:31.402715372Z');
+    const rescan = made(scan('shop/report-time', digest(40), ['CVE-A']), '2026-11-24T06:00:12Z');
+    const stale = made(scan('shop/report-time', digest(40), ['CVE-A', 'CVE-B', 'CVE-D']), '2026-11-23T08:00:00Z');
+    await run(first, 50);
+    expect((await run(rescan, 51)).changes.map((c) => [c.change, c.finding.rule.id])).toEqual([['resolved', 'CVE-B']]);
+
+    const again = await run(first, 52);
+    expect(again.changes).toEqual([]);
+    expect(again.counts).toMatchObject({ olderReport: 2, new: 0, regressed: 0, resolved: 0 });
+    expect(await stateOf('CVE-B', 'shop/report-time')).toBe('resolved');
+    expect(await stateOf('CVE-A', 'shop/report-time')).toBe('open');
+
+    // What only the older report names is recorded, resolved: the newer report no longer has it.
+    expect((await run(stale, 53)).changes).toEqual([]);
+    const d = await findings.get(toFinding(vuln('CVE-D', 'shop/report-time', digest(40))).fingerprint);
+    expect(d?.state).toBe('resolved');
+    expect(d?.history.at(-1)?.cause).toMatch(/a report older than the newest applied/);
   });
 });

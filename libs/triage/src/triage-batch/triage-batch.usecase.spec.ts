@@ -50,9 +50,9 @@ describe('triage of a batch against Redis', () => {
   it('stores new findings, then an identical report changes only occurrences and last seen', async () => {
     const batch = report([vuln('CVE-1', 'openssl'), vuln('CVE-2', 'zlib'), vuln('CVE-2', 'zlib')]);
     const first = await triage.execute(batch, t(0), 'evt-1');
-    expect(first.counts).toEqual({ new: 2, regressed: 0, resolved: 0, unchanged: 0, suppressed: 0, unsuppressed: 0 });
+    expect(first.counts).toEqual({ new: 2, regressed: 0, resolved: 0, unchanged: 0, updated: 0, suppressed: 0, unsuppressed: 0 });
     const second = await triage.execute(batch, t(5), 'evt-2');
-    expect(second.counts).toEqual({ new: 0, regressed: 0, resolved: 0, unchanged: 2, suppressed: 0, unsuppressed: 0 });
+    expect(second.counts).toEqual({ new: 0, regressed: 0, resolved: 0, unchanged: 2, updated: 0, suppressed: 0, unsuppressed: 0 });
     expect(second.changes).toEqual([]);
     const record = await repo.get(batch.findings[0].fingerprint);
     expect(record).toMatchObject({ state: 'open', occurrences: 2, firstSeen: t(0).toISOString(), lastSeen: t(5).toISOString() });
@@ -63,7 +63,7 @@ describe('triage of a batch against Redis', () => {
     const first = await triage.execute(batch, t(10), 'evt-3');
     const retry = await triage.execute(batch, t(11), 'evt-3');
     expect(retry.counts).toEqual(first.counts);
-    expect(first.counts).toEqual({ new: 1, regressed: 0, resolved: 1, unchanged: 1, suppressed: 0, unsuppressed: 0 });
+    expect(first.counts).toEqual({ new: 1, regressed: 0, resolved: 1, unchanged: 1, updated: 0, suppressed: 0, unsuppressed: 0 });
     expect((await repo.get(batch.findings[0].fingerprint))?.occurrences).toBe(3);
   });
 

@@ -2,14 +2,20 @@ import type { Batch, Finding, Scope, WorkloadAsset } from '@klaxon/findings';
 import { coveringException } from '../exceptions/exception';
 import type { ExceptionStore } from '../exceptions/exception.store';
 import { findingOf, type FindingRepository, type RunningSlot, type UpsertChange } from '../finding.repository';
+import type { ReportTimeRepository } from './report-time.repository';
 
-/** A change routing acts on: `unsuppressed` routes as new, `suppressed` tells routing to stop counting it open. */
-export type TriageChange = 'new' | 'regressed' | 'resolved' | 'suppressed' | 'unsuppressed';
+/**
+ * A change routing acts on: `unsuppressed` routes as new, `suppressed` tells routing to stop counting it
+ * open, `updated`: still open, but what routing reads of it changed (another report of it reaches other
+ * routes, or names the pull request now).
+ */
+export type TriageChange = 'new' | 'regressed' | 'resolved' | 'suppressed' | 'unsuppressed' | 'updated';
 
 export interface TriageResult {
   /** What changed, with each finding as it now stands (state set). Unchanged ones are only counted. */
   changes: { change: TriageChange; finding: Finding }[];
-  counts: Record<UpsertChange | 'resolved', number>;
+  /** `olderReport`: findings of a report older than the newest applied to its scope (no lifecycle change). */
+  counts: Record<UpsertChange | 'resolved', number> & { olderReport?: number };
 }
 
 /**
@@ -22,20 +28,32 @@ export class TriageBatch {
   constructor(
     private readonly findings: FindingRepository,
     private readonly exceptions: ExceptionStore,
+    private readonly reportTimes?: ReportTimeRepository,
+    /** What routing reads of a finding (routes, pull request); unset: reports again are not re-routed. */
+    private readonly signature?: (finding: Finding) => string,
   ) {}
 
   async execute(batch: Batch, now: Date, cause: string): Promise<TriageResult> {
-    const unique = [...new Map(batch.findings.map((f) => [f.fingerprint, f])).values()];
+    const all = [...new Map(batch.findings.map((f) => [f.fingerprint, f])).values()];
+    // A report older than the newest applied to its scope changes no lifecycle: what it says that is
+    // known stays as it is; what it says that is not known is recorded as resolved (the newer report lacks it).
+    const older = (await this.reportTimes?.older(batch.scopes)) ?? new Set<string>();
+    const olderKinds = new Set(batch.scopes.filter((s) => older.has(s.key)).flatMap((s) => s.kinds));
+    const late = all.filter((f) => olderKinds.has(f.kind));
+    const known = new Set((await this.findings.getMany(late.map((f) => f.fingerprint))).map((r) => r.fingerprint));
+    const recorded = new Set(late.filter((f) => !known.has(f.fingerprint)).map((f) => f.fingerprint));
+    const unique = all.filter((f) => !olderKinds.has(f.kind) || recorded.has(f.fingerprint));
     const exceptions = await this.exceptions.list();
     const upserted = await this.findings.upsert(
-      unique.map((finding) => ({ finding, exception: coveringException(exceptions, finding, now)?.id })),
+      unique.map((finding) => ({ finding, exception: coveringException(exceptions, finding, now)?.id, signature: this.signature?.(finding) })),
       now,
       cause,
     );
+    await this.findings.resolveRecorded([...recorded], now, `recorded from ${cause}, a report older than the newest applied`);
 
     const resolvedByRunning = await this.findings.recordRunning(runningImages(batch), now, cause);
     const resolvedByScope = await Promise.all(
-      batch.scopes.map((scope) =>
+      batch.scopes.filter((scope) => !older.has(scope.key)).map((scope) =>
         this.findings.resolveScope(
           scope,
           unique.filter((f) => scope.kinds.includes(f.kind)).map((f) => f.fingerprint),
@@ -48,9 +66,10 @@ export class TriageBatch {
     const resolved = await this.findings.getMany([...new Set([...resolvedByRunning, ...resolvedByScope.flat()])]);
 
     const changes: TriageResult['changes'] = [];
-    const counts = { new: 0, regressed: 0, unchanged: 0, suppressed: 0, unsuppressed: 0, resolved: resolved.length };
+    const counts = { new: 0, regressed: 0, unchanged: 0, updated: 0, suppressed: 0, unsuppressed: 0, resolved: resolved.length, ...(older.size && { olderReport: late.length }) };
     unique.forEach((finding, i) => {
       const change = upserted[i];
+      if (recorded.has(finding.fingerprint)) return;
       counts[change]++;
       if (change === 'unchanged') return;
       changes.push({ change, finding: { ...finding, state: change === 'suppressed' ? 'suppressed' : 'open' } });
