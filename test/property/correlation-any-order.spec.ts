@@ -43,9 +43,11 @@ const config: KlaxonConfig = parseConfig(readFileSync(resolve(__dirname, '../../
   JIRA_USER: 'u',
   JIRA_API_TOKEN: 't',
   PD_ROUTING_KEY: 'k'.repeat(32),
-  GITHUB_TOKEN: 't',
-  GITHUB_APP_ID: '1',
-  GITHUB_APP_PRIVATE_KEY: 'unused',
+  GITHUB_TOKEN: 'ghs_t',
+  FALCO_TOKEN: 't',
+  TETRAGON_TOKEN: 't',
+  STACKROX_TOKEN: 't',
+  ALERTMANAGER_TOKEN: 't',
 });
 
 /** The morning after: every input of the day is in the past and within the risk windows. One clock for all steps. */
