@@ -82,7 +82,7 @@ export async function startKlaxon(options: KlaxonOptions): Promise<Klaxon> {
   if (apps.includes('gateway')) {
     const open = openIntegrations(options.config.sources);
     if (open.length) {
-      logger.warn({ integrations: open }, 'these webhooks accept requests from anyone: set their token or secret under sources.<name>');
+      logger.warn({ integrations: open }, 'these webhooks accept requests from anyone (allowUnauthenticated: true): set their token or secret under sources.<name>');
     }
   }
   const runtime = new Runtime(options.config, options.exceptions ?? [], redis, options.prefix ?? 'klaxon', logger, options.clock, apiToken);

@@ -70,8 +70,8 @@ export function integrationFor(name: string): Integration | undefined {
 }
 
 /**
- * Integrations that, as configured, take a request that presents nothing at all: their senders are
- * not authenticated (no token set). Said at start-up, since their events feed risk and can page.
+ * Integrations that, as configured, take a request that presents nothing at all (`allowUnauthenticated:
+ * true` and no token set). Said at start-up, since their events feed risk and can page.
  */
 export function openIntegrations(sources: SourcesConfig): string[] {
   return INTEGRATIONS.filter((i) => i.authenticate({ headers: {}, raw: '', query: {} }, sources) === undefined).map((i) => i.name);

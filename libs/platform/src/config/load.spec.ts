@@ -14,6 +14,10 @@ const exampleEnv = {
   JIRA_API_TOKEN: 'jira-token',
   PD_ROUTING_KEY: 'R0UTINGKEY',
   GITHUB_TOKEN: 'ghp_test',
+  FALCO_TOKEN: 'falco-token',
+  TETRAGON_TOKEN: 'tetragon-token',
+  STACKROX_TOKEN: 'acs-token',
+  ALERTMANAGER_TOKEN: 'am-token',
 };
 
 function problemsOf(fn: () => unknown): string[] {

@@ -152,7 +152,9 @@ export const routeSchema: z.ZodType<RouteConfig, z.ZodTypeDef, RouteInput> = z.l
     .strict(),
 );
 
-const integrationSecret = z.object({ secret: optionalText, token: optionalText }).strict();
+/** `allowUnauthenticated: true` opens a webhook whose credentials are unset to anyone (off by default). */
+const allowUnauthenticated = z.boolean().optional();
+const integrationSecret = z.object({ secret: optionalText, token: optionalText, allowUnauthenticated }).strict();
 
 /**
  * How correlation turns context into a 0-100 risk (libs/triage/src/risk). Every weight is the points
@@ -204,7 +206,7 @@ export const configSchema = z
         github: z.object({ secret: optionalText }).strict().optional(),
         gitlab: z.object({ token: optionalText }).strict().optional(),
         harbor: z
-          .object({ url: optionalText, username: optionalText, password: optionalText, webhookAuth: optionalText })
+          .object({ url: optionalText, username: optionalText, password: optionalText, webhookAuth: optionalText, allowUnauthenticated })
           .strict()
           .optional(),
         quay: integrationSecret.optional(),
@@ -213,7 +215,12 @@ export const configSchema = z
         falco: integrationSecret.optional(),
         falcosidekick: integrationSecret.optional(),
         tetragon: integrationSecret.optional(),
-        stackrox: integrationSecret.optional(),
+        /** The ACS generic webhook: basic auth (username + password) or a bearer token. */
+        stackrox: z
+          .object({ token: optionalText, username: optionalText, password: optionalText, allowUnauthenticated })
+          .strict()
+          .refine((s) => !s.username === !s.password, { message: 'username and password go together (basic auth)' })
+          .optional(),
         alertmanager: integrationSecret.optional(),
         generic: integrationSecret.optional(),
         kubernetes: z
