@@ -111,6 +111,11 @@ describe('config loading', () => {
     expect(problemsOf(() => parseConfig(text, {}))).toContain(problem);
   });
 
+  it('refuses a pattern RE2 cannot run in linear time, naming its path', () => {
+    const problems = problemsOf(() => parseConfig(minimal('  to: [slack-sec]\n  routes:\n    - match: ["rule =~ (?!CVE-2021).*"]'), {}));
+    expect(problems).toEqual([expect.stringMatching(/^routes\.routes\[0\]\.match\[0\]: invalid regular expression "\(\?!CVE-2021\)\.\*" \(RE2 syntax/)]);
+  });
+
   it('reports YAML syntax errors', () => {
     expect(problemsOf(() => parseConfig('routes: [\n', {}))[0]).toMatch(/^YAML: /);
   });
