@@ -16,6 +16,7 @@ import {
   assertNoEviction,
   createLogger,
   createRedis,
+  resolveCredentials,
   type ExceptionConfig,
   type KlaxonConfig,
   type Logger,
@@ -45,6 +46,8 @@ export interface KlaxonOptions {
   clock?: () => Date;
   /** Where a generated API token is written when the config has none (default `.data/api-token`). */
   generatedTokenFile?: string;
+  /** Where `auth.tokens[].tokenEnv` are read (default process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface Klaxon {
@@ -68,6 +71,7 @@ class KlaxonModule {
 export async function startKlaxon(options: KlaxonOptions): Promise<Klaxon> {
   const apps = options.apps ?? APPS;
   const logger = options.logger ?? createLogger();
+  const tokens = resolveCredentials({ ...options.config.auth, apiToken: undefined }, options.env);
   const redis = createRedis(options.redisUrl, apps.join('+'));
   await assertNoEviction(redis);
   let apiToken = options.config.auth.apiToken;
@@ -85,7 +89,8 @@ export async function startKlaxon(options: KlaxonOptions): Promise<Klaxon> {
       logger.warn({ integrations: open }, 'these webhooks accept requests from anyone (allowUnauthenticated: true): set their token or secret under sources.<name>');
     }
   }
-  const runtime = new Runtime(options.config, options.exceptions ?? [], redis, options.prefix ?? 'klaxon', logger, options.clock, apiToken);
+  const credentials = [...(apiToken ? [{ name: 'KLAXON_API_TOKEN', scope: 'admin' as const, repos: [], token: apiToken }] : []), ...tokens];
+  const runtime = new Runtime(options.config, options.exceptions ?? [], redis, options.prefix ?? 'klaxon', logger, options.clock, apiToken, credentials);
   const root = KlaxonModule.for(runtime, apps);
 
   let context: INestApplicationContext;

@@ -8,5 +8,6 @@ export * from './logging/logger';
 export * from './redis/connection';
 export * from './redis/embedded-redis';
 export * from './runtime';
+export * from './auth/credentials';
 export * from './platform.module';
 export * from './metrics/metrics';

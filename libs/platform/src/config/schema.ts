@@ -156,6 +156,33 @@ export const routeSchema: z.ZodType<RouteConfig, z.ZodTypeDef, RouteInput> = z.l
 const allowUnauthenticated = z.boolean().optional();
 const integrationSecret = z.object({ secret: optionalText, token: optionalText, allowUnauthenticated }).strict();
 
+const repoName = z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'expected owner/name');
+
+/**
+ * An API token: `admin` for everything, `ci` to upload reports and run the gate for the repositories it
+ * names only. The secret itself comes from the environment (`tokenEnv`) or a file (`tokenFile`, e.g. a
+ * mounted Kubernetes secret), never from the config's text, which is read by more people than the token.
+ */
+export const apiTokenSchema = z
+  .object({
+    name: required('name'),
+    scope: z.enum(['admin', 'ci']),
+    repos: z.array(repoName).optional(),
+    tokenEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the name of an environment variable').optional(),
+    tokenFile: z.string().min(1).optional(),
+    /** Only to say why a literal is refused. */
+    token: z.unknown().optional(),
+  })
+  .strict()
+  .superRefine((t, ctx) => {
+    if (t.token !== undefined) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['token'], message: "a token never goes in the config's text: use tokenEnv or tokenFile" });
+    }
+    if (!t.tokenEnv === !t.tokenFile) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['tokenEnv'], message: 'one of tokenEnv or tokenFile' });
+    if (t.scope === 'ci' && !t.repos?.length) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['repos'], message: 'a ci token names the repositories it may report for' });
+    if (t.scope === 'admin' && t.repos) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['repos'], message: 'an admin token is not limited to repositories' });
+  });
+
 /**
  * How correlation turns context into a 0-100 risk (libs/triage/src/risk). Every weight is the points
  * one fact adds; the defaults rank a fixable critical in an internet-facing production workload with a
@@ -200,7 +227,14 @@ export const configSchema = z
       .strict()
       .default({}),
     redis: z.object({ url: optionalText }).strict().default({}),
-    auth: z.object({ apiToken: optionalText }).strict().default({}),
+    auth: z
+      .object({
+        /** The admin token (KLAXON_API_TOKEN), kept for compatibility beside `tokens`. */
+        apiToken: optionalText,
+        tokens: z.array(apiTokenSchema).default([]),
+      })
+      .strict()
+      .default({}),
     sources: z
       .object({
         github: z.object({ secret: optionalText }).strict().optional(),
@@ -316,3 +350,4 @@ export type GitHubDestinationConfig = z.output<typeof githubDestinationSchema>;
 export type WebhookDestinationConfig = z.output<typeof webhookDestinationSchema>;
 export type ExceptionConfig = z.output<typeof exceptionSchema>;
 export type RiskConfig = z.output<typeof riskConfigSchema>;
+export type ApiTokenConfig = z.output<typeof apiTokenSchema>;
