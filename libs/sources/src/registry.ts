@@ -1,5 +1,6 @@
 import type { Batch } from '@klaxon/findings';
 import { ParseError, parseJson, type SourceMeta, type SourceParser } from './source';
+import { nestsDeeperThan } from './common/json-depth';
 import type { Integration, SourcesConfig } from './integration';
 import { trivyParser } from './trivy/parse';
 import { policyReportParser } from './policyreport/parse';
@@ -93,6 +94,7 @@ export function parserFor(format: string): SourceParser | undefined {
 
 /** Names the format of a JSON document, or undefined when no parser recognises it. */
 export function detectFormat(raw: string): string | undefined {
+  if (nestsDeeperThan(raw)) return undefined;
   let doc: unknown;
   try {
     doc = JSON.parse(raw);

@@ -1,6 +1,6 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
-import { InputIntake, Runtime, newEventId } from '@klaxon/platform';
-import { parseInput, type ReportContext, type SourceMeta } from '@klaxon/sources';
+import { InputIntake, Runtime, newEventId, type IntakeCheck } from '@klaxon/platform';
+import { MAX_JSON_DEPTH, controlCharacterField, nestsDeeperThan, parseInput, type ReportContext, type SourceMeta } from '@klaxon/sources';
 import { ApiError } from '../http/api-error';
 
 export interface IntakeResult {
@@ -19,18 +19,35 @@ export interface Intake {
 }
 
 /**
- * The gateway's side of the shared intake (libs/platform InputIntake: store raw, check, quarantine or
- * enqueue): a broken document is answered now, as a 422 naming the field, and stays quarantined.
+ * The gateway's side of the shared intake (libs/platform InputIntake: check, store raw, quarantine or
+ * enqueue): a broken document is answered now, as a 422 naming the field, and stays quarantined; one
+ * that breaks a rule of the edge (hostile nesting, control characters in a name, too many findings) is
+ * refused with a 4xx naming the field and not stored.
  */
 @Injectable()
 export class IntakeService {
   private readonly intake: InputIntake;
 
   constructor(runtime: Runtime) {
-    this.intake = new InputIntake(runtime, (raw, format, meta) => parseInput(raw, format, meta as SourceMeta).format);
+    const check: IntakeCheck = (raw, format, meta) => {
+      const { batch, format: parsed } = parseInput(raw, format, meta as SourceMeta);
+      const field = controlCharacterField(batch);
+      if (field) throw ApiError.badRequest(field, 'control characters are not allowed in identifiers');
+      const max = runtime.config.server.maxFindingsPerInput;
+      if (batch.findings.length > max) {
+        throw new ApiError(HttpStatus.PAYLOAD_TOO_LARGE, {
+          error: 'payload_too_large',
+          message: `findings: ${batch.findings.length} findings in one input, over server.maxFindingsPerInput (${max}); split the report`,
+          field: 'findings',
+        });
+      }
+      return parsed;
+    };
+    this.intake = new InputIntake(runtime, check);
   }
 
   async accept(intake: Intake, eventId = newEventId()): Promise<IntakeResult> {
+    if (nestsDeeperThan(intake.raw)) throw ApiError.badRequest('body', `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
     const outcome = await this.intake.accept(intake, eventId);
     switch (outcome.status) {
       case 'accepted':

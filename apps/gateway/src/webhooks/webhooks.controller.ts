@@ -41,6 +41,8 @@ export class WebhooksController {
 
     const eventId = newEventId();
     const deliveryId = integration.deliveryId?.(webhook);
+    // The delivery id keys the redelivery record: a control character in it could address another key.
+    if (deliveryId && /[\u0000-\u001f\u007f]/.test(deliveryId)) throw ApiError.badRequest('delivery id', 'control characters are not allowed');
     if (deliveryId) {
       const first = await this.runtime.events.claimDelivery(name, deliveryId, eventId);
       if (first) {

@@ -223,7 +223,20 @@ export const riskConfigSchema = z
 export const configSchema = z
   .object({
     server: z
-      .object({ port: port.default(8080), maxBodyBytes: z.coerce.number().int().positive().default(26_214_400) })
+      .object({
+        port: port.default(8080),
+        maxBodyBytes: z.coerce.number().int().positive().default(26_214_400),
+        /** One input with more findings is refused (413): a report that large is a mistake or an attack, and one job. */
+        maxFindingsPerInput: z.coerce.number().int().positive().default(100_000),
+        /** Requests a minute per intake source (a webhook's name, `reports`, `gate`), shared by all gateways; over it, 429. */
+        intakeRateLimit: z
+          .object({
+            perMinute: z.coerce.number().int().positive().default(600),
+            sources: z.record(z.coerce.number().int().positive()).default({}),
+          })
+          .strict()
+          .default({}),
+      })
       .strict()
       .default({}),
     redis: z.object({ url: optionalText }).strict().default({}),
