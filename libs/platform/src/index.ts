@@ -5,6 +5,7 @@ export * from './queues/dead-letter.repository';
 export * from './events/event.repository';
 export * from './events/intake';
 export * from './logging/logger';
+export * from './logging/redact';
 export * from './redis/connection';
 export * from './redis/embedded-redis';
 export * from './runtime';

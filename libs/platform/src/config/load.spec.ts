@@ -129,8 +129,15 @@ describe('config loading', () => {
     expect(problemsOf(() => resolveCredentials(config.auth, {}))).toEqual(['auth.tokens[0].tokenEnv: environment variable CI_TOKEN is not set']);
   });
 
-  it('reports YAML syntax errors', () => {
-    expect(problemsOf(() => parseConfig('routes: [\n', {}))[0]).toMatch(/^YAML: /);
+  it('reports the first YAML syntax error alone, with its line and column', () => {
+    const problems = problemsOf(() => parseConfig('routes:\n  to: [a\n  x: {\n  - b\n'.repeat(50), {}));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^YAML 3:3: Flow sequence in block collection must be sufficiently indented/);
+  });
+
+  it('refuses credentials in a destination URL, naming its path', () => {
+    const text = 'destinations:\n  siem:\n    type: webhook\n    url: https://klaxon:s3cret@siem.example.com/hook\nroutes: {}\n';
+    expect(problemsOf(() => parseConfig(text, {}))).toEqual([expect.stringMatching(/^destinations\.siem\.url: credentials in the URL/)]);
   });
 
   it('rejects an exception with neither expiry nor permanent', () => {

@@ -23,6 +23,15 @@ export const durationSchema = z.string().transform((text, ctx) => {
 });
 
 const port = z.coerce.number().int().min(0).max(65535);
+
+/** A destination endpoint. Credentials in it would be quoted by every error and log line that names the URL. */
+const endpointUrl = z
+  .string()
+  .url()
+  .refine((text) => {
+    const url = new URL(text);
+    return !url.username && !url.password;
+  }, 'credentials in the URL (user:pass@) would end up in logs and dead letters; use the destination\'s secret or headers');
 const optionalText = z.string().optional().transform((v) => (v ? v : undefined));
 const required = (what: string) => z.string({ required_error: 'required' }).min(1, `${what} must not be empty`);
 
@@ -31,7 +40,7 @@ export const slackDestinationSchema = z
     type: z.literal('slack'),
     token: required('token'),
     channel: required('channel'),
-    apiUrl: z.string().url().default('https://slack.com/api/'),
+    apiUrl: endpointUrl.default('https://slack.com/api/'),
   })
   .strict();
 
@@ -71,9 +80,7 @@ export const pagerdutyDestinationSchema = z
   .object({
     type: z.literal('pagerduty'),
     routingKey: required('routingKey'),
-    eventsUrl: z
-      .string()
-      .url()
+    eventsUrl: endpointUrl
       .refine((u) => u.startsWith('https://'), 'the PagerDuty client speaks only https')
       .default('https://events.pagerduty.com/v2/enqueue'),
     /** PEM file of extra CAs trusted for eventsUrl: a self-hosted proxy with a private CA, or a test server. */
@@ -88,7 +95,7 @@ export const githubDestinationSchema = z
     appId: optionalText,
     privateKey: optionalText,
     installationId: optionalText,
-    baseUrl: z.string().url().default('https://api.github.com'),
+    baseUrl: endpointUrl.default('https://api.github.com'),
     checkRuns: z.boolean().default(false),
   })
   .strict()
@@ -97,7 +104,7 @@ export const githubDestinationSchema = z
 export const webhookDestinationSchema = z
   .object({
     type: z.literal('webhook'),
-    url: z.string().url(),
+    url: endpointUrl,
     secret: optionalText,
     headers: z.record(z.string()).optional(),
   })
