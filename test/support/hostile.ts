@@ -62,7 +62,7 @@ const textDamage = fc.oneof(
   fc.record({ kind: fc.constant('deep-text' as const), depth: fc.constantFrom(65, 1000, 200_000) }),
 );
 
-function damage(text: string, d: fc.Arbitrary<unknown> extends fc.Arbitrary<infer T> ? T : never): string {
+function damage(text: string, d: Damage): string {
   const cut = (at: number) => Math.floor(at * text.length);
   switch (d.kind) {
     case 'truncate':
@@ -109,6 +109,6 @@ export function hostileFrom(seeds: string[]): fc.Arbitrary<string> {
         return JSON.stringify(value) ?? 'null';
       });
       const out = mutated.join('\n');
-      return d ? damage(out, d as never) : out;
+      return d ? damage(out, d) : out;
     });
 }
