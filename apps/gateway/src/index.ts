@@ -5,3 +5,4 @@ export * from './http/api-error';
 export * from './http/api-token.guard';
 export * from './http/dashboards';
 export * from './http/rate-limit';
+export * from './ui/web-ui';

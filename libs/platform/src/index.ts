@@ -12,3 +12,4 @@ export * from './runtime';
 export * from './auth/credentials';
 export * from './platform.module';
 export * from './metrics/metrics';
+export * from './stats/stats.repository';

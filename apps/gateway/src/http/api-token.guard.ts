@@ -3,6 +3,8 @@ import { Reflector } from '@nestjs/core';
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { Runtime, type ApiCredential } from '@klaxon/platform';
+import { CSRF_HEADER, sessionOf } from '../ui/session';
+import { SessionRepository } from '../ui/session.repository';
 
 /**
  * Who may call a route: `public` (the route checks its caller itself, as webhooks do, or needs no
@@ -43,19 +45,40 @@ export function assertRepo(caller: ApiCredential | undefined, repo: string | und
   }
 }
 
-/** `Authorization: Bearer <token>` on every /v1 call not marked @Public, with the scope its route needs. */
+const READS = new Set(['GET', 'HEAD']);
+
+/**
+ * `Authorization: Bearer <token>` on every /v1 call not marked @Public, with the scope its route needs;
+ * or the dashboard's session cookie: a read session reads, an admin session also writes when it sends
+ * its CSRF token (a header a cross-site form cannot set, on a cookie a cross-site request does not carry).
+ */
 @Injectable()
 export class ApiTokenGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly runtime: Runtime,
+    private readonly sessions: SessionRepository,
   ) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const access = this.reflector.getAllAndOverride<Access>(ACCESS, [context.getHandler(), context.getClass()]) ?? 'admin';
     if (access === 'public') return true;
     const request = context.switchToHttp().getRequest<Authenticated>();
     const header = request.headers.authorization ?? '';
+    if (!header) {
+      const session = await sessionOf(request, this.sessions);
+      if (session) {
+        if (session.scope !== 'admin') {
+          if (access === 'read' && READS.has(request.method)) return true;
+          throw new ForbiddenException({ error: 'forbidden', message: 'this session may only read', field: 'cookie' });
+        }
+        if (READS.has(request.method)) return true;
+        if (!safeEqual(String(request.headers[CSRF_HEADER] ?? ''), session.csrf)) {
+          throw new ForbiddenException({ error: 'forbidden', message: `${CSRF_HEADER}: the session's CSRF token is required for writes`, field: CSRF_HEADER });
+        }
+        return true;
+      }
+    }
     const token = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
     const caller = token ? credentialFor(this.runtime.credentials, token) : undefined;
     if (!caller) {

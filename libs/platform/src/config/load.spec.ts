@@ -19,6 +19,8 @@ const exampleEnv = {
   TETRAGON_TOKEN: 'tetragon-token',
   STACKROX_TOKEN: 'acs-token',
   ALERTMANAGER_TOKEN: 'am-token',
+  GITHUB_APP_ID: '424242',
+  GITHUB_APP_PRIVATE_KEY: '-----BEGIN RSA PRIVATE KEY-----\\n…\\n-----END RSA PRIVATE KEY-----',
 };
 
 function problemsOf(fn: () => unknown): string[] {

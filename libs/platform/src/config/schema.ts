@@ -99,7 +99,16 @@ export const githubDestinationSchema = z
     checkRuns: z.boolean().default(false),
   })
   .strict()
-  .refine((g) => g.token || (g.appId && g.privateKey), { message: 'needs token, or appId and privateKey' });
+  .superRefine((g, ctx) => githubAuthProblems(g).forEach((p) => ctx.addIssue({ code: z.ZodIssueCode.custom, ...p })));
+
+/** Real GitHub answers 403 to a check run written with a personal or OAuth token, so refuse it up front. */
+function githubAuthProblems(g: { token?: string; appId?: string; privateKey?: string; checkRuns: boolean }): { path: string[]; message: string }[] {
+  if (!g.token && !(g.appId && g.privateKey)) return [{ path: [], message: 'needs token, or appId and privateKey' }];
+  if (g.checkRuns && g.token) {
+    return [{ path: ['checkRuns'], message: 'only a GitHub App may create check runs (GitHub answers 403 to a token): set appId, privateKey and installationId instead of token, or checkRuns: false' }];
+  }
+  return [];
+}
 
 export const webhookDestinationSchema = z
   .object({
@@ -323,8 +332,8 @@ export const configSchema = z
   .strict()
   .superRefine((config, ctx) => {
     for (const [name, dest] of Object.entries(config.destinations)) {
-      if (dest.type === 'github' && !dest.token && !(dest.appId && dest.privateKey)) {
-        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['destinations', name], message: 'needs token, or appId and privateKey' });
+      if (dest.type === 'github') {
+        githubAuthProblems(dest).forEach((p) => ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['destinations', name, ...p.path], message: p.message }));
       }
     }
     const walk = (route: RouteConfig, path: (string | number)[]) => {
