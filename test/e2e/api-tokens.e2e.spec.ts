@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestKlaxon, type TestKlaxon } from '../support/klaxon';
+import { waitFor } from '../support/wait';
 
 const trivy = readFileSync(resolve(__dirname, '../fixtures/trivy/image-checkout.json'), 'utf8');
 const CI_TOKEN = 'checkout-ci-secret';
@@ -43,6 +44,23 @@ routes: {}
     const other = await gate('acme/payments');
     expect(other.status).toBe(403);
     expect(await other.json()).toMatchObject({ error: 'forbidden', field: 'repo' });
+  });
+
+  it('lets no ci token post an empty report that would resolve another team’s findings of an image', async () => {
+    const ledger = trivy.replaceAll('shop/checkout', 'pay/ledger');
+    const post = (token: string, body: string, repo: string) =>
+      as(token, `/v1/reports?format=trivy&repo=${repo}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    expect((await post(OPS_TOKEN, ledger, 'acme/payments')).status).toBe(202);
+    await waitFor(async () => {
+      const body = (await (await as(OPS_TOKEN, '/v1/findings?image=pay/ledger')).json()) as { total: number };
+      return body.total > 0;
+    }, 'the payments team’s findings');
+    const empty = JSON.stringify({ ...JSON.parse(ledger), Results: [] });
+    const res = await post(CI_TOKEN, empty, 'acme/checkout');
+    expect(res.status).toBe(403);
+    expect(await res.json()).toMatchObject({ error: 'forbidden', field: 'repo', message: expect.stringContaining('acme/payments') });
+    const open = (await (await as(OPS_TOKEN, '/v1/findings?image=pay/ledger&state=open')).json()) as { total: number };
+    expect(open.total).toBeGreaterThan(0);
   });
 
   it('refuses a ci token every admin call, and lets it read', async () => {

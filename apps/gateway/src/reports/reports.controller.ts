@@ -29,6 +29,6 @@ export class ReportsController {
     if (typeof raw !== 'string' || raw.trim() === '') throw ApiError.badRequest('body', 'the report is empty');
     const context = reportContextOf(query, headers);
     assertRepo(caller, context.repo);
-    return this.intake.accept({ integration: 'report', format, context, raw, contentType: headers['content-type'] });
+    return this.intake.accept({ integration: 'report', format, context, raw, contentType: headers['content-type'] }, undefined, caller);
   }
 }
