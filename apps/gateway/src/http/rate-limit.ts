@@ -24,7 +24,8 @@ export async function limitIntakeRates(app: NestFastifyApplication, runtime: Run
   // Nest's adapter is typed against its own copy of fastify: same runtime API.
   const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
   const { perMinute, sources } = runtime.config.server.intakeRateLimit;
-  await fastify.register(rateLimit, { global: false, redis: runtime.redis, nameSpace: `${runtime.prefix}:rate-limit:` });
+  const { prefix } = runtime;
+  await fastify.register(rateLimit, { global: false, redis: runtime.redis, nameSpace: `${prefix}:rate-limit:` });
   const limiter = fastify.createRateLimit({
     timeWindow: 60_000,
     keyGenerator: (request) => intakeSourceOf(request.url) ?? '',
