@@ -60,7 +60,7 @@ describe('runtime detections become hardening suggestions on the pull request th
 server:
   maxBodyBytes: 2097152
 sources:
-  falco: {}
+  falco: { allowUnauthenticated: true }   # the tests post as Falco's http_output does by default
 destinations:
   github-prs:
     type: github

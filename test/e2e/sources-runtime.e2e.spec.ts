@@ -16,8 +16,9 @@ describe('runtime webhooks over HTTP', () => {
 sources:
   falco: { token: ${TOKENS.falco} }
   falcosidekick: { token: ${TOKENS.falcosidekick} }
-  stackrox: { token: ${TOKENS.stackrox} }
+  stackrox: { token: ${TOKENS.stackrox}, username: acs, password: acs-basic-secret }
   alertmanager: { token: ${TOKENS.alertmanager} }
+  tetragon: { allowUnauthenticated: true }
 routes: {}
 `);
   });
@@ -68,8 +69,41 @@ routes: {}
     expect(none.status).toBe(401);
     expect(await none.json()).toMatchObject({ error: 'unauthorized', field: 'authorization' });
     expect((await post('stackrox', text('stackrox', 'runtime-alert.json'), 'wrong')).status).toBe(401);
-    // Tetragon has no token configured here: anyone may post.
+    // Tetragon has no token but allowUnauthenticated here: anyone may post.
     expect((await post('tetragon', text('tetragon', 'events-prod-shop.ndjson'))).status).toBe(202);
+  });
+
+  it('takes the ACS generic webhook with its basic auth, compared for user and password', async () => {
+    const basic = (credentials: string) =>
+      fetch(`${klaxon.url}/v1/webhooks/stackrox`, {
+        method: 'POST',
+        body: text('stackrox', 'audit-message.json'),
+        headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(credentials).toString('base64')}` },
+      });
+    expect((await basic('acs:acs-basic-secret')).status).toBe(202);
+    for (const wrong of ['acs:nope', 'other:acs-basic-secret', 'acs', '']) {
+      const res = await basic(wrong);
+      expect(res.status, wrong).toBe(401);
+      expect(await res.json()).toMatchObject({ error: 'unauthorized', field: 'authorization' });
+    }
+  });
+
+  it('fails closed: a webhook without credentials configured refuses everyone, in the API error shape', async () => {
+    for (const integration of ['harbor', 'quay', 'registry']) {
+      const res = await post(integration, '{}', 'anything');
+      expect(res.status, integration).toBe(401);
+      expect(await res.json()).toMatchObject({ error: 'unauthorized', field: 'authorization', message: expect.stringContaining(`sources.${integration}.`) });
+    }
+  });
+
+  it('reads no text/plain body on a webhook (a web page could post one without a CORS preflight)', async () => {
+    const res = await fetch(`${klaxon.url}/v1/webhooks/falco`, {
+      method: 'POST',
+      body: text('falco', 'falcosidekick-shell.json'),
+      headers: { 'content-type': 'text/plain;charset=UTF-8', authorization: `Bearer ${TOKENS.falco}` },
+    });
+    expect(res.status).toBe(415);
+    expect(await res.json()).toMatchObject({ error: 'unsupported_media_type', field: 'content-type' });
   });
 
   it('takes Tetragon exec and kprobe events, ignoring a body of other event types', async () => {

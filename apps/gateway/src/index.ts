@@ -4,4 +4,5 @@ export * from './reports/intake.service';
 export * from './http/api-error';
 export * from './http/api-token.guard';
 export * from './http/dashboards';
+export * from './http/rate-limit';
 export * from './ui/web-ui';

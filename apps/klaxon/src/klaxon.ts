@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { CollectorModule } from '@klaxon/collector';
-import { GatewayModule, keepRawBodies, mountDashboards, mountWebUi } from '@klaxon/gateway';
+import { GatewayModule, keepRawBodies, limitIntakeRates, mountDashboards, mountWebUi } from '@klaxon/gateway';
 import { NotifierModule } from '@klaxon/notifier';
 import { PipelineModule } from '@klaxon/pipeline';
 import { openIntegrations } from '@klaxon/sources';
@@ -16,6 +16,7 @@ import {
   assertNoEviction,
   createLogger,
   createRedis,
+  resolveCredentials,
   type ExceptionConfig,
   type KlaxonConfig,
   type Logger,
@@ -45,6 +46,8 @@ export interface KlaxonOptions {
   clock?: () => Date;
   /** Where a generated API token is written when the config has none (default `.data/api-token`). */
   generatedTokenFile?: string;
+  /** Where `auth.tokens[].tokenEnv` are read (default process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface Klaxon {
@@ -68,6 +71,7 @@ class KlaxonModule {
 export async function startKlaxon(options: KlaxonOptions): Promise<Klaxon> {
   const apps = options.apps ?? APPS;
   const logger = options.logger ?? createLogger();
+  const tokens = resolveCredentials({ ...options.config.auth, apiToken: undefined }, options.env);
   const redis = createRedis(options.redisUrl, apps.join('+'));
   await assertNoEviction(redis);
   let apiToken = options.config.auth.apiToken;
@@ -82,10 +86,11 @@ export async function startKlaxon(options: KlaxonOptions): Promise<Klaxon> {
   if (apps.includes('gateway')) {
     const open = openIntegrations(options.config.sources);
     if (open.length) {
-      logger.warn({ integrations: open }, 'these webhooks accept requests from anyone: set their token or secret under sources.<name>');
+      logger.warn({ integrations: open }, 'these webhooks accept requests from anyone (allowUnauthenticated: true): set their token or secret under sources.<name>');
     }
   }
-  const runtime = new Runtime(options.config, options.exceptions ?? [], redis, options.prefix ?? 'klaxon', logger, options.clock, apiToken);
+  const credentials = [...(apiToken ? [{ name: 'KLAXON_API_TOKEN', scope: 'admin' as const, repos: [], token: apiToken }] : []), ...tokens];
+  const runtime = new Runtime(options.config, options.exceptions ?? [], redis, options.prefix ?? 'klaxon', logger, options.clock, apiToken, credentials);
   const root = KlaxonModule.for(runtime, apps);
 
   let context: INestApplicationContext;
@@ -100,6 +105,7 @@ export async function startKlaxon(options: KlaxonOptions): Promise<Klaxon> {
         abortOnError: false,
         bodyParser: false,
       });
+      await limitIntakeRates(http, runtime);
       await mountWebUi(http);
       await mountDashboards(http, runtime);
       await http.listen(options.port ?? options.config.server.port, options.host ?? '0.0.0.0');

@@ -44,8 +44,17 @@ describe('matchers', () => {
     ['severity', 'is not "field op value"'],
     ['rule =~ (', 'invalid regular expression'],
     ['risk >= high', 'compares severities or numbers'],
+    ['rule =~ (?=CVE)CVE-.*', 'no lookaround or backreferences'],
+    ['rule =~ (a)\\1', 'no lookaround or backreferences'],
   ])('rejects %s', (text, message) => {
     expect(() => parseMatcher(text)).toThrow(MatcherSyntaxError);
     expect(() => parseMatcher(text)).toThrow(message);
+  });
+
+  it('answers a pattern that backtracks exponentially in JavaScript on hostile text (RE2: linear time)', () => {
+    // With a backtracking engine this one call would run for longer than the universe has existed.
+    const hostile = { rule: { id: `${'a'.repeat(50_000)}!` } };
+    expect(matches(parseMatcher('rule =~ (a+)+'), hostile)).toBe(false);
+    expect(matches(parseMatcher('rule =~ (a|aa)+!'), hostile)).toBe(true);
   });
 });

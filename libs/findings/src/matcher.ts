@@ -1,3 +1,4 @@
+import RE2 from 're2';
 import { isSeverity, severityRank, SEVERITIES } from './severity';
 
 export const MATCH_OPERATORS = ['=~', '!~', '!=', '>=', '<=', '=', '>', '<'] as const;
@@ -7,8 +8,11 @@ export interface Matcher {
   field: string;
   op: MatchOperator;
   value: string;
-  /** Compiled, anchored, for =~ and !~. */
-  regex?: RegExp;
+  /**
+   * Compiled, anchored, for =~ and !~. RE2 runs in time linear in the text: matchers read
+   * attacker-supplied text (a Falco output, an image name), which a backtracking regex could stall on.
+   */
+  regex?: Pick<RegExp, 'test'>;
   /** The text it was parsed from, for explanations. */
   text: string;
 }
@@ -54,9 +58,10 @@ export function parseMatcher(text: string): Matcher {
   const matcher: Matcher = { field, op, value, text: text.trim() };
   if (op === '=~' || op === '!~') {
     try {
-      matcher.regex = new RegExp(`^(?:${value})$`);
+      matcher.regex = new RE2(`^(?:${value})$`, 'u');
     } catch (err) {
-      throw new MatcherSyntaxError(`invalid regular expression "${value}": ${(err as Error).message}`);
+      // RE2 refuses what needs backtracking (lookaround, backreferences) as well as broken syntax.
+      throw new MatcherSyntaxError(`invalid regular expression "${value}" (RE2 syntax, no lookaround or backreferences): ${(err as Error).message}`);
     }
   }
   if (field === 'severity' && op !== '=~' && op !== '!~' && !isSeverity(value)) {

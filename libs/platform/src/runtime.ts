@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { ApiCredential } from './auth/credentials';
 import type { ExceptionConfig, KlaxonConfig } from './config/schema';
 import { EventRepository } from './events/event.repository';
 import type { Logger } from './logging/logger';
@@ -24,6 +25,8 @@ export class Runtime {
     readonly clock: () => Date = () => new Date(),
     /** Bearer token for /v1 admin and query calls. */
     readonly apiToken: string = config.auth.apiToken ?? '',
+    /** Every token the API takes, with its scope (the admin apiToken among them). */
+    readonly credentials: ApiCredential[] = apiToken ? [{ name: 'KLAXON_API_TOKEN', scope: 'admin', repos: [], token: apiToken }] : [],
   ) {
     this.queues = new QueueRegistry(redis, prefix, logger);
     this.events = new EventRepository(redis, prefix);

@@ -1,5 +1,6 @@
 import type { Batch } from '@klaxon/findings';
 import { ParseError, parseJson, type SourceMeta, type SourceParser } from './source';
+import { nestsDeeperThan } from './common/json-depth';
 import type { Integration, SourcesConfig } from './integration';
 import { trivyParser } from './trivy/parse';
 import { policyReportParser } from './policyreport/parse';
@@ -71,8 +72,8 @@ export function integrationFor(name: string): Integration | undefined {
 }
 
 /**
- * Integrations that, as configured, take a request that presents nothing at all: their senders are
- * not authenticated (no token set). Said at start-up, since their events feed risk and can page.
+ * Integrations that, as configured, take a request that presents nothing at all (`allowUnauthenticated:
+ * true` and no token set). Said at start-up, since their events feed risk and can page.
  */
 export function openIntegrations(sources: SourcesConfig): string[] {
   return INTEGRATIONS.filter((i) => i.authenticate({ headers: {}, raw: '', query: {} }, sources) === undefined).map((i) => i.name);
@@ -99,6 +100,7 @@ export function parserFor(format: string): SourceParser | undefined {
 
 /** Names the format of a JSON document, or undefined when no parser recognises it. */
 export function detectFormat(raw: string): string | undefined {
+  if (nestsDeeperThan(raw)) return undefined;
   let doc: unknown;
   try {
     doc = JSON.parse(raw);

@@ -1,4 +1,5 @@
 import type { Batch } from '@klaxon/findings';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './common/json-depth';
 
 /** Context a CI attaches to an upload (query string or `X-Klaxon-*` headers). */
 export interface ReportContext {
@@ -44,8 +45,14 @@ export class ParseError extends Error {
   }
 }
 
-/** JSON.parse with a ParseError that says where the document broke. */
+/** Refuses JSON text nested deeper than any format goes, before anything parses it. */
+export function refuseDeepNesting(raw: string): void {
+  if (nestsDeeperThan(raw)) throw new ParseError(`nested deeper than ${MAX_JSON_DEPTH} levels`);
+}
+
+/** JSON.parse with a ParseError that says where the document broke; hostile nesting is refused unparsed. */
 export function parseJson(raw: string): unknown {
+  refuseDeepNesting(raw);
   try {
     return JSON.parse(raw);
   } catch (err) {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { Runtime } from '@klaxon/platform';
 import { ComplianceRepository, FindingRepository, summarizeCompliance } from '@klaxon/triage';
 import { validate } from '../http/api-error';
+import { Access } from '../http/api-token.guard';
 
 const query = z
   .object({
@@ -21,6 +22,7 @@ const FINDINGS_PER_CONTROL = 20;
  * Standards from Kyverno's policy categories, Trivy Operator's ClusterComplianceReports) per cluster and
  * namespace, the daily trend, and for each failing control its findings and remediation.
  */
+@Access('read')
 @Controller('v1/compliance')
 export class ComplianceController {
   constructor(

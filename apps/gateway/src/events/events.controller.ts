@@ -1,6 +1,7 @@
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { JOB, QUEUE, Runtime } from '@klaxon/platform';
 import { ApiError } from '../http/api-error';
+import { Access } from '../http/api-token.guard';
 
 function page(query: Record<string, string>) {
   const limit = Math.min(Math.max(Number(query.limit ?? 50) || 50, 1), 500);
@@ -14,6 +15,7 @@ export class EventsController {
   constructor(private readonly runtime: Runtime) {}
 
   @Get('events/:id')
+  @Access('read')
   async event(@Param('id') id: string) {
     const event = await this.runtime.events.get(id);
     if (!event) throw ApiError.notFound(`event ${id}`);

@@ -4,6 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import { Runtime, exceptionSchema } from '@klaxon/platform';
 import { ExceptionRepository, ExceptionStore, armExceptionEnd, isActive, toView, type Exception } from '@klaxon/triage';
 import { ApiError, jsonBody, validate } from '../http/api-error';
+import { Access } from '../http/api-token.guard';
 
 /**
  * `GET/POST/DELETE /v1/exceptions`: accepted risks with matchers, reason, owner and expiry. Bodies are
@@ -25,12 +26,14 @@ export class ExceptionsController {
   }
 
   @Get()
+  @Access('read')
   async list() {
     const items = (await this.store.list()).map((e) => this.view(e));
     return { total: items.length, items };
   }
 
   @Get(':id')
+  @Access('read')
   async get(@Param('id') id: string) {
     const exception = await this.store.get(id);
     if (!exception) throw ApiError.notFound(`exception ${id}`);

@@ -5,6 +5,7 @@ import { Runtime } from '@klaxon/platform';
 import { testRoute } from '@klaxon/routing';
 import { AssetRepository, ExceptionRepository, ExceptionStore, FindingRepository, findingOf, type FindingFilter } from '@klaxon/triage';
 import { ApiError, validate } from '../http/api-error';
+import { Access } from '../http/api-token.guard';
 
 const csv = z.string().transform((s) => s.split(',').map((v) => v.trim()).filter(Boolean));
 /** `a,b` or a single value. */
@@ -32,6 +33,7 @@ const querySchema = z
   .strict();
 
 /** `GET /v1/findings` (filtered, newest first, paginated) and `GET /v1/findings/{fingerprint}`. */
+@Access('read')
 @Controller('v1/findings')
 export class FindingsController {
   private readonly findings: FindingRepository;

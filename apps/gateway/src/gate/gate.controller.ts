@@ -3,10 +3,11 @@ import type { FastifyRequest } from 'fastify';
 import type { Finding } from '@klaxon/findings';
 import { ruleTable, type SuggestionRule } from '@klaxon/feedback';
 import { GitHubDestination } from '@klaxon/destinations';
-import { Runtime } from '@klaxon/platform';
+import { Runtime, type ApiCredential } from '@klaxon/platform';
 import { IgnoredInput, ParseError, formats, parseInput } from '@klaxon/sources';
 import { ExceptionRepository, ExceptionStore, FindingRepository, SuggestionRepository, findingOf } from '@klaxon/triage';
 import { ApiError } from '../http/api-error';
+import { Access, Caller, assertRepo } from '../http/api-token.guard';
 import { reportContextOf, uploadParam, type UploadContext } from '../http/report-context';
 import { renderGateCheck } from './gate-check';
 import { evaluateGate, type AdoptedSuggestion, type GateResult } from './gate-policy';
@@ -27,6 +28,7 @@ const DIGEST_LIMIT = 10_000;
  * declared, when there are several), the verdict also becomes the "Klaxon gate" check run on that
  * commit. Publishing is a side effect: its failure is reported in `check` and never changes `pass`.
  */
+@Access('ci')
 @Controller('v1/gate')
 export class GateController {
   private readonly findings: FindingRepository;
@@ -54,8 +56,10 @@ export class GateController {
     @Req() request: FastifyRequest,
     @Query() query: Record<string, string>,
     @Headers() headers: Record<string, string>,
+    @Caller() caller?: ApiCredential,
   ): Promise<GateResult & { context: Record<string, unknown>; source: string; check?: CheckOutcome }> {
     const context = reportContextOf(query, headers);
+    assertRepo(caller, context.repo);
     const format = uploadParam(query, headers, 'format');
     if (format && !formats().includes(format)) throw ApiError.badRequest('format', `unknown format "${format}"; one of ${formats().join(', ')}`);
     const now = this.runtime.clock();

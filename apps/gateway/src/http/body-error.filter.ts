@@ -4,10 +4,12 @@ import type { FastifyReply } from 'fastify';
 
 /**
  * Fastify refuses some bodies before a controller runs (too large, a media type the gateway does not
- * read); Nest turns those into bare `{statusCode, message}`. They are answered in the API's shape,
+ * read, bytes that are not UTF-8); Nest turns those into bare `{statusCode, message}`. They are answered in the API's shape,
  * with the part of the request at fault.
  */
 const BODY_ERRORS: Partial<Record<HttpStatus, { error: string; field: string; hint?: string }>> = {
+  // Fastify's own 400s on a body it could not read: invalid UTF-8 makes the decoded size differ from Content-Length.
+  [HttpStatus.BAD_REQUEST]: { error: 'bad_request', field: 'body', hint: ' (a body must be UTF-8 JSON)' },
   [HttpStatus.PAYLOAD_TOO_LARGE]: { error: 'payload_too_large', field: 'body' },
   [HttpStatus.UNSUPPORTED_MEDIA_TYPE]: { error: 'unsupported_media_type', field: 'content-type', hint: ' (send JSON as application/json)' },
 };

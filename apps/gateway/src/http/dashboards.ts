@@ -5,22 +5,23 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DESTINATION_TYPES, QUEUE, deliverQueue, type Runtime } from '@klaxon/platform';
-import { safeEqual } from './api-token.guard';
+import { credentialFor } from './api-token.guard';
 
 /** Bearer token, or HTTP basic auth with the token as password (what a browser can send). */
-function presentsToken(request: FastifyRequest, token: string): boolean {
+function presentedToken(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization ?? '';
-  if (header.startsWith('Bearer ')) return safeEqual(header.slice(7).trim(), token);
+  if (header.startsWith('Bearer ')) return header.slice(7).trim();
   if (header.startsWith('Basic ')) {
     const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
-    return safeEqual(decoded.slice(decoded.indexOf(':') + 1), token);
+    return decoded.slice(decoded.indexOf(':') + 1);
   }
-  return false;
+  return undefined;
 }
 
 /**
- * `/queues` (BullMQ dashboard: job payloads hold findings, so it takes the API token, by basic auth
- * in a browser) and `/docs` (OpenAPI of the HTTP API, public like the code that defines it).
+ * `/queues` (BullMQ dashboard: job payloads hold findings, so it takes an API token, by basic auth
+ * in a browser; any token reads, only an admin token changes jobs: retry, clean, delete, pause) and
+ * `/docs` (OpenAPI of the HTTP API, public like the code that defines it).
  */
 export async function mountDashboards(app: NestFastifyApplication, runtime: Runtime): Promise<void> {
   const fastify = app.getHttpAdapter().getInstance();
@@ -32,11 +33,17 @@ export async function mountDashboards(app: NestFastifyApplication, runtime: Runt
   await fastify.register(
     (async (scope: import('fastify').FastifyInstance) => {
       scope.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-        if (!presentsToken(request, runtime.apiToken)) {
+        const token = presentedToken(request);
+        const caller = token ? credentialFor(runtime.credentials, token) : undefined;
+        if (!caller) {
           await reply
             .code(401)
             .header('www-authenticate', 'Basic realm="klaxon queues"')
-            .send({ error: 'unauthorized', message: 'the API token is required (basic auth password or Bearer)', field: 'authorization' });
+            .send({ error: 'unauthorized', message: 'an API token is required (basic auth password or Bearer)', field: 'authorization' });
+        } else if (caller.scope !== 'admin' && request.method !== 'GET' && request.method !== 'HEAD') {
+          await reply
+            .code(403)
+            .send({ error: 'forbidden', message: `the token "${caller.name}" reads the queues; changing jobs needs an admin token`, field: 'authorization' });
         }
       });
       await scope.register(board.registerPlugin() as never);

@@ -4,6 +4,7 @@ import { FINDING_KINDS, SEVERITIES } from '@klaxon/findings';
 import { Runtime, StatsRepository } from '@klaxon/platform';
 import { FindingRepository } from '@klaxon/triage';
 import { validate } from '../http/api-error';
+import { Access } from '../http/api-token.guard';
 
 const query = z.object({ days: z.coerce.number().int().min(1).max(90).default(14) }).strict();
 
@@ -11,6 +12,7 @@ const query = z.object({ days: z.coerce.number().int().min(1).max(90).default(14
  * `GET /v1/overview`: what the dashboard's first page shows — open findings by severity and kind (index
  * counts, not a scan), lifecycle changes per day, notifications sent per destination, and what failed.
  */
+@Access('read')
 @Controller('v1/overview')
 export class OverviewController {
   constructor(

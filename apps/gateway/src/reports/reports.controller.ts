@@ -1,12 +1,15 @@
 import { Controller, Headers, HttpCode, Post, Query, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import type { ApiCredential } from '@klaxon/platform';
 import { formats } from '@klaxon/sources';
 import { ApiError } from '../http/api-error';
+import { Access, Caller, assertRepo } from '../http/api-token.guard';
 import { reportContextOf } from '../http/report-context';
 import { IntakeService } from './intake.service';
 import { reportBody } from './report-body';
 
 /** `POST /v1/reports?format=…`: a scanner's report from CI, with its build context. */
+@Access('ci')
 @Controller('v1/reports')
 export class ReportsController {
   constructor(private readonly intake: IntakeService) {}
@@ -17,6 +20,7 @@ export class ReportsController {
     @Req() request: FastifyRequest,
     @Query() query: Record<string, string>,
     @Headers() headers: Record<string, string>,
+    @Caller() caller?: ApiCredential,
   ): Promise<{ eventId: string; format: string }> {
     const format = query.format || undefined;
     if (format && !formats().includes(format)) {
@@ -25,6 +29,7 @@ export class ReportsController {
     const raw = reportBody(request.body, format, headers['content-type']);
     if (typeof raw !== 'string' || raw.trim() === '') throw ApiError.badRequest('body', 'the report is empty');
     const context = reportContextOf(query, headers);
-    return this.intake.accept({ integration: 'report', format, context, raw, contentType: headers['content-type'] });
+    assertRepo(caller, context.repo);
+    return this.intake.accept({ integration: 'report', format, context, raw, contentType: headers['content-type'] }, undefined, caller);
   }
 }

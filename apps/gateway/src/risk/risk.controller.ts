@@ -3,10 +3,12 @@ import { z } from 'zod';
 import { Runtime } from '@klaxon/platform';
 import { AssetRepository, RankWorkloads } from '@klaxon/triage';
 import { validate } from '../http/api-error';
+import { Access } from '../http/api-token.guard';
 
 const querySchema = z.object({ limit: z.coerce.number().int().min(1).max(200).default(20) }).strict();
 
 /** `GET /v1/risk/workloads`: the workloads running now, stack-ranked by the risk of what they run, with reasons. */
+@Access('read')
 @Controller('v1/risk')
 export class RiskController {
   private readonly rank: RankWorkloads;

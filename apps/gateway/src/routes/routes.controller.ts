@@ -4,8 +4,10 @@ import { Runtime } from '@klaxon/platform';
 import { findingProbeSchema, probeFinding, testRoute } from '@klaxon/routing';
 import { ExceptionRepository, ExceptionStore } from '@klaxon/triage';
 import { jsonBody, validate } from '../http/api-error';
+import { Access } from '../http/api-token.guard';
 
 /** `POST /v1/routes/test`: a finding in; the routes, destinations and suppressing exception out. Nothing is sent. */
+@Access('read')
 @Controller('v1/routes')
 export class RoutesController {
   private readonly exceptions: ExceptionStore;

@@ -5,6 +5,7 @@ import { ruleTable, toYaml, type Suggestion, type SuggestionRule } from '@klaxon
 import { Runtime } from '@klaxon/platform';
 import { SuggestionRepository, viewOf, type StoredSuggestion } from '@klaxon/triage';
 import { ApiError, validate } from '../http/api-error';
+import { Access } from '../http/api-token.guard';
 
 const listQuery = z
   .object({
@@ -62,6 +63,7 @@ export class SuggestionsController {
   }
 
   @Get()
+  @Access('read')
   async list(@Query() query: Record<string, string>) {
     const { repo, limit, offset } = validate(listQuery, query);
     const { total, ids } = await this.repository.list(offset, limit, repo);
@@ -74,6 +76,7 @@ export class SuggestionsController {
   }
 
   @Get(':id')
+  @Access('read')
   async one(@Param('id') id: string, @Query('format') format: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
     const view = this.view(await this.repository.get(id), id);
     if (format === 'yaml') {

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { Runtime } from '@klaxon/platform';
 import { ApiError, jsonBody, validate } from '../http/api-error';
-import { Public, safeEqual } from '../http/api-token.guard';
+import { Public, credentialFor } from '../http/api-token.guard';
 import { SESSION_COOKIE, sessionOf } from './session';
 import { SESSION_TTL_SECONDS, SessionRepository } from './session.repository';
 
@@ -25,10 +25,10 @@ export class SessionController {
   @HttpCode(201)
   async create(@Req() request: FastifyRequest, @Res({ passthrough: true }) reply: FastifyReply) {
     const { token } = validate(signIn, jsonBody(request.body));
-    if (!this.runtime.apiToken || !safeEqual(token, this.runtime.apiToken)) {
-      throw new ApiError(HttpStatus.UNAUTHORIZED, { error: 'unauthorized', message: 'token: not a Klaxon API token', field: 'token' });
-    }
-    const { id, session } = await this.sessions.create('admin', this.runtime.clock());
+    const caller = credentialFor(this.runtime.credentials, token);
+    if (!caller) throw new ApiError(HttpStatus.UNAUTHORIZED, { error: 'unauthorized', message: 'token: not a Klaxon API token', field: 'token' });
+    // A ci token's session only reads: the dashboard uploads nothing on its behalf.
+    const { id, session } = await this.sessions.create(caller.scope === 'admin' ? 'admin' : 'read', this.runtime.clock());
     reply.setCookie(SESSION_COOKIE, id, {
       httpOnly: true,
       sameSite: 'strict',

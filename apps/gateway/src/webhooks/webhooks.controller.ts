@@ -29,6 +29,10 @@ export class WebhooksController {
   ) {
     const integration = integrationFor(name);
     if (!integration) throw ApiError.badRequest('integration', `unknown integration "${name}"; one of ${integrations().join(', ')}`);
+    // A web page can post text/plain anywhere without a CORS preflight: no sender of ours needs it.
+    if (/^text\/plain\b/i.test(headers['content-type'] ?? '')) {
+      throw new ApiError(HttpStatus.UNSUPPORTED_MEDIA_TYPE, { error: 'unsupported_media_type', message: 'content-type: text/plain is not read on webhooks; send application/json', field: 'content-type' });
+    }
     const raw = typeof request.body === 'string' ? request.body : '';
     if (raw.trim() === '') throw ApiError.badRequest('body', 'the webhook body is empty');
     const webhook = { headers, raw, query };
@@ -37,6 +41,8 @@ export class WebhooksController {
 
     const eventId = newEventId();
     const deliveryId = integration.deliveryId?.(webhook);
+    // The delivery id keys the redelivery record: a control character in it could address another key.
+    if (deliveryId && /[\u0000-\u001f\u007f]/.test(deliveryId)) throw ApiError.badRequest('delivery id', 'control characters are not allowed');
     if (deliveryId) {
       const first = await this.runtime.events.claimDelivery(name, deliveryId, eventId);
       if (first) {

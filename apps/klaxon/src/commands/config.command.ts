@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { resolveCredentials } from '@klaxon/platform';
 import type { Command } from './command';
 import { configPath, loadAll } from './load-config';
 
@@ -17,6 +18,7 @@ export const configCommand: Command = {
 function validateConfig(args: string[], out: Console): number {
   const file = resolve(args[0] ?? configPath());
   const { config, exceptions } = loadAll(file);
+  resolveCredentials(config.auth, process.env, undefined, file);
   out.log(
     `${file}: valid (${Object.keys(config.destinations).length} destinations, ${config.routes.routes.length} top-level routes, ${exceptions.length} exceptions)`,
   );

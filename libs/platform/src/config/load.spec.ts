@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { resolveCredentials } from '../auth/credentials';
 import { ConfigError, loadConfigFile, loadExceptionsFile, parseConfig, parseExceptions } from './load';
 
 const root = resolve(__dirname, '../../../..');
@@ -112,8 +113,32 @@ describe('config loading', () => {
     expect(problemsOf(() => parseConfig(text, {}))).toContain(problem);
   });
 
-  it('reports YAML syntax errors', () => {
-    expect(problemsOf(() => parseConfig('routes: [\n', {}))[0]).toMatch(/^YAML: /);
+  it('refuses a pattern RE2 cannot run in linear time, naming its path', () => {
+    const problems = problemsOf(() => parseConfig(minimal('  to: [slack-sec]\n  routes:\n    - match: ["rule =~ (?!CVE-2021).*"]'), {}));
+    expect(problems).toEqual([expect.stringMatching(/^routes\.routes\[0\]\.match\[0\]: invalid regular expression "\(\?!CVE-2021\)\.\*" \(RE2 syntax/)]);
+  });
+
+  it('takes API tokens from the environment or a file, never from the config text', () => {
+    const tokens = (entry: string) => problemsOf(() => parseConfig(`auth:\n  tokens:\n    - ${entry}\nroutes: {}\n`, {}));
+    expect(tokens('{ name: ci, scope: ci, repos: [acme/shop], token: s3cret }')).toContain(
+      "auth.tokens[0].token: a token never goes in the config's text: use tokenEnv or tokenFile",
+    );
+    expect(tokens('{ name: ci, scope: ci, tokenEnv: CI_TOKEN }')).toContain('auth.tokens[0].repos: a ci token names the repositories it may report for');
+    expect(tokens('{ name: ops, scope: admin }')).toContain('auth.tokens[0].tokenEnv: one of tokenEnv or tokenFile');
+    const config = parseConfig('auth:\n  tokens:\n    - { name: ci, scope: ci, repos: [acme/shop], tokenEnv: CI_TOKEN }\nroutes: {}\n', {});
+    expect(resolveCredentials(config.auth, { CI_TOKEN: 'from-env' })).toEqual([{ name: 'ci', scope: 'ci', repos: ['acme/shop'], token: 'from-env' }]);
+    expect(problemsOf(() => resolveCredentials(config.auth, {}))).toEqual(['auth.tokens[0].tokenEnv: environment variable CI_TOKEN is not set']);
+  });
+
+  it('reports the first YAML syntax error alone, with its line and column', () => {
+    const problems = problemsOf(() => parseConfig('routes:\n  to: [a\n  x: {\n  - b\n'.repeat(50), {}));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^YAML 3:3: Flow sequence in block collection must be sufficiently indented/);
+  });
+
+  it('refuses credentials in a destination URL, naming its path', () => {
+    const text = 'destinations:\n  siem:\n    type: webhook\n    url: https://klaxon:s3cret@siem.example.com/hook\nroutes: {}\n';
+    expect(problemsOf(() => parseConfig(text, {}))).toEqual([expect.stringMatching(/^destinations\.siem\.url: credentials in the URL/)]);
   });
 
   it('rejects an exception with neither expiry nor permanent', () => {

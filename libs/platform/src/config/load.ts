@@ -60,9 +60,15 @@ export function interpolateEnv(
   return node;
 }
 
+/** Only the first YAML error: the ones after it follow from it (one unclosed bracket yields hundreds). */
 function parseYamlFile(file: string, text: string): unknown {
   const doc = parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length) throw new ConfigError(file, doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`));
+  const [first] = doc.errors;
+  if (first) {
+    const at = first.linePos?.[0];
+    const message = first.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+    throw new ConfigError(file, [`YAML${at ? ` ${at.line}:${at.col}` : ''}: ${message}`]);
+  }
   return doc.toJS() ?? {};
 }
 

@@ -23,6 +23,15 @@ export const durationSchema = z.string().transform((text, ctx) => {
 });
 
 const port = z.coerce.number().int().min(0).max(65535);
+
+/** A destination endpoint. Credentials in it would be quoted by every error and log line that names the URL. */
+const endpointUrl = z
+  .string()
+  .url()
+  .refine((text) => {
+    const url = new URL(text);
+    return !url.username && !url.password;
+  }, 'credentials in the URL (user:pass@) would end up in logs and dead letters; use the destination\'s secret or headers');
 const optionalText = z.string().optional().transform((v) => (v ? v : undefined));
 const required = (what: string) => z.string({ required_error: 'required' }).min(1, `${what} must not be empty`);
 
@@ -31,7 +40,7 @@ export const slackDestinationSchema = z
     type: z.literal('slack'),
     token: required('token'),
     channel: required('channel'),
-    apiUrl: z.string().url().default('https://slack.com/api/'),
+    apiUrl: endpointUrl.default('https://slack.com/api/'),
   })
   .strict();
 
@@ -71,9 +80,7 @@ export const pagerdutyDestinationSchema = z
   .object({
     type: z.literal('pagerduty'),
     routingKey: required('routingKey'),
-    eventsUrl: z
-      .string()
-      .url()
+    eventsUrl: endpointUrl
       .refine((u) => u.startsWith('https://'), 'the PagerDuty client speaks only https')
       .default('https://events.pagerduty.com/v2/enqueue'),
     /** PEM file of extra CAs trusted for eventsUrl: a self-hosted proxy with a private CA, or a test server. */
@@ -88,7 +95,7 @@ export const githubDestinationSchema = z
     appId: optionalText,
     privateKey: optionalText,
     installationId: optionalText,
-    baseUrl: z.string().url().default('https://api.github.com'),
+    baseUrl: endpointUrl.default('https://api.github.com'),
     checkRuns: z.boolean().default(false),
   })
   .strict()
@@ -119,7 +126,7 @@ function githubAuthProblems(g: { token?: string; appId?: string; privateKey?: st
 export const webhookDestinationSchema = z
   .object({
     type: z.literal('webhook'),
-    url: z.string().url(),
+    url: endpointUrl,
     secret: optionalText,
     headers: z.record(z.string()).optional(),
   })
@@ -174,7 +181,36 @@ export const routeSchema: z.ZodType<RouteConfig, z.ZodTypeDef, RouteInput> = z.l
     .strict(),
 );
 
-const integrationSecret = z.object({ secret: optionalText, token: optionalText }).strict();
+/** `allowUnauthenticated: true` opens a webhook whose credentials are unset to anyone (off by default). */
+const allowUnauthenticated = z.boolean().optional();
+const integrationSecret = z.object({ secret: optionalText, token: optionalText, allowUnauthenticated }).strict();
+
+const repoName = z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'expected owner/name');
+
+/**
+ * An API token: `admin` for everything, `ci` to upload reports and run the gate for the repositories it
+ * names only. The secret itself comes from the environment (`tokenEnv`) or a file (`tokenFile`, e.g. a
+ * mounted Kubernetes secret), never from the config's text, which is read by more people than the token.
+ */
+export const apiTokenSchema = z
+  .object({
+    name: required('name'),
+    scope: z.enum(['admin', 'ci']),
+    repos: z.array(repoName).optional(),
+    tokenEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the name of an environment variable').optional(),
+    tokenFile: z.string().min(1).optional(),
+    /** Only to say why a literal is refused. */
+    token: z.unknown().optional(),
+  })
+  .strict()
+  .superRefine((t, ctx) => {
+    if (t.token !== undefined) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['token'], message: "a token never goes in the config's text: use tokenEnv or tokenFile" });
+    }
+    if (!t.tokenEnv === !t.tokenFile) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['tokenEnv'], message: 'one of tokenEnv or tokenFile' });
+    if (t.scope === 'ci' && !t.repos?.length) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['repos'], message: 'a ci token names the repositories it may report for' });
+    if (t.scope === 'admin' && t.repos) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['repos'], message: 'an admin token is not limited to repositories' });
+  });
 
 /**
  * How correlation turns context into a 0-100 risk (libs/triage/src/risk). Every weight is the points
@@ -216,17 +252,37 @@ export const riskConfigSchema = z
 export const configSchema = z
   .object({
     server: z
-      .object({ port: port.default(8080), maxBodyBytes: z.coerce.number().int().positive().default(26_214_400) })
+      .object({
+        port: port.default(8080),
+        maxBodyBytes: z.coerce.number().int().positive().default(26_214_400),
+        /** One input with more findings is refused (413): a report that large is a mistake or an attack, and one job. */
+        maxFindingsPerInput: z.coerce.number().int().positive().default(100_000),
+        /** Requests a minute per intake source (a webhook's name, `reports`, `gate`), shared by all gateways; over it, 429. */
+        intakeRateLimit: z
+          .object({
+            perMinute: z.coerce.number().int().positive().default(600),
+            sources: z.record(z.coerce.number().int().positive()).default({}),
+          })
+          .strict()
+          .default({}),
+      })
       .strict()
       .default({}),
     redis: z.object({ url: optionalText }).strict().default({}),
-    auth: z.object({ apiToken: optionalText }).strict().default({}),
+    auth: z
+      .object({
+        /** The admin token (KLAXON_API_TOKEN), kept for compatibility beside `tokens`. */
+        apiToken: optionalText,
+        tokens: z.array(apiTokenSchema).default([]),
+      })
+      .strict()
+      .default({}),
     sources: z
       .object({
         github: z.object({ secret: optionalText }).strict().optional(),
         gitlab: z.object({ token: optionalText }).strict().optional(),
         harbor: z
-          .object({ url: optionalText, username: optionalText, password: optionalText, webhookAuth: optionalText })
+          .object({ url: optionalText, username: optionalText, password: optionalText, webhookAuth: optionalText, allowUnauthenticated })
           .strict()
           .optional(),
         quay: integrationSecret.optional(),
@@ -235,7 +291,12 @@ export const configSchema = z
         falco: integrationSecret.optional(),
         falcosidekick: integrationSecret.optional(),
         tetragon: integrationSecret.optional(),
-        stackrox: integrationSecret.optional(),
+        /** The ACS generic webhook: basic auth (username + password) or a bearer token. */
+        stackrox: z
+          .object({ token: optionalText, username: optionalText, password: optionalText, allowUnauthenticated })
+          .strict()
+          .refine((s) => !s.username === !s.password, { message: 'username and password go together (basic auth)' })
+          .optional(),
         alertmanager: integrationSecret.optional(),
         generic: integrationSecret.optional(),
         kubernetes: z
@@ -331,3 +392,4 @@ export type GitHubDestinationConfig = z.output<typeof githubDestinationSchema>;
 export type WebhookDestinationConfig = z.output<typeof webhookDestinationSchema>;
 export type ExceptionConfig = z.output<typeof exceptionSchema>;
 export type RiskConfig = z.output<typeof riskConfigSchema>;
+export type ApiTokenConfig = z.output<typeof apiTokenSchema>;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { redactUrls } from '../logging/redact';
 
 export type EventStatus = 'received' | 'parsed' | 'triaged' | 'routed' | 'quarantined' | 'ignored';
 
@@ -171,7 +172,7 @@ export class EventRepository {
   async quarantine(id: string, error: ParseFailure, at: Date): Promise<void> {
     await this.redis
       .multi()
-      .hset(this.key(id), { status: 'quarantined', error: JSON.stringify(error) })
+      .hset(this.key(id), { status: 'quarantined', error: JSON.stringify({ ...error, message: redactUrls(error.message) }) })
       .persist(this.key(id))
       .persist(this.rawKey(id))
       .zadd(this.quarantineKey, at.getTime(), id)

@@ -12,9 +12,10 @@ export interface IntakeMeta {
 
 /**
  * Parses the raw input once to tell the sender now whether it is readable; returns the format.
- * Throws the sources' ParseError (`code: 'parse_error'`, `path`) or IgnoredInput (`code: 'ignored_input'`, `reason`).
+ * Throws the sources' ParseError (`code: 'parse_error'`, `path`) or IgnoredInput (`code: 'ignored_input'`, `reason`);
+ * any other error refuses the input before anything is stored (a caller's limit, a field it may not send).
  */
-export type IntakeCheck = (raw: string, format: string | undefined, meta: IntakeMeta) => string;
+export type IntakeCheck = (raw: string, format: string | undefined, meta: IntakeMeta) => string | Promise<string>;
 
 export interface IntakeInput {
   /** How it arrived: `report`, `webhook:falco`, `collector:kubernetes`. */
@@ -36,8 +37,9 @@ function codeOf(err: unknown): string | undefined {
 
 /**
  * Every input's way in, whoever received it (the gateway's uploads and webhooks, the collector's
- * watches): store the raw body first, check that it parses, then quarantine it (replayable), mark it
- * ignored, or hand it to the `ingest` queue. Nothing accepted is ever lost.
+ * watches): check that it parses, store the raw body, then quarantine it (replayable), mark it ignored,
+ * or hand it to the `ingest` queue. Nothing accepted is ever lost; an input the check refuses (over a
+ * limit, a field its caller may not send) is answered and not stored.
  */
 export class InputIntake {
   constructor(
@@ -49,15 +51,17 @@ export class InputIntake {
     const { events, queues, clock, metrics } = this.runtime;
     const receivedAt = clock();
     const meta = { eventId, receivedAt: receivedAt.toISOString(), integration: input.integration, context: input.context };
-    await events.store(
-      { id: eventId, integration: input.integration, format: input.format, context: input.context, receivedAt: meta.receivedAt, contentType: input.contentType },
-      input.raw,
-    );
+    const store = () =>
+      events.store(
+        { id: eventId, integration: input.integration, format: input.format, context: input.context, receivedAt: meta.receivedAt, contentType: input.contentType },
+        input.raw,
+      );
     let format: string;
     try {
-      format = this.check(input.raw, input.format, meta);
+      format = await this.check(input.raw, input.format, meta);
     } catch (err) {
       const code = codeOf(err);
+      if (code === 'ignored_input' || code === 'parse_error') await store();
       if (code === 'ignored_input') {
         const reason = (err as { reason: string }).reason;
         await events.markIgnored(eventId, reason);
@@ -70,6 +74,7 @@ export class InputIntake {
       metrics.inputs.inc({ integration: input.integration, outcome: 'quarantined' });
       return { status: 'quarantined', eventId, error };
     }
+    await store();
     if (!input.format) await events.setFormat(eventId, format);
     await queues.add(QUEUE.ingest, JOB.ingest, { eventId }, { jobId: `ingest-${eventId}-0` });
     metrics.inputs.inc({ integration: input.integration, outcome: 'accepted' });

@@ -2,6 +2,7 @@ import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions, type Wor
 import type { Redis } from 'ioredis';
 import type { ZodType, ZodTypeDef } from 'zod';
 import type { Logger } from '../logging/logger';
+import { redactError } from '../logging/redact';
 import { DeadLetterRepository } from './dead-letter.repository';
 
 /**
@@ -81,7 +82,9 @@ export class QueueRegistry {
         }
         try {
           return await spec.handle(parsed.data, job);
-        } catch (err) {
+        } catch (caught) {
+          // What BullMQ stores as the failure, the log line and the dead letter all quote this text.
+          const err = redactError(caught);
           const traits = jobErrorTraits(err);
           if (traits.retryAfterMs !== undefined) {
             // The whole queue waits: the destination said so for this token, not for this job.

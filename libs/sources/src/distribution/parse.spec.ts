@@ -48,6 +48,7 @@ describe('registry (distribution) notifications', () => {
     expect(registryIntegration.authenticate({ headers: { authorization: 'Bearer reg-token' }, raw: '{}' }, sources)).toBeUndefined();
     expect(registryIntegration.authenticate({ headers: { authorization: 'Bearer nope' }, raw: '{}' }, sources)).toMatch(/sources\.registry\.token/);
     expect(registryIntegration.authenticate({ headers: {}, raw: '{}' }, sources)).toMatch(/missing/);
-    expect(registryIntegration.authenticate({ headers: {}, raw: '{}' }, {})).toBeUndefined();
+    expect(registryIntegration.authenticate({ headers: {}, raw: '{}' }, {})).toMatch(/sources\.registry\.token is not set/);
+    expect(registryIntegration.authenticate({ headers: {}, raw: '{}' }, { registry: { allowUnauthenticated: true } })).toBeUndefined();
   });
 });

@@ -1,24 +1,30 @@
 import type { Integration, SourcesConfig, WebhookRequest } from '../integration';
 import { sameSecret } from '../same-secret';
+import { unconfigured } from '../unconfigured';
 
-type TokenSource = 'falco' | 'falcosidekick' | 'tetragon' | 'stackrox' | 'alertmanager';
+type TokenSource = 'falco' | 'falcosidekick' | 'tetragon' | 'alertmanager';
+
+const bearerOf = (request: WebhookRequest) => /^Bearer\s+(.+)$/i.exec((request.headers.authorization ?? '').trim())?.[1];
 
 /**
- * A sender that proves itself with `Authorization: Bearer <sources.<name>.token>` when that token is
- * configured (falcosidekick `webhook.customheaders`, Alertmanager `http_config.authorization`, an ACS
- * generic webhook header, the shipper in front of Tetragon's export). Without a token, anyone may post.
+ * A sender that proves itself with `Authorization: Bearer <sources.<name>.token>` (falcosidekick
+ * `webhook.customheaders`, Alertmanager `http_config.authorization`, the shipper in front of Tetragon's
+ * export). Without a token nobody is let in, unless the source says `allowUnauthenticated: true`.
  * Shared by the runtime senders, which all authenticate this way.
  */
+export function checkBearer(name: string, token: string, request: WebhookRequest): string | undefined {
+  const presented = bearerOf(request);
+  if (!presented) return `expected Authorization: Bearer <sources.${name}.token>`;
+  return sameSecret(presented, token) ? undefined : 'the bearer token does not match';
+}
+
 export function bearerTokenIntegration(name: TokenSource, format: string): Integration {
   return {
     name,
     authenticate(request: WebhookRequest, sources: SourcesConfig): string | undefined {
-      const token = sources[name]?.token;
-      if (!token) return undefined;
-      const header = request.headers.authorization ?? '';
-      const match = /^Bearer\s+(.+)$/i.exec(header.trim());
-      if (!match) return `expected Authorization: Bearer <sources.${name}.token>`;
-      return sameSecret(match[1], token) ? undefined : 'the bearer token does not match';
+      const source = sources[name];
+      if (source?.token) return checkBearer(name, source.token, request);
+      return source?.allowUnauthenticated ? undefined : unconfigured(name, 'token');
     },
     format: () => format,
   };

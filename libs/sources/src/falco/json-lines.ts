@@ -1,4 +1,4 @@
-import { ParseError } from '../source';
+import { ParseError, refuseDeepNesting } from '../source';
 
 /**
  * The JSON documents of a body: one object (or an array of them), or one per line as Falco and
@@ -7,6 +7,7 @@ import { ParseError } from '../source';
 export function jsonLines(raw: string): { value: unknown; path: string }[] {
   const trimmed = raw.trim();
   if (trimmed === '') throw new ParseError('the body is empty');
+  refuseDeepNesting(trimmed);
   let whole: Error;
   try {
     const value = JSON.parse(trimmed);

@@ -172,8 +172,9 @@ describe('Harbor vulnerability report (additions/vulnerabilities)', () => {
 describe('Harbor webhook authentication', () => {
   const request = (authorization?: string) => ({ headers: { authorization }, raw: '{}' });
 
-  it('accepts anything when sources.harbor.webhookAuth is not set', () => {
-    expect(harborIntegration.authenticate(request(), {})).toBeUndefined();
+  it('refuses everyone when sources.harbor.webhookAuth is not set, unless allowUnauthenticated', () => {
+    expect(harborIntegration.authenticate(request(), {})).toMatch(/sources\.harbor\.webhookAuth is not set/);
+    expect(harborIntegration.authenticate(request(), { harbor: { allowUnauthenticated: true } })).toBeUndefined();
   });
 
   it('recognises a redelivered CloudEvent by its id; the Default format has none', () => {

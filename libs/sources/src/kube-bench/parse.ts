@@ -1,6 +1,6 @@
 import { toFinding, type Batch, type ControlResult, type Finding, type Severity, type Workload } from '@klaxon/findings';
 import { z } from 'zod';
-import { ParseError, parseJson, type SourceMeta, type SourceParser } from '../source';
+import { ParseError, parseJson, refuseDeepNesting, type SourceMeta, type SourceParser } from '../source';
 import { isObject, validateAt } from '../common/document';
 import { clusterOf } from '../kubernetes/object';
 
@@ -45,6 +45,7 @@ const FINDING_STATUSES = new Set(['FAIL', 'WARN']);
 
 /** Every Controls object in any of the shapes kube-bench has written, with its path for errors. */
 function controlsOf(raw: string): { value: unknown; path: string }[] {
+  refuseDeepNesting(raw);
   let document: unknown;
   try {
     document = JSON.parse(raw);

@@ -65,11 +65,12 @@ describe('Quay notifications', () => {
 
 describe('Quay token', () => {
   const sources = { quay: { token: 'quay-token' } };
-  it('accepts the token from the URL or a bearer header when one is configured, anything otherwise', () => {
+  it('accepts the token from the URL or a bearer header when one is configured, nothing otherwise unless allowUnauthenticated', () => {
     expect(quayIntegration.authenticate({ headers: {}, raw: '{}', query: { token: 'quay-token' } }, sources)).toBeUndefined();
     expect(quayIntegration.authenticate({ headers: { authorization: 'Bearer quay-token' }, raw: '{}' }, sources)).toBeUndefined();
     expect(quayIntegration.authenticate({ headers: {}, raw: '{}', query: { token: 'nope' } }, sources)).toMatch(/does not match sources\.quay\.token/);
     expect(quayIntegration.authenticate({ headers: {}, raw: '{}' }, sources)).toMatch(/\?token=/);
-    expect(quayIntegration.authenticate({ headers: {}, raw: '{}' }, {})).toBeUndefined();
+    expect(quayIntegration.authenticate({ headers: {}, raw: '{}' }, {})).toMatch(/sources\.quay\.token is not set/);
+    expect(quayIntegration.authenticate({ headers: {}, raw: '{}' }, { quay: { allowUnauthenticated: true } })).toBeUndefined();
   });
 });

@@ -1,0 +1,35 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { fixturesOf, hostileFrom } from '../../../test/support/hostile';
+import { PARSERS } from './registry';
+import { IgnoredInput, ParseError, type SourceMeta } from './source';
+
+const RUNS = Number(process.env.FUZZ_RUNS ?? 120);
+const meta: SourceMeta = { eventId: 'fuzz', receivedAt: '2026-01-01T00:00:00.000Z', integration: 'fuzz', context: { repo: 'acme/shop' } };
+
+/**
+ * Every parser, fed hostile mutations of its own real fixtures (wrong types per field, removed fields,
+ * huge strings, lone surrogates and controls, deep nesting, duplicate keys, truncation): it returns a
+ * batch or throws its typed errors (ParseError, or IgnoredInput for a well-formed body it does not
+ * read), never anything else. Each case is bounded by the test timeout.
+ */
+describe.each(PARSERS.map((p) => [p.format, p] as const))('%s parser on hostile input', (format, parser) => {
+  const seeds = fixturesOf(format);
+
+  it(`throws nothing but ParseError (${RUNS} cases)`, () => {
+    let cases = 0;
+    fc.assert(
+      fc.property(hostileFrom(seeds), (raw) => {
+        cases++;
+        try {
+          const batch = parser.parse(raw, meta);
+          expect(Array.isArray(batch.findings)).toBe(true);
+        } catch (err) {
+          if (!(err instanceof ParseError || err instanceof IgnoredInput)) throw err;
+        }
+      }),
+      { numRuns: RUNS, seed: Number(process.env.FUZZ_SEED ?? 0x6b6c78) || undefined },
+    );
+    expect(cases).toBeGreaterThanOrEqual(RUNS);
+  });
+});
