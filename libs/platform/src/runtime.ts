@@ -25,7 +25,7 @@ export class Runtime {
     /** Bearer token for /v1 admin and query calls. */
     readonly apiToken: string = config.auth.apiToken ?? '',
   ) {
-    this.queues = new QueueRegistry(redis, prefix, logger);
+    this.queues = new QueueRegistry(redis, prefix, logger, { jobs: config.jobs, retention: config.retention });
     this.events = new EventRepository(redis, prefix);
     this.metrics = new Metrics(() => this.queues.allQueues());
   }

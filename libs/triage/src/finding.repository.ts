@@ -102,6 +102,8 @@ local function resolve(fp, now, why, limit)
   return true
 end
 local function scopeKey(key) return prefix .. ':scope:' .. key end
+-- Apart from the scopes' own keys: a scope whose key ends in ':last' is just another scope.
+local function scopeLastKey(key) return prefix .. ':scope-last:' .. key end
 -- 'image:<digest>' or a tool's own 'image:<digest>/<tool>' (Grype keeps its own view of a digest).
 local function digestOf(scope) return string.match(scope, '^image:([^/]+)') end
 -- Recomputes the current digests of an image repository. Returns the Redis keys of the scopes of current
@@ -220,7 +222,9 @@ return out
 const RESOLVE_SCOPE_SCRIPT = `${PRELUDE}
 local scope, now, nowMs, cause, limit, repository, digest = ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8]
 local setKey = scopeKey(scope)
-local lastKey = setKey .. ':last'
+local lastKey = scopeLastKey(scope)
+-- Before 'scope-last', a scope's last answer was '<scope key>:last' among the scopes: not a scope.
+if redis.call('TYPE', setKey).ok == 'hash' then redis.call('DEL', setKey) end
 -- The same input again (a retried job): answer as the first time did.
 if redis.call('HGET', lastKey, 'cause') == cause then
   return cjson.decode(redis.call('HGET', lastKey, 'resolved'))
@@ -390,6 +394,17 @@ redis.call('DEL', unpack(temp))
 return {total, page}
 `;
 
+/**
+ * An index value as it goes into an index name: control characters (the scripts split name lists on
+ * newlines) and `%` percent-encoded, so no value names another index. Ordinary values are unchanged,
+ * so indexes written before this keep working.
+ */
+export function indexValue(value: string): string {
+  return value.replace(/[\u0000-\u001f\u007f%]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`);
+}
+
+const index = (name: string, value: string) => `${name}:${indexValue(value)}`;
+
 function sourceKey(f: Finding): string {
   return `${f.source.tool}/${f.source.integration}`;
 }
@@ -401,19 +416,19 @@ export function workloadKey(w: Finding['workload']): string {
 
 /** Index names a finding's current report puts it in (replaced when a newer report differs). */
 function attributeIndexes(f: Finding): string[] {
-  const names = [`kind:${f.kind}`, `severity:${f.severity}`];
-  if (f.artifact?.repository) names.push(`image:${f.artifact.repository}`);
-  if (f.code?.repo) names.push(`repo:${f.code.repo}`);
+  const names = [index('kind', f.kind), index('severity', f.severity)];
+  if (f.artifact?.repository) names.push(index('image', f.artifact.repository));
+  if (f.code?.repo) names.push(index('repo', f.code.repo));
   return names;
 }
 
 /** Index names that accumulate: every digest and workload a finding was ever reported in. */
 function accumulatingIndexes(f: Finding): string[] {
   const names: string[] = [];
-  if (f.artifact?.digest) names.push(`digest:${f.artifact.digest}`);
+  if (f.artifact?.digest) names.push(index('digest', f.artifact.digest));
   if (f.workload?.name) {
-    names.push(`workload:${workloadKey(f.workload)}`);
-    if (f.workload.namespace) names.push(`workload:${f.workload.namespace}/${f.workload.name}`);
+    names.push(index('workload', workloadKey(f.workload)));
+    if (f.workload.namespace) names.push(index('workload', `${f.workload.namespace}/${f.workload.name}`));
   }
   return names;
 }
@@ -431,13 +446,14 @@ function filterIndexes(filter: FindingFilter): string[] {
   ];
   return groups
     .filter(([name]) => filter[name]?.length)
-    .map(([name, index]) => filter[name]!.map((v) => `${index}:${v}`).join('\n'));
+    .map(([name, field]) => filter[name]!.map((v) => index(field, v)).join('\n'));
 }
 
 /**
  * Every key of finding state is spelled here: `<prefix>:finding:<fp>` (+ `:history`, `:sources`,
  * `:digests`, `:workloads`), the secondary indexes `<prefix>:idx:<name>:<value>`, the last-seen order
- * `<prefix>:findings:seen`, the current risk order `<prefix>:findings:risk`, scope memberships `<prefix>:scope:<key>` and the current digests of each
+ * `<prefix>:findings:seen`, the current risk order `<prefix>:findings:risk`, scope memberships `<prefix>:scope:<key>` (and the
+ * answer of each scope's last report, `<prefix>:scope-last:<key>`), the current digests of each
  * image repository `<prefix>:image:<repository>:{scans,running,current,scopes,running-last}`, and the
  * answer of an exception's last end `<prefix>:release:<exception id>`.
  */

@@ -30,6 +30,11 @@ export class IntakeService {
     this.intake = new InputIntake(runtime, (raw, format, meta) => parseInput(raw, format, meta as SourceMeta).format);
   }
 
+  /** See InputIntake.wasTakenIn: a delivery id claimed by an input that was never queued does not make a retry a duplicate. */
+  wasTakenIn(eventId: string): Promise<boolean> {
+    return this.intake.wasTakenIn(eventId);
+  }
+
   async accept(intake: Intake, eventId = newEventId()): Promise<IntakeResult> {
     const outcome = await this.intake.accept(intake, eventId);
     switch (outcome.status) {

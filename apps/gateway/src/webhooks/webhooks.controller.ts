@@ -35,14 +35,16 @@ export class WebhooksController {
     const refusal = integration.authenticate(webhook, this.runtime.config.sources);
     if (refusal) throw new ApiError(HttpStatus.UNAUTHORIZED, { error: 'unauthorized', message: refusal, field: 'authorization' });
 
-    const eventId = newEventId();
+    let eventId = newEventId();
     const deliveryId = integration.deliveryId?.(webhook);
     if (deliveryId) {
       const first = await this.runtime.events.claimDelivery(name, deliveryId, eventId);
-      if (first) {
+      if (first && (await this.intake.wasTakenIn(first))) {
         reply.status(HttpStatus.OK);
         return { eventId: first, duplicate: true };
       }
+      // The first delivery died before it was queued: this retry is taken in under its id.
+      if (first) eventId = first;
     }
     reply.status(HttpStatus.ACCEPTED);
     try {

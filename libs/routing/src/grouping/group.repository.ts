@@ -49,6 +49,12 @@ export interface FlushOutcome {
   labels: Record<string, string>;
   /** Inputs whose changes this flush carries. */
   events: string[];
+  /**
+   * When the group's state was created (ms): part of notification ids, so a group removed by retention
+   * and created again (its windows numbered from 1 again) never reuses an id. Absent for groups created
+   * before it was recorded.
+   */
+  born?: number;
   /** The same inputs per cause, with how many of their findings this flush told. */
   routedBy: RoutedBy[];
   next?: { seq: number; flushAt: number };
@@ -74,7 +80,9 @@ while i <= #ARGV do
   i = i + 6
   for j = i, i + 2 * n - 1, 2 do redis.call('HSET', g .. ':pending', ARGV[j], ARGV[j + 1]) end
   i = i + 2 * n
+  if redis.call('EXISTS', g) == 0 then redis.call('HSET', g, 'born', now) end
   redis.call('HSET', g, 'route', route, 'labels', labels)
+  redis.call('ZADD', prefix .. ':groups', now, id)
   local f = redis.call('HMGET', g, 'seq', 'flushAt', 'lastFlush')
   local seq, flushAt = tonumber(f[1] or '0'), tonumber(f[2] or '')
   local due = now + wait
@@ -91,15 +99,19 @@ return out
 /*
  * Flushes window 'seq' of a group once: pending changes are folded into what the group has told its
  * destinations (new and regressed only when not already told open, resolved only when told open), the
- * outcome is kept so a retried flush answers the same, and the next timer (the repeat) is armed while
- * anything is open. Finding JSON is spliced as text, never re-encoded (cjson would turn [] into {}).
+ * outcome is kept (':outcome:<seq>', until its job has queued the deliveries, at most 'keepMs') so a
+ * retried flush answers the same even after later windows, and the next timer (the repeat) is armed
+ * while anything is open. Finding JSON is spliced as text, never re-encoded (cjson would turn [] into {}).
  * A pending payload is 'change|event|cause|json' ('change|event|json' before causes: the batch's).
- * ARGV: prefix, groupId, seq, nowMs, repeatMs. Returns the outcome JSON, or '' for a stale window.
+ * ARGV: prefix, groupId, seq, nowMs, repeatMs, keepMs. Returns the outcome JSON, or '' for a stale window.
  */
 const FLUSH_SCRIPT = `
-local prefix, id, seq, now, rep = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local prefix, id, seq, now, rep, keep = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
 local g = prefix .. ':group:' .. id
-local f = redis.call('HMGET', g, 'seq', 'outcomeSeq', 'outcome', 'lastNotified', 'labels')
+local kept = redis.call('GET', g .. ':outcome:' .. seq)
+if kept then return kept end
+local f = redis.call('HMGET', g, 'seq', 'outcomeSeq', 'outcome', 'lastNotified', 'labels', 'born')
+-- Kept in the group's hash before outcomes had keys of their own.
 if tonumber(f[2] or '-1') == seq then return f[3] end
 if tonumber(f[1] or '-1') ~= seq then return '' end
 local lists = {new = {}, regressed = {}, resolved = {}}
@@ -163,6 +175,7 @@ local changed = #lists.new + #lists.regressed + #lists.resolved + updated > 0
 local notify = changed or (#open > 0 and lastNotified ~= nil and now >= lastNotified + rep)
 if notify then lastNotified = now end
 redis.call('HSET', g, 'lastFlush', now)
+redis.call('ZADD', prefix .. ':groups', now, id)
 if notify then redis.call('HSET', g, 'lastNotified', now) end
 local next = 'null'
 if #told > 0 then
@@ -176,9 +189,10 @@ local function array(items) return '[' .. table.concat(items, ',') .. ']' end
 local outcome = '{"notify":' .. tostring(notify) .. ',"labels":' .. (f[5] or '{}') ..
   ',"changes":{"new":' .. array(lists.new) .. ',"regressed":' .. array(lists.regressed) ..
   ',"resolved":' .. array(lists.resolved) .. ',"open":' .. (notify and array(open) or '[]') .. '}' ..
-  ',"events":' .. (#eventList == 0 and '[]' or cjson.encode(eventList)) ..
+  ',"events":' .. (#eventList == 0 and '[]' or cjson.encode(eventList)) .. (f[6] and (',"born":' .. f[6]) or '') ..
   ',"routedBy":' .. (#routedBy == 0 and '[]' or cjson.encode(routedBy)) .. ',"next":' .. next .. '}'
-redis.call('HSET', g, 'outcomeSeq', seq, 'outcome', outcome)
+redis.call('HDEL', g, 'outcomeSeq', 'outcome')
+redis.call('SET', g .. ':outcome:' .. seq, outcome, 'PX', keep)
 return outcome
 `;
 
@@ -229,9 +243,12 @@ export class GroupRepository {
     return [...timers.values()];
   }
 
-  /** Flushes window `seq` (once; a retry gets the same outcome); undefined when that window is over. */
-  async flush(groupId: string, seq: number, now: Date, repeatInterval: number): Promise<FlushOutcome | undefined> {
-    const raw = await this.redis.flushGroup(this.prefix, groupId, String(seq), String(now.getTime()), String(repeatInterval));
+  /**
+   * Flushes window `seq` (once; a retry gets the same outcome until `forget`, at most `keepMs`);
+   * undefined when that window is over.
+   */
+  async flush(groupId: string, seq: number, now: Date, repeatInterval: number, keepMs = 86_400_000): Promise<FlushOutcome | undefined> {
+    const raw = await this.redis.flushGroup(this.prefix, groupId, String(seq), String(now.getTime()), String(repeatInterval), String(keepMs));
     if (!raw) return undefined;
     const outcome = JSON.parse(raw) as FlushOutcome & { next: FlushOutcome['next'] | null };
     const parse = (list: unknown[]) => list.map((f) => findingSchema.parse(f));
@@ -243,6 +260,11 @@ export class GroupRepository {
       routedBy: outcome.routedBy ?? [],
       next: outcome.next ?? undefined,
     };
+  }
+
+  /** Drops the kept outcome of window `seq` once what it decided is queued: a retry after this finds nothing to do. */
+  async forget(groupId: string, seq: number): Promise<void> {
+    await this.redis.del(`${this.prefix}:group:${groupId}:outcome:${seq}`);
   }
 }
 
