@@ -26,7 +26,7 @@ export class Runtime {
     readonly apiToken: string = config.auth.apiToken ?? '',
   ) {
     this.queues = new QueueRegistry(redis, prefix, logger, { jobs: config.jobs, retention: config.retention });
-    this.events = new EventRepository(redis, prefix);
+    this.events = new EventRepository(redis, prefix, config.retention);
     this.metrics = new Metrics(() => this.queues.allQueues());
   }
 }

@@ -95,7 +95,7 @@ local function resolve(fp, now, why, limit)
   local key = fkey(fp)
   local cur = redis.call('HMGET', key, 'state', 'exception')
   if cur[1] ~= 'open' and cur[1] ~= 'suppressed' then return false end
-  redis.call('HSET', key, 'state', 'resolved', 'exception', '')
+  redis.call('HSET', key, 'state', 'resolved', 'exception', '', 'resolvedAt', now)
   setState(fp, cur[1], 'resolved')
   if cur[2] and cur[2] ~= '' then redis.call('SREM', idx('exception:' .. cur[2]), fp) end
   history(fp, now, 'resolved', why, limit)
@@ -199,7 +199,11 @@ for i = 6, #ARGV, ${UPSERT_ARGS} do
       for name in pairs(old) do if not new[name] then redis.call('SREM', idx(name), fp) end end
       for name in pairs(new) do if not old[name] then redis.call('SADD', idx(name), fp) end end
     end
-    for name in pairs(split(acc)) do redis.call('SADD', idx(name), fp) end
+    for name in pairs(split(acc)) do
+      redis.call('SADD', idx(name), fp)
+      -- Remembered so retention can take the finding out of every index it accumulated.
+      redis.call('SADD', key .. ':indexes', name)
+    end
     redis.call('SADD', key .. ':sources', source)
     if digest ~= '' then redis.call('SADD', key .. ':digests', digest) end
     if workload ~= '' then redis.call('SADD', key .. ':workloads', workload) end
@@ -349,6 +353,35 @@ return 0
 `;
 
 /*
+ * Retention: removes findings resolved before 'cutoff' (ISO time; resolvedAt, or lastSeen for findings
+ * resolved before it was recorded) with their history, sets and every index entry. A finding that
+ * reopened since it was listed is kept. ARGV: prefix, cutoff, then fingerprints. Returns how many went.
+ */
+const REMOVE_RESOLVED_SCRIPT = `${PRELUDE}
+local cutoff, removed = ARGV[2], 0
+for i = 3, #ARGV do
+  local fp = ARGV[i]
+  local key = fkey(fp)
+  local h = redis.call('HMGET', key, 'state', 'resolvedAt', 'lastSeen', 'ix')
+  local at = h[2] or h[3]
+  if h[1] == 'resolved' and at and at < cutoff then
+    for name in string.gmatch(h[4] or '', '[^\\n]+') do redis.call('SREM', idx(name), fp) end
+    for _, name in ipairs(redis.call('SMEMBERS', key .. ':indexes')) do redis.call('SREM', idx(name), fp) end
+    -- Findings stored before ':indexes' existed: the indexes their digests and workloads put them in.
+    for _, d in ipairs(redis.call('SMEMBERS', key .. ':digests')) do redis.call('SREM', idx('digest:' .. d), fp) end
+    for _, w in ipairs(redis.call('SMEMBERS', key .. ':workloads')) do redis.call('SREM', idx('workload:' .. w), fp) end
+    redis.call('SREM', idx('state:resolved'), fp)
+    redis.call('SREM', prefix .. ':findings', fp)
+    redis.call('ZREM', prefix .. ':findings:seen', fp)
+    redis.call('ZREM', riskIdx, fp)
+    redis.call('DEL', key, key .. ':history', key .. ':sources', key .. ':digests', key .. ':workloads', key .. ':indexes')
+    removed = removed + 1
+  end
+end
+return removed
+`;
+
+/*
  * Finding fingerprints matching every filter (each filter an OR of index names) and a minimum risk,
  * most recently seen first. ARGV: prefix, offset, limit, minRisk ('' none), then one '\\n'-joined list
  * of index names per filter. Returns {total, page}.
@@ -469,6 +502,7 @@ export class FindingRepository {
       redis.defineCommand('releaseSuppressed', { numberOfKeys: 0, lua: RELEASE_SCRIPT });
       redis.defineCommand('queryFindings', { numberOfKeys: 0, lua: QUERY_SCRIPT });
       redis.defineCommand('setDerivedFindings', { numberOfKeys: 0, lua: SET_DERIVED_SCRIPT });
+      redis.defineCommand('removeResolvedFindings', { numberOfKeys: 0, lua: REMOVE_RESOLVED_SCRIPT });
     }
   }
 
@@ -614,6 +648,21 @@ export class FindingRepository {
     return (await this.getMany([fingerprint]))[0];
   }
 
+  /**
+   * Retention: removes findings resolved before `cutoff`, with their history and index entries, one
+   * SSCAN page of the resolved index per script call. A removed finding seen again is new, not regressed.
+   */
+  async removeResolvedBefore(cutoff: Date): Promise<number> {
+    let removed = 0;
+    let cursor = '0';
+    do {
+      const [next, fps] = await this.redis.sscan(`${this.prefix}:idx:state:resolved`, cursor, 'COUNT', CHUNK);
+      if (fps.length) removed += (await this.redis.removeResolvedFindings(this.prefix, cutoff.toISOString(), ...fps)) as number;
+      cursor = next;
+    } while (cursor !== '0');
+    return removed;
+  }
+
   async count(): Promise<number> {
     return this.redis.scard(`${this.prefix}:findings`);
   }
@@ -643,5 +692,6 @@ declare module 'ioredis' {
     releaseSuppressed(...args: string[]): Result<string[], Context>;
     queryFindings(...args: string[]): Result<[number, string[]], Context>;
     setDerivedFindings(...args: string[]): Result<number, Context>;
+    removeResolvedFindings(...args: string[]): Result<number, Context>;
   }
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Redis, Result } from 'ioredis';
+import type { RetentionConfig } from '../config/schema';
 
 export type EventStatus = 'received' | 'parsed' | 'triaged' | 'routed' | 'quarantined' | 'ignored';
 
@@ -33,6 +34,8 @@ export interface EventView extends InputEvent {
   error?: ParseFailure;
   /** Why a well-formed input carried nothing to process. */
   ignored?: string;
+  /** Why a quarantined input's body is no longer kept (retention.quarantine caps): it cannot be replayed. */
+  bodyDropped?: string;
   replays: number;
 }
 
@@ -45,8 +48,63 @@ function sumRescored(flushes: NonNullable<EventView['rescored']>[]): EventView['
   };
 }
 
-/** Events live a week; quarantined ones stay until replayed or deleted. */
-const EVENT_TTL_SECONDS = 7 * 24 * 3600;
+export type EventRetention = Pick<RetentionConfig, 'events' | 'quarantine'>;
+
+const DEFAULT_RETENTION: EventRetention = {
+  events: 7 * 86_400_000,
+  quarantine: { keep: 30 * 86_400_000, maxItemBytes: 1_048_576, maxTotalBytes: 268_435_456 },
+};
+
+/*
+ * Quarantines an event: its record and body expire after 'keepMs' instead of the events' TTL; a body
+ * over 'maxItem' bytes is dropped at once, and while all quarantined bodies together exceed 'maxTotal',
+ * the oldest quarantined events go (record, body and listing).
+ * ARGV: prefix, id, nowMs, error JSON, keepMs, maxItem, maxTotal. Returns how many older ones went.
+ */
+const QUARANTINE_SCRIPT = `
+local prefix, id, now, err, keep, maxItem, maxTotal = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
+local function ev(x) return prefix .. ':event:' .. x end
+local list, sizes, total = prefix .. ':quarantine', prefix .. ':quarantine:sizes', prefix .. ':quarantine:bytes'
+redis.call('HSET', ev(id), 'status', 'quarantined', 'error', err)
+redis.call('PEXPIRE', ev(id), keep)
+local size = redis.call('STRLEN', ev(id) .. ':raw')
+if size > maxItem then
+  redis.call('DEL', ev(id) .. ':raw')
+  redis.call('HSET', ev(id), 'bodyDropped', 'larger than retention.quarantine.maxItemBytes (' .. maxItem .. ' bytes)')
+  size = 0
+else
+  redis.call('PEXPIRE', ev(id) .. ':raw', keep)
+end
+redis.call('ZADD', list, now, id)
+redis.call('INCRBY', total, size - tonumber(redis.call('HGET', sizes, id) or '0'))
+redis.call('HSET', sizes, id, size)
+local dropped = 0
+while tonumber(redis.call('GET', total)) > maxTotal do
+  local oldest = redis.call('ZRANGE', list, 0, 0)[1]
+  if not oldest or oldest == id then break end
+  redis.call('DECRBY', total, tonumber(redis.call('HGET', sizes, oldest) or '0'))
+  redis.call('HDEL', sizes, oldest)
+  redis.call('ZREM', list, oldest)
+  redis.call('DEL', ev(oldest), ev(oldest) .. ':raw')
+  dropped = dropped + 1
+end
+return dropped
+`;
+
+/*
+ * Takes events out of the quarantine listing (a replay, or their records expired) and their bodies out
+ * of its total. ARGV: prefix, then ids. Returns how many were listed.
+ */
+const UNLIST_SCRIPT = `
+local list, sizes, total = ARGV[1] .. ':quarantine', ARGV[1] .. ':quarantine:sizes', ARGV[1] .. ':quarantine:bytes'
+local n = 0
+for i = 2, #ARGV do
+  n = n + redis.call('ZREM', list, ARGV[i])
+  redis.call('DECRBY', total, tonumber(redis.call('HGET', sizes, ARGV[i]) or '0'))
+  redis.call('HDEL', sizes, ARGV[i])
+end
+return n
+`;
 
 export function newEventId(): string {
   return `evt_${Date.now().toString(36)}${randomUUID().replace(/-/g, '').slice(0, 12)}`;
@@ -54,10 +112,19 @@ export function newEventId(): string {
 
 /** Raw inputs and what became of them. Every key of the event store is spelled here. */
 export class EventRepository {
+  private readonly ttlSeconds: number;
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-  ) {}
+    private readonly retention: EventRetention = DEFAULT_RETENTION,
+  ) {
+    this.ttlSeconds = Math.ceil(retention.events / 1000);
+    if (!redis.quarantineEvent) {
+      redis.defineCommand('quarantineEvent', { numberOfKeys: 0, lua: QUARANTINE_SCRIPT });
+      redis.defineCommand('unlistQuarantined', { numberOfKeys: 0, lua: UNLIST_SCRIPT });
+    }
+  }
 
   private key(id: string) {
     return `${this.prefix}:event:${id}`;
@@ -92,8 +159,8 @@ export class EventRepository {
       .multi()
       .hset(this.key(event.id), fields)
       .set(this.rawKey(event.id), raw)
-      .expire(this.key(event.id), EVENT_TTL_SECONDS)
-      .expire(this.rawKey(event.id), EVENT_TTL_SECONDS)
+      .expire(this.key(event.id), this.ttlSeconds)
+      .expire(this.rawKey(event.id), this.ttlSeconds)
       .exec();
   }
 
@@ -125,6 +192,7 @@ export class EventRepository {
       rescored: sumRescored(Object.values(rescored).map((v) => JSON.parse(v))),
       error: json(hash.error),
       ignored: hash.ignored,
+      bodyDropped: hash.bodyDropped,
       replays: Number(hash.replays ?? 0),
       deliveries: Object.fromEntries(Object.entries(deliveries).map(([k, v]) => [k, JSON.parse(v)])),
     };
@@ -135,7 +203,7 @@ export class EventRepository {
    * never expires: the TTL is set when the key has none (a quarantined event is never marked).
    */
   private async update(id: string, fields: Record<string, string>): Promise<void> {
-    await this.redis.multi().hset(this.key(id), fields).expire(this.key(id), EVENT_TTL_SECONDS, 'NX').exec();
+    await this.redis.multi().hset(this.key(id), fields).expire(this.key(id), this.ttlSeconds, 'NX').exec();
   }
 
   async markParsed(id: string, parsed: NonNullable<EventView['parsed']>): Promise<void> {
@@ -155,7 +223,7 @@ export class EventRepository {
     await this.redis
       .multi()
       .hset(this.rescoredKey(id), flush, JSON.stringify(told))
-      .expire(this.rescoredKey(id), EVENT_TTL_SECONDS)
+      .expire(this.rescoredKey(id), this.ttlSeconds)
       .exec();
   }
 
@@ -163,19 +231,25 @@ export class EventRepository {
     await this.redis
       .multi()
       .hset(this.deliveriesKey(id), name, JSON.stringify(outcome))
-      .expire(this.deliveriesKey(id), EVENT_TTL_SECONDS)
+      .expire(this.deliveriesKey(id), this.ttlSeconds)
       .exec();
   }
 
-  /** Keeps the raw input (no expiry) and lists it for replay after a fix. */
+  /** Keeps the raw input (retention.quarantine: its own TTL and size caps) and lists it for replay after a fix. */
   async quarantine(id: string, error: ParseFailure, at: Date): Promise<void> {
-    await this.redis
-      .multi()
-      .hset(this.key(id), { status: 'quarantined', error: JSON.stringify(error) })
-      .persist(this.key(id))
-      .persist(this.rawKey(id))
-      .zadd(this.quarantineKey, at.getTime(), id)
-      .exec();
+    const { keep, maxItemBytes, maxTotalBytes } = this.retention.quarantine;
+    await this.redis.quarantineEvent(this.prefix, id, String(at.getTime()), JSON.stringify(error), String(keep), String(maxItemBytes), String(maxTotalBytes));
+  }
+
+  /** Retention: unlists quarantined events older than `cutoff` (their records and bodies expired with their TTL). */
+  async unlistQuarantinedBefore(cutoff: Date): Promise<number> {
+    const ids = await this.redis.zrangebyscore(this.quarantineKey, '-inf', cutoff.getTime());
+    return ids.length ? ((await this.redis.unlistQuarantined(this.prefix, ...ids)) as number) : 0;
+  }
+
+  /** Bytes of quarantined bodies kept, against retention.quarantine.maxTotalBytes. */
+  async quarantinedBytes(): Promise<number> {
+    return Number((await this.redis.get(`${this.quarantineKey}:bytes`)) ?? 0);
   }
 
   async listQuarantine(offset: number, limit: number): Promise<{ total: number; items: EventView[] }> {
@@ -193,14 +267,14 @@ export class EventRepository {
 
   /** Takes an event out of quarantine for another try; it expires again like any event. */
   async release(id: string): Promise<void> {
+    await this.redis.unlistQuarantined(this.prefix, id);
     await this.redis
       .multi()
-      .zrem(this.quarantineKey, id)
       .hset(this.key(id), { status: 'received' })
       .hdel(this.key(id), 'error')
       .hincrby(this.key(id), 'replays', 1)
-      .expire(this.key(id), EVENT_TTL_SECONDS)
-      .expire(this.rawKey(id), EVENT_TTL_SECONDS)
+      .expire(this.key(id), this.ttlSeconds)
+      .expire(this.rawKey(id), this.ttlSeconds)
       .exec();
   }
 
@@ -214,7 +288,7 @@ export class EventRepository {
    */
   async claimDelivery(integration: string, deliveryId: string, eventId: string): Promise<string | undefined> {
     const key = `${this.prefix}:delivery:${integration}:${deliveryId}`;
-    const claimed = await this.redis.set(key, eventId, 'EX', EVENT_TTL_SECONDS, 'NX');
+    const claimed = await this.redis.set(key, eventId, 'EX', this.ttlSeconds, 'NX');
     return claimed ? undefined : ((await this.redis.get(key)) ?? undefined);
   }
 
@@ -227,5 +301,12 @@ export class EventRepository {
 
   async setFormat(id: string, format: string): Promise<void> {
     await this.redis.hset(this.key(id), { format });
+  }
+}
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    quarantineEvent(...args: string[]): Result<number, Context>;
+    unlistQuarantined(...args: string[]): Result<number, Context>;
   }
 }

@@ -196,10 +196,28 @@ redis.call('SET', g .. ':outcome:' .. seq, outcome, 'PX', keep)
 return outcome
 `;
 
+/*
+ * Retention: removes a group's state. With a cutoff (ms), only a group that is idle: no timer armed,
+ * nothing pending, nothing told open, no activity since the cutoff. ARGV: prefix, groupId, cutoff ('' none).
+ */
+const DROP_SCRIPT = `
+local prefix, id, cutoff = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local g = prefix .. ':group:' .. id
+if cutoff then
+  local last = tonumber(redis.call('ZSCORE', prefix .. ':groups', id) or '0')
+  if redis.call('HEXISTS', g, 'flushAt') == 1 or redis.call('EXISTS', g .. ':pending') == 1
+    or redis.call('EXISTS', g .. ':open') == 1 or last > cutoff then return 0 end
+end
+redis.call('DEL', g, g .. ':pending', g .. ':open')
+redis.call('ZREM', prefix .. ':groups', id)
+return 1
+`;
+
 /**
  * Group state of the route tree (Alertmanager's aggregation groups), every key spelled here:
- * `<prefix>:group:<id>` (route, labels, window seq, timers, last outcome), `:pending` (changes since
- * the last flush) and `:open` (findings told open to the route's destinations).
+ * `<prefix>:group:<id>` (route, labels, window seq, timers, birth), `:pending` (changes since the last
+ * flush), `:open` (findings told open to the route's destinations), `:outcome:<seq>` (a flush's answer
+ * while its job runs) and `<prefix>:groups` (every group by its last activity, for retention).
  */
 export class GroupRepository {
   constructor(
@@ -209,6 +227,7 @@ export class GroupRepository {
     if (!redis.addToGroups) {
       redis.defineCommand('addToGroups', { numberOfKeys: 0, lua: ADD_SCRIPT });
       redis.defineCommand('flushGroup', { numberOfKeys: 0, lua: FLUSH_SCRIPT });
+      redis.defineCommand('dropGroup', { numberOfKeys: 0, lua: DROP_SCRIPT });
     }
   }
 
@@ -262,6 +281,22 @@ export class GroupRepository {
     };
   }
 
+  /** Groups with no activity since `beforeMs` (oldest first, at most `limit`), with their route path and last activity. */
+  async inactiveSince(beforeMs: number, limit: number): Promise<{ groupId: string; route: string | null; lastActivity: number }[]> {
+    const rows = await this.redis.zrangebyscore(`${this.prefix}:groups`, '-inf', beforeMs, 'WITHSCORES', 'LIMIT', 0, limit);
+    const ids = rows.filter((_, i) => i % 2 === 0);
+    if (!ids.length) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hget(`${this.prefix}:group:${id}`, 'route');
+    const routes = (await pipeline.exec())!.map(([, route]) => route as string | null);
+    return ids.map((groupId, i) => ({ groupId, route: routes[i], lastActivity: Number(rows[2 * i + 1]) }));
+  }
+
+  /** Removes a group's state; with `idleBefore` (ms) only if it is idle since then (nothing armed, pending or open). */
+  async remove(groupId: string, idleBefore?: number): Promise<boolean> {
+    return (await this.redis.dropGroup(this.prefix, groupId, idleBefore === undefined ? '' : String(idleBefore))) === 1;
+  }
+
   /** Drops the kept outcome of window `seq` once what it decided is queued: a retry after this finds nothing to do. */
   async forget(groupId: string, seq: number): Promise<void> {
     await this.redis.del(`${this.prefix}:group:${groupId}:outcome:${seq}`);
@@ -272,5 +307,6 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     addToGroups(...args: string[]): Result<[string, string, number, number][], Context>;
     flushGroup(...args: string[]): Result<string, Context>;
+    dropGroup(...args: string[]): Result<number, Context>;
   }
 }
