@@ -14,7 +14,9 @@ const REPOSITORIES = 4;
 export interface SoakSample {
   findings: number;
   usedMemory: number;
+  /** Findings stored (open and resolved not yet removed). */
   stored: number;
+  resolved: number;
 }
 
 /**
@@ -24,6 +26,8 @@ export interface SoakSample {
  * (resolved findings kept 1 s, events 30 s, a sweep every 2 s), so memory should stop growing once it
  * applies. Samples INFO memory used_memory after each report and once more when all is swept.
  */
+export const SOAK_REPOSITORIES = REPOSITORIES;
+
 export async function soak(reports: number, perReport: number, onSample: (s: SoakSample) => void = () => undefined): Promise<SoakSample[]> {
   const dir = mkdtempSync(join(tmpdir(), 'klaxon-soak-'));
   const redisServer = await startEmbeddedRedis({ dir, appendOnly: false });
@@ -55,7 +59,7 @@ retention:
   const stored = () => probe.scard('klaxon:findings');
   const samples: SoakSample[] = [];
   const sample = async (findings: number) => {
-    const s = { findings, usedMemory: await usedMemory(), stored: await stored() };
+    const s = { findings, usedMemory: await usedMemory(), stored: await stored(), resolved: await probe.scard('klaxon:idx:state:resolved') };
     samples.push(s);
     onSample(s);
   };
@@ -72,15 +76,12 @@ retention:
       });
       if (res.status !== 202) throw new Error(`upload answered ${res.status}: ${await res.text()}`);
       const { eventId } = (await res.json()) as { eventId: string };
-      await waitFor(async () => (await klaxon.runtime.events.get(eventId))?.status === 'routed', `report ${r} routed`, 300_000).catch(async (err) => {
-        console.log(JSON.stringify({ ...(await klaxon.runtime.events.get(eventId)), context: undefined }), JSON.stringify(await klaxon.runtime.queues.deadLetters.list(0, 3)).slice(0, 2000));
-        throw err;
-      });
+      await waitFor(async () => (await klaxon.runtime.events.get(eventId))?.status === 'routed', `report ${r} routed`, 300_000);
       trim();
       await sample((r + 1) * perReport);
     }
     // Let the last resolutions age past retention and the sweep run.
-    await new Promise((done) => setTimeout(done, 6_000));
+    await waitFor(async () => (await probe.scard('klaxon:idx:state:resolved')) === 0, 'resolved findings swept', 60_000);
     await sample(reports * perReport);
     return samples;
   } finally {

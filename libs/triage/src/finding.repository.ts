@@ -355,10 +355,10 @@ return 0
 /*
  * Retention: removes findings resolved before 'cutoff' (ISO time; resolvedAt, or lastSeen for findings
  * resolved before it was recorded) with their history, sets and every index entry. A finding that
- * reopened since it was listed is kept. ARGV: prefix, cutoff, then fingerprints. Returns how many went.
+ * reopened since it was listed is kept. ARGV: prefix, cutoff, then fingerprints. Returns those removed.
  */
 const REMOVE_RESOLVED_SCRIPT = `${PRELUDE}
-local cutoff, removed = ARGV[2], 0
+local cutoff, removed = ARGV[2], {}
 for i = 3, #ARGV do
   local fp = ARGV[i]
   local key = fkey(fp)
@@ -375,10 +375,39 @@ for i = 3, #ARGV do
     redis.call('ZREM', prefix .. ':findings:seen', fp)
     redis.call('ZREM', riskIdx, fp)
     redis.call('DEL', key, key .. ':history', key .. ':sources', key .. ':digests', key .. ':workloads', key .. ':indexes')
-    removed = removed + 1
+    removed[#removed + 1] = fp
   end
 end
 return removed
+`;
+
+/*
+ * Retention: forgets digests of an image repository that stopped being current and were first scanned
+ * before 'cutoffMs': their scope memberships and last answers, and their place among the repository's
+ * scans. Their findings resolved when the digest stopped being current. ARGV: prefix, repository, cutoffMs.
+ * Returns the digests forgotten.
+ */
+const FORGET_DIGESTS_SCRIPT = `${PRELUDE}
+local repository, cutoff = ARGV[2], ARGV[3]
+local image = prefix .. ':image:' .. repository
+local current = {}
+for _, d in ipairs(redis.call('SMEMBERS', image .. ':current')) do current[d] = true end
+local gone = {}
+for _, d in ipairs(redis.call('ZRANGEBYSCORE', image .. ':scans', '-inf', '(' .. cutoff)) do
+  if not current[d] then gone[d] = true end
+end
+local forgotten = {}
+for _, scope in ipairs(redis.call('SMEMBERS', image .. ':scopes')) do
+  if gone[digestOf(scope)] then
+    redis.call('DEL', scopeKey(scope), scopeLastKey(scope))
+    redis.call('SREM', image .. ':scopes', scope)
+  end
+end
+for d in pairs(gone) do
+  redis.call('ZREM', image .. ':scans', d)
+  forgotten[#forgotten + 1] = d
+end
+return forgotten
 `;
 
 /*
@@ -503,6 +532,7 @@ export class FindingRepository {
       redis.defineCommand('queryFindings', { numberOfKeys: 0, lua: QUERY_SCRIPT });
       redis.defineCommand('setDerivedFindings', { numberOfKeys: 0, lua: SET_DERIVED_SCRIPT });
       redis.defineCommand('removeResolvedFindings', { numberOfKeys: 0, lua: REMOVE_RESOLVED_SCRIPT });
+      redis.defineCommand('forgetDigests', { numberOfKeys: 0, lua: FORGET_DIGESTS_SCRIPT });
     }
   }
 
@@ -652,15 +682,35 @@ export class FindingRepository {
    * Retention: removes findings resolved before `cutoff`, with their history and index entries, one
    * SSCAN page of the resolved index per script call. A removed finding seen again is new, not regressed.
    */
-  async removeResolvedBefore(cutoff: Date): Promise<number> {
-    let removed = 0;
+  async removeResolvedBefore(cutoff: Date): Promise<string[]> {
+    const removed: string[] = [];
     let cursor = '0';
     do {
       const [next, fps] = await this.redis.sscan(`${this.prefix}:idx:state:resolved`, cursor, 'COUNT', CHUNK);
-      if (fps.length) removed += (await this.redis.removeResolvedFindings(this.prefix, cutoff.toISOString(), ...fps)) as number;
+      if (fps.length) removed.push(...((await this.redis.removeResolvedFindings(this.prefix, cutoff.toISOString(), ...fps)) as string[]));
       cursor = next;
     } while (cursor !== '0');
     return removed;
+  }
+
+  /**
+   * Retention: forgets image digests first scanned before `cutoff` that are no longer current (not the
+   * newest scan, not running): their scope memberships go, as their findings resolved long ago.
+   * Returns the digests forgotten, for the asset graph to drop what it keeps per digest.
+   */
+  async forgetStaleDigests(cutoff: Date): Promise<string[]> {
+    const forgotten: string[] = [];
+    const suffix = ':scans';
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}:image:*${suffix}`, 'COUNT', 1000);
+      for (const key of keys) {
+        const repository = key.slice(`${this.prefix}:image:`.length, -suffix.length);
+        forgotten.push(...((await this.redis.forgetDigests(this.prefix, repository, String(cutoff.getTime()))) as string[]));
+      }
+      cursor = next;
+    } while (cursor !== '0');
+    return forgotten;
   }
 
   async count(): Promise<number> {
@@ -692,6 +742,7 @@ declare module 'ioredis' {
     releaseSuppressed(...args: string[]): Result<string[], Context>;
     queryFindings(...args: string[]): Result<[number, string[]], Context>;
     setDerivedFindings(...args: string[]): Result<number, Context>;
-    removeResolvedFindings(...args: string[]): Result<number, Context>;
+    removeResolvedFindings(...args: string[]): Result<string[], Context>;
+    forgetDigests(...args: string[]): Result<string[], Context>;
   }
 }

@@ -87,6 +87,28 @@ describe('the retention sweep', () => {
     expect(await redis.keys(`${prefix}:finding:${old}*`)).toEqual([]);
   });
 
+  it('forgets the scope memberships of a digest that stopped being current once its findings are removed', async () => {
+    const triage = new TriageBatch(findings, new ExceptionStore([], new ExceptionRepository(redis, prefix)));
+    const digestScan = (n: number, cves: string[]): Batch => {
+      const digest = `sha256:${String(n).padStart(64, '0')}`;
+      return {
+        findings: cves.map((c) => toFinding({ ...vuln(c, 'shop/web'), artifact: { registry: 'harbor.example.com', repository: 'shop/web', digest } })),
+        assets: [{ type: 'image', digest, repository: 'shop/web', registry: 'harbor.example.com', tags: [], labels: {}, observedAt: '2026-11-01T10:00:00Z' }],
+        scopes: [{ key: `image:${digest}`, kinds: ['vulnerability'] }],
+      };
+    };
+    now = t0 + 33 * DAY;
+    await triage.execute(digestScan(7, ['CVE-W1']), new Date(now), 'evt-w1');
+    const rebuilt = await triage.execute(digestScan(8, ['CVE-W2']), new Date(now + 1), 'evt-w2');
+    expect(rebuilt.changes.filter((c) => c.change === 'resolved')).toHaveLength(1);
+
+    now += 31 * DAY;
+    const swept = await sweep.execute();
+    expect(swept.digests).toBeGreaterThanOrEqual(1);
+    expect(await redis.exists(`${prefix}:scope:image:sha256:${String(7).padStart(64, '0')}`)).toBe(0);
+    expect(await redis.exists(`${prefix}:scope:image:sha256:${String(8).padStart(64, '0')}`)).toBe(1);
+  });
+
   it('removes groups of routes that are gone at once, idle groups after repeatInterval plus idleGroups, never a group with open findings', async () => {
     now = t0 + 40 * DAY;
     const at = new Date(now);

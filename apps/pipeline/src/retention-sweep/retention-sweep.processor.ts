@@ -1,13 +1,14 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { JOB, QUEUE, Runtime, retentionJobSchema } from '@klaxon/platform';
 import { GroupRepository, routeByPath } from '@klaxon/routing';
-import { FindingRepository } from '@klaxon/triage';
+import { AssetRepository, FindingRepository } from '@klaxon/triage';
 
 /** Groups looked at per sweep; the next sweep goes on where this one stopped. */
 const GROUPS_PER_SWEEP = 10_000;
 
 export interface SweepOutcome {
   findings: number;
+  digests: number;
   groups: number;
   quarantine: number;
   deadLetters: number;
@@ -23,9 +24,11 @@ export interface SweepOutcome {
 export class RetentionSweepProcessor implements OnModuleInit {
   private readonly findings: FindingRepository;
   private readonly groups: GroupRepository;
+  private readonly assets: AssetRepository;
 
   constructor(private readonly runtime: Runtime) {
     this.findings = new FindingRepository(runtime.redis, runtime.prefix);
+    this.assets = new AssetRepository(runtime.redis, runtime.prefix);
     this.groups = new GroupRepository(runtime.redis, runtime.prefix);
   }
 
@@ -39,8 +42,15 @@ export class RetentionSweepProcessor implements OnModuleInit {
     const { config, events, queues, logger } = this.runtime;
     const retention = config.retention;
     const now = this.runtime.clock().getTime();
+    const resolvedBefore = new Date(now - retention.resolvedFindings);
+    const removed = await this.findings.removeResolvedBefore(resolvedBefore);
+    await this.assets.forgetRisk(removed);
+    // A digest that stopped being current resolved its findings then: its per-digest state goes with them.
+    const digests = await this.findings.forgetStaleDigests(resolvedBefore);
+    await this.assets.forgetDigests(digests);
     const outcome: SweepOutcome = {
-      findings: await this.findings.removeResolvedBefore(new Date(now - retention.resolvedFindings)),
+      findings: removed.length,
+      digests: digests.length,
       groups: await this.sweepGroups(now),
       quarantine: await events.unlistQuarantinedBefore(new Date(now - retention.quarantine.keep)),
       deadLetters: await queues.deadLetters.removeOlderThan(new Date(now - retention.deadLetters), retention.maxDeadLetters),

@@ -441,6 +441,16 @@ export class AssetRepository {
     };
   }
 
+  /** Retention: drops the risk records of findings that were removed. */
+  async forgetRisk(fingerprints: string[]): Promise<void> {
+    for (let i = 0; i < fingerprints.length; i += CHUNK) await this.redis.unlink(...fingerprints.slice(i, i + CHUNK).map(this.riskKey));
+  }
+
+  /** Retention: drops the vulnerability facts kept per digest for digests no longer current. */
+  async forgetDigests(digests: string[]): Promise<void> {
+    for (let i = 0; i < digests.length; i += CHUNK) await this.redis.unlink(...digests.slice(i, i + CHUNK).map(this.vulnsKey));
+  }
+
   async saveRisk(records: Map<string, RiskRecord>): Promise<void> {
     const entries = [...records];
     const write = this.redis.pipeline();
