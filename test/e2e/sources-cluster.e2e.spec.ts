@@ -107,6 +107,7 @@ routes: {}
         object('policyreport', 'kyverno-v1alpha2-prod-shop.json'),
         object('trivy-operator', 'vulnerabilityreport-checkout.json'),
         object('trivy-operator', 'configauditreport-checkout.json'),
+        object('trivy-operator', 'clustercompliancereport-k8s-cis.json'),
       ],
     });
     kubeconfig = api.writeKubeconfig();
@@ -123,8 +124,12 @@ routes: {}
     await waitFor(async () => (await openCount('policy')) === 4 && (await openCount('misconfiguration')) === 4 && (await openCount('vulnerability')) === 8, 'the findings of the listed reports');
     const privileged = (await findings(klaxon, 'kind=misconfiguration&workload=prod-eu-1/prod-shop/Deployment/checkout')).items.map((f) => f.rule.id);
     expect(privileged).toContain('KSV017');
+    // The ClusterComplianceReport's two failing controls, and its controls for GET /v1/compliance.
+    await waitFor(async () => (await openCount('compliance')) === 2, 'the compliance report’s findings');
+    const { standards } = (await (await klaxon.api('/v1/compliance?standard=k8s-cis-1.23')).json()) as { standards: { failing: number; passing: number }[] };
+    expect(standards).toEqual([expect.objectContaining({ failing: 2, passing: 1 })]);
     // One open watch per kind.
-    await waitFor(() => api.openWatches() === 11, 'a watch per kind');
+    await waitFor(() => api.openWatches() === 12, 'a watch per kind');
   });
 
   it('states workloads, exposure, namespace labels and pod security as assets correlation reads', async () => {

@@ -1,5 +1,10 @@
-import type { Redis } from 'ioredis';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Redis, Result } from 'ioredis';
 import type { DeliveryLedger } from './destination';
+
+const RELEASE_LOCK_SCRIPT = readFileSync(resolve(__dirname, 'lua/release-ledger-lock.lua'), 'utf8');
+const ACQUIRE_LOCK_SCRIPT = readFileSync(resolve(__dirname, 'lua/acquire-ledger-lock.lua'), 'utf8');
 
 /**
  * What each destination created per notification key: `<prefix>:ledger:<destination>:<key>`, and which
@@ -10,7 +15,10 @@ export class LedgerRepository {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-  ) {}
+  ) {
+    if (!redis.releaseLedgerLock) redis.defineCommand('releaseLedgerLock', { numberOfKeys: 1, lua: RELEASE_LOCK_SCRIPT });
+    if (!redis.acquireLedgerLock) redis.defineCommand('acquireLedgerLock', { numberOfKeys: 1, lua: ACQUIRE_LOCK_SCRIPT });
+  }
 
   private key(destination: string, notificationKey: string) {
     return `${this.prefix}:ledger:${destination}:${notificationKey}`;
@@ -52,14 +60,17 @@ export class LedgerRepository {
   async lock(destination: string, notificationKey: string, ttlMs: number, holder: string): Promise<(() => Promise<void>) | undefined> {
     const key = `${this.prefix}:ledger-lock:${destination}:${notificationKey}`;
     const token = holder;
-    const acquired = await this.redis.eval(ACQUIRE_SCRIPT, 1, key, token, String(ttlMs));
+    const acquired = await this.redis.acquireLedgerLock(key, token, String(ttlMs));
     if (acquired !== 1) return undefined;
     return async () => {
-      // Only the holder releases: after a TTL expiry the lock may already be someone else's.
-      await this.redis.eval(RELEASE_SCRIPT, 1, key, token);
+      await this.redis.releaseLedgerLock(key, token);
     };
   }
 }
 
-const ACQUIRE_SCRIPT = `if redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') or redis.call('get', KEYS[1]) == ARGV[1] then redis.call('pexpire', KEYS[1], ARGV[2]) return 1 else return 0 end`;
-const RELEASE_SCRIPT = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    releaseLedgerLock(key: string, token: string): Result<number, Context>;
+    acquireLedgerLock(key: string, holder: string, ttlMs: string): Result<number, Context>;
+  }
+}

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Finding, FindingDraft } from './model';
 
 /**
- * The parts that identify the problem, not the occurrence (DESIGN.md, "Fingerprints"):
+ * The parts that identify the problem, not the occurrence (docs/architecture.md, "Fingerprints"):
  * - vulnerability: CVE + package + image repository (a rebuilt digest that still has it is the same finding);
  * - runtime: rule + workload + container image repository (pod restarts are not new findings);
  * - misconfiguration, policy, compliance: rule + resource (cluster, namespace, kind, name);

@@ -10,3 +10,4 @@ export * from './redis/embedded-redis';
 export * from './runtime';
 export * from './platform.module';
 export * from './metrics/metrics';
+export * from './stats/stats.repository';

@@ -8,3 +8,5 @@ export * from './assets/asset.repository';
 export * from './correlate/correlate.usecase';
 export * from './correlate/rank-workloads.usecase';
 export * from './suggestions';
+export * from './compliance/compliance';
+export * from './compliance/compliance.repository';

@@ -1,5 +1,5 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { DESTINATION_TYPES, Runtime, deliverJobSchema, deliverQueue, type DeliverJob } from '@klaxon/platform';
+import { DESTINATION_TYPES, Runtime, StatsRepository, deliverJobSchema, deliverQueue, type DeliverJob } from '@klaxon/platform';
 import { LedgerRepository, createDestination, type DeliveryLedger, type Destination } from '@klaxon/destinations';
 import { DELIVERY_LIMITS } from './delivery-limits';
 
@@ -30,10 +30,12 @@ function isOlder(notification: DeliverJob['notification'], previous: DeliveryLed
 @Injectable()
 export class DeliverNotificationProcessor implements OnModuleInit {
   private readonly ledger: LedgerRepository;
+  private readonly stats: StatsRepository;
   private readonly destinations = new Map<string, Destination>();
 
   constructor(private readonly runtime: Runtime) {
     this.ledger = new LedgerRepository(runtime.redis, runtime.prefix);
+    this.stats = new StatsRepository(runtime.redis, runtime.prefix);
     for (const [name, config] of Object.entries(runtime.config.destinations)) {
       this.destinations.set(name, createDestination(config));
     }
@@ -70,6 +72,7 @@ export class DeliverNotificationProcessor implements OnModuleInit {
         // idempotency key get one (webhook `Idempotency-Key` = notification id; PagerDuty's dedup key per group makes a repeated trigger the same alert).
         entry = { ...(await destination.send(notification, previous)), lastSeq: notification.seq ?? previous?.lastSeq };
         await this.ledger.put(notification.destination, notification.key, entry, this.runtime.config.retention.ledgers);
+        await this.stats.recordSent(notification.destination);
       }
     } finally {
       await release();

@@ -105,8 +105,8 @@ describe('the retention sweep', () => {
     now += 31 * DAY;
     const swept = await sweep.execute();
     expect(swept.digests).toBeGreaterThanOrEqual(1);
-    expect(await redis.exists(`${prefix}:scope:image:sha256:${String(7).padStart(64, '0')}`)).toBe(0);
-    expect(await redis.exists(`${prefix}:scope:image:sha256:${String(8).padStart(64, '0')}`)).toBe(1);
+    expect(await redis.exists(`${prefix}:{findings}:scope:image:sha256:${String(7).padStart(64, '0')}`)).toBe(0);
+    expect(await redis.exists(`${prefix}:{findings}:scope:image:sha256:${String(8).padStart(64, '0')}`)).toBe(1);
   });
 
   it('removes groups of routes that are gone at once, idle groups after repeatInterval plus idleGroups, never a group with open findings', async () => {
@@ -120,12 +120,12 @@ describe('the retention sweep', () => {
 
     now += DAY + 3_600_000;
     expect((await sweep.execute()).groups).toBe(1);
-    expect(await redis.exists(`${prefix}:group:${gone.groupId}`)).toBe(0);
+    expect(await redis.exists(`${prefix}:{groups}:group:${gone.groupId}`)).toBe(0);
 
     now += 4 * 3_600_000;
     expect((await sweep.execute()).groups).toBe(1);
-    expect(await redis.exists(`${prefix}:group:${idle.groupId}`)).toBe(0);
-    expect(await redis.exists(`${prefix}:group:${open.groupId}:open`)).toBe(1);
+    expect(await redis.exists(`${prefix}:{groups}:group:${idle.groupId}`)).toBe(0);
+    expect(await redis.exists(`${prefix}:{groups}:group:${open.groupId}:open`)).toBe(1);
   });
 
   it('a group created again after retention removed it never repeats a notification id', async () => {

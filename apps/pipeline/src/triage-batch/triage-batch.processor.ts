@@ -1,6 +1,6 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { JOB, QUEUE, Runtime, triageJobSchema, type TriageJob } from '@klaxon/platform';
-import { ExceptionRepository, ExceptionStore, FindingRepository, TriageBatch } from '@klaxon/triage';
+import { JOB, QUEUE, Runtime, StatsRepository, triageJobSchema, type TriageJob } from '@klaxon/platform';
+import { ComplianceRepository, ExceptionRepository, ExceptionStore, FindingRepository, TriageBatch } from '@klaxon/triage';
 import { correlateBatch } from '../correlate-findings/correlate-findings';
 import { enqueueFeedback } from '../feedback-suggestions/feedback-suggestions.processor';
 
@@ -8,10 +8,14 @@ import { enqueueFeedback } from '../feedback-suggestions/feedback-suggestions.pr
 @Injectable()
 export class TriageBatchProcessor implements OnModuleInit {
   private readonly triage: TriageBatch;
+  private readonly compliance: ComplianceRepository;
+  private readonly stats: StatsRepository;
 
   constructor(private readonly runtime: Runtime) {
     const exceptions = new ExceptionStore(runtime.exceptions, new ExceptionRepository(runtime.redis, runtime.prefix));
     this.triage = new TriageBatch(new FindingRepository(runtime.redis, runtime.prefix), exceptions);
+    this.compliance = new ComplianceRepository(runtime.redis, runtime.prefix);
+    this.stats = new StatsRepository(runtime.redis, runtime.prefix);
   }
 
   onModuleInit(): void {
@@ -25,8 +29,11 @@ export class TriageBatchProcessor implements OnModuleInit {
 
   async execute({ eventId, batch }: TriageJob): Promise<void> {
     batch = await correlateBatch(this.runtime, eventId, batch);
-    const result = await this.triage.execute(batch, this.runtime.clock(), eventId);
+    const now = this.runtime.clock();
+    const result = await this.triage.execute(batch, now, eventId);
+    if (batch.controls?.length) await this.compliance.record(batch.controls, now);
     await this.runtime.events.markTriaged(eventId, result.counts);
+    await this.stats.recordTriage(result.counts, now);
     await enqueueFeedback(this.runtime.queues, eventId, batch);
     if (result.changes.length) {
       await this.runtime.queues.add(QUEUE.route, JOB.route, { eventId, cause: 'batch', changes: result.changes }, { jobId: `route-${eventId}` });

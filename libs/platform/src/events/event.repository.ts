@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis, Result } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { RetentionConfig } from '../config/schema';
 
 export type EventStatus = 'received' | 'parsed' | 'triaged' | 'routed' | 'quarantined' | 'ignored';
@@ -55,56 +55,6 @@ const DEFAULT_RETENTION: EventRetention = {
   quarantine: { keep: 30 * 86_400_000, maxItemBytes: 1_048_576, maxTotalBytes: 268_435_456 },
 };
 
-/*
- * Quarantines an event: its record and body expire after 'keepMs' instead of the events' TTL; a body
- * over 'maxItem' bytes is dropped at once, and while all quarantined bodies together exceed 'maxTotal',
- * the oldest quarantined events go (record, body and listing).
- * ARGV: prefix, id, nowMs, error JSON, keepMs, maxItem, maxTotal. Returns how many older ones went.
- */
-const QUARANTINE_SCRIPT = `
-local prefix, id, now, err, keep, maxItem, maxTotal = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
-local function ev(x) return prefix .. ':event:' .. x end
-local list, sizes, total = prefix .. ':quarantine', prefix .. ':quarantine:sizes', prefix .. ':quarantine:bytes'
-redis.call('HSET', ev(id), 'status', 'quarantined', 'error', err)
-redis.call('PEXPIRE', ev(id), keep)
-local size = redis.call('STRLEN', ev(id) .. ':raw')
-if size > maxItem then
-  redis.call('DEL', ev(id) .. ':raw')
-  redis.call('HSET', ev(id), 'bodyDropped', 'larger than retention.quarantine.maxItemBytes (' .. maxItem .. ' bytes)')
-  size = 0
-else
-  redis.call('PEXPIRE', ev(id) .. ':raw', keep)
-end
-redis.call('ZADD', list, now, id)
-redis.call('INCRBY', total, size - tonumber(redis.call('HGET', sizes, id) or '0'))
-redis.call('HSET', sizes, id, size)
-local dropped = 0
-while tonumber(redis.call('GET', total)) > maxTotal do
-  local oldest = redis.call('ZRANGE', list, 0, 0)[1]
-  if not oldest or oldest == id then break end
-  redis.call('DECRBY', total, tonumber(redis.call('HGET', sizes, oldest) or '0'))
-  redis.call('HDEL', sizes, oldest)
-  redis.call('ZREM', list, oldest)
-  redis.call('DEL', ev(oldest), ev(oldest) .. ':raw')
-  dropped = dropped + 1
-end
-return dropped
-`;
-
-/*
- * Takes events out of the quarantine listing (a replay, or their records expired) and their bodies out
- * of its total. ARGV: prefix, then ids. Returns how many were listed.
- */
-const UNLIST_SCRIPT = `
-local list, sizes, total = ARGV[1] .. ':quarantine', ARGV[1] .. ':quarantine:sizes', ARGV[1] .. ':quarantine:bytes'
-local n = 0
-for i = 2, #ARGV do
-  n = n + redis.call('ZREM', list, ARGV[i])
-  redis.call('DECRBY', total, tonumber(redis.call('HGET', sizes, ARGV[i]) or '0'))
-  redis.call('HDEL', sizes, ARGV[i])
-end
-return n
-`;
 
 export function newEventId(): string {
   return `evt_${Date.now().toString(36)}${randomUUID().replace(/-/g, '').slice(0, 12)}`;
@@ -120,10 +70,6 @@ export class EventRepository {
     private readonly retention: EventRetention = DEFAULT_RETENTION,
   ) {
     this.ttlSeconds = Math.ceil(retention.events / 1000);
-    if (!redis.quarantineEvent) {
-      redis.defineCommand('quarantineEvent', { numberOfKeys: 0, lua: QUARANTINE_SCRIPT });
-      redis.defineCommand('unlistQuarantined', { numberOfKeys: 0, lua: UNLIST_SCRIPT });
-    }
   }
 
   private key(id: string) {
@@ -140,6 +86,14 @@ export class EventRepository {
   }
   private get quarantineKey() {
     return `${this.prefix}:quarantine`;
+  }
+  /** Event id → bytes of its kept quarantined body. */
+  private get quarantineSizesKey() {
+    return `${this.prefix}:quarantine:sizes`;
+  }
+  /** Bytes of all kept quarantined bodies, against retention.quarantine.maxTotalBytes. */
+  private get quarantineBytesKey() {
+    return `${this.prefix}:quarantine:bytes`;
   }
 
   /** Stores the raw body before anything is acknowledged: nothing accepted is ever lost. */
@@ -238,18 +192,52 @@ export class EventRepository {
   /** Keeps the raw input (retention.quarantine: its own TTL and size caps) and lists it for replay after a fix. */
   async quarantine(id: string, error: ParseFailure, at: Date): Promise<void> {
     const { keep, maxItemBytes, maxTotalBytes } = this.retention.quarantine;
-    await this.redis.quarantineEvent(this.prefix, id, String(at.getTime()), JSON.stringify(error), String(keep), String(maxItemBytes), String(maxTotalBytes));
+    const [size, before] = await Promise.all([this.redis.strlen(this.rawKey(id)), this.redis.hget(this.quarantineSizesKey, id)]);
+    const kept = size > maxItemBytes ? 0 : size;
+    const write = this.redis
+      .multi()
+      .hset(this.key(id), { status: 'quarantined', error: JSON.stringify(error) })
+      .pexpire(this.key(id), keep)
+      .zadd(this.quarantineKey, at.getTime(), id)
+      .hset(this.quarantineSizesKey, id, kept)
+      .incrby(this.quarantineBytesKey, kept - Number(before ?? 0));
+    if (size > maxItemBytes) {
+      write.del(this.rawKey(id)).hset(this.key(id), { bodyDropped: `larger than retention.quarantine.maxItemBytes (${maxItemBytes} bytes)` });
+    } else {
+      write.pexpire(this.rawKey(id), keep);
+    }
+    await write.exec();
+    // Over the total: the oldest quarantined events go first (never the one just kept).
+    while (Number(await this.redis.get(this.quarantineBytesKey)) > maxTotalBytes) {
+      const [oldest] = await this.redis.zrange(this.quarantineKey, 0, 0);
+      if (!oldest || oldest === id) break;
+      await this.unlist([oldest]);
+      await this.redis.del(this.key(oldest), this.rawKey(oldest));
+    }
+  }
+
+  /** Takes events out of the quarantine listing and their bodies out of its total; returns how many were listed. */
+  private async unlist(ids: string[]): Promise<number> {
+    const sizes = await this.redis.hmget(this.quarantineSizesKey, ...ids);
+    const bytes = sizes.reduce((sum, v) => sum + Number(v ?? 0), 0);
+    const [[, removed]] = (await this.redis
+      .multi()
+      .zrem(this.quarantineKey, ...ids)
+      .hdel(this.quarantineSizesKey, ...ids)
+      .decrby(this.quarantineBytesKey, bytes)
+      .exec()) as [[null, number], ...unknown[]];
+    return removed;
   }
 
   /** Retention: unlists quarantined events older than `cutoff` (their records and bodies expired with their TTL). */
   async unlistQuarantinedBefore(cutoff: Date): Promise<number> {
     const ids = await this.redis.zrangebyscore(this.quarantineKey, '-inf', cutoff.getTime());
-    return ids.length ? ((await this.redis.unlistQuarantined(this.prefix, ...ids)) as number) : 0;
+    return ids.length ? this.unlist(ids) : 0;
   }
 
   /** Bytes of quarantined bodies kept, against retention.quarantine.maxTotalBytes. */
   async quarantinedBytes(): Promise<number> {
-    return Number((await this.redis.get(`${this.quarantineKey}:bytes`)) ?? 0);
+    return Number((await this.redis.get(this.quarantineBytesKey)) ?? 0);
   }
 
   async listQuarantine(offset: number, limit: number): Promise<{ total: number; items: EventView[] }> {
@@ -267,7 +255,7 @@ export class EventRepository {
 
   /** Takes an event out of quarantine for another try; it expires again like any event. */
   async release(id: string): Promise<void> {
-    await this.redis.unlistQuarantined(this.prefix, id);
+    await this.unlist([id]);
     await this.redis
       .multi()
       .hset(this.key(id), { status: 'received' })
@@ -304,9 +292,3 @@ export class EventRepository {
   }
 }
 
-declare module 'ioredis' {
-  interface RedisCommander<Context> {
-    quarantineEvent(...args: string[]): Result<number, Context>;
-    unlistQuarantined(...args: string[]): Result<number, Context>;
-  }
-}
