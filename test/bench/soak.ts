@@ -56,10 +56,10 @@ retention:
   );
   const klaxon = await startKlaxon({ config, redisUrl: redisServer.url, port: 0, host: '127.0.0.1', logger: createLogger({ level: 'warn' }) });
   const usedMemory = async () => Number(/^used_memory:(\d+)/m.exec(await probe.info('memory'))![1]);
-  const stored = () => probe.scard('klaxon:findings');
+  const stored = () => probe.scard('klaxon:{findings}:findings');
   const samples: SoakSample[] = [];
   const sample = async (findings: number) => {
-    const s = { findings, usedMemory: await usedMemory(), stored: await stored(), resolved: await probe.scard('klaxon:idx:state:resolved') };
+    const s = { findings, usedMemory: await usedMemory(), stored: await stored(), resolved: await probe.scard('klaxon:{findings}:idx:state:resolved') };
     samples.push(s);
     onSample(s);
   };
@@ -81,7 +81,7 @@ retention:
       await sample((r + 1) * perReport);
     }
     // Let the last resolutions age past retention and the sweep run.
-    await waitFor(async () => (await probe.scard('klaxon:idx:state:resolved')) === 0, 'resolved findings swept', 60_000);
+    await waitFor(async () => (await probe.scard('klaxon:{findings}:idx:state:resolved')) === 0, 'resolved findings swept', 60_000);
     await sample(reports * perReport);
     return samples;
   } finally {
