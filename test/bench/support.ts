@@ -16,10 +16,12 @@ export function formatRate(count: number, ms: number): string {
  * A Trivy SchemaVersion 2 image report with `count` vulnerabilities spread over OS and language
  * packages, every fourth one unfixed: the shape of test/fixtures/trivy/image-checkout.json at scale.
  */
-export function syntheticTrivyReport(count: number, digest: string): string {
+export function syntheticTrivyReport(count: number, digest: string, opts: { repository?: string; firstCve?: number } = {}): string {
+  const repository = opts.repository ?? 'shop/checkout';
+  const first = 10000 + (opts.firstCve ?? 0);
   const severities = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'UNKNOWN'];
   const vuln = (i: number) => ({
-    VulnerabilityID: `CVE-2024-${String(10000 + i)}`,
+    VulnerabilityID: `CVE-2024-${String(first + i)}`,
     PkgID: `pkg-${i % 700}@1.${i % 9}.0`,
     PkgName: `pkg-${i % 700}`,
     PkgIdentifier: { PURL: `pkg:deb/debian/pkg-${i % 700}@1.${i % 9}.0?arch=amd64&distro=debian-12.5` },
@@ -38,17 +40,17 @@ export function syntheticTrivyReport(count: number, digest: string): string {
   return JSON.stringify({
     SchemaVersion: 2,
     CreatedAt: '2026-11-23T10:00:00Z',
-    ArtifactName: 'harbor.example.com/shop/checkout:1.4.2',
+    ArtifactName: `harbor.example.com/${repository}:1.4.2`,
     ArtifactType: 'container_image',
     Metadata: {
       OS: { Family: 'debian', Name: '12.5' },
       ImageID: 'sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef',
-      RepoTags: ['harbor.example.com/shop/checkout:1.4.2'],
-      RepoDigests: [`harbor.example.com/shop/checkout@${digest}`],
+      RepoTags: [`harbor.example.com/${repository}:1.4.2`],
+      RepoDigests: [`harbor.example.com/${repository}@${digest}`],
       ImageConfig: { config: { Labels: { 'org.opencontainers.image.source': 'https://github.com/acme/checkout' } } },
     },
     Results: [
-      { Target: 'harbor.example.com/shop/checkout:1.4.2 (debian 12.5)', Class: 'os-pkgs', Type: 'debian', Vulnerabilities: Array.from({ length: half }, (_, i) => vuln(i)) },
+      { Target: `harbor.example.com/${repository}:1.4.2 (debian 12.5)`, Class: 'os-pkgs', Type: 'debian', Vulnerabilities: Array.from({ length: half }, (_, i) => vuln(i)) },
       { Target: 'Node.js', Class: 'lang-pkgs', Type: 'node-pkg', Vulnerabilities: Array.from({ length: count - half }, (_, i) => vuln(half + i)) },
     ],
   });

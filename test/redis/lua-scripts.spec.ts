@@ -173,6 +173,8 @@ describe('every script call keeps its keys in KEYS and in one cluster slot', () 
     await new ReportTimeRepository(redis, prefix).older([{ key: `image:${d1}`, kinds: ['vulnerability'], reportedAt: now.toISOString() }]);
     await findings.query({}, 0, 10);
     await findings.query({ state: ['open', 'resolved'], severity: ['high'], minRisk: 10 }, 0, 10);
+    await findings.removeResolvedBefore(new Date('2026-12-31T00:00:00Z'));
+    await findings.forgetStaleDigests(new Date('2026-12-31T00:00:00Z'));
 
     const groups = new GroupRepository(redis, prefix);
     const [timer] = await groups.add(
@@ -180,6 +182,7 @@ describe('every script call keeps its keys in KEYS and in one cluster slot', () 
       now,
     );
     await groups.flush(timer.groupId, timer.seq, now, 3_600_000);
+    await groups.remove(timer.groupId);
 
     const evidence = { count: 1, firstSeen: now.toISOString(), lastSeen: now.toISOString(), detections: [], egress: [] };
     await new SuggestionRepository(redis, prefix).commit(
@@ -191,7 +194,7 @@ describe('every script call keeps its keys in KEYS and in one cluster slot', () 
       { touched: [] },
     );
 
-    const release = await new LedgerRepository(redis, prefix).lock('slack-sec', 'shop/web', 10_000);
+    const release = await new LedgerRepository(redis, prefix).lock('slack-sec', 'shop/web', 10_000, 'notification-1');
     await release!();
 
     await redis.echo(done);

@@ -4,14 +4,20 @@ import type { Redis, Result } from 'ioredis';
 import type { DeliveryLedger } from './destination';
 
 const RELEASE_LOCK_SCRIPT = readFileSync(resolve(__dirname, 'lua/release-ledger-lock.lua'), 'utf8');
+const ACQUIRE_LOCK_SCRIPT = readFileSync(resolve(__dirname, 'lua/acquire-ledger-lock.lua'), 'utf8');
 
-/** What each destination created per notification key: `<prefix>:ledger:<destination>:<key>`. */
+/**
+ * What each destination created per notification key: `<prefix>:ledger:<destination>:<key>`, and which
+ * notifications it was sent: `<prefix>:ledger-sent:<destination>:<notification id>`. Both expire after
+ * `ttlMs` (retention.ledgers) without a send; every send refreshes its key's entry.
+ */
 export class LedgerRepository {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
   ) {
     if (!redis.releaseLedgerLock) redis.defineCommand('releaseLedgerLock', { numberOfKeys: 1, lua: RELEASE_LOCK_SCRIPT });
+    if (!redis.acquireLedgerLock) redis.defineCommand('acquireLedgerLock', { numberOfKeys: 1, lua: ACQUIRE_LOCK_SCRIPT });
   }
 
   private key(destination: string, notificationKey: string) {
@@ -23,20 +29,39 @@ export class LedgerRepository {
     return value ? (JSON.parse(value) as DeliveryLedger) : undefined;
   }
 
-  async put(destination: string, notificationKey: string, entry: DeliveryLedger): Promise<void> {
-    await this.redis.set(this.key(destination, notificationKey), JSON.stringify(entry));
+  private sentKey(destination: string, notificationId: string) {
+    return `${this.prefix}:ledger-sent:${destination}:${notificationId}`;
+  }
+
+  /** Records a send: the key's entry and the notification id together, so a retried job sees either both or neither. */
+  async put(destination: string, notificationKey: string, entry: DeliveryLedger, ttlMs: number): Promise<void> {
+    await this.redis
+      .multi()
+      .set(this.key(destination, notificationKey), JSON.stringify(entry), 'PX', ttlMs)
+      .set(this.sentKey(destination, entry.lastNotificationId), '1', 'PX', ttlMs)
+      .exec();
+  }
+
+  /**
+   * Whether this notification reached the destination already. Not only the last one under its key: a
+   * job that crashed after its send and ledger write is retried after a later window was sent.
+   */
+  async wasSent(destination: string, notificationId: string): Promise<boolean> {
+    return (await this.redis.exists(this.sentKey(destination, notificationId))) === 1;
   }
 
   /**
    * Holds `<prefix>:ledger-lock:<destination>:<key>` for one delivery, so two workers never send under
    * the same key at once (both would find no ledger and create twice). Returns the release, or
-   * undefined when another delivery holds it. The TTL frees a lock whose holder died.
+   * undefined when another delivery holds it. The holder is the notification id: the same notification
+   * retried after its process died takes its own lock back at once instead of waiting out the TTL, which
+   * only frees a lock whose notification is never retried.
    */
-  async lock(destination: string, notificationKey: string, ttlMs: number): Promise<(() => Promise<void>) | undefined> {
+  async lock(destination: string, notificationKey: string, ttlMs: number, holder: string): Promise<(() => Promise<void>) | undefined> {
     const key = `${this.prefix}:ledger-lock:${destination}:${notificationKey}`;
-    const token = `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}`;
-    const acquired = await this.redis.set(key, token, 'PX', ttlMs, 'NX');
-    if (acquired !== 'OK') return undefined;
+    const token = holder;
+    const acquired = await this.redis.acquireLedgerLock(key, token, String(ttlMs));
+    if (acquired !== 1) return undefined;
     return async () => {
       await this.redis.releaseLedgerLock(key, token);
     };
@@ -46,5 +71,6 @@ export class LedgerRepository {
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     releaseLedgerLock(key: string, token: string): Result<number, Context>;
+    acquireLedgerLock(key: string, holder: string, ttlMs: string): Result<number, Context>;
   }
 }

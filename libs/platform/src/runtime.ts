@@ -28,8 +28,8 @@ export class Runtime {
     /** Every token the API takes, with its scope (the admin apiToken among them). */
     readonly credentials: ApiCredential[] = apiToken ? [{ name: 'KLAXON_API_TOKEN', scope: 'admin', repos: [], token: apiToken }] : [],
   ) {
-    this.queues = new QueueRegistry(redis, prefix, logger);
-    this.events = new EventRepository(redis, prefix);
+    this.queues = new QueueRegistry(redis, prefix, logger, { jobs: config.jobs, retention: config.retention });
+    this.events = new EventRepository(redis, prefix, config.retention);
     this.metrics = new Metrics(() => this.queues.allQueues());
   }
 }

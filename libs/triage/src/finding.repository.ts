@@ -81,6 +81,17 @@ const CHUNK = 500;
 const lua = (name: string) => readFileSync(resolve(__dirname, 'lua', `${name}.lua`), 'utf8');
 const PRELUDE = lua('finding-prelude');
 
+/**
+ * An index value as it goes into an index name: control characters (the scripts split name lists on
+ * newlines) and `%` percent-encoded, so no value names another index. Ordinary values are unchanged,
+ * so indexes written before this keep working.
+ */
+export function indexValue(value: string): string {
+  return value.replace(/[\u0000-\u001f\u007f%]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}`);
+}
+
+const index = (name: string, value: string) => `${name}:${indexValue(value)}`;
+
 function sourceKey(f: Finding): string {
   // With the sensor's own rule when a behaviour joined several sensors' words in one finding.
   const key = `${f.source.tool}/${f.source.integration}`;
@@ -94,19 +105,19 @@ export function workloadKey(w: Finding['workload']): string {
 
 /** Index names a finding's current report puts it in (replaced when a newer report differs). */
 function attributeIndexes(f: Finding): string[] {
-  const names = [`kind:${f.kind}`, `severity:${f.severity}`];
-  if (f.artifact?.repository) names.push(`image:${f.artifact.repository}`);
-  if (f.code?.repo) names.push(`repo:${f.code.repo}`);
+  const names = [index('kind', f.kind), index('severity', f.severity)];
+  if (f.artifact?.repository) names.push(index('image', f.artifact.repository));
+  if (f.code?.repo) names.push(index('repo', f.code.repo));
   return names;
 }
 
 /** Index names that accumulate: every digest and workload a finding was ever reported in. */
 function accumulatingIndexes(f: Finding): string[] {
   const names: string[] = [];
-  if (f.artifact?.digest) names.push(`digest:${f.artifact.digest}`);
+  if (f.artifact?.digest) names.push(index('digest', f.artifact.digest));
   if (f.workload?.name) {
-    names.push(`workload:${workloadKey(f.workload)}`);
-    if (f.workload.namespace) names.push(`workload:${f.workload.namespace}/${f.workload.name}`);
+    names.push(index('workload', workloadKey(f.workload)));
+    if (f.workload.namespace) names.push(index('workload', `${f.workload.namespace}/${f.workload.name}`));
   }
   return names;
 }
@@ -124,14 +135,15 @@ function filterIndexes(filter: FindingFilter): string[][] {
   ];
   return groups
     .filter(([name]) => filter[name]?.length)
-    .map(([name, index]) => filter[name]!.map((v) => `${index}:${v}`));
+    .map(([name, field]) => filter[name]!.map((v) => index(field, v)));
 }
 
 /**
  * Every key of finding state is spelled here, under one hash tag `<prefix>:{findings}` (a scope's
  * resolution spans findings, indexes and image digests): `…:finding:<fp>` (+ `:history`, `:sources`,
  * `:digests`, `:workloads`), the secondary indexes `…:idx:<name>:<value>`, the last-seen order
- * `…:findings:seen`, the current risk order `…:findings:risk`, scope memberships `…:scope:<key>` (+ `:last`),
+ * `…:findings:seen`, the current risk order `…:findings:risk`, scope memberships `…:scope:<key>` (and the
+ * last answer of each, `…:scope-last:<key>`), the accumulated index names of a finding `…:finding:<fp>:indexes`,
  * the current digests of each image repository `…:image:<repository>:{scans,running,current,scopes,running-last}`,
  * the answer of an exception's last end `…:release:<exception id>`, and a query's scratch keys `…:query:*`.
  */
@@ -147,7 +159,7 @@ export class FindingRepository {
     // {…} is a Redis Cluster hash tag: all these keys share one slot, so one script spans them (docs/redis.md, Hash tags).
     this.base = `${prefix}:{findings}`;
     const b = this.base;
-    this.lifecycleKeys = [`${b}:finding:`, `${b}:idx:`, `${b}:findings`, `${b}:findings:seen`, `${b}:findings:risk`, `${b}:scope:`, `${b}:image:`, `${b}:release:`];
+    this.lifecycleKeys = [`${b}:finding:`, `${b}:idx:`, `${b}:findings`, `${b}:findings:seen`, `${b}:findings:risk`, `${b}:scope:`, `${b}:image:`, `${b}:release:`, `${b}:scope-last:`];
     if (!redis.upsertFindings) {
       const keys = this.lifecycleKeys.length;
       redis.defineCommand('upsertFindings', { numberOfKeys: keys, lua: PRELUDE + lua('upsert-findings') });
@@ -157,6 +169,8 @@ export class FindingRepository {
       redis.defineCommand('queryFindings', { lua: lua('query-findings') });
       redis.defineCommand('setDerivedFindings', { lua: lua('set-derived') });
       redis.defineCommand('resolveRecorded', { lua: lua('resolve-recorded') });
+      redis.defineCommand('removeResolvedFindings', { numberOfKeys: keys, lua: PRELUDE + lua('remove-resolved') });
+      redis.defineCommand('forgetDigests', { numberOfKeys: keys, lua: PRELUDE + lua('forget-digests') });
     }
   }
 
@@ -333,6 +347,42 @@ export class FindingRepository {
     return (await this.getMany([fingerprint]))[0];
   }
 
+  /**
+   * Retention: removes findings resolved before `cutoff`, with their history and index entries, one
+   * SSCAN page of the resolved index per script call. A removed finding seen again is new, not regressed.
+   */
+  async removeResolvedBefore(cutoff: Date): Promise<string[]> {
+    const removed: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, fps] = await this.redis.sscan(`${this.base}:idx:state:resolved`, cursor, 'COUNT', CHUNK);
+      if (fps.length) removed.push(...((await this.redis.removeResolvedFindings(...this.lifecycleKeys, cutoff.toISOString(), ...fps)) as string[]));
+      cursor = next;
+    } while (cursor !== '0');
+    return removed;
+  }
+
+  /**
+   * Retention: forgets image digests first scanned before `cutoff` that are no longer current (not the
+   * newest scan, not running): their scope memberships go, as their findings resolved long ago.
+   * Returns the digests forgotten, for the asset graph to drop what it keeps per digest.
+   */
+  async forgetStaleDigests(cutoff: Date): Promise<string[]> {
+    const forgotten: string[] = [];
+    const prefix = `${this.base}:image:`;
+    const suffix = ':scans';
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${prefix}*${suffix}`, 'COUNT', 1000);
+      for (const key of keys) {
+        const repository = key.slice(prefix.length, -suffix.length);
+        forgotten.push(...((await this.redis.forgetDigests(...this.lifecycleKeys, repository, String(cutoff.getTime()))) as string[]));
+      }
+      cursor = next;
+    } while (cursor !== '0');
+    return forgotten;
+  }
+
   async count(): Promise<number> {
     return this.redis.scard(`${this.base}:findings`);
   }
@@ -344,7 +394,7 @@ export class FindingRepository {
   async countMatching(filters: Partial<Record<'state' | 'kind' | 'severity', string>>[]): Promise<number[]> {
     const pipeline = this.redis.pipeline();
     for (const filter of filters) {
-      const keys = Object.entries(filter).map(([index, value]) => `${this.base}:idx:${index}:${value}`);
+      const keys = Object.entries(filter).map(([name, value]) => `${this.base}:idx:${index(name, value)}`);
       pipeline.call('SINTERCARD', String(keys.length), ...keys);
     }
     return (await pipeline.exec())!.map(([err, n]) => {
@@ -374,6 +424,8 @@ declare module 'ioredis' {
   interface RedisCommander<Context> {
     upsertFindings(...args: string[]): Result<string[], Context>;
     resolveScope(...args: string[]): Result<string[], Context>;
+    removeResolvedFindings(...args: string[]): Result<string[], Context>;
+    forgetDigests(...args: string[]): Result<string[], Context>;
     recordRunning(...args: string[]): Result<string[], Context>;
     releaseSuppressed(...args: string[]): Result<string[], Context>;
     queryFindings(numberOfKeys: number, ...keysThenArgs: string[]): Result<[number, string[]], Context>;

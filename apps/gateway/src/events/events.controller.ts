@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { HttpStatus, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { JOB, QUEUE, Runtime } from '@klaxon/platform';
 import { ApiError } from '../http/api-error';
 import { Access } from '../http/api-token.guard';
@@ -34,6 +34,8 @@ export class EventsController {
   async replay(@Param('id') id: string) {
     const { events, queues } = this.runtime;
     if (!(await events.isQuarantined(id))) throw ApiError.notFound(`quarantined event ${id}`);
+    const bodyDropped = (await events.get(id))?.bodyDropped;
+    if (bodyDropped) throw new ApiError(HttpStatus.GONE, { error: 'gone', message: `event ${id} cannot be replayed: its body was dropped, ${bodyDropped}`, field: 'id' });
     await events.release(id);
     const event = await events.get(id);
     await queues.add(QUEUE.ingest, JOB.ingest, { eventId: id }, { jobId: `ingest-${id}-${event!.replays}` });

@@ -80,6 +80,11 @@ export class IntakeService {
     }
   }
 
+  /** See InputIntake.wasTakenIn: a delivery id claimed by an input that was never queued does not make a retry a duplicate. */
+  wasTakenIn(eventId: string): Promise<boolean> {
+    return this.intakeFor(undefined).wasTakenIn(eventId);
+  }
+
   async accept(intake: Intake, eventId = newEventId(), caller?: ApiCredential): Promise<IntakeResult> {
     if (nestsDeeperThan(intake.raw)) throw ApiError.badRequest('body', `JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
     const outcome = await this.intakeFor(caller).accept(intake, eventId);

@@ -33,11 +33,14 @@ describe('webhook redeliveries after a failed intake', () => {
   it('processes the sender’s retry when the first attempt failed before it was queued', async () => {
     const runtime = { config: parseConfig(`sources:\n  github:\n    secret: ${SECRET}\nroutes: {}\n`, {}), events } as unknown as Runtime;
     let attempts = 0;
+    const queued = new Set<string>();
     const intake = {
       accept: async (_intake: unknown, eventId: string) => {
         if (++attempts === 1) throw new Error('Redis went away while queueing');
+        queued.add(eventId);
         return { eventId, format: 'github' };
       },
+      wasTakenIn: async (eventId: string) => queued.has(eventId),
     } as unknown as IntakeService;
     const controller = new WebhooksController(intake, runtime);
     const reply = { status: () => reply } as never;

@@ -39,16 +39,18 @@ export class WebhooksController {
     const refusal = integration.authenticate(webhook, this.runtime.config.sources);
     if (refusal) throw new ApiError(HttpStatus.UNAUTHORIZED, { error: 'unauthorized', message: refusal, field: 'authorization' });
 
-    const eventId = newEventId();
+    let eventId = newEventId();
     const deliveryId = integration.deliveryId?.(webhook);
     // The delivery id keys the redelivery record: a control character in it could address another key.
     if (deliveryId && /[\u0000-\u001f\u007f]/.test(deliveryId)) throw ApiError.badRequest('delivery id', 'control characters are not allowed');
     if (deliveryId) {
       const first = await this.runtime.events.claimDelivery(name, deliveryId, eventId);
-      if (first) {
+      if (first && (await this.intake.wasTakenIn(first))) {
         reply.status(HttpStatus.OK);
         return { eventId: first, duplicate: true };
       }
+      // The first delivery died before it was queued: this retry is taken in under its id.
+      if (first) eventId = first;
     }
     reply.status(HttpStatus.ACCEPTED);
     try {

@@ -42,17 +42,33 @@ async function start(args: string[], out: Console): Promise<number> {
     throw err;
   }
   if (klaxon.url) logger.info(`gateway listening on ${klaxon.url}`);
-  await new Promise<void>((done) => {
+  const graceMs = config.server.shutdownGraceMs;
+  return new Promise<number>((done) => {
     const stop = (signal: string) => {
-      logger.info({ signal }, 'shutting down: no new requests, finishing running jobs');
+      logger.info({ signal, graceMs }, 'shutting down: no new requests, finishing running jobs');
+      // Closing waits on Redis (running jobs, their completion, the queues), which may not answer at all.
+      // After the grace the process goes anyway: jobs it still held are taken up again by any worker
+      // once their locks lapse (BullMQ's stalled-job recovery), so none is lost.
+      const deadline = setTimeout(() => {
+        logger.warn({ graceMs }, 'shutdown grace elapsed: exiting, unfinished jobs are left to other workers');
+        void embedded?.stop();
+        // Sockets to an unresponsive Redis would keep the event loop alive: leave now.
+        process.exit(1);
+      }, graceMs);
       void klaxon
         .close()
         .then(() => embedded?.stop())
-        .finally(done);
+        .then(
+          () => done(0),
+          (err: Error) => {
+            logger.error({ err: err.message }, 'shutdown failed');
+            done(1);
+          },
+        )
+        .finally(() => clearTimeout(deadline));
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
-  return 0;
 }
 

@@ -57,18 +57,21 @@ export class DeliverNotificationProcessor implements OnModuleInit {
   async execute({ notification }: DeliverJob): Promise<void> {
     const destination = this.destinations.get(notification.destination);
     if (!destination) throw new Error(`destination "${notification.destination}" is not configured`);
-    const release = await this.ledger.lock(notification.destination, notification.key, LOCK_TTL_MS);
+    const release = await this.ledger.lock(notification.destination, notification.key, LOCK_TTL_MS, notification.id);
     if (!release) throw new DeliveryBusy(notification.destination, notification.key);
     let entry;
     let skipped: string | undefined;
     try {
+      if (await this.ledger.wasSent(notification.destination, notification.id)) return;
       const previous = await this.ledger.get(notification.destination, notification.key);
       if (previous?.lastNotificationId === notification.id) return;
       if (destination.showsLatestState && isOlder(notification, previous)) {
         skipped = `a later notification (window ${previous!.lastSeq}) was already sent`;
       } else {
+        // A crash between this send and the ledger write sends again on retry: destinations that take an
+        // idempotency key get one (webhook `Idempotency-Key` = notification id; PagerDuty's dedup key per group makes a repeated trigger the same alert).
         entry = { ...(await destination.send(notification, previous)), lastSeq: notification.seq ?? previous?.lastSeq };
-        await this.ledger.put(notification.destination, notification.key, entry);
+        await this.ledger.put(notification.destination, notification.key, entry, this.runtime.config.retention.ledgers);
         await this.stats.recordSent(notification.destination);
       }
     } finally {

@@ -24,7 +24,7 @@ export class FlushGroupProcessor implements OnModuleInit {
     const route = routeByPath(config.routes, path);
     if (!route) return logger.warn({ route: path, groupId }, 'group of a route the config no longer has: dropped');
     const now = this.runtime.clock();
-    const outcome = await this.groups.flush(groupId, seq, now, route.repeatInterval);
+    const outcome = await this.groups.flush(groupId, seq, now, route.repeatInterval, config.retention.failedJobs);
     if (!outcome) return;
     const notifications = notificationsOf(outcome, route, groupId, seq, now);
     await Promise.all(
@@ -44,5 +44,6 @@ export class FlushGroupProcessor implements OnModuleInit {
         .map((r) => events.markRescored(r.event, `${groupId}:${seq}`, { findings: r.findings, ...routed })),
     ]);
     if (outcome.next) await armGroupTimer(queues, { groupId, route: path, ...outcome.next }, now);
+    await this.groups.forget(groupId, seq);
   }
 }

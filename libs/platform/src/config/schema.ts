@@ -249,6 +249,51 @@ export const riskConfigSchema = z
   })
   .strict();
 
+const bytes = z.coerce.number().int().positive();
+
+/** BullMQ's crash recovery: a job whose worker died is taken up by another once its lock lapses. */
+export const jobsConfigSchema = z
+  .object({
+    /** Lock of a running job, renewed at half; a dead worker's job is picked up again within about twice this. */
+    stalledAfter: durationSchema.default('30s'),
+    /** A job that stalled more often than this (it kills its worker) is dead-lettered instead of retried. */
+    maxStalls: z.number().int().min(1).default(10),
+  })
+  .strict();
+
+/** How long each kind of state is kept (README, "Retention"): every key either has a TTL or a sweep. */
+export const retentionConfigSchema = z
+  .object({
+    /** Raw inputs and what became of them (GET /v1/events/{id}). */
+    events: durationSchema.default('7d'),
+    quarantine: z
+      .object({
+        keep: durationSchema.default('30d'),
+        /** A quarantined body larger than this keeps its error and metadata, not its body (not replayable). */
+        maxItemBytes: bytes.default(1_048_576),
+        /** All quarantined bodies together; the oldest go first. */
+        maxTotalBytes: bytes.default(268_435_456),
+      })
+      .strict()
+      .default({}),
+    /** A finding resolved this long ago is removed with its history and index entries. */
+    resolvedFindings: durationSchema.default('30d'),
+    /** A group idle this long past its repeat interval (nothing open, no timer) is removed; groups of removed routes at once. */
+    idleGroups: durationSchema.default('1d'),
+    /** What a destination created per notification key, refreshed at every send. */
+    ledgers: durationSchema.default('90d'),
+    /** Finished BullMQ jobs: completed ones (re-adding the same job id within this is a no-op), failed ones. */
+    completedJobs: durationSchema.default('1d'),
+    failedJobs: durationSchema.default('7d'),
+    /** Per queue, whatever the age. */
+    maxJobsKept: z.number().int().positive().default(50_000),
+    deadLetters: durationSchema.default('30d'),
+    maxDeadLetters: z.number().int().positive().default(10_000),
+    /** How often the `retention` job sweeps index members (BullMQ job scheduler: one run per interval across replicas). */
+    sweepEvery: durationSchema.default('1h'),
+  })
+  .strict();
+
 export const configSchema = z
   .object({
     server: z
@@ -265,6 +310,8 @@ export const configSchema = z
           })
           .strict()
           .default({}),
+        /** SIGTERM: how long running jobs get to finish before the process exits anyway (theirs are then taken up as stalled). */
+        shutdownGraceMs: z.coerce.number().int().positive().default(30_000),
       })
       .strict()
       .default({}),
@@ -341,6 +388,8 @@ export const configSchema = z
     feedback: feedbackConfigSchema,
     exceptionsFile: z.string().optional(),
     risk: riskConfigSchema.default({}),
+    jobs: jobsConfigSchema.default({}),
+    retention: retentionConfigSchema.default({}),
   })
   .strict()
   .superRefine((config, ctx) => {
@@ -393,3 +442,5 @@ export type WebhookDestinationConfig = z.output<typeof webhookDestinationSchema>
 export type ExceptionConfig = z.output<typeof exceptionSchema>;
 export type RiskConfig = z.output<typeof riskConfigSchema>;
 export type ApiTokenConfig = z.output<typeof apiTokenSchema>;
+export type RetentionConfig = z.output<typeof retentionConfigSchema>;
+export type JobsConfig = z.output<typeof jobsConfigSchema>;

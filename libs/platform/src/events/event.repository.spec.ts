@@ -19,6 +19,35 @@ describe('event and dead-letter bookkeeping on Redis', () => {
     await redis.quit();
   });
 
+  it('quarantine keeps bodies within its caps: an oversized body is dropped, the oldest go when the total is exceeded', async () => {
+    const capped = new EventRepository(redis, `${prefix}:capped`, {
+      events: 3_600_000,
+      quarantine: { keep: 86_400_000, maxItemBytes: 20, maxTotalBytes: 40 },
+    });
+    const receive = async (id: string, raw: string, minute: number) => {
+      await capped.store({ id, integration: 'report', context: {}, receivedAt: '2026-11-25T10:00:00Z' }, raw);
+      await capped.quarantine(id, { message: 'unexpected token' }, new Date(Date.UTC(2026, 10, 25, 10, minute)));
+    };
+    await receive('evt_huge', 'x'.repeat(21), 0);
+    expect(await capped.raw('evt_huge')).toBeNull();
+    expect((await capped.get('evt_huge'))?.bodyDropped).toMatch(/maxItemBytes/);
+    expect(await redis.ttl(`${prefix}:capped:event:evt_huge`)).toBeGreaterThan(3_600);
+
+    for (const [i, id] of ['evt_1', 'evt_2', 'evt_3'].entries()) await receive(id, `{"broken": ${i}`.padEnd(15, ' '), i + 1);
+    const { items } = await capped.listQuarantine(0, 10);
+    // Oldest first: the body-less one, then evt_1, until the bodies fit again.
+    expect(items.map((e) => e.id).sort()).toEqual(['evt_2', 'evt_3']);
+    expect(await capped.raw('evt_1')).toBeNull();
+    expect(await capped.get('evt_1')).toBeNull();
+    expect(await capped.quarantinedBytes()).toBe(30);
+
+    await capped.release('evt_3');
+    expect(await capped.quarantinedBytes()).toBe(15);
+    expect(await capped.unlistQuarantinedBefore(new Date(Date.UTC(2026, 10, 25, 10, 2, 30)))).toBe(1);
+    expect((await capped.listQuarantine(0, 10)).total).toBe(0);
+    expect(await capped.quarantinedBytes()).toBe(0);
+  });
+
   it('a stage marking an event that already expired leaves a hash that still expires', async () => {
     await events.markTriaged('evt_gone', { new: 1 });
     expect(await redis.ttl(`${prefix}:event:evt_gone`)).toBeGreaterThan(0);

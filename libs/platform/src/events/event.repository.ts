@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { redactUrls } from '../logging/redact';
+import type { RetentionConfig } from '../config/schema';
 
 export type EventStatus = 'received' | 'parsed' | 'triaged' | 'routed' | 'quarantined' | 'ignored';
 
@@ -34,6 +35,8 @@ export interface EventView extends InputEvent {
   error?: ParseFailure;
   /** Why a well-formed input carried nothing to process. */
   ignored?: string;
+  /** Why a quarantined input's body is no longer kept (retention.quarantine caps): it cannot be replayed. */
+  bodyDropped?: string;
   replays: number;
 }
 
@@ -46,8 +49,13 @@ function sumRescored(flushes: NonNullable<EventView['rescored']>[]): EventView['
   };
 }
 
-/** Events live a week; quarantined ones stay until replayed or deleted. */
-const EVENT_TTL_SECONDS = 7 * 24 * 3600;
+export type EventRetention = Pick<RetentionConfig, 'events' | 'quarantine'>;
+
+const DEFAULT_RETENTION: EventRetention = {
+  events: 7 * 86_400_000,
+  quarantine: { keep: 30 * 86_400_000, maxItemBytes: 1_048_576, maxTotalBytes: 268_435_456 },
+};
+
 
 export function newEventId(): string {
   return `evt_${Date.now().toString(36)}${randomUUID().replace(/-/g, '').slice(0, 12)}`;
@@ -55,10 +63,15 @@ export function newEventId(): string {
 
 /** Raw inputs and what became of them. Every key of the event store is spelled here. */
 export class EventRepository {
+  private readonly ttlSeconds: number;
+
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-  ) {}
+    private readonly retention: EventRetention = DEFAULT_RETENTION,
+  ) {
+    this.ttlSeconds = Math.ceil(retention.events / 1000);
+  }
 
   private key(id: string) {
     return `${this.prefix}:event:${id}`;
@@ -74,6 +87,14 @@ export class EventRepository {
   }
   private get quarantineKey() {
     return `${this.prefix}:quarantine`;
+  }
+  /** Event id → bytes of its kept quarantined body. */
+  private get quarantineSizesKey() {
+    return `${this.prefix}:quarantine:sizes`;
+  }
+  /** Bytes of all kept quarantined bodies, against retention.quarantine.maxTotalBytes. */
+  private get quarantineBytesKey() {
+    return `${this.prefix}:quarantine:bytes`;
   }
 
   /** Stores the raw body before anything is acknowledged: nothing accepted is ever lost. */
@@ -93,8 +114,8 @@ export class EventRepository {
       .multi()
       .hset(this.key(event.id), fields)
       .set(this.rawKey(event.id), raw)
-      .expire(this.key(event.id), EVENT_TTL_SECONDS)
-      .expire(this.rawKey(event.id), EVENT_TTL_SECONDS)
+      .expire(this.key(event.id), this.ttlSeconds)
+      .expire(this.rawKey(event.id), this.ttlSeconds)
       .exec();
   }
 
@@ -126,6 +147,7 @@ export class EventRepository {
       rescored: sumRescored(Object.values(rescored).map((v) => JSON.parse(v))),
       error: json(hash.error),
       ignored: hash.ignored,
+      bodyDropped: hash.bodyDropped,
       replays: Number(hash.replays ?? 0),
       deliveries: Object.fromEntries(Object.entries(deliveries).map(([k, v]) => [k, JSON.parse(v)])),
     };
@@ -136,7 +158,7 @@ export class EventRepository {
    * never expires: the TTL is set when the key has none (a quarantined event is never marked).
    */
   private async update(id: string, fields: Record<string, string>): Promise<void> {
-    await this.redis.multi().hset(this.key(id), fields).expire(this.key(id), EVENT_TTL_SECONDS, 'NX').exec();
+    await this.redis.multi().hset(this.key(id), fields).expire(this.key(id), this.ttlSeconds, 'NX').exec();
   }
 
   async markParsed(id: string, parsed: NonNullable<EventView['parsed']>): Promise<void> {
@@ -156,7 +178,7 @@ export class EventRepository {
     await this.redis
       .multi()
       .hset(this.rescoredKey(id), flush, JSON.stringify(told))
-      .expire(this.rescoredKey(id), EVENT_TTL_SECONDS)
+      .expire(this.rescoredKey(id), this.ttlSeconds)
       .exec();
   }
 
@@ -164,19 +186,59 @@ export class EventRepository {
     await this.redis
       .multi()
       .hset(this.deliveriesKey(id), name, JSON.stringify(outcome))
-      .expire(this.deliveriesKey(id), EVENT_TTL_SECONDS)
+      .expire(this.deliveriesKey(id), this.ttlSeconds)
       .exec();
   }
 
-  /** Keeps the raw input (no expiry) and lists it for replay after a fix. */
+  /** Keeps the raw input (retention.quarantine: its own TTL and size caps) and lists it for replay after a fix. */
   async quarantine(id: string, error: ParseFailure, at: Date): Promise<void> {
-    await this.redis
+    const { keep, maxItemBytes, maxTotalBytes } = this.retention.quarantine;
+    const [size, before] = await Promise.all([this.redis.strlen(this.rawKey(id)), this.redis.hget(this.quarantineSizesKey, id)]);
+    const kept = size > maxItemBytes ? 0 : size;
+    const write = this.redis
       .multi()
       .hset(this.key(id), { status: 'quarantined', error: JSON.stringify({ ...error, message: redactUrls(error.message) }) })
-      .persist(this.key(id))
-      .persist(this.rawKey(id))
+      .pexpire(this.key(id), keep)
       .zadd(this.quarantineKey, at.getTime(), id)
-      .exec();
+      .hset(this.quarantineSizesKey, id, kept)
+      .incrby(this.quarantineBytesKey, kept - Number(before ?? 0));
+    if (size > maxItemBytes) {
+      write.del(this.rawKey(id)).hset(this.key(id), { bodyDropped: `larger than retention.quarantine.maxItemBytes (${maxItemBytes} bytes)` });
+    } else {
+      write.pexpire(this.rawKey(id), keep);
+    }
+    await write.exec();
+    // Over the total: the oldest quarantined events go first (never the one just kept).
+    while (Number(await this.redis.get(this.quarantineBytesKey)) > maxTotalBytes) {
+      const [oldest] = await this.redis.zrange(this.quarantineKey, 0, 0);
+      if (!oldest || oldest === id) break;
+      await this.unlist([oldest]);
+      await this.redis.del(this.key(oldest), this.rawKey(oldest));
+    }
+  }
+
+  /** Takes events out of the quarantine listing and their bodies out of its total; returns how many were listed. */
+  private async unlist(ids: string[]): Promise<number> {
+    const sizes = await this.redis.hmget(this.quarantineSizesKey, ...ids);
+    const bytes = sizes.reduce((sum, v) => sum + Number(v ?? 0), 0);
+    const [[, removed]] = (await this.redis
+      .multi()
+      .zrem(this.quarantineKey, ...ids)
+      .hdel(this.quarantineSizesKey, ...ids)
+      .decrby(this.quarantineBytesKey, bytes)
+      .exec()) as [[null, number], ...unknown[]];
+    return removed;
+  }
+
+  /** Retention: unlists quarantined events older than `cutoff` (their records and bodies expired with their TTL). */
+  async unlistQuarantinedBefore(cutoff: Date): Promise<number> {
+    const ids = await this.redis.zrangebyscore(this.quarantineKey, '-inf', cutoff.getTime());
+    return ids.length ? this.unlist(ids) : 0;
+  }
+
+  /** Bytes of quarantined bodies kept, against retention.quarantine.maxTotalBytes. */
+  async quarantinedBytes(): Promise<number> {
+    return Number((await this.redis.get(this.quarantineBytesKey)) ?? 0);
   }
 
   async listQuarantine(offset: number, limit: number): Promise<{ total: number; items: EventView[] }> {
@@ -194,14 +256,14 @@ export class EventRepository {
 
   /** Takes an event out of quarantine for another try; it expires again like any event. */
   async release(id: string): Promise<void> {
+    await this.unlist([id]);
     await this.redis
       .multi()
-      .zrem(this.quarantineKey, id)
       .hset(this.key(id), { status: 'received' })
       .hdel(this.key(id), 'error')
       .hincrby(this.key(id), 'replays', 1)
-      .expire(this.key(id), EVENT_TTL_SECONDS)
-      .expire(this.rawKey(id), EVENT_TTL_SECONDS)
+      .expire(this.key(id), this.ttlSeconds)
+      .expire(this.rawKey(id), this.ttlSeconds)
       .exec();
   }
 
@@ -215,7 +277,7 @@ export class EventRepository {
    */
   async claimDelivery(integration: string, deliveryId: string, eventId: string): Promise<string | undefined> {
     const key = `${this.prefix}:delivery:${integration}:${deliveryId}`;
-    const claimed = await this.redis.set(key, eventId, 'EX', EVENT_TTL_SECONDS, 'NX');
+    const claimed = await this.redis.set(key, eventId, 'EX', this.ttlSeconds, 'NX');
     return claimed ? undefined : ((await this.redis.get(key)) ?? undefined);
   }
 
@@ -230,3 +292,4 @@ export class EventRepository {
     await this.redis.hset(this.key(id), { format });
   }
 }
+

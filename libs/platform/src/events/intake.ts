@@ -31,6 +31,11 @@ export type IntakeOutcome =
   | { status: 'ignored'; eventId: string; format: string; reason: string }
   | { status: 'quarantined'; eventId: string; error: ParseFailure };
 
+/** The first ingest of an event; replays add their own. */
+function ingestJobId(eventId: string): string {
+  return `ingest-${eventId}-0`;
+}
+
 function codeOf(err: unknown): string | undefined {
   return err && typeof err === 'object' ? (err as { code?: string }).code : undefined;
 }
@@ -38,8 +43,10 @@ function codeOf(err: unknown): string | undefined {
 /**
  * Every input's way in, whoever received it (the gateway's uploads and webhooks, the collector's
  * watches): check that it parses, store the raw body, then quarantine it (replayable), mark it ignored,
- * or hand it to the `ingest` queue. Nothing accepted is ever lost; an input the check refuses (over a
- * limit, a field its caller may not send) is answered and not stored.
+ * or hand it to the `ingest` queue. An input the check refuses (over a limit, a field its caller may not
+ * send) is answered and not stored. Nothing accepted is ever lost: the sender hears 202 only once both
+ * the record and the job (a deterministic id) are written. A crash between the two leaves a record that
+ * was never acknowledged; it expires with the events, and the sender's retry is taken in.
  */
 export class InputIntake {
   constructor(
@@ -76,8 +83,20 @@ export class InputIntake {
     }
     await store();
     if (!input.format) await events.setFormat(eventId, format);
-    await queues.add(QUEUE.ingest, JOB.ingest, { eventId }, { jobId: `ingest-${eventId}-0` });
+    await queues.add(QUEUE.ingest, JOB.ingest, { eventId }, { jobId: ingestJobId(eventId) });
     metrics.inputs.inc({ integration: input.integration, outcome: 'accepted' });
     return { status: 'accepted', eventId, format };
+  }
+
+  /**
+   * Whether an event was taken in: queued for ingest, or already past it (or quarantined, ignored). A
+   * process that died between recording an input and queueing it never answered 202: such an event is
+   * not taken in, and the sender's retry is accepted under the same id (the ingest job id is derived
+   * from it, so two concurrent retries still queue one job).
+   */
+  async wasTakenIn(eventId: string): Promise<boolean> {
+    const event = await this.runtime.events.get(eventId);
+    if (event && event.status !== 'received') return true;
+    return (await this.runtime.queues.queue(QUEUE.ingest).getJob(ingestJobId(eventId))) !== undefined;
   }
 }

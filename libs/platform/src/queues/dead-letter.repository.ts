@@ -57,6 +57,20 @@ export class DeadLetterRepository {
     return removed && value ? (JSON.parse(value) as DeadLetter) : undefined;
   }
 
+  /** Retention: removes letters that failed before `cutoff`, and the oldest beyond `keepAtMost`. Returns how many went. */
+  async removeOlderThan(cutoff: Date, keepAtMost: number): Promise<number> {
+    const old = await this.redis.zrangebyscore(this.indexKey, '-inf', `(${cutoff.getTime()}`);
+    const total = await this.redis.zcard(this.indexKey);
+    const excess = total - old.length - keepAtMost;
+    const over = excess > 0 ? await this.redis.zrange(this.indexKey, old.length, old.length + excess - 1) : [];
+    const ids = [...old, ...over];
+    for (let i = 0; i < ids.length; i += 1000) {
+      const chunk = ids.slice(i, i + 1000);
+      await this.redis.multi().del(...chunk.map((id) => this.key(id))).zrem(this.indexKey, ...chunk).exec();
+    }
+    return ids.length;
+  }
+
   async remove(id: string): Promise<void> {
     await this.redis.multi().del(this.key(id)).zrem(this.indexKey, id).exec();
   }

@@ -1,6 +1,7 @@
 import { Queue, UnrecoverableError, Worker, type Job, type JobsOptions, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { ZodType, ZodTypeDef } from 'zod';
+import type { JobsConfig, RetentionConfig } from '../config/schema';
 import type { Logger } from '../logging/logger';
 import { redactError } from '../logging/redact';
 import { DeadLetterRepository } from './dead-letter.repository';
@@ -25,13 +26,26 @@ export function jobErrorTraits(err: unknown): JobErrorTraits {
   return {};
 }
 
-export const DEFAULT_JOB_OPTIONS: JobsOptions = {
-  attempts: 8,
-  backoff: { type: 'exponential', delay: 1_000, jitter: 0.5 },
-  // Completed jobs are kept a day so a re-enqueue with the same jobId within it is a no-op.
-  removeOnComplete: { age: 86_400, count: 100_000 },
-  removeOnFail: { age: 7 * 86_400 },
+/** What a queue keeps and how it recovers from a dead worker: config `jobs` and `retention`. */
+export interface QueuePolicy {
+  jobs: Pick<JobsConfig, 'stalledAfter' | 'maxStalls'>;
+  retention: Pick<RetentionConfig, 'completedJobs' | 'failedJobs' | 'maxJobsKept'>;
+}
+
+export const DEFAULT_QUEUE_POLICY: QueuePolicy = {
+  jobs: { stalledAfter: 30_000, maxStalls: 10 },
+  retention: { completedJobs: 86_400_000, failedJobs: 7 * 86_400_000, maxJobsKept: 50_000 },
 };
+
+export function jobOptions({ retention }: QueuePolicy): JobsOptions {
+  return {
+    attempts: 8,
+    backoff: { type: 'exponential', delay: 1_000, jitter: 0.5 },
+    // Completed jobs are kept (a day by default) so a re-enqueue with the same jobId within it is a no-op.
+    removeOnComplete: { age: Math.ceil(retention.completedJobs / 1000), count: retention.maxJobsKept },
+    removeOnFail: { age: Math.ceil(retention.failedJobs / 1000), count: retention.maxJobsKept },
+  };
+}
 
 export interface WorkerSpec<T> {
   queue: string;
@@ -50,6 +64,7 @@ export class QueueRegistry {
     private readonly redis: Redis,
     private readonly prefix: string,
     private readonly logger: Logger,
+    private readonly policy: QueuePolicy = DEFAULT_QUEUE_POLICY,
   ) {
     this.deadLetters = new DeadLetterRepository(redis, prefix);
   }
@@ -61,7 +76,7 @@ export class QueueRegistry {
   queue(name: string): Queue {
     let queue = this.queues.get(name);
     if (!queue) {
-      queue = new Queue(name, { connection: this.redis, prefix: this.bullPrefix, defaultJobOptions: DEFAULT_JOB_OPTIONS });
+      queue = new Queue(name, { connection: this.redis, prefix: this.bullPrefix, defaultJobOptions: jobOptions(this.policy) });
       this.queues.set(name, queue);
     }
     return queue;
@@ -100,6 +115,12 @@ export class QueueRegistry {
         prefix: this.bullPrefix,
         concurrency: spec.options?.concurrency ?? 4,
         limiter: spec.options?.limiter,
+        // A killed process leaves its jobs locked: once the lock lapses another worker (or this one
+        // restarted) takes them up again. Every stage is idempotent, so a job run twice does no harm;
+        // one that keeps killing its worker is dead-lettered after maxStalls.
+        lockDuration: this.policy.jobs.stalledAfter,
+        stalledInterval: this.policy.jobs.stalledAfter,
+        maxStalledCount: this.policy.jobs.maxStalls,
         autorun: true,
       },
     );

@@ -12,6 +12,8 @@ export const QUEUE = {
   group: 'group',
   /** Exceptions that end (expiry or deletion): their suppressed findings are routed as new. */
   exceptions: 'exceptions',
+  /** The retention sweep: one BullMQ job scheduler, so one run per interval whatever the number of replicas. */
+  retention: 'retention',
 } as const;
 
 export const DESTINATION_TYPES = ['slack', 'jira', 'pagerduty', 'github', 'webhook'] as const;
@@ -41,6 +43,7 @@ export const JOB = {
   collect: 'collect-follow-up',
   kubernetesResync: 'kubernetes-resync',
   feedback: 'runtime-feedback',
+  retention: 'retention-sweep',
 } as const;
 
 export const ingestJobSchema = z.object({ eventId: z.string() });
@@ -83,6 +86,8 @@ export const deliverJobSchema = z.object({ notification: notificationSchema });
 
 /** `seq` names the window: a timer for an older window of the same group finds nothing to do. */
 export const flushGroupJobSchema = z.object({ groupId: z.string(), route: z.string(), seq: z.number().int() });
+
+export const retentionJobSchema = z.object({}).passthrough();
 
 export const releaseExceptionJobSchema = z.object({ exceptionId: z.string(), reason: z.enum(['expired', 'deleted']), at: z.string() });
 

@@ -51,6 +51,12 @@ export interface FlushOutcome {
   labels: Record<string, string>;
   /** Inputs whose changes this flush carries. */
   events: string[];
+  /**
+   * When the group's state was created (ms): part of notification ids, so a group removed by retention
+   * and created again (its windows numbered from 1 again) never reuses an id. Absent for groups created
+   * before it was recorded.
+   */
+  born?: number;
   /** The same inputs per cause, with how many of their findings this flush told. */
   routedBy: RoutedBy[];
   next?: { seq: number; flushAt: number };
@@ -61,12 +67,14 @@ const CHUNK = 1000;
 
 const ADD_SCRIPT = readFileSync(resolve(__dirname, 'lua/add-to-groups.lua'), 'utf8');
 const FLUSH_SCRIPT = readFileSync(resolve(__dirname, 'lua/flush-group.lua'), 'utf8');
+const DROP_SCRIPT = readFileSync(resolve(__dirname, 'lua/drop-group.lua'), 'utf8');
 
 /**
  * Group state of the route tree (Alertmanager's aggregation groups), every key spelled here, under one
  * hash tag (one add call spans many groups): `<prefix>:{groups}:group:<id>` (route, labels, window seq,
- * timers, last outcome), `:pending` (changes since the last flush) and `:open` (findings told open to
- * the route's destinations).
+ * timers, birth), `:pending` (changes since the last flush), `:open` (findings told open to the route's
+ * destinations), `:outcome:<seq>` (a flush's answer while its job runs), and `<prefix>:{groups}:index`
+ * (every group by its last activity, for retention).
  */
 export class GroupRepository {
   private readonly base: string;
@@ -79,12 +87,17 @@ export class GroupRepository {
     this.base = `${prefix}:{groups}`;
     if (!redis.addToGroups) {
       redis.defineCommand('addToGroups', { lua: ADD_SCRIPT });
-      redis.defineCommand('flushGroup', { numberOfKeys: 3, lua: FLUSH_SCRIPT });
+      redis.defineCommand('flushGroup', { numberOfKeys: 5, lua: FLUSH_SCRIPT });
+      redis.defineCommand('dropGroup', { numberOfKeys: 4, lua: DROP_SCRIPT });
     }
   }
 
   private key(groupId: string) {
     return `${this.base}:group:${groupId}`;
+  }
+
+  private get indexKey() {
+    return `${this.base}:index`;
   }
 
   /** Adds every group's changes in one pipeline of script calls; returns each group's armed timer. */
@@ -95,7 +108,7 @@ export class GroupRepository {
     let args: string[] = [];
     let size = 0;
     const send = () => {
-      if (args.length) pipeline.addToGroups(keys.length, ...keys, String(now.getTime()), ...args);
+      if (args.length) pipeline.addToGroups(keys.length + 1, ...keys, this.indexKey, String(now.getTime()), ...args);
       keys = [];
       args = [];
       size = 0;
@@ -121,9 +134,13 @@ export class GroupRepository {
     return [...timers.values()];
   }
 
-  /** Flushes window `seq` (once; a retry gets the same outcome); undefined when that window is over. */
-  async flush(groupId: string, seq: number, now: Date, repeatInterval: number): Promise<FlushOutcome | undefined> {
-    const raw = await this.redis.flushGroup(this.key(groupId), `${this.key(groupId)}:pending`, `${this.key(groupId)}:open`, String(seq), String(now.getTime()), String(repeatInterval));
+  /**
+   * Flushes window `seq` (once; a retry gets the same outcome until `forget`, at most `keepMs`);
+   * undefined when that window is over.
+   */
+  async flush(groupId: string, seq: number, now: Date, repeatInterval: number, keepMs = 86_400_000): Promise<FlushOutcome | undefined> {
+    const g = this.key(groupId);
+    const raw = await this.redis.flushGroup(g, `${g}:pending`, `${g}:open`, `${g}:outcome:${seq}`, this.indexKey, String(seq), String(now.getTime()), String(repeatInterval), String(keepMs), groupId);
     if (!raw) return undefined;
     const outcome = JSON.parse(raw) as FlushOutcome & { next: FlushOutcome['next'] | null };
     const parse = (list: unknown[]) => list.map((f) => findingSchema.parse(f));
@@ -136,11 +153,34 @@ export class GroupRepository {
       next: outcome.next ?? undefined,
     };
   }
+
+  /** Drops the kept outcome of window `seq` once what it decided is queued: a retry after this finds nothing to do. */
+  async forget(groupId: string, seq: number): Promise<void> {
+    await this.redis.del(`${this.key(groupId)}:outcome:${seq}`);
+  }
+
+  /** Groups with no activity since `beforeMs` (oldest first, at most `limit`), with their route path and last activity. */
+  async inactiveSince(beforeMs: number, limit: number): Promise<{ groupId: string; route: string | null; lastActivity: number }[]> {
+    const rows = await this.redis.zrangebyscore(this.indexKey, '-inf', beforeMs, 'WITHSCORES', 'LIMIT', 0, limit);
+    const ids = rows.filter((_, i) => i % 2 === 0);
+    if (!ids.length) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hget(this.key(id), 'route');
+    const routes = (await pipeline.exec())!.map(([, route]) => route as string | null);
+    return ids.map((groupId, i) => ({ groupId, route: routes[i], lastActivity: Number(rows[2 * i + 1]) }));
+  }
+
+  /** Removes a group's state; with `idleBefore` (ms) only if it is idle since then (nothing armed, pending or open). */
+  async remove(groupId: string, idleBefore?: number): Promise<boolean> {
+    const g = this.key(groupId);
+    return (await this.redis.dropGroup(g, `${g}:pending`, `${g}:open`, this.indexKey, groupId, idleBefore === undefined ? '' : String(idleBefore))) === 1;
+  }
 }
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     addToGroups(numberOfKeys: number, ...keysThenArgs: string[]): Result<[string, string, number, number][], Context>;
-    flushGroup(group: string, pending: string, open: string, ...args: string[]): Result<string, Context>;
+    flushGroup(group: string, pending: string, open: string, outcome: string, index: string, ...args: string[]): Result<string, Context>;
+    dropGroup(...keysThenArgs: string[]): Result<number, Context>;
   }
 }

@@ -35,13 +35,15 @@ export function groupChanges(root: RouteConfig, changes: PendingChange[]): Group
 }
 
 /**
- * The notifications of one flush, one per destination of the route. The id is derived from the group
- * and its window, so a retried flush builds the same ids and delivery stays idempotent.
+ * The notifications of one flush, one per destination of the route. The id is derived from the group,
+ * its birth and its window, so a retried flush builds the same ids and delivery stays idempotent, and a
+ * group created again after retention removed it never repeats an id its destinations have seen.
  */
 export function notificationsOf(outcome: FlushOutcome, route: MatchedRoute, groupId: string, seq: number, now: Date): Notification[] {
   if (!outcome.notify) return [];
+  const window = outcome.born === undefined ? `${seq}` : `${outcome.born}\u0000${seq}`;
   return route.to.map((destination) => ({
-    id: createHash('sha256').update(`${groupId}\u0000${seq}\u0000${destination}`).digest('hex').slice(0, 24),
+    id: createHash('sha256').update(`${groupId}\u0000${window}\u0000${destination}`).digest('hex').slice(0, 24),
     key: notificationKey(route.path, destination, outcome.labels),
     route: route.path,
     destination,

@@ -534,6 +534,21 @@ export class AssetRepository {
     };
   }
 
+  /** Retention: drops the risk records of findings that were removed. */
+  async forgetRisk(fingerprints: string[]): Promise<void> {
+    for (let i = 0; i < fingerprints.length; i += CHUNK) await this.redis.unlink(...fingerprints.slice(i, i + CHUNK).map(this.riskKey));
+  }
+
+  /** Retention: drops the vulnerability facts kept per digest for digests no longer current. */
+  async forgetDigests(digests: string[]): Promise<void> {
+    for (let i = 0; i < digests.length; i += CHUNK) {
+      const chunk = digests.slice(i, i + CHUNK);
+      const scopes = exec(await this.redis.pipeline(chunk.map((d) => ['smembers', this.vulnScopesKey(d)])).exec()) as string[][];
+      const keys = chunk.flatMap((d, j) => [this.vulnScopesKey(d), ...scopes[j].map((scope) => this.vulnsKey(d, scope))]);
+      await this.redis.unlink(...keys);
+    }
+  }
+
   async saveRisk(records: Map<string, RiskRecord>): Promise<void> {
     const entries = [...records];
     const write = this.redis.pipeline();

@@ -11,10 +11,12 @@
 -- KEYS[3]  `…:findings`  set of every fingerprint
 -- KEYS[4]  `…:findings:seen`  sorted set, fingerprint by last seen (ms)
 -- KEYS[5]  `…:findings:risk`  sorted set, fingerprint by risk score
--- KEYS[6]  `…:scope:`    prefix of scope memberships `…:scope:<scope key>` (set) and `:last` (hash)
+-- KEYS[6]  `…:scope:`    prefix of scope memberships `…:scope:<scope key>` (set); a scope's last answer
+--          is apart (KEYS[9]), so a scope key ending in ':last' is just a scope
 -- KEYS[7]  `…:image:`    prefix of an image repository's `…:image:<repository>:scans|running|current|
 --          scopes|running-last`
 -- KEYS[8]  `…:release:`  prefix of the answer of an exception's last end `…:release:<exception id>`
+-- KEYS[9]  `…:scope-last:`  prefix of a scope's last answer `…:scope-last:<scope key>` (hash)
 -- Prefixes, not whole keys, because these scripts reach keys whose names they only learn inside
 -- Redis: the findings a scope no longer has, the indexes a stored record is in, the scopes of an
 -- image's current digests. The shared hash tag keeps every such key in the slot of KEYS[1], so a
@@ -36,13 +38,14 @@ local function resolve(fp, now, why, limit)
   local key = fkey(fp)
   local cur = redis.call('HMGET', key, 'state', 'exception')
   if cur[1] ~= 'open' and cur[1] ~= 'suppressed' then return false end
-  redis.call('HSET', key, 'state', 'resolved', 'exception', '')
+  redis.call('HSET', key, 'state', 'resolved', 'exception', '', 'resolvedAt', now)
   setState(fp, cur[1], 'resolved')
   if cur[2] and cur[2] ~= '' then redis.call('SREM', idx('exception:' .. cur[2]), fp) end
   history(fp, now, 'resolved', why, limit)
   return true
 end
 local function scopeKey(key) return KEYS[6] .. key end
+local function scopeLastKey(key) return KEYS[9] .. key end
 local function imageKey(repository) return KEYS[7] .. repository end
 -- 'image:<digest>' or a tool's own 'image:<digest>/<tool>' (Grype keeps its own view of a digest).
 local function digestOf(scope) return string.match(scope, '^image:([^/]+)') end

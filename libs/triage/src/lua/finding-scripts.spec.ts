@@ -40,7 +40,7 @@ describe('the finding scripts on their KEYS and ARGV', () => {
     redis = testRedis();
     prefix = testPrefix('findings-lua');
     b = `${prefix}:{findings}`;
-    keys = [`${b}:finding:`, `${b}:idx:`, `${b}:findings`, `${b}:findings:seen`, `${b}:findings:risk`, `${b}:scope:`, `${b}:image:`, `${b}:release:`];
+    keys = [`${b}:finding:`, `${b}:idx:`, `${b}:findings`, `${b}:findings:seen`, `${b}:findings:risk`, `${b}:scope:`, `${b}:image:`, `${b}:release:`, `${b}:scope-last:`];
   });
   afterAll(async () => {
     await dropPrefix(redis, prefix);

@@ -8,7 +8,9 @@
 -- Reply    the fingerprints resolved (a retried cause answers what the first attempt resolved)
 local scope, now, nowMs, cause, limit, repository, digest = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6], ARGV[7]
 local setKey = scopeKey(scope)
-local lastKey = setKey .. ':last'
+local lastKey = scopeLastKey(scope)
+-- Before 'scope-last', a scope's last answer was '<scope key>:last' among the scopes: not a scope.
+if redis.call('TYPE', setKey).ok == 'hash' then redis.call('DEL', setKey) end
 -- The same input again (a retried job): answer as the first time did.
 if redis.call('HGET', lastKey, 'cause') == cause then
   return cjson.decode(redis.call('HGET', lastKey, 'resolved'))

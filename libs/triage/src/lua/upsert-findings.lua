@@ -58,7 +58,11 @@ for i = 5, #ARGV, 10 do
       for name in pairs(old) do if not new[name] then redis.call('SREM', idx(name), fp) end end
       for name in pairs(new) do if not old[name] then redis.call('SADD', idx(name), fp) end end
     end
-    for name in pairs(split(acc)) do redis.call('SADD', idx(name), fp) end
+    for name in pairs(split(acc)) do
+      redis.call('SADD', idx(name), fp)
+      -- Remembered so retention can take the finding out of every index it accumulated.
+      redis.call('SADD', key .. ':indexes', name)
+    end
     redis.call('SADD', key .. ':sources', source)
     if digest ~= '' then redis.call('SADD', key .. ':digests', digest) end
     if workload ~= '' then redis.call('SADD', key .. ':workloads', workload) end

@@ -3,12 +3,14 @@
 -- brought forward (a new window: a new seq, the old timer then finds nothing to do).
 -- KEYS[2g-1]  group g's hash (`group:<id>`: route, labels, seq, flushAt, lastFlush), g = 1..n
 -- KEYS[2g]    group g's pending changes (`group:<id>:pending`, fingerprint → payload)
+-- KEYS[last]  the groups by last activity (`{groups}:index`), for retention
 -- ARGV[1]     now (ms)
 -- ARGV[2..]   per group, in KEYS order: groupId, route, labels JSON, wait (ms), interval (ms), n,
 --             then n × (fingerprint, payload)
 -- Reply       per group {groupId, route, seq, flushAt}
 local now = tonumber(ARGV[1])
 local out = {}
+local index = KEYS[#KEYS]
 local i, k = 2, 1
 while i <= #ARGV do
   local id, route, labels, wait, interval, n = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5])
@@ -17,7 +19,10 @@ while i <= #ARGV do
   i = i + 6
   for j = i, i + 2 * n - 1, 2 do redis.call('HSET', pending, ARGV[j], ARGV[j + 1]) end
   i = i + 2 * n
+  -- Its birth goes into notification ids: a group created again after retention never repeats one.
+  if redis.call('EXISTS', g) == 0 then redis.call('HSET', g, 'born', now) end
   redis.call('HSET', g, 'route', route, 'labels', labels)
+  redis.call('ZADD', index, now, id)
   local f = redis.call('HMGET', g, 'seq', 'flushAt', 'lastFlush')
   local seq, flushAt = tonumber(f[1] or '0'), tonumber(f[2] or '')
   local due = now + wait

@@ -1,16 +1,22 @@
 -- Flushes window 'seq' of a group once: pending changes are folded into what the group has told its
 -- destinations (new and regressed only when not already told open, resolved only when told open), the
--- outcome is kept so a retried flush answers the same, and the next timer (the repeat) is armed while
--- anything is open. Finding JSON is spliced as text, never re-encoded (cjson would turn [] into {}).
+-- outcome is kept under a key of its own until its job has queued the deliveries (at most keepMs), so a
+-- retried flush answers the same even after later windows, and the next timer (the repeat) is armed
+-- while anything is open. Finding JSON is spliced as text, never re-encoded (cjson would turn [] into {}).
 -- A pending payload is 'change|event|cause|json' ('change|event|json' before causes: the batch's).
 -- KEYS[1]  the group's hash (`group:<id>`: seq, flushAt, lastFlush, lastNotified, labels, outcomeSeq, outcome)
 -- KEYS[2]  its pending changes (`group:<id>:pending`), emptied
 -- KEYS[3]  the findings it has told open (`group:<id>:open`, fingerprint → finding JSON)
--- ARGV     seq, now (ms), repeat interval (ms)
+-- KEYS[4]  this window's kept outcome (`group:<id>:outcome:<seq>`)
+-- KEYS[5]  the groups by last activity (`{groups}:index`)
+-- ARGV     seq, now (ms), repeat interval (ms), keep (ms), groupId
 -- Reply    the outcome JSON, or '' for a stale window
-local seq, now, rep = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local g, pendingKey, openKey = KEYS[1], KEYS[2], KEYS[3]
-local f = redis.call('HMGET', g, 'seq', 'outcomeSeq', 'outcome', 'lastNotified', 'labels')
+local seq, now, rep, keep = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local g, pendingKey, openKey, outcomeKey, index = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local kept = redis.call('GET', outcomeKey)
+if kept then return kept end
+local f = redis.call('HMGET', g, 'seq', 'outcomeSeq', 'outcome', 'lastNotified', 'labels', 'born')
+-- Kept in the group's hash before outcomes had keys of their own.
 if tonumber(f[2] or '-1') == seq then return f[3] end
 if tonumber(f[1] or '-1') ~= seq then return '' end
 local lists = {new = {}, regressed = {}, resolved = {}}
@@ -74,6 +80,7 @@ local changed = #lists.new + #lists.regressed + #lists.resolved + updated > 0
 local notify = changed or (#open > 0 and lastNotified ~= nil and now >= lastNotified + rep)
 if notify then lastNotified = now end
 redis.call('HSET', g, 'lastFlush', now)
+redis.call('ZADD', index, now, ARGV[5])
 if notify then redis.call('HSET', g, 'lastNotified', now) end
 local next = 'null'
 if #told > 0 then
@@ -87,7 +94,8 @@ local function array(items) return '[' .. table.concat(items, ',') .. ']' end
 local outcome = '{"notify":' .. tostring(notify) .. ',"labels":' .. (f[5] or '{}') ..
   ',"changes":{"new":' .. array(lists.new) .. ',"regressed":' .. array(lists.regressed) ..
   ',"resolved":' .. array(lists.resolved) .. ',"open":' .. (notify and array(open) or '[]') .. '}' ..
-  ',"events":' .. (#eventList == 0 and '[]' or cjson.encode(eventList)) ..
+  ',"events":' .. (#eventList == 0 and '[]' or cjson.encode(eventList)) .. (f[6] and (',"born":' .. f[6]) or '') ..
   ',"routedBy":' .. (#routedBy == 0 and '[]' or cjson.encode(routedBy)) .. ',"next":' .. next .. '}'
-redis.call('HSET', g, 'outcomeSeq', seq, 'outcome', outcome)
+redis.call('HDEL', g, 'outcomeSeq', 'outcome')
+redis.call('SET', outcomeKey, outcome, 'PX', keep)
 return outcome
