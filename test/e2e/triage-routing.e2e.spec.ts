@@ -167,7 +167,9 @@ describe('triage and routing against real Redis, through HTTP, to the Slack emul
     const res = await klaxon.api('/v1/reports?format=grype', { method: 'POST', body: grypeReport, headers: { 'content-type': 'application/json' } });
     expect(res.status).toBe(202);
     const grype = await triaged(klaxon, ((await res.json()) as { eventId: string }).eventId);
-    expect(grype.triage.unchanged).toBeGreaterThanOrEqual(1);
+    // The CVE Trivy already reported is not new: it is the same finding (updated: its routing signature,
+    // read from the latest report, changed; unchanged otherwise).
+    expect(grype.triage.unchanged + grype.triage.updated).toBeGreaterThanOrEqual(1);
 
     const finding = await findingOf('shop/checkout', 'CVE-2024-5535');
     expect(finding.sources).toEqual(['grype/report', 'trivy/report']);
