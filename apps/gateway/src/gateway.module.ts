@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { SourcesModule } from '@klaxon/sources';
+import { TriageModule } from '@klaxon/triage';
 import { EventsController } from './events/events.controller';
 import { ExceptionsController } from './exceptions/exceptions.controller';
 import { FindingsController } from './findings/findings.controller';
@@ -15,6 +17,7 @@ import { SuggestionsController } from './suggestions/suggestions.controller';
 import { WebhooksController } from './webhooks/webhooks.controller';
 
 @Module({
+  imports: [TriageModule, SourcesModule],
   controllers: [ReportsController, WebhooksController, EventsController, HealthController, FindingsController, ExceptionsController, RoutesController, RiskController, GateController, SuggestionsController],
   providers: [IntakeService, { provide: APP_GUARD, useClass: ApiTokenGuard }, { provide: APP_FILTER, useClass: BodyErrorFilter }],
   exports: [IntakeService],

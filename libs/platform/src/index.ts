@@ -9,4 +9,5 @@ export * from './redis/connection';
 export * from './redis/embedded-redis';
 export * from './runtime';
 export * from './platform.module';
+export * from './platform.tokens';
 export * from './metrics/metrics';

@@ -8,3 +8,4 @@ export * from './assets/asset.repository';
 export * from './correlate/correlate.usecase';
 export * from './correlate/rank-workloads.usecase';
 export * from './suggestions';
+export * from './triage.module';

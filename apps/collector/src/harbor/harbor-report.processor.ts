@@ -2,7 +2,7 @@ import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
 import { z } from 'zod';
 import { InputIntake, Runtime, collectJobSchema, collectQueue, type CollectJob } from '@klaxon/platform';
-import { HARBOR_REPORT_FOLLOW_UP, parseInput, type SourceMeta } from '@klaxon/sources';
+import { HARBOR_REPORT_FOLLOW_UP } from '@klaxon/sources';
 import { fetchVulnerabilityReport } from './harbor.client';
 
 /** What the Harbor webhook parser asks for (libs/sources/src/harbor/parse.ts), checked at this edge. */
@@ -23,11 +23,10 @@ const paramsSchema = z.object({
  */
 @Injectable()
 export class HarborReportProcessor implements OnModuleInit {
-  private readonly intake: InputIntake;
-
-  constructor(private readonly runtime: Runtime) {
-    this.intake = new InputIntake(runtime, (raw, format, meta) => parseInput(raw, format, meta as SourceMeta).format);
-  }
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly intake: InputIntake,
+  ) {}
 
   onModuleInit(): void {
     this.runtime.queues.work({

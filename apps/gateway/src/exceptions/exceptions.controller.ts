@@ -12,13 +12,11 @@ import { ApiError, jsonBody, validate } from '../http/api-error';
  */
 @Controller('v1/exceptions')
 export class ExceptionsController {
-  private readonly repository: ExceptionRepository;
-  private readonly store: ExceptionStore;
-
-  constructor(private readonly runtime: Runtime) {
-    this.repository = new ExceptionRepository(runtime.redis, runtime.prefix);
-    this.store = new ExceptionStore(runtime.exceptions, this.repository);
-  }
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly repository: ExceptionRepository,
+    private readonly store: ExceptionStore,
+  ) {}
 
   private view(exception: Exception) {
     return { ...toView(exception), active: isActive(exception, this.runtime.clock()) };

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { FINDING_KINDS, FINDING_STATES, SEVERITIES, severityRank } from '@klaxon/findings';
 import { Runtime } from '@klaxon/platform';
 import { testRoute } from '@klaxon/routing';
-import { AssetRepository, ExceptionRepository, ExceptionStore, FindingRepository, findingOf, type FindingFilter } from '@klaxon/triage';
+import { AssetRepository, ExceptionStore, FindingRepository, findingOf, type FindingFilter } from '@klaxon/triage';
 import { ApiError, validate } from '../http/api-error';
 
 const csv = z.string().transform((s) => s.split(',').map((v) => v.trim()).filter(Boolean));
@@ -34,15 +34,12 @@ const querySchema = z
 /** `GET /v1/findings` (filtered, newest first, paginated) and `GET /v1/findings/{fingerprint}`. */
 @Controller('v1/findings')
 export class FindingsController {
-  private readonly findings: FindingRepository;
-  private readonly exceptions: ExceptionStore;
-  private readonly assets: AssetRepository;
-
-  constructor(private readonly runtime: Runtime) {
-    this.findings = new FindingRepository(runtime.redis, runtime.prefix);
-    this.assets = new AssetRepository(runtime.redis, runtime.prefix);
-    this.exceptions = new ExceptionStore(runtime.exceptions, new ExceptionRepository(runtime.redis, runtime.prefix));
-  }
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly findings: FindingRepository,
+    private readonly assets: AssetRepository,
+    private readonly exceptions: ExceptionStore,
+  ) {}
 
   @Get()
   async list(@Query() query: Record<string, string>) {

@@ -5,7 +5,7 @@ import { ruleTable, type SuggestionRule } from '@klaxon/feedback';
 import { GitHubDestination } from '@klaxon/destinations';
 import { Runtime } from '@klaxon/platform';
 import { IgnoredInput, ParseError, formats, parseInput } from '@klaxon/sources';
-import { ExceptionRepository, ExceptionStore, FindingRepository, SuggestionRepository, findingOf } from '@klaxon/triage';
+import { ExceptionStore, FindingRepository, SuggestionRepository, findingOf } from '@klaxon/triage';
 import { ApiError } from '../http/api-error';
 import { reportContextOf, uploadParam, type UploadContext } from '../http/report-context';
 import { renderGateCheck } from './gate-check';
@@ -29,13 +29,15 @@ const DIGEST_LIMIT = 10_000;
  */
 @Controller('v1/gate')
 export class GateController {
-  private readonly findings: FindingRepository;
-  private readonly exceptions: ExceptionStore;
-  private readonly suggestions: SuggestionRepository;
   private readonly rules: Map<string, SuggestionRule>;
   private readonly checks?: { name: string; github: GitHubDestination };
 
-  constructor(private readonly runtime: Runtime) {
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly findings: FindingRepository,
+    private readonly exceptions: ExceptionStore,
+    private readonly suggestions: SuggestionRepository,
+  ) {
     for (const [name, dest] of Object.entries(runtime.config.destinations)) {
       if (dest.type === 'github' && dest.checkRuns) {
         this.checks = { name, github: new GitHubDestination(dest) };
@@ -43,9 +45,6 @@ export class GateController {
       }
     }
     this.rules = new Map(ruleTable(runtime.config.feedback).map((r) => [r.id, r]));
-    this.findings = new FindingRepository(runtime.redis, runtime.prefix);
-    this.exceptions = new ExceptionStore(runtime.exceptions, new ExceptionRepository(runtime.redis, runtime.prefix));
-    this.suggestions = new SuggestionRepository(runtime.redis, runtime.prefix);
   }
 
   @Post()

@@ -1,6 +1,6 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
-import { InputIntake, Runtime, newEventId } from '@klaxon/platform';
-import { parseInput, type ReportContext, type SourceMeta } from '@klaxon/sources';
+import { InputIntake, newEventId } from '@klaxon/platform';
+import type { ReportContext } from '@klaxon/sources';
 import { ApiError } from '../http/api-error';
 
 export interface IntakeResult {
@@ -24,11 +24,7 @@ export interface Intake {
  */
 @Injectable()
 export class IntakeService {
-  private readonly intake: InputIntake;
-
-  constructor(runtime: Runtime) {
-    this.intake = new InputIntake(runtime, (raw, format, meta) => parseInput(raw, format, meta as SourceMeta).format);
-  }
+  constructor(private readonly intake: InputIntake) {}
 
   async accept(intake: Intake, eventId = newEventId()): Promise<IntakeResult> {
     const outcome = await this.intake.accept(intake, eventId);

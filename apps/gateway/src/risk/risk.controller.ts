@@ -1,7 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { z } from 'zod';
 import { Runtime } from '@klaxon/platform';
-import { AssetRepository, RankWorkloads } from '@klaxon/triage';
+import { RankWorkloads } from '@klaxon/triage';
 import { validate } from '../http/api-error';
 
 const querySchema = z.object({ limit: z.coerce.number().int().min(1).max(200).default(20) }).strict();
@@ -9,11 +9,10 @@ const querySchema = z.object({ limit: z.coerce.number().int().min(1).max(200).de
 /** `GET /v1/risk/workloads`: the workloads running now, stack-ranked by the risk of what they run, with reasons. */
 @Controller('v1/risk')
 export class RiskController {
-  private readonly rank: RankWorkloads;
-
-  constructor(private readonly runtime: Runtime) {
-    this.rank = new RankWorkloads(new AssetRepository(runtime.redis, runtime.prefix), runtime.config);
-  }
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly rank: RankWorkloads,
+  ) {}
 
   @Get('workloads')
   async workloads(@Query() query: Record<string, string>) {

@@ -2,17 +2,16 @@ import { Controller, HttpCode, Post, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { Runtime } from '@klaxon/platform';
 import { findingProbeSchema, probeFinding, testRoute } from '@klaxon/routing';
-import { ExceptionRepository, ExceptionStore } from '@klaxon/triage';
+import { ExceptionStore } from '@klaxon/triage';
 import { jsonBody, validate } from '../http/api-error';
 
 /** `POST /v1/routes/test`: a finding in; the routes, destinations and suppressing exception out. Nothing is sent. */
 @Controller('v1/routes')
 export class RoutesController {
-  private readonly exceptions: ExceptionStore;
-
-  constructor(private readonly runtime: Runtime) {
-    this.exceptions = new ExceptionStore(runtime.exceptions, new ExceptionRepository(runtime.redis, runtime.prefix));
-  }
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly exceptions: ExceptionStore,
+  ) {}
 
   @Post('test')
   @HttpCode(200)

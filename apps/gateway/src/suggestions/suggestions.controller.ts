@@ -47,11 +47,12 @@ function allYaml(s: View): string {
 /** `GET /v1/suggestions`, `GET /v1/suggestions/{id}` (JSON, or `?format=yaml`), adopting one for the gate. */
 @Controller('v1/suggestions')
 export class SuggestionsController {
-  private readonly repository: SuggestionRepository;
   private readonly table: SuggestionRule[];
 
-  constructor(private readonly runtime: Runtime) {
-    this.repository = new SuggestionRepository(runtime.redis, runtime.prefix);
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly repository: SuggestionRepository,
+  ) {
     this.table = ruleTable(runtime.config.feedback);
   }
 

@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { toFinding, type Finding } from '@klaxon/findings';
-import { Runtime, createLogger, parseConfig } from '@klaxon/platform';
+import { Test } from '@nestjs/testing';
+import { PlatformModule, Runtime, createLogger, parseConfig } from '@klaxon/platform';
 import type { Notification } from '@klaxon/routing';
 import { DEFAULT_TOKEN, SlackEmulator } from '../../../../test/emulators/slack.emulator';
 import { WebhookEmulator } from '../../../../test/emulators/webhook.emulator';
 import { dropPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
+import { NotifierModule } from '../notifier.module';
 import { DeliverNotificationProcessor } from './deliver-notification.processor';
 
 function finding(id: string): Finding {
@@ -52,7 +54,10 @@ describe('deliveries that arrive out of order', () => {
       `destinations:\n  slack-sec: { type: slack, token: ${DEFAULT_TOKEN}, channel: "#sec-alerts", apiUrl: "${slack.url}" }\n  siem: { type: webhook, url: "${hook.url}" }\nroutes: {}\n`,
       {},
     );
-    processor = new DeliverNotificationProcessor(new Runtime(config, [], redis, prefix, createLogger({ level: 'silent' })));
+    const runtime = new Runtime(config, [], redis, prefix, createLogger({ level: 'silent' }));
+    // Compiled, not started: the processor is called directly, no worker takes jobs.
+    const module = await Test.createTestingModule({ imports: [PlatformModule.forRoot(runtime), NotifierModule] }).compile();
+    processor = module.get(DeliverNotificationProcessor);
   });
   afterAll(async () => {
     await slack?.stop();

@@ -1,6 +1,7 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { DESTINATION_TYPES, Runtime, deliverJobSchema, deliverQueue, type DeliverJob } from '@klaxon/platform';
-import { LedgerRepository, createDestination, type DeliveryLedger, type Destination } from '@klaxon/destinations';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { DESTINATION_TYPES, Runtime, deliverQueue } from '@klaxon/platform';
+import { deliverJobSchema, type DeliverJob } from '@klaxon/routing';
+import { DESTINATIONS, LedgerRepository, type DeliveryLedger, type Destination } from '@klaxon/destinations';
 import { DELIVERY_LIMITS } from './delivery-limits';
 
 /**
@@ -29,15 +30,11 @@ function isOlder(notification: DeliverJob['notification'], previous: DeliveryLed
  */
 @Injectable()
 export class DeliverNotificationProcessor implements OnModuleInit {
-  private readonly ledger: LedgerRepository;
-  private readonly destinations = new Map<string, Destination>();
-
-  constructor(private readonly runtime: Runtime) {
-    this.ledger = new LedgerRepository(runtime.redis, runtime.prefix);
-    for (const [name, config] of Object.entries(runtime.config.destinations)) {
-      this.destinations.set(name, createDestination(config));
-    }
-  }
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly ledger: LedgerRepository,
+    @Inject(DESTINATIONS) private readonly destinations: ReadonlyMap<string, Destination>,
+  ) {}
 
   onModuleInit(): void {
     const used = new Set(Object.values(this.runtime.config.destinations).map((d) => d.type));

@@ -1,18 +1,17 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { JOB, QUEUE, Runtime, triageJobSchema, type TriageJob } from '@klaxon/platform';
-import { ExceptionRepository, ExceptionStore, FindingRepository, TriageBatch } from '@klaxon/triage';
+import { CorrelateFindings, TriageBatch } from '@klaxon/triage';
 import { correlateBatch } from '../correlate-findings/correlate-findings';
 import { enqueueFeedback } from '../feedback-suggestions/feedback-suggestions.processor';
 
 /** `triage`: persist by fingerprint, apply scopes, hand what changed to routing. */
 @Injectable()
 export class TriageBatchProcessor implements OnModuleInit {
-  private readonly triage: TriageBatch;
-
-  constructor(private readonly runtime: Runtime) {
-    const exceptions = new ExceptionStore(runtime.exceptions, new ExceptionRepository(runtime.redis, runtime.prefix));
-    this.triage = new TriageBatch(new FindingRepository(runtime.redis, runtime.prefix), exceptions);
-  }
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly correlate: CorrelateFindings,
+    private readonly triage: TriageBatch,
+  ) {}
 
   onModuleInit(): void {
     this.runtime.queues.work({
@@ -24,7 +23,7 @@ export class TriageBatchProcessor implements OnModuleInit {
   }
 
   async execute({ eventId, batch }: TriageJob): Promise<void> {
-    batch = await correlateBatch(this.runtime, eventId, batch);
+    batch = await correlateBatch(this.correlate, this.runtime, eventId, batch);
     const result = await this.triage.execute(batch, this.runtime.clock(), eventId);
     await this.runtime.events.markTriaged(eventId, result.counts);
     await enqueueFeedback(this.runtime.queues, eventId, batch);
