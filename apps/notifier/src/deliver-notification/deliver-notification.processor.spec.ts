@@ -81,4 +81,16 @@ describe('deliveries that arrive out of order', () => {
     await processor.execute({ notification: notification('siem', 1, { resolved: [{ ...finding('CVE-4'), state: 'resolved' }] }) });
     expect(hook.deliveries).toHaveLength(2);
   });
+
+  it('a retried job whose send was recorded sends nothing again, to any destination', async () => {
+    const toSlack = { ...notification('slack-sec', 7, { new: [finding('CVE-5')] }), key: 'slack-sec:group-retried' };
+    const toHook = { ...notification('siem', 7, { new: [finding('CVE-5')] }), key: 'siem:group-retried' };
+    const [posted, delivered] = [slack.messages.length, hook.deliveries.length];
+    for (let i = 0; i < 2; i++) {
+      await processor.execute({ notification: toSlack });
+      await processor.execute({ notification: toHook });
+    }
+    expect(slack.messages).toHaveLength(posted + 1);
+    expect(hook.deliveries).toHaveLength(delivered + 1);
+  });
 });

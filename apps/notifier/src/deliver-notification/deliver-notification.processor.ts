@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { DESTINATION_TYPES, Runtime, deliverQueue } from '@klaxon/platform';
 import { deliverJobSchema, type DeliverJob } from '@klaxon/routing';
-import { DESTINATIONS, LedgerRepository, type DeliveryLedger, type Destination } from '@klaxon/destinations';
+import { DESTINATIONS, LedgerRepository, alreadySent, type DeliveryLedger, type Destination } from '@klaxon/destinations';
 import { DELIVERY_LIMITS } from './delivery-limits';
 
 /**
@@ -58,7 +58,7 @@ export class DeliverNotificationProcessor implements OnModuleInit {
     let skipped: string | undefined;
     try {
       const previous = await this.ledger.get(notification.destination, notification.key);
-      if (previous?.lastNotificationId === notification.id) return;
+      if (alreadySent(notification, previous)) return;
       if (destination.showsLatestState && isOlder(notification, previous)) {
         skipped = `a later notification (window ${previous!.lastSeq}) was already sent`;
       } else {
