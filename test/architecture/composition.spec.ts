@@ -46,3 +46,13 @@ describe('wiring in apps/', () => {
     expect(found).toEqual([]);
   });
 });
+
+describe('layers', () => {
+  it('libs/platform imports no Klaxon library but findings', () => {
+    const imports = sources(join(root, 'libs/platform/src'))
+      .filter((file) => !file.endsWith('.spec.ts'))
+      .flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/from '(@klaxon\/[\w-]+)'/g)].map((m) => `${relative(root, file)}: ${m[1]}`))
+      .filter((line) => !line.endsWith('@klaxon/findings'));
+    expect(imports).toEqual([]);
+  });
+});

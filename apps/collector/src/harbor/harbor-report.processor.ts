@@ -1,6 +1,7 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
 import { z } from 'zod';
+import { issuePath } from '@klaxon/findings';
 import { InputIntake, Runtime, collectJobSchema, collectQueue, type CollectJob } from '@klaxon/platform';
 import { HARBOR_REPORT_FOLLOW_UP } from '@klaxon/sources';
 import { fetchVulnerabilityReport } from './harbor.client';
@@ -44,7 +45,7 @@ export class HarborReportProcessor implements OnModuleInit {
     const parsed = paramsSchema.safeParse(followUp.params);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new UnrecoverableError(`harbor-report follow-up of ${eventId}: ${issue.path.join('.')}: ${issue.message}`);
+      throw new UnrecoverableError(`harbor-report follow-up of ${eventId}: ${issuePath(issue.path)}: ${issue.message}`);
     }
     const artifact = parsed.data;
     const harbor = config.sources.harbor;

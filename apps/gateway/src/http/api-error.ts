@@ -1,5 +1,6 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
 import type { ZodError, ZodType, ZodTypeDef } from 'zod';
+import { issuePath } from '@klaxon/findings';
 
 /** The one error shape of the API: a code, a sentence, and the field at fault when there is one. */
 export interface ApiErrorBody {
@@ -25,7 +26,7 @@ export class ApiError extends HttpException {
 
 function zodField(error: ZodError): { field?: string; message: string } {
   const issue = error.issues[0];
-  const field = issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('') || undefined;
+  const field = issuePath(issue.path) || undefined;
   return { field, message: field ? `${field}: ${issue.message}` : issue.message };
 }
 
