@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { GateModule } from '@klaxon/gate';
 import { SourcesModule } from '@klaxon/sources';
 import { TriageModule } from '@klaxon/triage';
 import { EventsController } from './events/events.controller';
@@ -17,7 +18,7 @@ import { SuggestionsController } from './suggestions/suggestions.controller';
 import { WebhooksController } from './webhooks/webhooks.controller';
 
 @Module({
-  imports: [TriageModule, SourcesModule],
+  imports: [TriageModule, SourcesModule, GateModule],
   controllers: [ReportsController, WebhooksController, EventsController, HealthController, FindingsController, ExceptionsController, RoutesController, RiskController, GateController, SuggestionsController],
   providers: [IntakeService, { provide: APP_GUARD, useClass: ApiTokenGuard }, { provide: APP_FILTER, useClass: BodyErrorFilter }],
   exports: [IntakeService],
