@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { GateModule } from '@klaxon/gate';
 import { SourcesModule } from '@klaxon/sources';
 import { TriageModule } from '@klaxon/triage';
@@ -10,6 +10,7 @@ import { GateController } from './gate/gate.controller';
 import { HealthController } from './health/health.controller';
 import { ApiTokenGuard } from './http/api-token.guard';
 import { BodyErrorFilter } from './http/body-error.filter';
+import { ApiValidationPipe } from './http/validation.pipe';
 import { IntakeService } from './reports/intake.service';
 import { ReportsController } from './reports/reports.controller';
 import { RiskController } from './risk/risk.controller';
@@ -20,7 +21,7 @@ import { WebhooksController } from './webhooks/webhooks.controller';
 @Module({
   imports: [TriageModule, SourcesModule, GateModule],
   controllers: [ReportsController, WebhooksController, EventsController, HealthController, FindingsController, ExceptionsController, RoutesController, RiskController, GateController, SuggestionsController],
-  providers: [IntakeService, { provide: APP_GUARD, useClass: ApiTokenGuard }, { provide: APP_FILTER, useClass: BodyErrorFilter }],
+  providers: [IntakeService, { provide: APP_GUARD, useClass: ApiTokenGuard }, { provide: APP_FILTER, useClass: BodyErrorFilter }, { provide: APP_PIPE, useClass: ApiValidationPipe }],
   exports: [IntakeService],
 })
 export class GatewayModule {}

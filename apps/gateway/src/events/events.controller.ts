@@ -1,12 +1,15 @@
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { createZodDto } from 'nestjs-zod';
+import { z } from 'zod';
 import { JOB, QUEUE, Runtime } from '@klaxon/platform';
 import { ApiError } from '../http/api-error';
 
-function page(query: Record<string, string>) {
-  const limit = Math.min(Math.max(Number(query.limit ?? 50) || 50, 1), 500);
-  const offset = Math.max(Number(query.offset ?? 0) || 0, 0);
-  return { limit, offset };
-}
+/** Lenient on purpose: a limit out of range is clamped, one that is not a number is the default. */
+const pageSchema = z.object({
+  limit: z.coerce.number().catch(50).transform((n) => Math.min(Math.max(Math.trunc(n) || 50, 1), 500)),
+  offset: z.coerce.number().catch(0).transform((n) => Math.max(Math.trunc(n) || 0, 0)),
+});
+class PageQueryDto extends createZodDto(pageSchema) {}
 
 /** What became of an input, and the inputs that failed to parse. */
 @Controller('v1')
@@ -21,8 +24,7 @@ export class EventsController {
   }
 
   @Get('quarantine')
-  async quarantine(@Query() query: Record<string, string>) {
-    const { limit, offset } = page(query);
+  async quarantine(@Query() { limit, offset }: PageQueryDto) {
     return { offset, limit, ...(await this.runtime.events.listQuarantine(offset, limit)) };
   }
 
@@ -39,8 +41,7 @@ export class EventsController {
   }
 
   @Get('dead-letters')
-  async deadLetters(@Query() query: Record<string, string>) {
-    const { limit, offset } = page(query);
+  async deadLetters(@Query() { limit, offset }: PageQueryDto) {
     return { offset, limit, ...(await this.runtime.queues.deadLetters.list(offset, limit)) };
   }
 

@@ -1,9 +1,17 @@
-import { Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Req } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
+import { createZodDto } from 'nestjs-zod';
+import { z } from 'zod';
 import { Runtime, exceptionSchema } from '@klaxon/platform';
 import { ExceptionRepository, ExceptionStore, armExceptionEnd, isActive, toView, type Exception } from '@klaxon/triage';
-import { ApiError, jsonBody, validate } from '../http/api-error';
+import { ApiError } from '../http/api-error';
+
+/** An exception of `config/exceptions.yaml`; `id` may be left out (one is made up). */
+const newExceptionSchema = z.preprocess(
+  (body) => (body && typeof body === 'object' && !Array.isArray(body) ? { id: `exc_${randomUUID().slice(0, 8)}`, ...body } : body),
+  exceptionSchema,
+);
+class NewExceptionDto extends createZodDto(newExceptionSchema) {}
 
 /**
  * `GET/POST/DELETE /v1/exceptions`: accepted risks with matchers, reason, owner and expiry. Bodies are
@@ -37,11 +45,9 @@ export class ExceptionsController {
 
   @Post()
   @HttpCode(201)
-  async create(@Req() request: FastifyRequest) {
-    const body = jsonBody(request.body);
+  async create(@Body() body: NewExceptionDto) {
     const now = this.runtime.clock();
-    const input = body && typeof body === 'object' && !Array.isArray(body) ? { id: `exc_${randomUUID().slice(0, 8)}`, created: now.toISOString(), ...body } : body;
-    const parsed = validate(exceptionSchema, input);
+    const parsed = { ...body, created: body.created ?? now };
     if (this.store.isConfigured(parsed.id)) {
       throw new ApiError(HttpStatus.CONFLICT, { error: 'conflict', message: `id: exception ${parsed.id} is declared in the exceptions file; change it there`, field: 'id' });
     }

@@ -1,10 +1,11 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
+import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import { FINDING_KINDS, FINDING_STATES, SEVERITIES, severityRank } from '@klaxon/findings';
 import { Runtime } from '@klaxon/platform';
 import { testRoute } from '@klaxon/routing';
 import { AssetRepository, ExceptionStore, FindingRepository, findingOf, type FindingFilter } from '@klaxon/triage';
-import { ApiError, validate } from '../http/api-error';
+import { ApiError } from '../http/api-error';
 
 const csv = z.string().transform((s) => s.split(',').map((v) => v.trim()).filter(Boolean));
 /** `a,b` or a single value. */
@@ -30,6 +31,7 @@ const querySchema = z
     offset: z.coerce.number().int().min(0).default(0),
   })
   .strict();
+class FindingsQueryDto extends createZodDto(querySchema) {}
 
 /** `GET /v1/findings` (filtered, newest first, paginated) and `GET /v1/findings/{fingerprint}`. */
 @Controller('v1/findings')
@@ -42,8 +44,8 @@ export class FindingsController {
   ) {}
 
   @Get()
-  async list(@Query() query: Record<string, string>) {
-    const { limit, offset, minSeverity, ...filters } = validate(querySchema, query);
+  async list(@Query() query: FindingsQueryDto) {
+    const { limit, offset, minSeverity, ...filters } = query;
     const filter: FindingFilter = filters;
     if (minSeverity) {
       const atLeast = SEVERITIES.filter((s) => severityRank(s) >= severityRank(minSeverity));

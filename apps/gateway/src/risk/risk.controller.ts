@@ -1,10 +1,10 @@
 import { Controller, Get, Query } from '@nestjs/common';
+import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import { Runtime } from '@klaxon/platform';
 import { RankWorkloads } from '@klaxon/triage';
-import { validate } from '../http/api-error';
 
-const querySchema = z.object({ limit: z.coerce.number().int().min(1).max(200).default(20) }).strict();
+class RiskQueryDto extends createZodDto(z.object({ limit: z.coerce.number().int().min(1).max(200).default(20) }).strict()) {}
 
 /** `GET /v1/risk/workloads`: the workloads running now, stack-ranked by the risk of what they run, with reasons. */
 @Controller('v1/risk')
@@ -15,8 +15,7 @@ export class RiskController {
   ) {}
 
   @Get('workloads')
-  async workloads(@Query() query: Record<string, string>) {
-    const { limit } = validate(querySchema, query);
+  async workloads(@Query() { limit }: RiskQueryDto) {
     return { limit, ...(await this.rank.execute(this.runtime.clock(), limit)) };
   }
 }

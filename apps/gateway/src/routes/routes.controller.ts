@@ -1,9 +1,11 @@
-import { Controller, HttpCode, Post, Req } from '@nestjs/common';
-import type { FastifyRequest } from 'fastify';
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { createZodDto } from 'nestjs-zod';
 import { Runtime } from '@klaxon/platform';
 import { findingProbeSchema, probeFinding, testRoute } from '@klaxon/routing';
 import { ExceptionStore } from '@klaxon/triage';
-import { jsonBody, validate } from '../http/api-error';
+
+/** Any part of a finding; what is left out is empty. */
+class FindingProbeDto extends createZodDto(findingProbeSchema) {}
 
 /** `POST /v1/routes/test`: a finding in; the routes, destinations and suppressing exception out. Nothing is sent. */
 @Controller('v1/routes')
@@ -15,8 +17,8 @@ export class RoutesController {
 
   @Post('test')
   @HttpCode(200)
-  async test(@Req() request: FastifyRequest) {
-    const finding = probeFinding(validate(findingProbeSchema, jsonBody(request.body)));
+  async test(@Body() probe: FindingProbeDto) {
+    const finding = probeFinding(probe);
     return testRoute(this.runtime.config.routes, finding, await this.exceptions.covering(finding, this.runtime.clock()));
   }
 }

@@ -1,10 +1,11 @@
 import { Controller, Delete, Get, Header, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import { ruleTable, toYaml, type Suggestion, type SuggestionRule } from '@klaxon/feedback';
 import { Runtime } from '@klaxon/platform';
 import { SuggestionRepository, viewOf, type StoredSuggestion } from '@klaxon/triage';
-import { ApiError, validate } from '../http/api-error';
+import { ApiError } from '../http/api-error';
 
 const listQuery = z
   .object({
@@ -13,6 +14,7 @@ const listQuery = z
     offset: z.coerce.number().int().min(0).default(0),
   })
   .strict();
+class SuggestionsQueryDto extends createZodDto(listQuery) {}
 
 type View = Suggestion & { adoptedAt?: string };
 
@@ -63,8 +65,7 @@ export class SuggestionsController {
   }
 
   @Get()
-  async list(@Query() query: Record<string, string>) {
-    const { repo, limit, offset } = validate(listQuery, query);
+  async list(@Query() { repo, limit, offset }: SuggestionsQueryDto) {
     const { total, ids } = await this.repository.list(offset, limit, repo);
     const stored = await this.repository.getMany(ids);
     const items = ids.flatMap((id) => {
