@@ -1,8 +1,10 @@
 import { Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiResponse } from '@nestjs/swagger';
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import { JOB, QUEUE, Runtime } from '@klaxon/platform';
 import { ApiError } from '../http/api-error';
+import { DeadLetterReplayResponse, DeadLettersResponse, EventResponse, QuarantineResponse, ReplayResponse } from '../http/api-responses';
 
 /** Lenient on purpose: a limit out of range is clamped, one that is not a number is the default. */
 const pageSchema = z.object({
@@ -16,6 +18,7 @@ class PageQueryDto extends createZodDto(pageSchema) {}
 export class EventsController {
   constructor(private readonly runtime: Runtime) {}
 
+  @ApiResponse({ status: 200, type: EventResponse })
   @Get('events/:id')
   async event(@Param('id') id: string) {
     const event = await this.runtime.events.get(id);
@@ -23,12 +26,14 @@ export class EventsController {
     return event;
   }
 
+  @ApiResponse({ status: 200, type: QuarantineResponse })
   @Get('quarantine')
   async quarantine(@Query() { limit, offset }: PageQueryDto) {
     return { offset, limit, ...(await this.runtime.events.listQuarantine(offset, limit)) };
   }
 
   /** Puts a quarantined input back through ingest, with the parsers as they are now. */
+  @ApiResponse({ status: 202, type: ReplayResponse })
   @Post('quarantine/:id/replay')
   @HttpCode(202)
   async replay(@Param('id') id: string) {
@@ -40,11 +45,13 @@ export class EventsController {
     return { eventId: id, replay: event!.replays };
   }
 
+  @ApiResponse({ status: 200, type: DeadLettersResponse })
   @Get('dead-letters')
   async deadLetters(@Query() { limit, offset }: PageQueryDto) {
     return { offset, limit, ...(await this.runtime.queues.deadLetters.list(offset, limit)) };
   }
 
+  @ApiResponse({ status: 202, type: DeadLetterReplayResponse })
   @Post('dead-letters/:id/replay')
   @HttpCode(202)
   async replayDeadLetter(@Param('id') id: string) {

@@ -1,10 +1,12 @@
 import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
+import { ApiResponse } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import { Runtime, exceptionSchema } from '@klaxon/platform';
 import { ExceptionRepository, ExceptionStore, armExceptionEnd, isActive, toView, type Exception } from '@klaxon/triage';
 import { ApiError } from '../http/api-error';
+import { DeletedResponse, ExceptionResponse, ExceptionsResponse } from '../http/api-responses';
 
 /** An exception of `config/exceptions.yaml`; `id` may be left out (one is made up). */
 const newExceptionSchema = z.preprocess(
@@ -30,12 +32,14 @@ export class ExceptionsController {
     return { ...toView(exception), active: isActive(exception, this.runtime.clock()) };
   }
 
+  @ApiResponse({ status: 200, type: ExceptionsResponse })
   @Get()
   async list() {
     const items = (await this.store.list()).map((e) => this.view(e));
     return { total: items.length, items };
   }
 
+  @ApiResponse({ status: 200, type: ExceptionResponse })
   @Get(':id')
   async get(@Param('id') id: string) {
     const exception = await this.store.get(id);
@@ -43,6 +47,7 @@ export class ExceptionsController {
     return this.view(exception);
   }
 
+  @ApiResponse({ status: 201, type: ExceptionResponse })
   @Post()
   @HttpCode(201)
   async create(@Body() body: NewExceptionDto) {
@@ -61,6 +66,7 @@ export class ExceptionsController {
   }
 
   /** Deleting ends it now: the findings it suppressed are routed as if new. */
+  @ApiResponse({ status: 200, type: DeletedResponse })
   @Delete(':id')
   async remove(@Param('id') id: string) {
     if (this.store.isConfigured(id)) {

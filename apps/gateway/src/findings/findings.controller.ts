@@ -1,4 +1,5 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
+import { ApiResponse } from '@nestjs/swagger';
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import { FINDING_KINDS, FINDING_STATES, SEVERITIES, severityRank } from '@klaxon/findings';
@@ -6,6 +7,7 @@ import { Runtime } from '@klaxon/platform';
 import { testRoute } from '@klaxon/routing';
 import { AssetRepository, ExceptionStore, FindingRepository, findingOf, type FindingFilter } from '@klaxon/triage';
 import { ApiError } from '../http/api-error';
+import { FindingResponse, FindingsResponse } from '../http/api-responses';
 
 const csv = z.string().transform((s) => s.split(',').map((v) => v.trim()).filter(Boolean));
 /** `a,b` or a single value. */
@@ -43,6 +45,7 @@ export class FindingsController {
     private readonly exceptions: ExceptionStore,
   ) {}
 
+  @ApiResponse({ status: 200, type: FindingsResponse })
   @Get()
   async list(@Query() query: FindingsQueryDto) {
     const { limit, offset, minSeverity, ...filters } = query;
@@ -61,6 +64,7 @@ export class FindingsController {
    * One finding with its sources, digests, workloads and history, the routes it matches, the exception
    * covering it, and its correlated context (current risk and why, where it runs, who built it).
    */
+  @ApiResponse({ status: 200, type: FindingResponse })
   @Get(':fingerprint')
   async get(@Param('fingerprint') fingerprint: string) {
     const record = await this.findings.get(fingerprint);

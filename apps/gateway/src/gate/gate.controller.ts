@@ -1,10 +1,12 @@
 import { Controller, Headers, HttpCode, HttpStatus, Post, Query, Req } from '@nestjs/common';
+import { ApiBody, ApiConsumes, ApiResponse } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { GateService, UnknownImage, type GateAnswer } from '@klaxon/gate';
 import { Runtime } from '@klaxon/platform';
 import { ParseError, formats } from '@klaxon/sources';
 import { ApiError } from '../http/api-error';
 import { reportContextOf, uploadParam } from '../http/report-context';
+import { GateResponse } from '../http/api-responses';
 
 /**
  * `POST /v1/gate`: a CI asks "may this build go on?". The body is a report (Trivy, Grype, SARIF; the
@@ -19,6 +21,9 @@ export class GateController {
     private readonly gate: GateService,
   ) {}
 
+  @ApiConsumes('application/json', 'text/plain')
+  @ApiBody({ description: 'the document exactly as the tool wrote it (JSON, NDJSON or YAML), judged, not stored; leave it empty to judge ?digest=', schema: { type: 'string' } })
+  @ApiResponse({ status: 200, type: GateResponse })
   @Post()
   @HttpCode(200)
   async judge(@Req() request: FastifyRequest, @Query() query: Record<string, string>, @Headers() headers: Record<string, string>): Promise<GateAnswer> {

@@ -1,15 +1,20 @@
 import { Controller, Headers, HttpCode, Post, Query, Req } from '@nestjs/common';
+import { ApiBody, ApiConsumes, ApiResponse } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import { formats } from '@klaxon/sources';
 import { ApiError } from '../http/api-error';
 import { reportContextOf } from '../http/report-context';
 import { IntakeService } from './intake.service';
+import { IntakeResponse } from '../http/api-responses';
 
 /** `POST /v1/reports?format=…`: a scanner's report from CI, with its build context. */
 @Controller('v1/reports')
 export class ReportsController {
   constructor(private readonly intake: IntakeService) {}
 
+  @ApiConsumes('application/json', 'text/plain')
+  @ApiBody({ description: 'the document exactly as the tool wrote it (JSON, NDJSON or YAML), stored as received', schema: { type: 'string' } })
+  @ApiResponse({ status: 202, type: IntakeResponse })
   @Post()
   @HttpCode(202)
   async upload(

@@ -1,8 +1,10 @@
 import { Controller, Get, Query } from '@nestjs/common';
+import { ApiResponse } from '@nestjs/swagger';
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import { Runtime } from '@klaxon/platform';
 import { RankWorkloads } from '@klaxon/triage';
+import { RiskResponse } from '../http/api-responses';
 
 class RiskQueryDto extends createZodDto(z.object({ limit: z.coerce.number().int().min(1).max(200).default(20) }).strict()) {}
 
@@ -14,6 +16,7 @@ export class RiskController {
     private readonly rank: RankWorkloads,
   ) {}
 
+  @ApiResponse({ status: 200, type: RiskResponse })
   @Get('workloads')
   async workloads(@Query() { limit }: RiskQueryDto) {
     return { limit, ...(await this.rank.execute(this.runtime.clock(), limit)) };

@@ -1,8 +1,10 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { ApiResponse } from '@nestjs/swagger';
 import { createZodDto } from 'nestjs-zod';
 import { Runtime } from '@klaxon/platform';
 import { findingProbeSchema, probeFinding, testRoute } from '@klaxon/routing';
 import { ExceptionStore } from '@klaxon/triage';
+import { RouteTestResponse } from '../http/api-responses';
 
 /** Any part of a finding; what is left out is empty. */
 class FindingProbeDto extends createZodDto(findingProbeSchema) {}
@@ -15,6 +17,7 @@ export class RoutesController {
     private readonly exceptions: ExceptionStore,
   ) {}
 
+  @ApiResponse({ status: 200, type: RouteTestResponse })
   @Post('test')
   @HttpCode(200)
   async test(@Body() probe: FindingProbeDto) {

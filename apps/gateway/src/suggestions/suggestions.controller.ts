@@ -1,4 +1,5 @@
 import { Controller, Delete, Get, Header, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiResponse } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
@@ -6,6 +7,7 @@ import { ruleTable, toYaml, type Suggestion, type SuggestionRule } from '@klaxon
 import { Runtime } from '@klaxon/platform';
 import { SuggestionRepository, viewOf, type StoredSuggestion } from '@klaxon/triage';
 import { ApiError } from '../http/api-error';
+import { SuggestionResponse, SuggestionSummaryResponse, SuggestionsResponse } from '../http/api-responses';
 
 const listQuery = z
   .object({
@@ -64,6 +66,7 @@ export class SuggestionsController {
     return view;
   }
 
+  @ApiResponse({ status: 200, type: SuggestionsResponse })
   @Get()
   async list(@Query() { repo, limit, offset }: SuggestionsQueryDto) {
     const { total, ids } = await this.repository.list(offset, limit, repo);
@@ -75,6 +78,7 @@ export class SuggestionsController {
     return { total, offset, limit, items };
   }
 
+  @ApiResponse({ status: 200, type: SuggestionResponse })
   @Get(':id')
   async one(@Param('id') id: string, @Query('format') format: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
     const view = this.view(await this.repository.get(id), id);
@@ -87,6 +91,7 @@ export class SuggestionsController {
   }
 
   /** The repo takes the suggestion on: from now on the gate fails reports that violate its checks. */
+  @ApiResponse({ status: 200, type: SuggestionSummaryResponse })
   @Post(':id/adopt')
   @HttpCode(200)
   @Header('cache-control', 'no-store')
@@ -96,6 +101,7 @@ export class SuggestionsController {
     return summary(this.view(await this.repository.get(id), id));
   }
 
+  @ApiResponse({ status: 200, type: SuggestionSummaryResponse })
   @Delete(':id/adopt')
   async unadopt(@Param('id') id: string) {
     this.view(await this.repository.get(id), id);
