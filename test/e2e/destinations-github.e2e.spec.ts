@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GitHubEmulator } from '../emulators/github.emulator';
+import { generateKeyPairSync } from 'node:crypto';
+import { APP_ID, GitHubEmulator } from '../emulators/github.emulator';
 import { deadLetterOf, replay } from '../support/destinations';
 import { startTestKlaxon, withTestKlaxon, type TestKlaxon } from '../support/klaxon';
 import { testPrefix } from '../support/redis';
@@ -12,13 +13,15 @@ const report = fixture('image-checkout.json');
 const COMMIT = '4e1f0c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f';
 const PR_CONTEXT = `&repo=acme/checkout&pr=42&commit=${COMMIT}`;
 
-const config = (gh: GitHubEmulator, token = gh.token) => `
+// Check runs need a GitHub App: the app's id and key (a JSON string is a YAML string with its newlines).
+const config = (gh: GitHubEmulator, privateKey = gh.appPrivateKey) => `
 server:
   maxBodyBytes: 2097152
 destinations:
   gh-pr:
     type: github
-    token: ${token}
+    appId: "${APP_ID}"
+    privateKey: ${JSON.stringify(privateKey)}
     baseUrl: ${gh.url}
     checkRuns: true
 routes:
@@ -133,14 +136,15 @@ describe('GitHub delivery failures', () => {
     });
   }, 45_000);
 
-  it('dead-letters bad credentials and delivers on replay once the token is fixed', async () => {
+  it('dead-letters bad credentials and delivers on replay once the key is fixed', async () => {
     gh.reset();
     const prefix = testPrefix('e2e-gh-dlq');
-    const letterId = await withTestKlaxon(config(gh, 'ghp_revokedToken'), async (broken) => {
+    const wrongKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+    const letterId = await withTestKlaxon(config(gh, wrongKey), async (broken) => {
       await post(broken, report, PR_CONTEXT);
       const letter = await deadLetterOf(broken, 'deliver.github');
-      expect(letter.error.message).toContain('github: HTTP 401 Bad credentials');
-      expect(letter.error.message).not.toContain('ghp_revokedToken');
+      expect(letter.error.message).toContain('github: HTTP 401 A JSON web token could not be decoded');
+      expect(letter.error.message).not.toContain('PRIVATE KEY');
       return letter.id;
     }, { prefix });
 

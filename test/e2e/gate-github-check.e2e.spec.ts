@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../apps/klaxon/src/cli';
-import { GitHubEmulator } from '../emulators/github.emulator';
+import { APP_ID, GitHubEmulator, INSTALLATION_ID } from '../emulators/github.emulator';
 import { API_TOKEN, startTestKlaxon, type TestKlaxon } from '../support/klaxon';
 
 const scan = readFileSync(resolve(__dirname, '../fixtures/trivy/image-checkout.json'), 'utf8');
@@ -39,7 +39,9 @@ describe('the CI gate publishes its verdict as the "Klaxon gate" check run on th
 destinations:
   gh-pr:
     type: github
-    token: ${gh.token}
+    appId: "${APP_ID}"
+    privateKey: ${JSON.stringify(gh.appPrivateKey)}
+    installationId: "${INSTALLATION_ID}"
     baseUrl: ${gh.url}
     checkRuns: true
 routes:
@@ -102,7 +104,7 @@ gate:
   });
 
   it('keeps its answer when GitHub refuses the check run, and says why in `check`', async () => {
-    // acme/payments is not a repository the token can reach: GitHub answers 404.
+    // acme/payments is not a repository the installation can reach: GitHub answers 404.
     const answer = await gate(`repo=acme/payments&commit=${COMMIT}`);
     expect(answer.pass).toBe(true);
     expect(answer.check).toMatchObject({ published: false, destination: 'gh-pr', error: expect.stringMatching(/^github: HTTP 404/) });

@@ -61,6 +61,30 @@ describe('cluster reports uploaded over HTTP', () => {
     expect(fixed.triage).toMatchObject({ resolved: 1, unchanged: 3 });
   });
 
+  it('takes Kubernetes reports as YAML (kubectl get -o yaml), refusing anchors, and other formats and routes with 415', async () => {
+    const yaml = (body: string, format?: string, path = '/v1/reports') =>
+      klaxon.api(`${path}${format ? `?format=${format}` : ''}`, { method: 'POST', body, headers: { 'content-type': 'application/yaml' } });
+    const report = await triaged(await yaml(text('policyreport', 'kyverno-v1alpha2-prod-shop.yaml')));
+    expect(report.parsed).toMatchObject({ format: 'policyreport', findings: 4, scopes: 2 });
+    const list = await triaged(await yaml(text('trivy-operator', 'reports-list.yaml'), 'trivy-operator'));
+    expect(list.parsed).toMatchObject({ format: 'trivy-operator', findings: 12, assets: 1 });
+
+    const anchors = await yaml(text('policyreport', 'anchors.yaml'), 'policyreport');
+    expect(anchors.status).toBe(400);
+    expect(await anchors.json()).toMatchObject({ error: 'bad_request', field: 'body', message: expect.stringMatching(/anchors are not accepted/) });
+    for (const [body, format] of [
+      ['SchemaVersion: 2\nArtifactName: harbor.example.com/shop/checkout:1.4.2\n', 'trivy'],
+      [`SchemaVersion: 2\nArtifactName: harbor.example.com/shop/checkout:1.4.2\nArtifactType: container_image\nResults: []\n`, undefined],
+    ] as const) {
+      const refused = await yaml(body, format);
+      expect(refused.status).toBe(415);
+      expect(await refused.json()).toMatchObject({ error: 'unsupported_media_type', field: 'content-type', message: expect.stringMatching(/trivy/) });
+    }
+    const webhook = await yaml('rule: Terminal shell in container\n', undefined, '/v1/webhooks/falco');
+    expect(webhook.status).toBe(415);
+    expect(await webhook.json()).toMatchObject({ error: 'unsupported_media_type', field: 'content-type' });
+  });
+
   it('acknowledges report kinds it does not read, and rejects broken ones with 422 naming the field, quarantined', async () => {
     const ignored = await upload(text('trivy-operator', 'exposedsecretreport.json'), 'trivy-operator');
     expect(ignored.status).toBe(202);
@@ -107,6 +131,7 @@ routes: {}
         object('policyreport', 'kyverno-v1alpha2-prod-shop.json'),
         object('trivy-operator', 'vulnerabilityreport-checkout.json'),
         object('trivy-operator', 'configauditreport-checkout.json'),
+        object('trivy-operator', 'clustercompliancereport-k8s-cis.json'),
       ],
     });
     kubeconfig = api.writeKubeconfig();
@@ -123,8 +148,12 @@ routes: {}
     await waitFor(async () => (await openCount('policy')) === 4 && (await openCount('misconfiguration')) === 4 && (await openCount('vulnerability')) === 8, 'the findings of the listed reports');
     const privileged = (await findings(klaxon, 'kind=misconfiguration&workload=prod-eu-1/prod-shop/Deployment/checkout')).items.map((f) => f.rule.id);
     expect(privileged).toContain('KSV017');
+    // The ClusterComplianceReport's two failing controls, and its controls for GET /v1/compliance.
+    await waitFor(async () => (await openCount('compliance')) === 2, 'the compliance report’s findings');
+    const { standards } = (await (await klaxon.api('/v1/compliance?standard=k8s-cis-1.23')).json()) as { standards: { failing: number; passing: number }[] };
+    expect(standards).toEqual([expect.objectContaining({ failing: 2, passing: 1 })]);
     // One open watch per kind.
-    await waitFor(() => api.openWatches() === 11, 'a watch per kind');
+    await waitFor(() => api.openWatches() === 12, 'a watch per kind');
   });
 
   it('states workloads, exposure, namespace labels and pod security as assets correlation reads', async () => {

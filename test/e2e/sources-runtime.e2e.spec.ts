@@ -82,9 +82,10 @@ routes: {}
     expect(((await exit.json()) as { ignored: string }).ignored).toMatch(/process_exit/);
   });
 
-  it('opens a StackRox alert and resolves it when ACS resolves it', async () => {
+  it('joins a StackRox alert to the shell Falco saw in the same Deployment, and resolves it when ACS resolves it', async () => {
     const opened = await triaged(await post('stackrox', text('stackrox', 'runtime-alert.json'), TOKENS.stackrox));
-    expect(opened.triage.new).toBe(1);
+    // The Falco batch above had a terminal shell in checkout: the same behaviour, so the same finding.
+    expect(opened.triage).toMatchObject({ new: 0, unchanged: 1 });
     const alert = () => findings('kind=runtime&workload=prod-eu-1/prod-shop/Deployment/checkout');
     expect((await alert()).find((f) => f.rule.id === 'Shell Spawned by Java Application')!.state).toBe('open');
     const resolved = await triaged(await post('stackrox', text('stackrox', 'runtime-alert-resolved.json'), TOKENS.stackrox));

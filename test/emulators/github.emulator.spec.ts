@@ -1,5 +1,6 @@
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { GitHubEmulator } from './github.emulator';
+import { APP_ID, GitHubEmulator, INSTALLATION_ID } from './github.emulator';
 
 let gh: GitHubEmulator;
 const call = (path: string, init: { method?: string; body?: unknown; token?: string } = {}) =>
@@ -8,6 +9,23 @@ const call = (path: string, init: { method?: string; body?: unknown; token?: str
     headers: { authorization: `token ${init.token ?? gh.token}`, 'content-type': 'application/json' },
     body: init.body === undefined ? undefined : JSON.stringify(init.body),
   });
+
+/** A GitHub App JWT as @octokit/auth-app makes it: RS256, iss = app id, ten minutes long at most. */
+function appJwt(privateKey: string, iss = APP_ID): string {
+  const now = Math.floor(Date.now() / 1000);
+  const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const unsigned = `${part({ alg: 'RS256', typ: 'JWT' })}.${part({ iat: now - 60, exp: now + 540, iss })}`;
+  return `${unsigned}.${sign('RSA-SHA256', Buffer.from(unsigned), privateKey).toString('base64url')}`;
+}
+
+const accessToken = (jwt: string) =>
+  fetch(`${gh.url}/app/installations/${INSTALLATION_ID}/access_tokens`, { method: 'POST', headers: { authorization: `Bearer ${jwt}` } });
+
+async function installationToken(): Promise<string> {
+  const res = await accessToken(appJwt(gh.appPrivateKey));
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { token: string }).token;
+}
 
 beforeAll(async () => {
   gh = await GitHubEmulator.start();
@@ -59,12 +77,44 @@ describe('GitHubEmulator', () => {
   it('updates a check run in place and accumulates its annotations', async () => {
     const sha = '4e1f0c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f';
     const annotation = { path: 'a.py', start_line: 1, end_line: 1, annotation_level: 'warning', message: 'm' };
-    const created = (await (await call('/repos/acme/checkout/check-runs', { method: 'POST', body: { name: 'Klaxon', head_sha: sha, output: { title: 't', summary: 's', annotations: [annotation] } } })).json()) as { id: number };
-    await call(`/repos/acme/checkout/check-runs/${created.id}`, { method: 'PATCH', body: { status: 'completed', conclusion: 'success', output: { title: 't', summary: 's', annotations: [annotation] } } });
+    const token = await installationToken();
+    const created = (await (await call('/repos/acme/checkout/check-runs', { method: 'POST', token, body: { name: 'Klaxon', head_sha: sha, output: { title: 't', summary: 's', annotations: [annotation] } } })).json()) as { id: number };
+    await call(`/repos/acme/checkout/check-runs/${created.id}`, { method: 'PATCH', token, body: { status: 'completed', conclusion: 'success', output: { title: 't', summary: 's', annotations: [annotation] } } });
 
     const listed = (await (await call(`/repos/acme/checkout/commits/${sha}/check-runs?check_name=Klaxon`)).json()) as { total_count: number };
     expect(listed.total_count).toBe(1);
     expect(gh.checkRuns[0]).toMatchObject({ conclusion: 'success', updates: 1 });
     expect(gh.checkRuns[0]!.annotations).toHaveLength(2);
+  });
+
+  it('issues installation tokens only for a JWT signed with the app key', async () => {
+    const stranger = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+
+    const forged = await accessToken(appJwt(stranger));
+    const otherApp = await accessToken(appJwt(gh.appPrivateKey, '1'));
+    const issued = await accessToken(appJwt(gh.appPrivateKey));
+
+    expect(forged.status).toBe(401);
+    expect(otherApp.status).toBe(401);
+    expect(issued.status).toBe(201);
+    const body = (await issued.json()) as { token: string; expires_at: string };
+    expect(body.token).toMatch(/^ghs_/);
+    expect(Date.parse(body.expires_at) - Date.now()).toBeGreaterThan(59 * 60_000);
+  });
+
+  it('answers 403 to a check run written with a personal token, as only GitHub Apps may write them', async () => {
+    const sha = '4e1f0c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f';
+    const run = { name: 'Klaxon', head_sha: sha, status: 'completed', conclusion: 'success', output: { title: 't', summary: 's' } };
+
+    const personal = await call('/repos/acme/checkout/check-runs', { method: 'POST', body: run });
+    expect(personal.status).toBe(403);
+    expect(await personal.json()).toMatchObject({ message: 'You must authenticate via a GitHub App.' });
+    expect(gh.checkRuns).toEqual([]);
+
+    const created = await call('/repos/acme/checkout/check-runs', { method: 'POST', body: run, token: await installationToken() });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: number };
+    expect((await call(`/repos/acme/checkout/check-runs/${id}`, { method: 'PATCH', body: run })).status).toBe(403);
+    expect((await call(`/repos/acme/checkout/commits/${sha}/check-runs`)).status).toBe(200);
   });
 });

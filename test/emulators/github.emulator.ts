@@ -6,8 +6,9 @@ import type { AddressInfo } from 'node:net';
  * GitHub REST for what the GitHub destination calls, as @octokit/rest sees it: token auth
  * (`Authorization: token|Bearer`, 401 `Bad credentials`), GitHub App auth (an RS256 JWT for
  * `/repos/{o}/{r}/installation` and `/app/installations/{id}/access_tokens`, then the installation
- * token), issue comments list (per_page/page with a Link header) / create / update, check runs
- * create / update / list for a ref, 404 for unknown repos, 422 `Validation Failed` for a body over
+ * token, valid for an hour), issue comments list (per_page/page with a Link header) / create / update, check runs
+ * create / update / list for a ref — writes only with an installation token, a personal token gets 403
+ * (https://docs.github.com/en/rest/checks/runs#create-a-check-run) —, 404 for unknown repos, 422 `Validation Failed` for a body over
  * 65,536 characters, primary (403, x-ratelimit-remaining 0) and secondary (403 + Retry-After) rate
  * limits and 429. https://docs.github.com/en/rest
  */
@@ -70,7 +71,8 @@ export class GitHubEmulator {
   /** PEM of the GitHub App's private key, to configure as `privateKey`. */
   readonly appPrivateKey: string;
   private readonly appPublicKey: KeyObject;
-  private readonly installationTokens = new Set<string>();
+  /** Installation token → when it expires (ms). */
+  private readonly installationTokens = new Map<string, number>();
   private faults: Array<{ fault: GitHubFault; path?: RegExp }> = [];
   private nextId = 1;
 
@@ -164,8 +166,9 @@ export class GitHubEmulator {
       this.requireAppJwt(req);
       if (Number(m[1]) !== INSTALLATION_ID) throw new GitHubError(404, 'Not Found');
       const token = `ghs_installation${this.installationTokens.size}${'0'.repeat(20)}`;
-      this.installationTokens.add(token);
-      return { status: 201, body: { token, expires_at: new Date(Date.now() + 3_600_000).toISOString(), permissions: { issues: 'write', checks: 'write', pull_requests: 'write' }, repository_selection: 'all' } };
+      const expiresAt = Date.now() + 3_600_000;
+      this.installationTokens.set(token, expiresAt);
+      return { status: 201, body: { token, expires_at: new Date(expiresAt).toISOString(), permissions: { issues: 'write', checks: 'write', pull_requests: 'write' }, repository_selection: 'all' } };
     }
     if ((m = /^\/repos\/([^/]+)\/([^/]+)\/installation$/.exec(path)) && method === 'GET') {
       this.requireAppJwt(req);
@@ -173,7 +176,7 @@ export class GitHubEmulator {
       return { status: 200, body: { id: INSTALLATION_ID, app_id: Number(APP_ID), account: { login: m[1] } } };
     }
 
-    this.authenticate(req);
+    const auth = this.authenticate(req);
     if ((m = /^\/repos\/([^/]+)\/([^/]+)\/issues\/(\d+)\/comments$/.exec(path))) {
       const [owner, repo, issue] = [m[1]!, m[2]!, Number(m[3])];
       this.requireRepo(owner, repo);
@@ -196,6 +199,7 @@ export class GitHubEmulator {
     }
     if ((m = /^\/repos\/([^/]+)\/([^/]+)\/check-runs$/.exec(path)) && method === 'POST') {
       this.requireRepo(m[1]!, m[2]!);
+      requireApp(auth);
       if (typeof body.name !== 'string' || typeof body.head_sha !== 'string' || !/^[0-9a-f]{40}$/.test(body.head_sha)) {
         throw new GitHubError(422, 'Validation Failed', { errors: [{ resource: 'CheckRun', code: 'invalid', field: 'head_sha' }] });
       }
@@ -206,6 +210,7 @@ export class GitHubEmulator {
     }
     if ((m = /^\/repos\/([^/]+)\/([^/]+)\/check-runs\/(\d+)$/.exec(path)) && method === 'PATCH') {
       this.requireRepo(m[1]!, m[2]!);
+      requireApp(auth);
       const run = this.checkRuns.find((r) => r.id === Number(m![3]));
       if (!run) throw new GitHubError(404, 'Not Found');
       this.applyCheckRun(run, body);
@@ -262,11 +267,15 @@ export class GitHubEmulator {
     return body.body;
   }
 
-  private authenticate(req: IncomingMessage) {
+  /** Who is calling: a personal token or an app installation (whose token expires after an hour). */
+  private authenticate(req: IncomingMessage): 'personal' | 'installation' {
     const header = req.headers.authorization ?? '';
     const token = /^(?:token|bearer) (.+)$/i.exec(header)?.[1];
     if (!token) throw new GitHubError(401, 'Requires authentication');
-    if (token !== this.token && !this.installationTokens.has(token)) throw new GitHubError(401, 'Bad credentials');
+    if (token === this.token) return 'personal';
+    const expiresAt = this.installationTokens.get(token);
+    if (expiresAt === undefined || expiresAt <= Date.now()) throw new GitHubError(401, 'Bad credentials');
+    return 'installation';
   }
 
   /** An app JWT: RS256, signed by the app's key, iss = app id, not expired (at most 10 minutes long). */
@@ -303,6 +312,11 @@ export class GitHubEmulator {
   private checkRunView(r: GitHubCheckRun) {
     return { id: r.id, name: r.name, head_sha: r.head_sha, status: r.status, conclusion: r.conclusion ?? null, output: { ...r.output, annotations_count: r.annotations.length } };
   }
+}
+
+/** Only GitHub Apps may write check runs. */
+function requireApp(auth: 'personal' | 'installation') {
+  if (auth !== 'installation') throw new GitHubError(403, 'You must authenticate via a GitHub App.');
 }
 
 function faultError(fault: GitHubFault): GitHubError {

@@ -41,6 +41,7 @@ const TYPES: ResourceType[] = [
   { apiVersion: 'wgpolicyk8s.io/v1alpha2', kind: 'ClusterPolicyReport', path: '/apis/wgpolicyk8s.io/v1alpha2/clusterpolicyreports', namespaced: false, builtIn: false },
   { apiVersion: 'aquasecurity.github.io/v1alpha1', kind: 'VulnerabilityReport', path: '/apis/aquasecurity.github.io/v1alpha1/vulnerabilityreports', namespaced: true, builtIn: false },
   { apiVersion: 'aquasecurity.github.io/v1alpha1', kind: 'ConfigAuditReport', path: '/apis/aquasecurity.github.io/v1alpha1/configauditreports', namespaced: true, builtIn: false },
+  { apiVersion: 'aquasecurity.github.io/v1alpha1', kind: 'ClusterComplianceReport', path: '/apis/aquasecurity.github.io/v1alpha1/clustercompliancereports', namespaced: false, builtIn: false },
 ];
 
 export type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; uid?: string; resourceVersion?: string; [k: string]: unknown }; [k: string]: unknown };

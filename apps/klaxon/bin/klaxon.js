@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 'use strict';
-// Runs the TypeScript sources directly (SWC keeps Nest's decorator metadata and the @klaxon/* paths).
+// In the repository this runs the TypeScript sources directly (SWC keeps Nest's decorator metadata and
+// the @klaxon/* paths); copied into dist/ by `npm run build`, it runs the compiled JavaScript beside it.
+const { existsSync } = require('node:fs');
 const { join } = require('node:path');
-process.env.SWC_NODE_PROJECT ??= join(__dirname, '..', '..', '..', 'tsconfig.json');
-require('@swc-node/register');
+if (!existsSync(join(__dirname, '..', 'src', 'cli.js'))) {
+  process.env.SWC_NODE_PROJECT ??= join(__dirname, '..', '..', '..', 'tsconfig.json');
+  require('@swc-node/register');
+}
 require('../src/cli')
   .main(process.argv.slice(2))
   .then((code) => {

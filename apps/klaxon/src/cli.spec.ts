@@ -26,6 +26,23 @@ describe('klaxon CLI', () => {
     expect(text()).toContain('routes.groupWait: "later" is not a duration like 30s, 5m, 4h, 1d');
   });
 
+  it('config validate: refuses GitHub check runs with a token, saying only a GitHub App may create them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'klaxon-cli-'));
+    const github = (auth: string) => `destinations:\n  gh:\n    type: github\n    checkRuns: true\n${auth}routes:\n  to: [gh]\n`;
+    writeFileSync(join(dir, 'token.yaml'), github('    token: ghp_personal\n'));
+    writeFileSync(join(dir, 'app.yaml'), github('    appId: "1234"\n    privateKey: pem\n    installationId: "42"\n'));
+    // An installation token (GitHub Actions' GITHUB_TOKEN) may write check runs: it is the App's.
+    writeFileSync(join(dir, 'actions.yaml'), github('    token: ghs_actionsInstallationToken\n'));
+
+    const token = capture();
+    expect(await main(['config', 'validate', join(dir, 'token.yaml')], token.out)).toBe(1);
+    expect(token.text()).toContain('destinations.gh.checkRuns: only a GitHub App may create check runs (GitHub answers 403 to a personal or OAuth token)');
+    const app = capture();
+    expect(await main(['config', 'validate', join(dir, 'app.yaml')], app.out)).toBe(0);
+    const actions = capture();
+    expect(await main(['config', 'validate', join(dir, 'actions.yaml')], actions.out)).toBe(0);
+  });
+
   it('config validate: exit 1 for a file that does not exist', async () => {
     const { out, text } = capture();
     expect(await main(['config', 'validate', '/nonexistent/klaxon.yaml'], out)).toBe(1);

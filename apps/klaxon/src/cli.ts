@@ -16,7 +16,7 @@ function usage(): string {
     ...COMMANDS.flatMap((c) => c.usage.map((line) => `  ${line}`)),
     '  help                      this text',
     '',
-    'Environment: PORT, REDIS_URL (unset: embedded redis-server), KLAXON_CONFIG, KLAXON_API_TOKEN.',
+    'Environment: PORT, REDIS_URL (unset: embedded redis-server), KLAXON_CONFIG, KLAXON_API_TOKEN, KLAXON_DATA_DIR (default .data).',
   ].join('\n');
 }
 

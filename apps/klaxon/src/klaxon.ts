@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { CollectorModule } from '@klaxon/collector';
-import { GatewayModule, keepRawBodies, mountDashboards } from '@klaxon/gateway';
+import { GatewayModule, keepRawBodies, mountDashboards, mountWebUi } from '@klaxon/gateway';
 import { NotifierModule } from '@klaxon/notifier';
 import { PipelineModule } from '@klaxon/pipeline';
 import { openIntegrations } from '@klaxon/sources';
@@ -100,6 +100,7 @@ export async function startKlaxon(options: KlaxonOptions): Promise<Klaxon> {
         abortOnError: false,
         bodyParser: false,
       });
+      await mountWebUi(http);
       await mountDashboards(http, runtime);
       await http.listen(options.port ?? options.config.server.port, options.host ?? '0.0.0.0');
       const address = http.getHttpServer().address() as { port: number };

@@ -1,12 +1,18 @@
-import type { Redis } from 'ioredis';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Redis, Result } from 'ioredis';
 import type { DeliveryLedger } from './destination';
+
+const RELEASE_LOCK_SCRIPT = readFileSync(resolve(__dirname, 'lua/release-ledger-lock.lua'), 'utf8');
 
 /** What each destination created per notification key: `<prefix>:ledger:<destination>:<key>`. */
 export class LedgerRepository {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
-  ) {}
+  ) {
+    if (!redis.releaseLedgerLock) redis.defineCommand('releaseLedgerLock', { numberOfKeys: 1, lua: RELEASE_LOCK_SCRIPT });
+  }
 
   private key(destination: string, notificationKey: string) {
     return `${this.prefix}:ledger:${destination}:${notificationKey}`;
@@ -32,10 +38,13 @@ export class LedgerRepository {
     const acquired = await this.redis.set(key, token, 'PX', ttlMs, 'NX');
     if (acquired !== 'OK') return undefined;
     return async () => {
-      // Only the holder releases: after a TTL expiry the lock may already be someone else's.
-      await this.redis.eval(RELEASE_SCRIPT, 1, key, token);
+      await this.redis.releaseLedgerLock(key, token);
     };
   }
 }
 
-const RELEASE_SCRIPT = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    releaseLedgerLock(key: string, token: string): Result<number, Context>;
+  }
+}

@@ -1,4 +1,4 @@
-// Runtime detections → build- and deploy-time hardening (DESIGN.md, "Feedback to build time"). Pure.
+// Runtime detections → build- and deploy-time hardening (docs/architecture.md, "Feedback to build time"). Pure.
 export * from './rule-table';
 export * from './detect';
 export * from './evidence';

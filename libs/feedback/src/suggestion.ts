@@ -151,7 +151,7 @@ function remediation(s: Suggestion): string {
 
 /**
  * The suggestion as a finding of kind `suggestion`, so it is stored, routed and delivered like any
- * other (DESIGN.md, "The normalized model"). `raw.suggestion` carries everything a renderer shows.
+ * other (docs/architecture.md, "The Finding model"). `raw.suggestion` carries everything a renderer shows.
  */
 export function suggestionFinding(s: Suggestion, eventId: string | undefined): Finding {
   const base = draft({ id: s.rule.id, title: s.rule.title, severity: s.rule.severity } as SuggestionRule, s);

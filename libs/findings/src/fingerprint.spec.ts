@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fingerprintOf, type FindingDraft } from './index';
+import { canonicalCheckId, fingerprintOf, type FindingDraft } from './index';
 
 const vuln: FindingDraft = {
   kind: 'vulnerability',
@@ -50,5 +50,30 @@ describe('fingerprints identify the problem, not the occurrence', () => {
 
   it('kinds never collide', () => {
     expect(fingerprintOf({ ...vuln, kind: 'misconfiguration' })).not.toBe(fingerprintOf(vuln));
+  });
+});
+
+describe('canonicalCheckId', () => {
+  it.each([
+    ['AVD-DS-0002', 'AVD-DS-0002'],
+    ['DS-0002', 'AVD-DS-0002'],
+    ['DS002', 'AVD-DS-0002'],
+    ['ds002', 'AVD-DS-0002'],
+    ['KSV014', 'AVD-KSV-0014'],
+    ['AVD-KSV-0014', 'AVD-KSV-0014'],
+    ['AVD-AWS-0086', 'AVD-AWS-0086'],
+    ['require-ro-rootfs', 'require-ro-rootfs'],
+    ['CKV_DOCKER_2', 'CKV_DOCKER_2'],
+    ['CVE-2024-5535', 'CVE-2024-5535'],
+  ])('%s is %s', (id, canonical) => {
+    expect(canonicalCheckId(id)).toBe(canonical);
+  });
+
+  it('makes one misconfiguration of a check however Trivy spells it, and leaves policies as named', () => {
+    const check = (id: string, kind: FindingDraft['kind'] = 'misconfiguration'): FindingDraft => ({ ...vuln, kind, rule: { id }, package: undefined });
+    expect(fingerprintOf(check('DS002'))).toBe(fingerprintOf(check('AVD-DS-0002')));
+    expect(fingerprintOf(check('DS-0002'))).toBe(fingerprintOf(check('AVD-DS-0002')));
+    expect(fingerprintOf(check('DS002'))).not.toBe(fingerprintOf(check('DS026')));
+    expect(fingerprintOf(check('KSV014', 'policy'))).not.toBe(fingerprintOf(check('AVD-KSV-0014', 'policy')));
   });
 });

@@ -1,4 +1,6 @@
 export * from './model';
+export * from './workload';
+export * from './behaviour';
 export * from './severity';
 export * from './fingerprint';
 export * from './matcher';

@@ -13,7 +13,7 @@ export interface Matcher {
   text: string;
 }
 
-/** Short names a matcher may use for a finding field (DESIGN.md: `rule` = `rule.id`). */
+/** Short names a matcher may use for a finding field (docs/architecture.md, "The Finding model": `rule` = `rule.id`). */
 export const FIELD_ALIASES: Record<string, string> = {
   rule: 'rule.id',
   cve: 'rule.id',

@@ -95,6 +95,11 @@ export const findingSchema = z.object({
   /** The tool's own word for the severity (`HIGH`, `Critical`, `Warning`, `UNKNOWN`). */
   toolSeverity: z.string().optional(),
   rule: ruleSchema,
+  /**
+   * For a runtime finding, what happened in Klaxon's words (`shell-in-container`, behaviour.ts) when the
+   * sensor's event is one it knows: two sensors reporting one behaviour meet in one finding.
+   */
+  behaviour: z.string().optional(),
   artifact: artifactSchema.optional(),
   package: packageSchema.optional(),
   workload: workloadSchema.optional(),
@@ -276,11 +281,30 @@ export const followUpSchema = z.object({
   params: z.record(z.string()),
 });
 
+/**
+ * One control of a compliance standard as one input saw it on one cluster (and namespace, where the
+ * standard is judged per namespace): passes count as much as failures, so the compliance view can say
+ * "passing" and not only "nothing reported". `findings` are the fingerprints of the failures it raised.
+ */
+export const controlResultSchema = z.object({
+  standard: z.object({ id: z.string(), title: z.string() }),
+  control: z.object({ id: z.string(), title: z.string(), severity: severitySchema.optional() }),
+  cluster: z.string().optional(),
+  namespace: z.string().optional(),
+  status: z.enum(['pass', 'fail', 'warn']),
+  passed: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+  findings: z.array(z.string()).default([]),
+  remediation: z.string().optional(),
+  observedAt: z.string(),
+});
+
 export const batchSchema = z.object({
   findings: z.array(findingSchema),
   assets: z.array(assetSchema).default([]),
   scopes: z.array(scopeSchema).default([]),
   followUps: z.array(followUpSchema).optional(),
+  controls: z.array(controlResultSchema).optional(),
 });
 
 export type FindingKind = z.infer<typeof findingKindSchema>;
@@ -306,6 +330,7 @@ export type Asset = z.infer<typeof assetSchema>;
 export type Scope = z.infer<typeof scopeSchema>;
 export type Batch = z.infer<typeof batchSchema>;
 export type FollowUp = z.infer<typeof followUpSchema>;
+export type ControlResult = z.infer<typeof controlResultSchema>;
 
 /** A finding as a parser builds it: the fingerprint is computed from it, not chosen by the parser. */
 export type FindingDraft = Omit<Finding, 'fingerprint' | 'labels' | 'rule'> & {

@@ -11,3 +11,4 @@ export * from './runtime';
 export * from './platform.module';
 export * from './platform.tokens';
 export * from './metrics/metrics';
+export * from './stats/stats.repository';

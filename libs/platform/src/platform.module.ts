@@ -4,6 +4,7 @@ import { Metrics } from './metrics/metrics';
 import { CONFIG, CONFIGURED_EXCEPTIONS, KEY_PREFIX, REDIS } from './platform.tokens';
 import { QueueRegistry } from './queues/queue-registry';
 import { Runtime } from './runtime';
+import { StatsRepository } from './stats/stats.repository';
 
 /**
  * What every app of one process shares, injectable everywhere: the Runtime (config, logger, clock,
@@ -25,6 +26,7 @@ export class PlatformModule implements OnApplicationShutdown {
       { provide: QueueRegistry, useValue: runtime.queues },
       { provide: EventRepository, useValue: runtime.events },
       { provide: Metrics, useValue: runtime.metrics },
+      { provide: StatsRepository, useValue: new StatsRepository(runtime.redis, runtime.prefix) },
     ];
     return { module: PlatformModule, providers, exports: providers.map((p) => p.provide) };
   }

@@ -27,6 +27,7 @@ import { sarifParser } from './sarif/parse';
 import { grypeParser } from './grype/parse';
 import { distributionParser } from './distribution/parse';
 import { registryIntegration } from './distribution/integration';
+import { normalizeBatchWorkloads } from './common/workload';
 
 /** Format name → parser. The only place that lists them: adding a format is a folder plus one line here. */
 export const PARSERS: readonly SourceParser[] = [
@@ -87,6 +88,11 @@ export function formats(): string[] {
   return [...BY_FORMAT.keys()];
 }
 
+/** Formats also read from a YAML body: the Kubernetes resources. */
+export function yamlFormats(): string[] {
+  return PARSERS.filter((p) => p.readsYaml).map((p) => p.format);
+}
+
 export function parserFor(format: string): SourceParser | undefined {
   return BY_FORMAT.get(format);
 }
@@ -102,7 +108,7 @@ export function detectFormat(raw: string): string | undefined {
   return PARSERS.find((p) => p.detect(doc))?.format;
 }
 
-/** Parses a raw input in the named format (or the detected one when format is undefined). */
+/** Parses a raw input in the named format (or the detected one when format is undefined), workloads named one way. */
 export function parseInput(raw: string, format: string | undefined, meta: SourceMeta): { format: string; batch: Batch } {
   const name = format ?? detectFormat(raw);
   if (!name) {
@@ -111,5 +117,5 @@ export function parseInput(raw: string, format: string | undefined, meta: Source
   }
   const parser = parserFor(name);
   if (!parser) throw new ParseError(`unknown format "${name}"; one of ${formats().join(', ')}`, 'format');
-  return { format: name, batch: parser.parse(raw, meta) };
+  return { format: name, batch: normalizeBatchWorkloads(parser.parse(raw, meta), meta.cluster) };
 }

@@ -17,6 +17,8 @@ export interface SourceMeta {
   /** How the input arrived: `report`, `webhook:harbor`, `collector:kubernetes`, … */
   integration: string;
   context: ReportContext;
+  /** The configured cluster (`sources.kubernetes.clusterName`): where an input that names none comes from. */
+  cluster?: string;
 }
 
 /** One input format. `parse` is pure: no I/O, no clock (use meta.receivedAt). */
@@ -26,6 +28,8 @@ export interface SourceParser {
   /** True when a parsed JSON document looks like this format (for format detection). */
   detect(document: unknown): boolean;
   parse(raw: string, meta: SourceMeta): Batch;
+  /** Kubernetes resources, which people also post as `kubectl get … -o yaml` prints them. */
+  readonly readsYaml?: boolean;
 }
 
 /** A raw input that cannot be turned into a Batch. `path` names the offending field. */

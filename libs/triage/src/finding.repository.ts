@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Redis, Result } from 'ioredis';
 import { findingSchema, type Finding, type FindingState, type Scope } from '@klaxon/findings';
 
@@ -69,329 +71,14 @@ export const HISTORY_LIMIT = 50;
 const RELEASE_ANSWER_TTL_SECONDS = 7 * 86_400;
 /** Findings per script call: keeps each call short so Redis stays responsive to other clients. */
 const CHUNK = 500;
-const UPSERT_ARGS = 9;
 
-/*
- * Shared Lua: history, the state index, and resolution against the current digests of an image
- * repository. A finding seen in several digests resolves only when no current digest (the newest
- * scanned, plus those running in the cluster) still has it.
- */
-const PRELUDE = `
-local prefix = ARGV[1]
-local function fkey(fp) return prefix .. ':finding:' .. fp end
-local function idx(name) return prefix .. ':idx:' .. name end
-local riskIdx = prefix .. ':findings:risk'
-local function history(fp, at, state, cause, limit)
-  local key = fkey(fp) .. ':history'
-  if redis.call('RPUSH', key, cjson.encode({at = at, state = state, cause = cause})) > limit then
-    redis.call('LTRIM', key, -limit, -1)
-  end
-end
-local function setState(fp, from, to)
-  if from then redis.call('SREM', idx('state:' .. from), fp) end
-  redis.call('SADD', idx('state:' .. to), fp)
-end
-local function resolve(fp, now, why, limit)
-  local key = fkey(fp)
-  local cur = redis.call('HMGET', key, 'state', 'exception')
-  if cur[1] ~= 'open' and cur[1] ~= 'suppressed' then return false end
-  redis.call('HSET', key, 'state', 'resolved', 'exception', '')
-  setState(fp, cur[1], 'resolved')
-  if cur[2] and cur[2] ~= '' then redis.call('SREM', idx('exception:' .. cur[2]), fp) end
-  history(fp, now, 'resolved', why, limit)
-  return true
-end
-local function scopeKey(key) return prefix .. ':scope:' .. key end
--- 'image:<digest>' or a tool's own 'image:<digest>/<tool>' (Grype keeps its own view of a digest).
-local function digestOf(scope) return string.match(scope, '^image:([^/]+)') end
--- Recomputes the current digests of an image repository. Returns the Redis keys of the scopes of current
--- digests (but 'except'), and of the scopes of digests that just stopped being current.
-local function reconcile(repository, except)
-  local image = prefix .. ':image:' .. repository
-  local current = {}
-  local newest = redis.call('ZREVRANGE', image .. ':scans', 0, 0)
-  if newest[1] then current[newest[1]] = true end
-  for _, d in ipairs(redis.call('HVALS', image .. ':running')) do current[d] = true end
-  local dropped = {}
-  for _, d in ipairs(redis.call('SMEMBERS', image .. ':current')) do
-    if not current[d] then dropped[d] = true end
-  end
-  redis.call('DEL', image .. ':current')
-  for d in pairs(current) do redis.call('SADD', image .. ':current', d) end
-  local live, gone = {}, {}
-  for _, scope in ipairs(redis.call('SMEMBERS', image .. ':scopes')) do
-    local d = digestOf(scope)
-    if current[d] then
-      if scope ~= except then live[#live + 1] = scopeKey(scope) end
-    elseif dropped[d] then
-      gone[#gone + 1] = scopeKey(scope)
-    end
-  end
-  return live, gone
-end
--- Resolves the candidates that no live scope still has.
-local function resolveUnless(candidates, live, now, why, limit, resolved)
-  for fp in pairs(candidates) do
-    local still = false
-    for _, key in ipairs(live) do
-      if redis.call('SISMEMBER', key, fp) == 1 then still = true break end
-    end
-    if not still and resolve(fp, now, why, limit) then resolved[#resolved + 1] = fp end
-  end
-end
-`;
-
-/*
- * One call upserts a chunk of findings: the latest report as opaque JSON (`data`), lifecycle fields in
- * the same hash, sets of sources, digests and workloads, and the secondary indexes queries read.
- * ARGV: prefix, now, nowMs, cause, historyLimit, then per finding: fingerprint, data, sourceKey, digest,
- * workload, exception ('' none), attribute indexes ('\\n'-joined, replaced), accumulating indexes (kept),
- * risk score. A new report carries the risk correlation just gave it: it replaces a rescore's `derived`.
- */
-const UPSERT_SCRIPT = `${PRELUDE}
-local now, nowMs, cause, limit = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
-local out = {}
-local function split(s)
-  local t = {}
-  for part in string.gmatch(s, '[^\\n]+') do t[part] = true end
-  return t
-end
-for i = 6, #ARGV, ${UPSERT_ARGS} do
-  local fp, data, source, digest, workload, exc, ix, acc, score = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8]
-  local key = fkey(fp)
-  local cur = redis.call('HMGET', key, 'state', 'lastCause', 'lastChange', 'exception', 'ix', 'occurrences', 'score')
-  local state, lastCause, change, prevExc, prevIx = cur[1], cur[2], 'unchanged', cur[4] or '', cur[5] or ''
-  if lastCause == cause then
-    -- The same input again (a retried job): report what it did the first time, change nothing.
-    change = cur[3]
-  else
-    local target = exc ~= '' and 'suppressed' or 'open'
-    local why
-    if not state then
-      change = target == 'open' and 'new' or 'suppressed'
-      why = 'first seen in ' .. cause .. (exc ~= '' and (', covered by exception ' .. exc) or '')
-      redis.call('HSET', key, 'data', data, 'state', target, 'firstSeen', now, 'lastSeen', now, 'occurrences', 1,
-        'lastCause', cause, 'lastChange', change, 'exception', exc, 'ix', ix, 'score', score)
-      redis.call('SADD', prefix .. ':findings', fp)
-    else
-      if state == target then
-        change = 'unchanged'
-      elseif target == 'suppressed' then
-        change, why = 'suppressed', 'covered by exception ' .. exc .. ' when seen in ' .. cause
-      elseif state == 'resolved' then
-        change, why = 'regressed', 'regressed: seen again in ' .. cause
-      else
-        change, why = 'unsuppressed', 'exception ' .. prevExc .. ' no longer covers it, seen in ' .. cause
-      end
-      redis.call('HSET', key, 'data', data, 'lastSeen', now, 'lastCause', cause, 'lastChange', change, 'state', target,
-        'exception', exc, 'ix', ix, 'occurrences', tonumber(cur[6] or '0') + 1, 'score', score, 'derived', '')
-    end
-    if why then history(fp, now, target, why, limit) end
-    if state ~= target then setState(fp, state, target) end
-    if prevExc ~= exc then
-      if prevExc ~= '' then redis.call('SREM', idx('exception:' .. prevExc), fp) end
-      if exc ~= '' then redis.call('SADD', idx('exception:' .. exc), fp) end
-    end
-    if prevIx ~= ix then
-      local old, new = split(prevIx), split(ix)
-      for name in pairs(old) do if not new[name] then redis.call('SREM', idx(name), fp) end end
-      for name in pairs(new) do if not old[name] then redis.call('SADD', idx(name), fp) end end
-    end
-    for name in pairs(split(acc)) do redis.call('SADD', idx(name), fp) end
-    redis.call('SADD', key .. ':sources', source)
-    if digest ~= '' then redis.call('SADD', key .. ':digests', digest) end
-    if workload ~= '' then redis.call('SADD', key .. ':workloads', workload) end
-    redis.call('ZADD', prefix .. ':findings:seen', nowMs, fp)
-    -- The hash keeps the indexed score: a repost at the same risk costs no index write.
-    if cur[7] ~= score then redis.call('ZADD', riskIdx, score, fp) end
-  end
-  out[#out + 1] = change
-end
-return out
-`;
-
-/*
- * Replaces the membership of a complete-report scope and resolves the open (or suppressed) findings it
- * no longer has. For an image scope of a known repository, the digest is recorded as scanned, and a
- * missing finding resolves only when no other current digest of the repository still has it; findings
- * of digests that stopped being current resolve the same way.
- * ARGV: prefix, scopeKey, now, nowMs, cause, historyLimit, repository ('' none), digest ('' none), then the fingerprints seen.
- */
-const RESOLVE_SCOPE_SCRIPT = `${PRELUDE}
-local scope, now, nowMs, cause, limit, repository, digest = ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), ARGV[7], ARGV[8]
-local setKey = scopeKey(scope)
-local lastKey = setKey .. ':last'
--- The same input again (a retried job): answer as the first time did.
-if redis.call('HGET', lastKey, 'cause') == cause then
-  return cjson.decode(redis.call('HGET', lastKey, 'resolved'))
-end
-local seen = {}
-for i = 9, #ARGV do seen[ARGV[i]] = true end
-local candidates = {}
-for _, fp in ipairs(redis.call('SMEMBERS', setKey)) do
-  if not seen[fp] then candidates[fp] = true end
-end
-redis.call('DEL', setKey)
-for i = 9, #ARGV, 5000 do
-  redis.call('SADD', setKey, unpack(ARGV, i, math.min(i + 4999, #ARGV)))
-end
-local live = {}
-if repository ~= '' and digest ~= '' then
-  -- First scan time orders digests: a nightly rescan of an old digest does not make it the newest.
-  redis.call('ZADD', prefix .. ':image:' .. repository .. ':scans', 'NX', nowMs, digest)
-  redis.call('SADD', prefix .. ':image:' .. repository .. ':scopes', scope)
-  local gone
-  live, gone = reconcile(repository, scope)
-  for _, key in ipairs(gone) do
-    for _, fp in ipairs(redis.call('SMEMBERS', key)) do
-      if not seen[fp] then candidates[fp] = true end
-    end
-  end
-end
-local resolved = {}
-resolveUnless(candidates, live, now, 'missing from ' .. cause, limit, resolved)
--- cjson writes an empty table as {}: keep the JSON array shape for the retry answer.
-redis.call('HSET', lastKey, 'cause', cause, 'resolved', #resolved == 0 and '[]' or cjson.encode(resolved))
-return resolved
-`;
-
-/*
- * Records which digest each running slot runs (from workload assets) and resolves findings of digests
- * that stopped being current. ARGV: prefix, now, nowMs, cause, historyLimit, then (repository, slot, digest or '').
- */
-const RECORD_RUNNING_SCRIPT = `${PRELUDE}
-local now, nowMs, cause, limit = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
-local touched = {}
-for i = 6, #ARGV, 3 do
-  local running = prefix .. ':image:' .. ARGV[i] .. ':running'
-  if ARGV[i + 2] == '' then redis.call('HDEL', running, ARGV[i + 1]) else redis.call('HSET', running, ARGV[i + 1], ARGV[i + 2]) end
-  touched[ARGV[i]] = true
-end
-local resolved = {}
-for repository in pairs(touched) do
-  -- The same input again (a retried job): its slots are already recorded, so reconciling finds nothing
-  -- dropped; answer with what the first attempt resolved, or routing never hears of it.
-  local lastKey = prefix .. ':image:' .. repository .. ':running-last'
-  if redis.call('HGET', lastKey, 'cause') == cause then
-    for _, fp in ipairs(cjson.decode(redis.call('HGET', lastKey, 'resolved'))) do resolved[#resolved + 1] = fp end
-  else
-    local live, gone = reconcile(repository, '')
-    local candidates = {}
-    for _, key in ipairs(gone) do
-      for _, fp in ipairs(redis.call('SMEMBERS', key)) do candidates[fp] = true end
-    end
-    local mine = {}
-    resolveUnless(candidates, live, now, 'no current digest of ' .. repository .. ' has it (' .. cause .. ')', limit, mine)
-    for _, fp in ipairs(mine) do resolved[#resolved + 1] = fp end
-    redis.call('HSET', lastKey, 'cause', cause, 'resolved', #mine == 0 and '[]' or cjson.encode(mine))
-  end
-end
-return resolved
-`;
-
-/*
- * After an exception ended: findings it suppressed either move to the exception that covers them now or
- * reopen (returned, to be routed as new). 'ending' names the end (its job): the same end again (a retried
- * job, whose first attempt already moved the findings) answers with what the first attempt reopened.
- * ARGV: prefix, now, cause, historyLimit, endedId, ending ('' none), then (fingerprint, exception or '').
- */
-const RELEASE_SCRIPT = `${PRELUDE}
-local now, cause, limit, ended, ending = ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[5], ARGV[6]
-local lastKey = prefix .. ':release:' .. ended
-if ending ~= '' and redis.call('HGET', lastKey, 'ending') == ending then
-  return cjson.decode(redis.call('HGET', lastKey, 'reopened'))
-end
-local reopened = {}
-for i = 7, #ARGV, 2 do
-  local fp, exc = ARGV[i], ARGV[i + 1]
-  local key = fkey(fp)
-  local cur = redis.call('HMGET', key, 'state', 'exception')
-  if cur[1] == 'suppressed' and cur[2] == ended then
-    redis.call('SREM', idx('exception:' .. ended), fp)
-    if exc ~= '' then
-      redis.call('HSET', key, 'exception', exc)
-      redis.call('SADD', idx('exception:' .. exc), fp)
-      history(fp, now, 'suppressed', cause .. '; now covered by exception ' .. exc, limit)
-    else
-      redis.call('HSET', key, 'state', 'open', 'exception', '')
-      setState(fp, 'suppressed', 'open')
-      history(fp, now, 'open', cause, limit)
-      reopened[#reopened + 1] = fp
-    end
-  end
-end
-if ending ~= '' then
-  -- Kept as long as a job of this end can still be retried, or replayed from the dead letters soon after.
-  redis.call('HSET', lastKey, 'ending', ending, 'reopened', #reopened == 0 and '[]' or cjson.encode(reopened))
-  redis.call('EXPIRE', lastKey, ${RELEASE_ANSWER_TTL_SECONDS})
-end
-return reopened
-`;
-
-/*
- * A context change rescored stored findings: their risk, environment and exposure as correlation now
- * sees them, kept beside the report (\`derived\`, read over it) and in the risk index. Findings not
- * stored (yet) are skipped: their report will carry the risk. ARGV: prefix, then (fingerprint, derived JSON, score).
- */
-const SET_DERIVED_SCRIPT = `${PRELUDE}
-for i = 2, #ARGV, 3 do
-  local key = fkey(ARGV[i])
-  if redis.call('EXISTS', key) == 1 then
-    redis.call('HSET', key, 'derived', ARGV[i + 1], 'score', ARGV[i + 2])
-    redis.call('ZADD', riskIdx, ARGV[i + 2], ARGV[i])
-  end
-end
-return 0
-`;
-
-/*
- * Finding fingerprints matching every filter (each filter an OR of index names) and a minimum risk,
- * most recently seen first. ARGV: prefix, offset, limit, minRisk ('' none), then one '\\n'-joined list
- * of index names per filter. Returns {total, page}.
- */
-const QUERY_SCRIPT = `
-local prefix, offset, limit, minRisk = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
-local seen = prefix .. ':findings:seen'
-if #ARGV == 4 and minRisk == '' then
-  return {redis.call('ZCARD', seen), redis.call('ZREVRANGE', seen, offset, offset + limit - 1)}
-end
-local keys, weights, temp = {seen}, {1}, {}
-if minRisk ~= '' then
-  local t = prefix .. ':query:risk'
-  redis.call('ZRANGESTORE', t, prefix .. ':findings:risk', minRisk, '+inf', 'BYSCORE')
-  keys[#keys + 1] = t
-  weights[#weights + 1] = 0
-  temp[#temp + 1] = t
-end
-for i = 5, #ARGV do
-  local names = {}
-  for name in string.gmatch(ARGV[i], '[^\\n]+') do names[#names + 1] = prefix .. ':idx:' .. name end
-  if #names == 1 then
-    keys[#keys + 1] = names[1]
-  else
-    local t = prefix .. ':query:union:' .. i
-    redis.call('SUNIONSTORE', t, unpack(names))
-    keys[#keys + 1] = t
-    temp[#temp + 1] = t
-  end
-  weights[#weights + 1] = 0
-end
-local result = prefix .. ':query:result'
--- Weight 0 for the index sets: the score left is the last-seen time, so the order is most recent first.
-local args = {result, #keys}
-for _, k in ipairs(keys) do args[#args + 1] = k end
-args[#args + 1] = 'WEIGHTS'
-for _, w in ipairs(weights) do args[#args + 1] = w end
-redis.call('ZINTERSTORE', unpack(args))
-local total = redis.call('ZCARD', result)
-local page = redis.call('ZREVRANGE', result, offset, offset + limit - 1)
-temp[#temp + 1] = result
-redis.call('DEL', unpack(temp))
-return {total, page}
-`;
+const lua = (name: string) => readFileSync(resolve(__dirname, 'lua', `${name}.lua`), 'utf8');
+const PRELUDE = lua('finding-prelude');
 
 function sourceKey(f: Finding): string {
-  return `${f.source.tool}/${f.source.integration}`;
+  // With the sensor's own rule when a behaviour joined several sensors' words in one finding.
+  const key = `${f.source.tool}/${f.source.integration}`;
+  return f.behaviour ? `${key}#${f.rule.id}` : key;
 }
 
 /** `cluster/namespace/kind/name`, the parts that are known. */
@@ -419,7 +106,7 @@ function accumulatingIndexes(f: Finding): string[] {
 }
 
 /** The query's filters as index names: one OR-list per filter. */
-function filterIndexes(filter: FindingFilter): string[] {
+function filterIndexes(filter: FindingFilter): string[][] {
   const groups: [Exclude<keyof FindingFilter, 'minRisk'>, string][] = [
     ['state', 'state'],
     ['kind', 'kind'],
@@ -431,33 +118,43 @@ function filterIndexes(filter: FindingFilter): string[] {
   ];
   return groups
     .filter(([name]) => filter[name]?.length)
-    .map(([name, index]) => filter[name]!.map((v) => `${index}:${v}`).join('\n'));
+    .map(([name, index]) => filter[name]!.map((v) => `${index}:${v}`));
 }
 
 /**
- * Every key of finding state is spelled here: `<prefix>:finding:<fp>` (+ `:history`, `:sources`,
- * `:digests`, `:workloads`), the secondary indexes `<prefix>:idx:<name>:<value>`, the last-seen order
- * `<prefix>:findings:seen`, the current risk order `<prefix>:findings:risk`, scope memberships `<prefix>:scope:<key>` and the current digests of each
- * image repository `<prefix>:image:<repository>:{scans,running,current,scopes,running-last}`, and the
- * answer of an exception's last end `<prefix>:release:<exception id>`.
+ * Every key of finding state is spelled here, under one hash tag `<prefix>:{findings}` (a scope's
+ * resolution spans findings, indexes and image digests): `…:finding:<fp>` (+ `:history`, `:sources`,
+ * `:digests`, `:workloads`), the secondary indexes `…:idx:<name>:<value>`, the last-seen order
+ * `…:findings:seen`, the current risk order `…:findings:risk`, scope memberships `…:scope:<key>` (+ `:last`),
+ * the current digests of each image repository `…:image:<repository>:{scans,running,current,scopes,running-last}`,
+ * the answer of an exception's last end `…:release:<exception id>`, and a query's scratch keys `…:query:*`.
  */
 export class FindingRepository {
+  private readonly base: string;
+  /** The KEYS of the scripts that run after finding-prelude.lua: key prefixes, in its order. */
+  private readonly lifecycleKeys: string[];
+
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
+    prefix: string,
   ) {
+    // {…} is a Redis Cluster hash tag: all these keys share one slot, so one script spans them (docs/redis.md, Hash tags).
+    this.base = `${prefix}:{findings}`;
+    const b = this.base;
+    this.lifecycleKeys = [`${b}:finding:`, `${b}:idx:`, `${b}:findings`, `${b}:findings:seen`, `${b}:findings:risk`, `${b}:scope:`, `${b}:image:`, `${b}:release:`];
     if (!redis.upsertFindings) {
-      redis.defineCommand('upsertFindings', { numberOfKeys: 0, lua: UPSERT_SCRIPT });
-      redis.defineCommand('resolveScope', { numberOfKeys: 0, lua: RESOLVE_SCOPE_SCRIPT });
-      redis.defineCommand('recordRunning', { numberOfKeys: 0, lua: RECORD_RUNNING_SCRIPT });
-      redis.defineCommand('releaseSuppressed', { numberOfKeys: 0, lua: RELEASE_SCRIPT });
-      redis.defineCommand('queryFindings', { numberOfKeys: 0, lua: QUERY_SCRIPT });
-      redis.defineCommand('setDerivedFindings', { numberOfKeys: 0, lua: SET_DERIVED_SCRIPT });
+      const keys = this.lifecycleKeys.length;
+      redis.defineCommand('upsertFindings', { numberOfKeys: keys, lua: PRELUDE + lua('upsert-findings') });
+      redis.defineCommand('resolveScope', { numberOfKeys: keys, lua: PRELUDE + lua('resolve-scope') });
+      redis.defineCommand('recordRunning', { numberOfKeys: keys, lua: PRELUDE + lua('record-running') });
+      redis.defineCommand('releaseSuppressed', { numberOfKeys: keys, lua: PRELUDE + lua('release-suppressed') });
+      redis.defineCommand('queryFindings', { lua: lua('query-findings') });
+      redis.defineCommand('setDerivedFindings', { lua: lua('set-derived') });
     }
   }
 
   private key(fp: string) {
-    return `${this.prefix}:finding:${fp}`;
+    return `${this.base}:finding:${fp}`;
   }
 
   /** Upserts a batch with one script call per chunk, all in one pipeline. Returns the change per finding. */
@@ -465,7 +162,7 @@ export class FindingRepository {
     if (!items.length) return [];
     const pipeline = this.redis.pipeline();
     for (let i = 0; i < items.length; i += CHUNK) {
-      const args: string[] = [this.prefix, now.toISOString(), String(now.getTime()), cause, String(HISTORY_LIMIT)];
+      const args: string[] = [...this.lifecycleKeys, now.toISOString(), String(now.getTime()), cause, String(HISTORY_LIMIT)];
       for (const { finding: f, exception } of items.slice(i, i + CHUNK)) {
         const { state: _state, ...data } = f;
         args.push(
@@ -495,7 +192,7 @@ export class FindingRepository {
    */
   async resolveScope(scope: Scope, seen: string[], now: Date, cause: string, image?: { repository: string; digest: string }): Promise<string[]> {
     return (await this.redis.resolveScope(
-      this.prefix,
+      ...this.lifecycleKeys,
       scope.key,
       now.toISOString(),
       String(now.getTime()),
@@ -511,12 +208,12 @@ export class FindingRepository {
   async recordRunning(running: RunningSlot[], now: Date, cause: string): Promise<string[]> {
     if (!running.length) return [];
     const args = running.flatMap((r) => [r.repository, r.slot, r.digest ?? '']);
-    return (await this.redis.recordRunning(this.prefix, now.toISOString(), String(now.getTime()), cause, String(HISTORY_LIMIT), ...args)) as string[];
+    return (await this.redis.recordRunning(...this.lifecycleKeys, now.toISOString(), String(now.getTime()), cause, String(HISTORY_LIMIT), ...args)) as string[];
   }
 
   /** Fingerprints currently suppressed by an exception. */
   async suppressedBy(exceptionId: string): Promise<string[]> {
-    return this.redis.smembers(`${this.prefix}:idx:exception:${exceptionId}`);
+    return this.redis.smembers(`${this.base}:idx:exception:${exceptionId}`);
   }
 
   /**
@@ -527,7 +224,16 @@ export class FindingRepository {
   async release(ended: string, coveredNow: Map<string, string | undefined>, now: Date, cause: string, ending = ''): Promise<string[]> {
     if (!coveredNow.size && !ending) return [];
     const args = [...coveredNow].flatMap(([fp, exc]) => [fp, exc ?? '']);
-    return (await this.redis.releaseSuppressed(this.prefix, now.toISOString(), cause, String(HISTORY_LIMIT), ended, ending, ...args)) as string[];
+    return (await this.redis.releaseSuppressed(
+      ...this.lifecycleKeys,
+      now.toISOString(),
+      cause,
+      String(HISTORY_LIMIT),
+      ended,
+      ending,
+      String(RELEASE_ANSWER_TTL_SECONDS),
+      ...args,
+    )) as string[];
   }
 
   /**
@@ -539,7 +245,9 @@ export class FindingRepository {
     const entries = [...derived];
     const pipeline = this.redis.pipeline();
     for (let i = 0; i < entries.length; i += CHUNK) {
-      pipeline.setDerivedFindings(this.prefix, ...entries.slice(i, i + CHUNK).flatMap(([fp, d]) => [fp, JSON.stringify(d), String(d.risk.score)]));
+      const chunk = entries.slice(i, i + CHUNK);
+      const keys = [`${this.base}:findings:risk`, ...chunk.map(([fp]) => this.key(fp))];
+      pipeline.setDerivedFindings(keys.length, ...keys, ...chunk.flatMap(([fp, d]) => [fp, JSON.stringify(d), String(d.risk.score)]));
     }
     for (const [err] of (await pipeline.exec())!) if (err) throw err;
   }
@@ -547,10 +255,12 @@ export class FindingRepository {
   /** Fingerprints matching the filter, most recently seen first, with the total count. */
   async query(filter: FindingFilter, offset: number, limit: number): Promise<{ total: number; fingerprints: string[] }> {
     const minRisk = filter.minRisk === undefined ? '' : String(filter.minRisk);
-    const [total, fingerprints] = (await this.redis.queryFindings(this.prefix, String(offset), String(limit), minRisk, ...filterIndexes(filter))) as [
-      number,
-      string[],
-    ];
+    const filters = filterIndexes(filter);
+    const b = this.base;
+    const keys = [`${b}:findings:seen`, `${b}:findings:risk`, `${b}:query:result`, `${b}:query:risk`, ...filters.map((_, f) => `${b}:query:union:${f + 1}`)];
+    for (const names of filters) keys.push(...names.map((name) => `${b}:idx:${name}`));
+    const counts = filters.map((names) => String(names.length));
+    const [total, fingerprints] = (await this.redis.queryFindings(keys.length, ...keys, String(offset), String(limit), minRisk, ...counts)) as [number, string[]];
     return { total, fingerprints };
   }
 
@@ -599,7 +309,23 @@ export class FindingRepository {
   }
 
   async count(): Promise<number> {
-    return this.redis.scard(`${this.prefix}:findings`);
+    return this.redis.scard(`${this.base}:findings`);
+  }
+
+  /**
+   * How many findings match each filter (one value per index, ANDed): a SINTERCARD per filter in one
+   * pipeline, no sorting and no temporary set, for counts that need no page.
+   */
+  async countMatching(filters: Partial<Record<'state' | 'kind' | 'severity', string>>[]): Promise<number[]> {
+    const pipeline = this.redis.pipeline();
+    for (const filter of filters) {
+      const keys = Object.entries(filter).map(([index, value]) => `${this.base}:idx:${index}:${value}`);
+      pipeline.call('SINTERCARD', String(keys.length), ...keys);
+    }
+    return (await pipeline.exec())!.map(([err, n]) => {
+      if (err) throw err;
+      return Number(n);
+    });
   }
 }
 
@@ -625,7 +351,7 @@ declare module 'ioredis' {
     resolveScope(...args: string[]): Result<string[], Context>;
     recordRunning(...args: string[]): Result<string[], Context>;
     releaseSuppressed(...args: string[]): Result<string[], Context>;
-    queryFindings(...args: string[]): Result<[number, string[]], Context>;
-    setDerivedFindings(...args: string[]): Result<number, Context>;
+    queryFindings(numberOfKeys: number, ...keysThenArgs: string[]): Result<[number, string[]], Context>;
+    setDerivedFindings(numberOfKeys: number, ...keysThenArgs: string[]): Result<number, Context>;
   }
 }

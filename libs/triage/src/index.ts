@@ -8,4 +8,6 @@ export * from './assets/asset.repository';
 export * from './correlate/correlate.usecase';
 export * from './correlate/rank-workloads.usecase';
 export * from './suggestions';
+export * from './compliance/compliance';
+export * from './compliance/compliance.repository';
 export * from './triage.module';

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import type { Redis } from 'ioredis';
 import { CONFIG, CONFIGURED_EXCEPTIONS, KEY_PREFIX, REDIS, type ExceptionConfig, type KlaxonConfig } from '@klaxon/platform';
 import { AssetRepository } from './assets/asset.repository';
+import { ComplianceRepository } from './compliance/compliance.repository';
 import { CorrelateFindings } from './correlate/correlate.usecase';
 import { RankWorkloads } from './correlate/rank-workloads.usecase';
 import { ExceptionRepository } from './exceptions/exception.repository';
@@ -22,6 +23,7 @@ const providers = [
   repository(AssetRepository),
   repository(ExceptionRepository),
   repository(SuggestionRepository),
+  repository(ComplianceRepository),
   {
     provide: ExceptionStore,
     useFactory: (configured: ExceptionConfig[], exceptions: ExceptionRepository) => new ExceptionStore(configured, exceptions),

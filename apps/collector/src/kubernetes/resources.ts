@@ -43,4 +43,5 @@ export const WATCHED_RESOURCES: readonly WatchedResource[] = [
   custom('wgpolicyk8s.io', 'v1alpha2', 'clusterpolicyreports', 'ClusterPolicyReport', 'policyreport', false),
   custom('aquasecurity.github.io', 'v1alpha1', 'vulnerabilityreports', 'VulnerabilityReport', 'trivy-operator'),
   custom('aquasecurity.github.io', 'v1alpha1', 'configauditreports', 'ConfigAuditReport', 'trivy-operator'),
+  custom('aquasecurity.github.io', 'v1alpha1', 'clustercompliancereports', 'ClusterComplianceReport', 'trivy-operator', false),
 ];

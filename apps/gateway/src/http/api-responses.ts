@@ -130,3 +130,17 @@ export class SuggestionResponse extends createZodDto(
   z.object({ id: z.string(), rule: open, evidence: open, changes: open, policies: open, adoptedAt: z.string().optional() }).passthrough(),
 ) {}
 export class ApiErrorResponse extends createZodDto(apiErrorSchema) {}
+export class OverviewResponse extends createZodDto(
+  z.object({
+    open: z.object({ total: z.number().int(), bySeverity: z.record(z.number().int()), byKind: z.record(z.number().int()) }),
+    daily: z.array(open),
+    sent: open,
+    failed: z.object({ quarantined: z.number().int(), deadLetters: z.number().int() }),
+  }),
+) {}
+export class ComplianceResponse extends createZodDto(
+  z.object({
+    standards: z.array(z.object({ controls: z.array(z.object({ status: z.string(), findings: z.array(open) }).passthrough()) }).passthrough()),
+    trend: z.array(open),
+  }),
+) {}

@@ -1,4 +1,6 @@
+import { UnsupportedMediaTypeException } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
+import { YAML_MEDIA_TYPES } from '@klaxon/sources';
 
 /**
  * The gateway keeps request bodies as text: a report is stored exactly as received before anything
@@ -21,4 +23,12 @@ export function keepRawBodies(fastify: FastifyInstance): void {
     { parseAs: 'string' },
     (_request, body, done) => done(null, body),
   );
+  // YAML only where Kubernetes resources are uploaded; everywhere else it stays a type the gateway does not read.
+  fastify.addContentTypeParser(YAML_MEDIA_TYPES, { parseAs: 'string' }, (request, body, done) => {
+    if (request.routeOptions.url === YAML_ROUTE) return done(null, body);
+    done(new UnsupportedMediaTypeException(`Unsupported Media Type: ${request.headers['content-type'] ?? ''}`));
+  });
 }
+
+/** The one route that reads YAML bodies: report uploads, for the formats that are Kubernetes resources. */
+export const YAML_ROUTE = '/v1/reports';

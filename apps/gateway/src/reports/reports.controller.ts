@@ -6,6 +6,7 @@ import { ApiError } from '../http/api-error';
 import { reportContextOf } from '../http/report-context';
 import { IntakeService } from './intake.service';
 import { IntakeResponse } from '../http/api-responses';
+import { reportBody } from './report-body';
 
 /** `POST /v1/reports?format=…`: a scanner's report from CI, with its build context. */
 @Controller('v1/reports')
@@ -26,7 +27,7 @@ export class ReportsController {
     if (format && !formats().includes(format)) {
       throw ApiError.badRequest('format', `unknown format "${format}"; one of ${formats().join(', ')}`);
     }
-    const raw = request.body;
+    const raw = reportBody(request.body, format, headers['content-type']);
     if (typeof raw !== 'string' || raw.trim() === '') throw ApiError.badRequest('body', 'the report is empty');
     const context = reportContextOf(query, headers);
     return this.intake.accept({ integration: 'report', format, context, raw, contentType: headers['content-type'] });

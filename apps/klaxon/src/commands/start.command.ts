@@ -1,4 +1,4 @@
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createLogger, startEmbeddedRedis, type EmbeddedRedis } from '@klaxon/platform';
 import { APPS, startKlaxon, type AppName } from '../klaxon';
 import type { Command } from './command';
@@ -21,6 +21,8 @@ async function start(args: string[], out: Console): Promise<number> {
   }
   const { config, exceptions } = loadAll(configPath());
   const logger = createLogger();
+  // The one folder Klaxon writes to (embedded Redis, generated API token): a volume in a container.
+  const dataDir = resolve(process.env.KLAXON_DATA_DIR || '.data');
   let redisUrl = process.env.REDIS_URL || config.redis.url;
   let embedded: EmbeddedRedis | undefined;
   if (!redisUrl) {
@@ -28,13 +30,13 @@ async function start(args: string[], out: Console): Promise<number> {
       out.error(`klaxon start ${only}: set REDIS_URL to the Redis the other apps use (a single app never starts its own).`);
       return 2;
     }
-    embedded = await startEmbeddedRedis({ dir: resolve('.data/redis') });
+    embedded = await startEmbeddedRedis({ dir: join(dataDir, 'redis') });
     redisUrl = embedded.url;
-    logger.info({ url: redisUrl, dir: '.data/redis' }, 'embedded redis-server started (append-only file on)');
+    logger.info({ url: redisUrl, dir: join(dataDir, 'redis') }, 'embedded redis-server started (append-only file on)');
   }
   let klaxon;
   try {
-    klaxon = await startKlaxon({ config, exceptions, redisUrl, apps: only ? [only] : APPS, logger, port: process.env.PORT ? Number(process.env.PORT) : undefined });
+    klaxon = await startKlaxon({ config, exceptions, redisUrl, apps: only ? [only] : APPS, logger, generatedTokenFile: join(dataDir, 'api-token'), port: process.env.PORT ? Number(process.env.PORT) : undefined });
   } catch (err) {
     await embedded?.stop();
     throw err;

@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { DESTINATION_TYPES, Runtime, deliverQueue } from '@klaxon/platform';
+import { DESTINATION_TYPES, Runtime, StatsRepository, deliverQueue } from '@klaxon/platform';
 import { deliverJobSchema, type DeliverJob } from '@klaxon/routing';
 import { DESTINATIONS, LedgerRepository, alreadySent, type DeliveryLedger, type Destination } from '@klaxon/destinations';
 import { DELIVERY_LIMITS } from './delivery-limits';
@@ -33,6 +33,7 @@ export class DeliverNotificationProcessor implements OnModuleInit {
   constructor(
     private readonly runtime: Runtime,
     private readonly ledger: LedgerRepository,
+    private readonly stats: StatsRepository,
     @Inject(DESTINATIONS) private readonly destinations: ReadonlyMap<string, Destination>,
   ) {}
 
@@ -64,6 +65,7 @@ export class DeliverNotificationProcessor implements OnModuleInit {
       } else {
         entry = { ...(await destination.send(notification, previous)), lastSeq: notification.seq ?? previous?.lastSeq };
         await this.ledger.put(notification.destination, notification.key, entry);
+        await this.stats.recordSent(notification.destination);
       }
     } finally {
       await release();

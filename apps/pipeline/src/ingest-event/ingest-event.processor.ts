@@ -23,6 +23,7 @@ export class IngestEventProcessor implements OnModuleInit {
         receivedAt: event.receivedAt,
         integration: event.integration,
         context: event.context as ReportContext,
+        cluster: this.runtime.config.sources.kubernetes?.clusterName,
       });
     } catch (err) {
       if (err instanceof IgnoredInput) return events.markIgnored(eventId, err.reason);

@@ -1,6 +1,6 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { JOB, QUEUE, Runtime, triageJobSchema, type TriageJob } from '@klaxon/platform';
-import { CorrelateFindings, TriageBatch } from '@klaxon/triage';
+import { JOB, QUEUE, Runtime, StatsRepository, triageJobSchema, type TriageJob } from '@klaxon/platform';
+import { ComplianceRepository, CorrelateFindings, TriageBatch } from '@klaxon/triage';
 import { correlateBatch } from '../correlate-findings/correlate-findings';
 import { enqueueFeedback } from '../feedback-suggestions/feedback-suggestions.processor';
 
@@ -11,6 +11,8 @@ export class TriageBatchProcessor implements OnModuleInit {
     private readonly runtime: Runtime,
     private readonly correlate: CorrelateFindings,
     private readonly triage: TriageBatch,
+    private readonly compliance: ComplianceRepository,
+    private readonly stats: StatsRepository,
   ) {}
 
   onModuleInit(): void {
@@ -24,8 +26,11 @@ export class TriageBatchProcessor implements OnModuleInit {
 
   async execute({ eventId, batch }: TriageJob): Promise<void> {
     batch = await correlateBatch(this.correlate, this.runtime, eventId, batch);
-    const result = await this.triage.execute(batch, this.runtime.clock(), eventId);
+    const now = this.runtime.clock();
+    const result = await this.triage.execute(batch, now, eventId);
+    if (batch.controls?.length) await this.compliance.record(batch.controls, now);
     await this.runtime.events.markTriaged(eventId, result.counts);
+    await this.stats.recordTriage(result.counts, now);
     await enqueueFeedback(this.runtime.queues, eventId, batch);
     if (result.changes.length) {
       await this.runtime.queues.add(QUEUE.route, JOB.route, { eventId, cause: 'batch', changes: result.changes }, { jobId: `route-${eventId}` });

@@ -1,8 +1,8 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { toFinding, type Finding, type Severity } from '@klaxon/findings';
 import { githubDestinationSchema, type GitHubDestinationConfig } from '@klaxon/platform';
 import type { Notification, NotificationChanges } from '@klaxon/routing';
-import { APP_ID, GitHubEmulator } from '../../../../test/emulators/github.emulator';
+import { APP_ID, GitHubEmulator, INSTALLATION_ID } from '../../../../test/emulators/github.emulator';
 import { DestinationRejected, DestinationUnavailable, RateLimited } from '../destination';
 import { GitHubDestination } from './github.destination';
 import { commentMarker, GITHUB_COMMENT_MAX } from './render';
@@ -57,6 +57,11 @@ function notification(changes: Partial<NotificationChanges>): Notification {
 
 let gh: GitHubEmulator;
 let config: GitHubDestinationConfig;
+
+const appConfig = (over: Partial<GitHubDestinationConfig> = {}): GitHubDestinationConfig => ({
+  ...githubDestinationSchema.innerType().parse({ type: 'github', appId: APP_ID, privateKey: gh.appPrivateKey, baseUrl: gh.url }),
+  ...over,
+});
 
 beforeAll(async () => {
   gh = await GitHubEmulator.start();
@@ -138,7 +143,7 @@ describe('GitHubDestination', () => {
   });
 
   it('keeps one check run per head commit with annotations for code findings', async () => {
-    const destination = new GitHubDestination({ ...config, checkRuns: true });
+    const destination = new GitHubDestination({ ...appConfig(), checkRuns: true });
     const first = await destination.send(notification({ new: [sqlInjection(), fixable] }), undefined);
     await destination.send(notification({ resolved: [sqlInjection(), fixable] }), first);
 
@@ -163,9 +168,7 @@ describe('GitHubDestination', () => {
   });
 
   it('authenticates as a GitHub App installation', async () => {
-    const app = githubDestinationSchema.innerType().parse({ type: 'github', appId: APP_ID, privateKey: gh.appPrivateKey, baseUrl: gh.url });
-
-    await new GitHubDestination(app).send(notification({ new: [fixable] }), undefined);
+    await new GitHubDestination(appConfig()).send(notification({ new: [fixable] }), undefined);
 
     expect(gh.commentsOn('acme/checkout', 42)).toHaveLength(1);
     expect(gh.calls.map((c) => `${c.method} ${c.path} ${c.status}`)).toEqual([
@@ -174,6 +177,22 @@ describe('GitHubDestination', () => {
       'GET /repos/acme/checkout/issues/42/comments 200',
       'POST /repos/acme/checkout/issues/42/comments 201',
     ]);
+  });
+
+  it('asks for a new installation token once the hour of the last one is over', async () => {
+    const destination = new GitHubDestination(appConfig({ installationId: String(INSTALLATION_ID), checkRuns: true }));
+    const first = await destination.send(notification({ new: [fixable] }), undefined);
+    // Only the clock moves: @octokit/auth-app keeps a token for 59 of its 60 minutes.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 61 * 60_000 });
+    try {
+      await destination.send(notification({ resolved: [fixable] }), first);
+    } finally {
+      vi.useRealTimers();
+    }
+
+    expect(gh.calls.filter((c) => c.path.endsWith('/access_tokens')).map((c) => c.status)).toEqual([201, 201]);
+    expect(gh.calls.filter((c) => c.status >= 400)).toEqual([]);
+    expect(gh.checkRuns).toMatchObject([{ conclusion: 'success', updates: 1 }]);
   });
 });
 
@@ -187,6 +206,15 @@ describe('GitHubDestination failures', () => {
 
     const elsewhere = vulnerability('CVE-1', 'high', '1', { code: { repo: 'acme/unknown', pullRequest: 1 } });
     await expect(new GitHubDestination(config).send(notification({ new: [elsewhere] }), undefined)).rejects.toThrow('github: HTTP 404 Not Found');
+  });
+
+  it('a personal token cannot write check runs: GitHub refuses it and the delivery is rejected', async () => {
+    // Config validation refuses this combination; this is what GitHub would say if it got through.
+    const error = await new GitHubDestination({ ...config, checkRuns: true }).send(notification({ new: [finding] }), undefined).catch((e) => e);
+
+    expect(error).toBeInstanceOf(DestinationRejected);
+    expect((error as Error).message).toBe('github: HTTP 403 You must authenticate via a GitHub App.');
+    expect(gh.checkRuns).toEqual([]);
   });
 
   it('waits out a short secondary rate limit once, and hands a long one to the queue', async () => {

@@ -13,7 +13,12 @@ const exampleEnv = {
   JIRA_USER: 'klaxon@example.com',
   JIRA_API_TOKEN: 'jira-token',
   PD_ROUTING_KEY: 'R0UTINGKEY',
-  GITHUB_TOKEN: 'ghp_test',
+  // GitHub Actions' GITHUB_TOKEN: an App installation token, which may write check runs.
+  GITHUB_TOKEN: 'ghs_actionsInstallationToken',
+  FALCO_TOKEN: 'falco-token',
+  TETRAGON_TOKEN: 'tetragon-token',
+  STACKROX_TOKEN: 'stackrox-token',
+  ALERTMANAGER_TOKEN: 'alertmanager-token',
 };
 
 function problemsOf(fn: () => unknown): string[] {

@@ -84,7 +84,29 @@ export const githubDestinationSchema = z
     checkRuns: z.boolean().default(false),
   })
   .strict()
-  .refine((g) => g.token || (g.appId && g.privateKey), { message: 'needs token, or appId and privateKey' });
+  .superRefine((g, ctx) => githubAuthProblems(g).forEach((p) => ctx.addIssue({ code: z.ZodIssueCode.custom, ...p })));
+
+/**
+ * Only a GitHub App installation may write check runs: GitHub answers 403 to a personal, fine-grained,
+ * OAuth or user-to-server token. Those are recognised by their prefixes (ghp_, github_pat_, gho_, ghu_)
+ * and refused up front; an installation token (ghs_, such as the GITHUB_TOKEN of GitHub Actions) is
+ * accepted, though it lasts an hour: appId and privateKey let Klaxon renew its own.
+ */
+const USER_TOKEN = /^(ghp_|github_pat_|gho_|ghu_)/;
+
+function githubAuthProblems(g: { token?: string; appId?: string; privateKey?: string; checkRuns: boolean }): { path: string[]; message: string }[] {
+  if (!g.token && !(g.appId && g.privateKey)) return [{ path: [], message: 'needs token, or appId and privateKey' }];
+  if (g.checkRuns && g.token && USER_TOKEN.test(g.token)) {
+    return [
+      {
+        path: ['checkRuns'],
+        message:
+          'only a GitHub App may create check runs (GitHub answers 403 to a personal or OAuth token): set appId, privateKey and installationId instead of token, or checkRuns: false',
+      },
+    ];
+  }
+  return [];
+}
 
 export const webhookDestinationSchema = z
   .object({
@@ -254,8 +276,8 @@ export const configSchema = z
   .strict()
   .superRefine((config, ctx) => {
     for (const [name, dest] of Object.entries(config.destinations)) {
-      if (dest.type === 'github' && !dest.token && !(dest.appId && dest.privateKey)) {
-        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['destinations', name], message: 'needs token, or appId and privateKey' });
+      if (dest.type === 'github') {
+        githubAuthProblems(dest).forEach((p) => ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['destinations', name, ...p.path], message: p.message }));
       }
     }
     const walk = (route: RouteConfig, path: (string | number)[]) => {

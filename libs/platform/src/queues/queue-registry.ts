@@ -5,7 +5,7 @@ import type { Logger } from '../logging/logger';
 import { DeadLetterRepository } from './dead-letter.repository';
 
 /**
- * Errors a job handler throws tell the runner what to do (CONVENTIONS.md, "Errors"): `retryAfterMs`
+ * Errors a job handler throws tell the runner what to do (docs/architecture.md, "Errors and retries"): `retryAfterMs`
  * delays the job without spending an attempt (429); `permanent` sends it straight to the dead letters;
  * anything else is retried with exponential backoff and jitter, then dead-lettered.
  */

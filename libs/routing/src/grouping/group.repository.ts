@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Redis, Result } from 'ioredis';
 import { findingSchema, type Finding } from '@klaxon/findings';
 import type { NotificationChanges } from '../notification';
@@ -57,161 +59,51 @@ export interface FlushOutcome {
 /** Changes per script call, as in triage: short calls keep Redis responsive. */
 const CHUNK = 1000;
 
-/*
- * Adds changes to groups and (re)arms their timers. A timer is due no sooner than groupWait after the
- * change and groupInterval after the group's last flush; a group waiting only for its repeat is
- * brought forward (a new window: a new seq, the old timer then finds nothing to do).
- * ARGV: prefix, nowMs, then per group: groupId, route, labels JSON, wait, interval, n, then n × (fingerprint, payload).
- * Returns per group {groupId, seq, flushAt}.
- */
-const ADD_SCRIPT = `
-local prefix, now = ARGV[1], tonumber(ARGV[2])
-local out = {}
-local i = 3
-while i <= #ARGV do
-  local id, route, labels, wait, interval, n = ARGV[i], ARGV[i + 1], ARGV[i + 2], tonumber(ARGV[i + 3]), tonumber(ARGV[i + 4]), tonumber(ARGV[i + 5])
-  local g = prefix .. ':group:' .. id
-  i = i + 6
-  for j = i, i + 2 * n - 1, 2 do redis.call('HSET', g .. ':pending', ARGV[j], ARGV[j + 1]) end
-  i = i + 2 * n
-  redis.call('HSET', g, 'route', route, 'labels', labels)
-  local f = redis.call('HMGET', g, 'seq', 'flushAt', 'lastFlush')
-  local seq, flushAt = tonumber(f[1] or '0'), tonumber(f[2] or '')
-  local due = now + wait
-  if f[3] then due = math.max(due, tonumber(f[3]) + interval) end
-  if not flushAt or flushAt > due then
-    seq, flushAt = seq + 1, due
-    redis.call('HSET', g, 'seq', seq, 'flushAt', flushAt)
-  end
-  out[#out + 1] = {id, route, seq, flushAt}
-end
-return out
-`;
-
-/*
- * Flushes window 'seq' of a group once: pending changes are folded into what the group has told its
- * destinations (new and regressed only when not already told open, resolved only when told open), the
- * outcome is kept so a retried flush answers the same, and the next timer (the repeat) is armed while
- * anything is open. Finding JSON is spliced as text, never re-encoded (cjson would turn [] into {}).
- * A pending payload is 'change|event|cause|json' ('change|event|json' before causes: the batch's).
- * ARGV: prefix, groupId, seq, nowMs, repeatMs. Returns the outcome JSON, or '' for a stale window.
- */
-const FLUSH_SCRIPT = `
-local prefix, id, seq, now, rep = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
-local g = prefix .. ':group:' .. id
-local f = redis.call('HMGET', g, 'seq', 'outcomeSeq', 'outcome', 'lastNotified', 'labels')
-if tonumber(f[2] or '-1') == seq then return f[3] end
-if tonumber(f[1] or '-1') ~= seq then return '' end
-local lists = {new = {}, regressed = {}, resolved = {}}
-local events, eventList, added, routedBy, byCause = {}, {}, {}, {}, {}
-local updated = 0
-local pending = redis.call('HGETALL', g .. ':pending')
-redis.call('DEL', g .. ':pending')
-for k = 1, #pending, 2 do
-  local fp, payload = pending[k], pending[k + 1]
-  local a = string.find(payload, '|', 1, true)
-  local b = string.find(payload, '|', a + 1, true)
-  local change, event = string.sub(payload, 1, a - 1), string.sub(payload, a + 1, b - 1)
-  local cause, json = 'batch', string.sub(payload, b + 1)
-  if string.sub(payload, b + 1, b + 1) ~= '{' then
-    local c = string.find(payload, '|', b + 1, true)
-    cause, json = string.sub(payload, b + 1, c - 1), string.sub(payload, c + 1)
-  end
-  local told = redis.call('HEXISTS', g .. ':open', fp) == 1
-  local counted = false
-  if change == 'new' or change == 'unsuppressed' or change == 'rescored' or change == 'regressed' or change == 'updated' then
-    if not told then
-      local list = change == 'regressed' and lists.regressed or lists.new
-      list[#list + 1] = json
-      added[fp] = true
-      counted = true
-    elseif change == 'updated' then
-      -- Told already: its new data goes out among the open ones, and the group sends.
-      updated = updated + 1
-      counted = true
-    end
-    redis.call('HSET', g .. ':open', fp, json)
-  elseif change == 'resolved' then
-    if told then
-      lists.resolved[#lists.resolved + 1] = json
-      redis.call('HDEL', g .. ':open', fp)
-      counted = true
-    end
-  else
-    redis.call('HDEL', g .. ':open', fp)
-  end
-  if counted and event ~= '' then
-    if not events[event] then
-      events[event] = true
-      eventList[#eventList + 1] = event
-    end
-    local key = cause .. '|' .. event
-    if not byCause[key] then
-      byCause[key] = {event = event, cause = cause, findings = 0}
-      routedBy[#routedBy + 1] = byCause[key]
-    end
-    byCause[key].findings = byCause[key].findings + 1
-  end
-end
-local open = {}
-local told = redis.call('HGETALL', g .. ':open')
-for k = 1, #told, 2 do
-  if not added[told[k]] then open[#open + 1] = told[k + 1] end
-end
-local lastNotified = tonumber(f[4] or '')
-local changed = #lists.new + #lists.regressed + #lists.resolved + updated > 0
-local notify = changed or (#open > 0 and lastNotified ~= nil and now >= lastNotified + rep)
-if notify then lastNotified = now end
-redis.call('HSET', g, 'lastFlush', now)
-if notify then redis.call('HSET', g, 'lastNotified', now) end
-local next = 'null'
-if #told > 0 then
-  local at = (lastNotified or now) + rep
-  redis.call('HSET', g, 'seq', seq + 1, 'flushAt', at)
-  next = '{"seq":' .. (seq + 1) .. ',"flushAt":' .. string.format('%d', at) .. '}'
-else
-  redis.call('HDEL', g, 'flushAt')
-end
-local function array(items) return '[' .. table.concat(items, ',') .. ']' end
-local outcome = '{"notify":' .. tostring(notify) .. ',"labels":' .. (f[5] or '{}') ..
-  ',"changes":{"new":' .. array(lists.new) .. ',"regressed":' .. array(lists.regressed) ..
-  ',"resolved":' .. array(lists.resolved) .. ',"open":' .. (notify and array(open) or '[]') .. '}' ..
-  ',"events":' .. (#eventList == 0 and '[]' or cjson.encode(eventList)) ..
-  ',"routedBy":' .. (#routedBy == 0 and '[]' or cjson.encode(routedBy)) .. ',"next":' .. next .. '}'
-redis.call('HSET', g, 'outcomeSeq', seq, 'outcome', outcome)
-return outcome
-`;
+const ADD_SCRIPT = readFileSync(resolve(__dirname, 'lua/add-to-groups.lua'), 'utf8');
+const FLUSH_SCRIPT = readFileSync(resolve(__dirname, 'lua/flush-group.lua'), 'utf8');
 
 /**
- * Group state of the route tree (Alertmanager's aggregation groups), every key spelled here:
- * `<prefix>:group:<id>` (route, labels, window seq, timers, last outcome), `:pending` (changes since
- * the last flush) and `:open` (findings told open to the route's destinations).
+ * Group state of the route tree (Alertmanager's aggregation groups), every key spelled here, under one
+ * hash tag (one add call spans many groups): `<prefix>:{groups}:group:<id>` (route, labels, window seq,
+ * timers, last outcome), `:pending` (changes since the last flush) and `:open` (findings told open to
+ * the route's destinations).
  */
 export class GroupRepository {
+  private readonly base: string;
+
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
+    prefix: string,
   ) {
+    // {…} is a Redis Cluster hash tag: all these keys share one slot, so one script spans them (docs/redis.md, Hash tags).
+    this.base = `${prefix}:{groups}`;
     if (!redis.addToGroups) {
-      redis.defineCommand('addToGroups', { numberOfKeys: 0, lua: ADD_SCRIPT });
-      redis.defineCommand('flushGroup', { numberOfKeys: 0, lua: FLUSH_SCRIPT });
+      redis.defineCommand('addToGroups', { lua: ADD_SCRIPT });
+      redis.defineCommand('flushGroup', { numberOfKeys: 3, lua: FLUSH_SCRIPT });
     }
+  }
+
+  private key(groupId: string) {
+    return `${this.base}:group:${groupId}`;
   }
 
   /** Adds every group's changes in one pipeline of script calls; returns each group's armed timer. */
   async add(groups: GroupChanges[], now: Date): Promise<GroupTimer[]> {
     if (!groups.length) return [];
     const pipeline = this.redis.pipeline();
+    let keys: string[] = [];
     let args: string[] = [];
     let size = 0;
     const send = () => {
-      if (args.length) pipeline.addToGroups(this.prefix, String(now.getTime()), ...args);
+      if (args.length) pipeline.addToGroups(keys.length, ...keys, String(now.getTime()), ...args);
+      keys = [];
       args = [];
       size = 0;
     };
     for (const group of groups) {
       for (let i = 0; i < group.changes.length; i += CHUNK) {
         const slice = group.changes.slice(i, i + CHUNK);
+        keys.push(this.key(group.groupId), `${this.key(group.groupId)}:pending`);
         args.push(group.groupId, group.route, JSON.stringify(group.labels), String(group.groupWait), String(group.groupInterval), String(slice.length));
         for (const c of slice) args.push(c.finding.fingerprint, `${c.change}|${c.eventId ?? ''}|${c.cause ?? 'batch'}|${JSON.stringify(c.finding)}`);
         size += slice.length;
@@ -231,7 +123,7 @@ export class GroupRepository {
 
   /** Flushes window `seq` (once; a retry gets the same outcome); undefined when that window is over. */
   async flush(groupId: string, seq: number, now: Date, repeatInterval: number): Promise<FlushOutcome | undefined> {
-    const raw = await this.redis.flushGroup(this.prefix, groupId, String(seq), String(now.getTime()), String(repeatInterval));
+    const raw = await this.redis.flushGroup(this.key(groupId), `${this.key(groupId)}:pending`, `${this.key(groupId)}:open`, String(seq), String(now.getTime()), String(repeatInterval));
     if (!raw) return undefined;
     const outcome = JSON.parse(raw) as FlushOutcome & { next: FlushOutcome['next'] | null };
     const parse = (list: unknown[]) => list.map((f) => findingSchema.parse(f));
@@ -248,7 +140,7 @@ export class GroupRepository {
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    addToGroups(...args: string[]): Result<[string, string, number, number][], Context>;
-    flushGroup(...args: string[]): Result<string, Context>;
+    addToGroups(numberOfKeys: number, ...keysThenArgs: string[]): Result<[string, string, number, number][], Context>;
+    flushGroup(group: string, pending: string, open: string, ...args: string[]): Result<string, Context>;
   }
 }

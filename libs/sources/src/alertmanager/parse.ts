@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import { normalizeSeverity, toFinding, type Batch, type Finding, type Workload } from '@klaxon/findings';
+import { normalizeSeverity, normalizeWorkload, toFinding, type Batch, type Finding, type Workload } from '@klaxon/findings';
 import { z } from 'zod';
 import { ParseError, parseJson, type SourceMeta, type SourceParser } from '../source';
 import { isObject, validateAt } from '../common/document';
-import { deploymentOfPod } from '../kubernetes/object';
 import { parseImageRef } from '../common/image-ref';
 
 // Alertmanager's webhook payload, version 4 (prometheus/alertmanager notify/webhook: Message over
@@ -63,23 +62,19 @@ export function groupScopeKey(receiver: string | undefined, groupKey: string): s
   return `alertmanager:${receiver ?? ''}/${groupKey}`;
 }
 
-function workloadOf(labels: Record<string, string>): { workload?: Workload; derived: boolean } {
+function workloadOf(labels: Record<string, string>): { workload?: Workload; derived?: string } {
   const namespace = labels.namespace || labels.exported_namespace;
   const pod = labels.pod || labels.exported_pod;
   const named = WORKLOAD_LABELS.find(([label]) => labels[label]);
-  if (!namespace && !pod && !named) return { derived: false };
-  const derived = !named && pod ? deploymentOfPod(pod) : undefined;
-  return {
-    workload: {
-      cluster: labels.cluster || undefined,
-      namespace,
-      kind: named ? named[1] : derived ? 'Deployment' : pod ? 'Pod' : undefined,
-      name: named ? labels[named[0]] : (derived ?? pod),
-      pod,
-      container: labels.container || undefined,
-    },
-    derived: !!derived,
-  };
+  if (!namespace && !pod && !named) return {};
+  return normalizeWorkload({
+    cluster: labels.cluster || undefined,
+    namespace,
+    kind: named ? named[1] : pod ? 'Pod' : undefined,
+    name: named ? labels[named[0]] : pod,
+    pod,
+    container: labels.container || undefined,
+  });
 }
 
 function finding(alert: Alert, externalURL: string | undefined, meta: SourceMeta): Finding {
@@ -106,7 +101,7 @@ function finding(alert: Alert, externalURL: string | undefined, meta: SourceMeta
     labels: {
       ...labels,
       'alertmanager.fingerprint': alertKey(alert),
-      ...(derived ? { 'workload.derived': 'deployment name from the pod name' } : {}),
+      ...(derived ? { 'workload.derived': derived } : {}),
     },
     raw: { annotations, startsAt: alert.startsAt, generatorURL: alert.generatorURL, externalURL },
   });

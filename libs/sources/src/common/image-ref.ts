@@ -36,6 +36,20 @@ export function parseImageRef(ref: string): ImageRef {
   };
 }
 
+const REGISTRY_HOST = /^(localhost|[a-z0-9-]+(\.[a-z0-9-]+)+)(:\d+)?$/i;
+
+/**
+ * The image a scanner's location names, when it names one: Trivy's SARIF locates an image's OS package
+ * vulnerabilities at the image (`harbor.example.com/shop/checkout`), not at a file. Only a reference with
+ * a registry host and no file extension is read so: `app/package-lock.json` stays a path.
+ */
+export function imageAt(location: string): ImageRef | undefined {
+  const ref = parseImageRef(location);
+  if (!ref.registry || !REGISTRY_HOST.test(ref.registry) || !ref.repository) return undefined;
+  const last = ref.repository.slice(ref.repository.lastIndexOf('/') + 1);
+  return /\.[a-z0-9]+$/i.test(last) || /\s/.test(location) ? undefined : ref;
+}
+
 /**
  * `https://github.com/acme/checkout(.git)` and `git@github.com:acme/checkout.git` → `acme/checkout`,
  * the form CI context and GitHub events use, so that OCI labels and uploads name the same repo.

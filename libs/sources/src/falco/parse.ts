@@ -1,8 +1,8 @@
-import { toFinding, type Artifact, type Batch, type Finding, type Severity, type Workload } from '@klaxon/findings';
+import { behaviourOf, normalizeWorkload, toFinding, type Artifact, type Batch, type Finding, type Severity, type Workload } from '@klaxon/findings';
 import { z } from 'zod';
 import { IgnoredInput, ParseError, type SourceMeta, type SourceParser } from '../source';
 import { isObject, validateAt } from '../common/document';
-import { clusterOf, deploymentOfPod } from '../kubernetes/object';
+import { clusterOf } from '../kubernetes/object';
 import { parseImageRef } from '../common/image-ref';
 import { jsonLines } from './json-lines';
 
@@ -60,18 +60,13 @@ function artifactOf(fields: Record<string, unknown>): Artifact | undefined {
 }
 
 /** The workload: Falco names the namespace and pod; the Deployment only when its old k8s fields are on. */
-function workloadOf(fields: Record<string, unknown>, meta: SourceMeta): { workload?: Workload; derived: boolean } {
+function workloadOf(fields: Record<string, unknown>, meta: SourceMeta): { workload?: Workload; derived?: string } {
   const namespace = text(fields, 'k8s.ns.name');
   const pod = text(fields, 'k8s.pod.name');
   const container = text(fields, 'container.name');
-  if (!namespace && !pod) return { workload: undefined, derived: false };
+  if (!namespace && !pod) return {};
   const deployment = text(fields, 'k8s.deployment.name');
-  const derived = deployment ? undefined : pod ? deploymentOfPod(pod) : undefined;
-  const name = deployment ?? derived;
-  return {
-    workload: { cluster: clusterOf(meta), namespace, kind: name ? 'Deployment' : pod ? 'Pod' : undefined, name: name ?? pod, pod, container },
-    derived: !!derived,
-  };
+  return normalizeWorkload({ cluster: clusterOf(meta), namespace, kind: deployment ? 'Deployment' : pod ? 'Pod' : undefined, name: deployment ?? pod, pod, container });
 }
 
 function finding(event: FalcoEvent, meta: SourceMeta): Finding {
@@ -87,6 +82,7 @@ function finding(event: FalcoEvent, meta: SourceMeta): Finding {
     severity: PRIORITY[event.priority.toLowerCase()],
     toolSeverity: event.priority,
     rule: { id: event.rule, name: event.rule, tags: event.tags ?? [] },
+    behaviour: behaviourOf({ rule: event.rule }),
     artifact: artifactOf(fields),
     workload,
     fixable: false,
@@ -94,7 +90,7 @@ function finding(event: FalcoEvent, meta: SourceMeta): Finding {
     labels: {
       ...(event.source ? { 'falco.source': event.source } : {}),
       ...(event.hostname ? { hostname: event.hostname } : {}),
-      ...(derived ? { 'workload.derived': 'deployment name from the pod name' } : {}),
+      ...(derived ? { 'workload.derived': derived } : {}),
     },
     raw: { output: event.output, priority: event.priority, rule: event.rule, time: event.time, hostname: event.hostname, source: event.source, uuid: event.uuid, tags: event.tags ?? [], ...fields },
   });

@@ -4,6 +4,7 @@ import { fixture as fixtureIn } from '../../../../test/support/fixtures';
 import { IgnoredInput, ParseError, type SourceMeta } from '../source';
 import { githubIntegration, verifyGitHubSignature } from './integration';
 import { githubParser } from './parse';
+import { trivyParser } from '../trivy/parse';
 
 const fixture = (name: string) => fixtureIn('github', name);
 const SHA = '4e1f0c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f';
@@ -50,7 +51,7 @@ describe('GitHub webhooks', () => {
     expect(batch.findings[0]).toMatchObject({
       kind: 'code',
       stage: 'build',
-      source: { tool: 'CodeQL', toolVersion: '2.17.4', integration: 'webhook:github', eventId: 'evt_gh' },
+      source: { tool: 'codeql', toolVersion: '2.17.4', integration: 'webhook:github', eventId: 'evt_gh' },
       title: 'Database query built from user-controlled sources',
       severity: 'high',
       toolSeverity: 'high',
@@ -120,5 +121,26 @@ describe('GitHub webhook signature', () => {
   it('reads the event name and the delivery id from the headers', () => {
     expect(githubIntegration.context!(request())).toEqual({ event: 'ping' });
     expect(githubIntegration.deliveryId!(request())).toBe('d-1');
+  });
+
+  it("joins a code-scanning alert for an image's CVE to the image's own vulnerability, not to the code", () => {
+    const [alert] = parse('code-scanning-alert-trivy-image.json', 'code_scanning_alert').findings;
+    expect(alert).toMatchObject({
+      kind: 'vulnerability',
+      source: { tool: 'trivy' },
+      severity: 'critical',
+      rule: { id: 'CVE-2024-5535' },
+      artifact: { registry: 'harbor.example.com', repository: 'shop/checkout' },
+      package: { name: 'openssl', installed: '3.0.11-1~deb12u2', fixed: '3.0.13-1~deb12u1' },
+      code: { repo: 'acme/checkout', commit: SHA, pullRequest: 42 },
+      fixable: true,
+    });
+    const json = trivyParser.parse(fixtureIn('trivy', 'image-checkout.json'), { ...meta(), integration: 'report' });
+    const own = json.findings.find((f) => f.rule.id === 'CVE-2024-5535' && f.package?.name === 'openssl')!;
+    expect(alert.fingerprint).toBe(own.fingerprint);
+    const fixed = JSON.parse(fixture('code-scanning-alert-trivy-image.json'));
+    fixed.action = 'fixed';
+    fixed.alert.state = 'fixed';
+    expect(githubParser.parse(JSON.stringify(fixed), meta('code_scanning_alert'))).toMatchObject({ findings: [], scopes: [{ kinds: ['vulnerability'] }] });
   });
 });

@@ -4,6 +4,8 @@ import { IgnoredInput, ParseError, parseJson, type SourceMeta, type SourceParser
 import { buildAsset } from '../common/build-asset';
 import { validateAt } from '../common/document';
 import { severityOfLevel } from '../common/sarif-level';
+import { imageAt, type ImageRef } from '../common/image-ref';
+import { packageFromMessage } from '../common/trivy-message';
 
 // GitHub webhook payloads ("Webhook events and payloads" in docs.github.com): the event name comes in the
 // X-GitHub-Event header, which the integration stores in the event's context as `event`.
@@ -122,37 +124,62 @@ function alertSeverity(rule: Alert['alert']['rule']): Severity {
 /** The alert states in which the problem is present; fixed and dismissed alerts resolve it. */
 const OPEN_STATES = new Set(['open']);
 
+/**
+ * A container scanner's alert (Trivy's SARIF uploaded to code scanning) located at an image rather than a
+ * file is that image's package vulnerability: it is read as one, so it joins the finding the image's own
+ * scans opened (CVE + package + image repository) instead of standing beside it as code.
+ */
+function imageVulnerability(alert: Alert['alert']): { image: ImageRef; pkg: NonNullable<ReturnType<typeof packageFromMessage>> } | undefined {
+  const path = alert.most_recent_instance?.location?.path;
+  const pkg = packageFromMessage(alert.most_recent_instance?.message?.text);
+  const image = path ? imageAt(path) : undefined;
+  return pkg && image && (alert.rule.tags ?? []).includes('vulnerability') ? { image, pkg } : undefined;
+}
+
 function codeScanningAlert(payload: Alert, meta: SourceMeta): Batch {
   const { alert, repository } = payload;
   const repo = repository.full_name;
   const instance = alert.most_recent_instance;
   const ref = refFacts(instance?.ref ?? payload.ref);
+  const vulnerability = imageVulnerability(alert);
   // The alert number identifies it in its repository: this one alert is the complete report of itself.
-  const scopes = [{ key: `github-code-scanning:${repo}#${alert.number}`, kinds: ['code' as const] }];
+  const scopes = [{ key: `github-code-scanning:${repo}#${alert.number}`, kinds: [vulnerability ? ('vulnerability' as const) : ('code' as const)] }];
   if (!OPEN_STATES.has(alert.state ?? 'open')) return { findings: [], assets: [], scopes };
   const rule = alert.rule;
-  const finding: Finding = toFinding({
-    kind: 'code',
-    stage: 'build',
-    source: { tool: alert.tool.name, integration: meta.integration, eventId: meta.eventId, toolVersion: alert.tool.version ?? undefined },
+  const code = {
+    repo,
+    commit: instance?.commit_sha ?? payload.commit_oid ?? undefined,
+    branch: ref.branch,
+    pullRequest: ref.pullRequest,
+  };
+  const common = {
+    stage: 'build' as const,
+    source: { tool: alert.tool.name.toLowerCase(), integration: meta.integration, eventId: meta.eventId, toolVersion: alert.tool.version ?? undefined },
     title: rule.description || rule.name || rule.id,
     description: rule.full_description ?? instance?.message?.text ?? undefined,
     severity: alertSeverity(rule),
     toolSeverity: rule.security_severity_level ?? rule.severity ?? undefined,
     rule: { id: rule.id, name: rule.name ?? undefined, references: alert.html_url ? [alert.html_url] : [], tags: rule.tags ?? undefined },
-    code: {
-      repo,
-      commit: instance?.commit_sha ?? payload.commit_oid ?? undefined,
-      branch: ref.branch,
-      pullRequest: ref.pullRequest,
-      path: instance?.location?.path,
-      line: instance?.location?.start_line,
-    },
-    fixable: true,
-    remediation: rule.help ?? undefined,
     observedAt: meta.receivedAt,
-    raw: { alertNumber: alert.number, action: payload.action, message: instance?.message?.text },
-  });
+    raw: { alertNumber: alert.number, action: payload.action, message: instance?.message?.text, path: instance?.location?.path },
+  };
+  const finding: Finding = vulnerability
+    ? toFinding({
+        ...common,
+        kind: 'vulnerability',
+        artifact: { registry: vulnerability.image.registry, repository: vulnerability.image.repository, tag: vulnerability.image.tag, digest: vulnerability.image.digest },
+        package: vulnerability.pkg,
+        code,
+        fixable: !!vulnerability.pkg.fixed,
+        remediation: vulnerability.pkg.fixed ? `Upgrade ${vulnerability.pkg.name} to ${vulnerability.pkg.fixed}` : undefined,
+      })
+    : toFinding({
+        ...common,
+        kind: 'code',
+        code: { ...code, path: instance?.location?.path, line: instance?.location?.start_line },
+        fixable: true,
+        remediation: rule.help ?? undefined,
+      });
   return { findings: [finding], assets: [], scopes };
 }
 

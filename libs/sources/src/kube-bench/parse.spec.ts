@@ -60,3 +60,18 @@ describe('kube-bench parser', () => {
     expect(parseError(() => parse('{"Controls": {}}')).path).toBe('Controls');
   });
 });
+
+describe('kube-bench parser: compliance controls', () => {
+  it('reports every PASS, FAIL and WARN check as a control of the CIS Kubernetes Benchmark, failures linked to their finding', () => {
+    const batch = parse(MASTER);
+    const checks = JSON.parse(MASTER).Controls.flatMap((c: any) => c.tests.flatMap((t: any) => t.results));
+    expect(batch.controls).toHaveLength(checks.filter((c: any) => c.status !== 'INFO').length);
+    expect(batch.controls!.every((c) => c.standard.id === 'cis-kubernetes' && c.cluster === 'prod-eu-1')).toBe(true);
+    const passing = batch.controls!.filter((c) => c.status === 'pass');
+    expect(passing.length).toBe(checks.filter((c: any) => c.status === 'PASS').length);
+    expect(passing.every((c) => c.findings.length === 0 && c.passed === 1)).toBe(true);
+    const failing = batch.controls!.find((c) => c.control.id === '1.1.12')!;
+    expect(failing.status).toBe('fail');
+    expect(failing.findings).toEqual([batch.findings.find((f) => f.rule.id === 'cis-1.8/1.1.12')!.fingerprint]);
+  });
+});

@@ -1,4 +1,4 @@
-import { toFinding, type Batch, type Finding, type Severity, type Workload } from '@klaxon/findings';
+import { toFinding, type Batch, type ControlResult, type Finding, type Severity, type Workload } from '@klaxon/findings';
 import { z } from 'zod';
 import { ParseError, parseJson, type SourceMeta, type SourceParser } from '../source';
 import { isObject, validateAt } from '../common/document';
@@ -126,18 +126,42 @@ function finding(check: Check, group: Group, controls: Controls, target: Workloa
   });
 }
 
+const CONTROL_STATUS = { PASS: 'pass', FAIL: 'fail', WARN: 'warn' } as const;
+
+/** Every check kube-bench ran, passes included, as a control of the CIS Kubernetes Benchmark. */
+function controlResult(check: Check, controls: Controls, target: Workload, raised: Finding | undefined, meta: SourceMeta): ControlResult | undefined {
+  if (check.status === 'INFO') return undefined;
+  const status = CONTROL_STATUS[check.status];
+  return {
+    standard: { id: 'cis-kubernetes', title: `CIS Kubernetes Benchmark${controls.version ? ` (${controls.version})` : ''}` },
+    control: { id: check.test_number, title: check.test_desc, severity: raised?.severity },
+    cluster: target.cluster,
+    status,
+    passed: status === 'pass' ? 1 : 0,
+    failed: status === 'pass' ? 0 : 1,
+    findings: raised ? [raised.fingerprint] : [],
+    remediation: check.remediation,
+    observedAt: meta.receivedAt,
+  };
+}
+
 function parse(raw: string, meta: SourceMeta): Batch {
   const batch: Batch = { findings: [], assets: [], scopes: [] };
+  const results: ControlResult[] = [];
   for (const { value, path } of controlsOf(raw)) {
     const controls = validateAt(controlsSchema, value, path);
     const target = targetOf(controls, meta);
     batch.scopes.push({ key: complianceScopeKey(target, controls), kinds: ['compliance'] });
     for (const group of controls.tests ?? []) {
       for (const check of group.results ?? []) {
-        if (FINDING_STATUSES.has(check.status)) batch.findings.push(finding(check, group, controls, target, meta));
+        const raised = FINDING_STATUSES.has(check.status) ? finding(check, group, controls, target, meta) : undefined;
+        if (raised) batch.findings.push(raised);
+        const result = controlResult(check, controls, target, raised, meta);
+        if (result) results.push(result);
       }
     }
   }
+  if (results.length) batch.controls = results;
   return batch;
 }
 

@@ -6,10 +6,10 @@ import { ParseError, type SourceMeta } from '../source';
  * reports, workloads): the cluster they came from, watch events, lists, and one way to name a resource.
  */
 
-/** The cluster name the collector attaches to its events (`sources.kubernetes.clusterName`). */
+/** The cluster name the collector attaches to its events, else the configured one (`sources.kubernetes.clusterName`). */
 export function clusterOf(meta: SourceMeta): string | undefined {
   const cluster = (meta.context as Record<string, unknown>).cluster;
-  return typeof cluster === 'string' && cluster !== '' ? cluster : undefined;
+  return typeof cluster === 'string' && cluster !== '' ? cluster : meta.cluster || undefined;
 }
 
 /** One object of a document, and whether the API server said it is gone. */
@@ -61,13 +61,5 @@ export function resourcePath(ref: ResourceRef): string {
   return [ref.cluster ?? '', ref.namespace ?? '', ref.kind, ref.name].join('/');
 }
 
-// Generated name suffixes use Kubernetes' rand alphabet (k8s.io/apimachinery/pkg/util/rand: no vowels, no 0/1/3).
-const POD_OF_REPLICASET = /^(.+)-[bcdfghjklmnpqrstvwxz2456789]{6,10}-[bcdfghjklmnpqrstvwxz2456789]{5}$/;
-
-/**
- * A Deployment's pods are named `<deployment>-<pod-template-hash>-<5 random>`: the Deployment name
- * when a pod name has that shape. A guess (a bare pod could be named so), so callers label it derived.
- */
-export function deploymentOfPod(podName: string): string | undefined {
-  return POD_OF_REPLICASET.exec(podName)?.[1];
-}
+/** Kept here for the cluster sources; the naming convention itself lives with the model. */
+export { deploymentOfPod } from '@klaxon/findings';

@@ -1,8 +1,8 @@
-import type { Asset, ContainerSecurity, PodSecurity, WorkloadAsset } from '@klaxon/findings';
+import { ownerOf, type Asset, type ContainerSecurity, type PodSecurity, type WorkloadAsset } from '@klaxon/findings';
 import { z } from 'zod';
 import { IgnoredInput, ParseError, parseJson, type SourceMeta, type SourceParser } from '../source';
 import { isObject, validateAt } from '../common/document';
-import { clusterOf, deploymentOfPod, itemsOf, typeOf, type KubernetesItem } from './object';
+import { clusterOf, itemsOf, typeOf, type KubernetesItem } from './object';
 
 // Kubernetes objects as the API server serves them (k8s.io/api apps/v1, core/v1, networking/v1), read
 // for what correlation needs: which images run where, what a pod may do, and what exposes it.
@@ -215,19 +215,22 @@ function workloadAsset(item: KubernetesItem, kind: string, ctx: Context): Worklo
 
 /**
  * The workload that owns a pod. A ReplicaSet owner is a Deployment's when the pod's pod-template-hash
- * ends its name (how the Deployment controller names them); with no owner reference, the pod name's
- * shape is the only clue, and the result is marked derived.
+ * ends its name (how the Deployment controller names them); a Job owner is a CronJob's when its name ends
+ * in the schedule's minutes. Without an owner reference, the pod name's shape is the only clue. What is
+ * read from a name rather than stated is marked derived.
  */
 function controllerOf(metadata: z.infer<typeof metadataSchema>): WorkloadAsset['controller'] {
   const owner = (metadata.ownerReferences ?? []).find((o) => o.controller) ?? metadata.ownerReferences?.[0];
   const hash = metadata.labels?.['pod-template-hash'];
-  if (owner?.kind === 'ReplicaSet') {
-    if (hash && owner.name.endsWith(`-${hash}`)) return { kind: 'Deployment', name: owner.name.slice(0, -hash.length - 1) };
-    return { kind: 'ReplicaSet', name: owner.name };
+  if (owner?.kind === 'ReplicaSet' && hash && owner.name.endsWith(`-${hash}`)) {
+    return { kind: 'Deployment', name: owner.name.slice(0, -hash.length - 1) };
   }
-  if (owner) return { kind: owner.kind, name: owner.name };
-  const deployment = deploymentOfPod(metadata.name);
-  return deployment ? { kind: 'Deployment', name: deployment, derived: true } : undefined;
+  if (owner) {
+    const above = ownerOf(owner.kind, owner.name);
+    return above ? { kind: above.kind, name: above.name, derived: true } : { kind: owner.kind, name: owner.name };
+  }
+  const derived = ownerOf('Pod', metadata.name);
+  return derived ? { kind: derived.kind, name: derived.name, derived: true } : undefined;
 }
 
 function podAsset(item: KubernetesItem, ctx: Context): WorkloadAsset {
@@ -348,6 +351,7 @@ const isRead = (object: unknown) => isCore(object) && READ_KINDS.includes(typeOf
 
 export const kubernetesParser: SourceParser = {
   format: 'kubernetes',
+  readsYaml: true,
   detect(document: unknown): boolean {
     if (!isObject(document)) return false;
     if (Array.isArray(document.items)) return document.items.some(isRead) && document.items.every(isCore);

@@ -88,3 +88,19 @@ describe('policyreport parser', () => {
     expect(parseError(() => parse('{"apiVersion":')).message).toMatch(/not valid JSON/);
   });
 });
+
+describe('policyreport parser: Pod Security Standards controls', () => {
+  it('counts each Pod Security Standards policy per namespace as a control, passes and failures, other categories left out', () => {
+    const doc = JSON.parse(REPORT);
+    const pss = doc.results.filter((r: any) => /^Pod Security Standards/.test(r.category ?? '') && r.result !== 'skip');
+    const batch = parse(REPORT);
+    const controls = batch.controls!;
+    expect(controls.reduce((n, c) => n + c.passed + c.failed, 0)).toBe(pss.length);
+    expect(controls.every((c) => c.standard.id === 'pss-baseline' && c.namespace === 'prod-shop' && c.cluster === 'prod-eu-1')).toBe(true);
+    for (const control of controls) {
+      const results = pss.filter((r: any) => r.policy === control.control.id);
+      expect(control.status).toBe(results.some((r: any) => r.result !== 'pass') ? 'fail' : 'pass');
+      expect(control.findings).toEqual(batch.findings.filter((f) => f.rule.name === control.control.id && f.labels.category?.startsWith('Pod Security')).map((f) => f.fingerprint));
+    }
+  });
+});

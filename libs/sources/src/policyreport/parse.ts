@@ -1,4 +1,4 @@
-import { normalizeSeverity, toFinding, type Batch, type Finding, type Scope, type Severity } from '@klaxon/findings';
+import { normalizeSeverity, toFinding, type Batch, type ControlResult, type Finding, type Scope, type Severity } from '@klaxon/findings';
 import { z } from 'zod';
 import { ParseError, parseJson, type SourceMeta, type SourceParser } from '../source';
 import { isObject, validateAt } from '../common/document';
@@ -158,6 +158,44 @@ function finding(result: Result, report: Report, resource: ResourceRef, meta: So
   });
 }
 
+/**
+ * Kyverno's Pod Security Standards policies carry the category `Pod Security Standards (Baseline)` or
+ * `(Restricted)` (kyverno/policies, pod-security/): each policy is a control of that standard, judged
+ * per namespace from every resource the report covers.
+ */
+function standardOf(category: string | undefined): ControlResult['standard'] | undefined {
+  const level = /^pod security standards?\s*\((baseline|restricted)\)/i.exec(category?.trim() ?? '');
+  if (!level) return undefined;
+  const name = level[1].toLowerCase();
+  return { id: `pss-${name}`, title: `Pod Security Standards (${name === 'baseline' ? 'Baseline' : 'Restricted'})` };
+}
+
+function countControl(controls: Map<string, ControlResult>, result: Result, resource: ResourceRef, raised: Finding | undefined, meta: SourceMeta): void {
+  const standard = standardOf(result.category);
+  if (!standard || result.result === 'skip') return;
+  const key = [standard.id, result.policy, resource.cluster ?? '', resource.namespace ?? ''].join('\n');
+  const control = controls.get(key) ?? {
+    standard,
+    control: { id: result.policy, title: result.policy },
+    cluster: resource.cluster,
+    namespace: resource.namespace,
+    status: 'pass' as const,
+    passed: 0,
+    failed: 0,
+    findings: [],
+    observedAt: observedAt(result, meta),
+  };
+  if (raised) {
+    control.failed++;
+    control.status = 'fail';
+    control.findings.push(raised.fingerprint);
+    control.remediation ??= result.message;
+    control.control.severity = raised.severity;
+  } else control.passed++;
+  if (observedAt(result, meta) > control.observedAt) control.observedAt = observedAt(result, meta);
+  controls.set(key, control);
+}
+
 function parseReport(report: Report, deleted: boolean, meta: SourceMeta): Batch {
   const cluster = clusterOf(meta);
   const findings: Finding[] = [];
@@ -166,18 +204,21 @@ function parseReport(report: Report, deleted: boolean, meta: SourceMeta): Batch 
     const key = policyScopeKey(ref, source);
     scopes.set(key, { key, kinds: ['policy'] });
   };
+  const controls = new Map<string, ControlResult>();
   for (const result of report.results ?? []) {
     const source = sourceOf(result, report);
     for (const resource of resourcesOf(result, report, cluster)) {
       addScope(resource, source);
-      if (!deleted && FAILING.has(result.result)) findings.push(finding(result, report, resource, meta));
+      const raised = !deleted && FAILING.has(result.result) ? finding(result, report, resource, meta) : undefined;
+      if (raised) findings.push(raised);
+      if (!deleted) countControl(controls, result, resource, raised, meta);
     }
   }
   // A report with no results yet still speaks for its scope resource: nothing fails there.
   if (report.scope?.kind && report.scope.name && (report.results ?? []).length === 0) {
     for (const resource of asResources([report.scope], report, cluster)) addScope(resource, report.source || 'policyreport');
   }
-  return { findings, assets: [], scopes: [...scopes.values()] };
+  return { findings, assets: [], scopes: [...scopes.values()], controls: [...controls.values()] };
 }
 
 function parse(raw: string, meta: SourceMeta): Batch {
@@ -187,12 +228,14 @@ function parse(raw: string, meta: SourceMeta): Batch {
     const part = parseReport(validate(item), item.deleted, meta);
     batch.findings.push(...part.findings);
     batch.scopes.push(...part.scopes);
+    if (part.controls?.length) (batch.controls ??= []).push(...part.controls);
   }
   return batch;
 }
 
 export const policyReportParser: SourceParser = {
   format: 'policyreport',
+  readsYaml: true,
   detect(document: unknown): boolean {
     if (!isObject(document)) return false;
     if (Array.isArray(document.items)) return document.items.length > 0 && document.items.every(isPolicyReport);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fixture as fixtureIn } from '../../../../test/support/fixtures';
 import { ParseError, type SourceMeta } from '../source';
 import { trivyParser } from '../trivy/parse';
-import { sarifParser, severityFromScore } from './parse';
+import { relativePath, sarifParser, severityFromScore } from './parse';
 
 const fixture = (name: string) => fixtureIn('sarif', name);
 const SHA = '4e1f0c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f';
@@ -50,7 +50,7 @@ describe('SARIF 2.1.0', () => {
       expect(batch.findings[0]).toMatchObject({
         kind: 'code',
         stage: 'build',
-        source: { tool: 'CodeQL', toolVersion: '2.17.4', integration: 'report', eventId: 'evt_sarif' },
+        source: { tool: 'codeql', toolVersion: '2.17.4', integration: 'report', eventId: 'evt_sarif' },
         title: 'Code injection',
         toolSeverity: '9.3',
         rule: { id: 'js/code-injection', tags: ['security', 'external/cwe/cwe-094', 'external/cwe/cwe-095'] },
@@ -84,7 +84,7 @@ describe('SARIF 2.1.0', () => {
   it('reads Semgrep: levels without scores, secrets by tag, unicode and very long text, a result without a location', () => {
     const batch = sarifParser.parse(fixture('semgrep-checkout.sarif.json'), meta({ repo: 'acme/checkout', commit: SHA, branch: 'feature/faster-cart' }));
     const [redirect, secret, alert] = batch.findings;
-    expect(redirect).toMatchObject({ kind: 'code', severity: 'medium', toolSeverity: 'warning', source: { tool: 'Semgrep OSS', toolVersion: '1.75.0' }, code: { path: 'src/web/login.js', line: 41 } });
+    expect(redirect).toMatchObject({ kind: 'code', severity: 'medium', toolSeverity: 'warning', source: { tool: 'semgrep oss', toolVersion: '1.75.0' }, code: { path: 'src/web/login.js', line: 41 } });
     expect(redirect!.description).toContain('🔀');
     expect(redirect!.rule.references).toEqual(['https://semgrep.dev/r/javascript.express.security.audit.express-open-redirect.express-open-redirect']);
     expect(secret).toMatchObject({ kind: 'secret', severity: 'high', code: { repo: 'acme/checkout', path: 'config/dev.env', line: 3 } });
@@ -113,6 +113,37 @@ describe('SARIF 2.1.0', () => {
     const json = trivyParser.parse(fixtureIn('trivy', 'image-checkout.json'), meta());
     const sameInJson = json.findings.find((f) => f.rule.id === 'CVE-2022-25883' && f.package?.name === 'semver');
     expect(vulns[2]!.fingerprint).toBe(sameInJson!.fingerprint);
+  });
+
+  it.each([{}, { repo: 'acme/checkout', commit: SHA, pr: 42 }])(
+    "gives the Dockerfile checks of Trivy's SARIF and of its JSON one finding each (context %o)",
+    (context) => {
+      const sarif = sarifParser.parse(fixture('trivy-image.sarif.json'), meta(context)).findings.filter((f) => f.kind === 'misconfiguration');
+      const json = trivyParser.parse(fixtureIn('trivy', 'image-checkout.json'), meta(context)).findings.filter((f) => f.kind === 'misconfiguration');
+      // Same checks, spelled DS002 in SARIF and AVD-DS-0002 in JSON; the tool is `Trivy` in one and `trivy` in the other.
+      expect(sarif.map((f) => f.rule.id)).toEqual(['DS002', 'DS026']);
+      expect(json.map((f) => f.rule.id)).toEqual(['AVD-DS-0002', 'AVD-DS-0026']);
+      expect(sarif.map((f) => f.fingerprint)).toEqual(json.map((f) => f.fingerprint));
+      expect(new Set([...sarif, ...json].map((f) => f.source.tool))).toEqual(new Set(['trivy']));
+      expect(sarif[0]).toMatchObject({ artifact: { repository: 'shop/checkout', digest: DIGEST }, severity: 'high', raw: { path: 'Dockerfile' } });
+    },
+  );
+
+  it.each([
+    ['file:///src/web/login.js', 'src/web/login.js'],
+    ['./Dockerfile', 'Dockerfile'],
+    ['/app/.env', 'app/.env'],
+    ['Dockerfile', 'Dockerfile'],
+  ])('reads the location %s as the path %s, as Trivy JSON names its targets', (uri, path) => {
+    expect(relativePath(uri)).toBe(path);
+  });
+
+  it('reads an image vulnerability located at the image when the run names no image', () => {
+    const log = JSON.parse(fixture('trivy-image.sarif.json'));
+    delete log.runs[0].properties;
+    const openssl = sarifParser.parse(JSON.stringify(log), meta({ repo: 'acme/checkout' })).findings.find((f) => f.rule.id === 'CVE-2024-5535')!;
+    expect(openssl).toMatchObject({ kind: 'vulnerability', artifact: { registry: 'harbor.example.com', repository: 'shop/checkout' }, package: { name: 'openssl' } });
+    expect(openssl.code?.path).toBeUndefined();
   });
 
   it('declares its scope with no results, so the findings of an earlier run resolve', () => {

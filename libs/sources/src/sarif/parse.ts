@@ -3,7 +3,8 @@ import { z } from 'zod';
 import { ParseError, parseJson, type SourceMeta, type SourceParser } from '../source';
 import { isObject, validateAt } from '../common/document';
 import { severityOfLevel } from '../common/sarif-level';
-import { parseImageRef, repoName } from '../common/image-ref';
+import { imageAt, parseImageRef, repoName } from '../common/image-ref';
+import { packageFromMessage } from '../common/trivy-message';
 
 // SARIF 2.1.0 (OASIS sarif-v2.1.0, schema sarif-schema-2.1.0.json) as written by Trivy, Grype, Semgrep and
 // CodeQL. Only what Klaxon reads is checked; `properties` bags pass through. GitHub's reading of
@@ -124,19 +125,17 @@ function ruleOf(run: Run, result: Result): Rule | undefined {
   return all.find((r) => r.id === id);
 }
 
-/** Trivy writes the package into the message ("Package: openssl\nInstalled Version: …\nFixed Version: …"). */
-function packageFromMessage(text: string | undefined): { name: string; installed?: string; fixed?: string } | undefined {
-  const name = text && /^Package: (.+)$/m.exec(text)?.[1]?.trim();
-  if (!name) return undefined;
-  const field = (label: string) => new RegExp(`^${label}: (.*)$`, 'm').exec(text!)?.[1]?.trim() || undefined;
-  return { name, installed: field('Installed Version'), fixed: field('Fixed Version') };
-}
-
 function kindOf(tags: string[], hasPackage: boolean): FindingKind {
   if (tags.includes('secret')) return 'secret';
   if (tags.includes('vulnerability') && hasPackage) return 'vulnerability';
   if (tags.includes('misconfiguration')) return 'misconfiguration';
   return 'code';
+}
+
+/** `file:///src/a.js`, `./src/a.js` and `src/a.js` are one path relative to the scanned root. */
+export function relativePath(uri: string | undefined): string | undefined {
+  if (!uri) return undefined;
+  return uri.replace(/^file:\/\//, '').replace(/^(\.\/|\/)+/, '') || undefined;
 }
 
 function isSuppressed(result: Result): boolean {
@@ -177,11 +176,16 @@ function findingOf(run: Run, result: Result, artifact: Artifact | undefined, cod
   const partialKey = Object.keys(partial).sort()[0];
   const title = rule?.shortDescription?.text || result.message.text?.split('\n')[0] || ruleId;
   const fixable = kind === 'vulnerability' ? !!pkg?.fixed : true;
+  const path = relativePath(location?.artifactLocation?.uri);
+  // Trivy locates an image's package vulnerability at the image: the run's image when it names none.
+  const image = kind === 'vulnerability' && path ? imageAt(path) : undefined;
+  const subject = artifact ?? (image ? { registry: image.registry, repository: image.repository, tag: image.tag, digest: image.digest } : undefined);
   return toFinding({
     kind,
     stage: 'build',
     source: {
-      tool: run.tool.driver.name,
+      // Trivy's SARIF says `Trivy`, its JSON `trivy`: one tool, one name.
+      tool: run.tool.driver.name.toLowerCase(),
       integration: meta.integration,
       eventId: meta.eventId,
       toolVersion: run.tool.driver.semanticVersion ?? run.tool.driver.version,
@@ -197,18 +201,19 @@ function findingOf(run: Run, result: Result, artifact: Artifact | undefined, cod
       tags: tags.length ? [...new Set(tags)] : undefined,
       cvss: kind === 'vulnerability' ? score : undefined,
     },
-    artifact: kind === 'vulnerability' || !code.repo ? artifact : undefined,
+    artifact: kind !== 'code' || !code.repo ? subject : undefined,
     package: kind === 'vulnerability' && pkg ? { name: pkg.name, installed: pkg.installed, fixed: pkg.fixed } : undefined,
     code: {
       ...code,
-      path: location?.artifactLocation?.uri,
+      // An image's own misconfiguration (its config, read as a Dockerfile) belongs to the image, as in Trivy's JSON.
+      path: (kind === 'misconfiguration' && artifact) || image ? undefined : path,
       line: location?.region?.startLine,
       partialFingerprint: partialKey ? `${partialKey}:${partial[partialKey]}` : undefined,
     },
     fixable,
     remediation: kind === 'vulnerability' ? (pkg?.fixed ? `Upgrade ${pkg.name} to ${pkg.fixed}` : undefined) : rule?.help?.text,
     observedAt: meta.receivedAt,
-    raw: { level, kind: result.kind, message: result.message.text },
+    raw: { level, kind: result.kind, message: result.message.text, ...(path ? { path } : {}) },
   });
 }
 

@@ -38,6 +38,24 @@ describe('stackrox parser', () => {
     expect(build.workload).toBeUndefined();
   });
 
+  it('reads the enum values protojson leaves out as their zero value: DEPLOY, ACTIVE', () => {
+    const raw = fixture('stackrox', 'deploy-alert-defaults-omitted.json');
+    expect(JSON.parse(raw).alert).not.toHaveProperty('lifecycleStage');
+    const batch = parse(raw);
+    expect(batch.findings).toHaveLength(1);
+    expect(batch.findings[0]).toMatchObject({ kind: 'policy', stage: 'deploy', labels: { lifecycleStage: 'DEPLOY' } });
+    expect(batch.findings[0].fingerprint).toBe(parse(fixture('stackrox', 'deploy-alert.json')).findings[0].fingerprint);
+    expect(detectFormat(raw)).toBe('stackrox');
+  });
+
+  it('reads an alert whose policy severity (UNSET_SEVERITY) and violation message (empty) protojson left out', () => {
+    const alert = JSON.parse(fixture('stackrox', 'deploy-alert-defaults-omitted.json'));
+    delete alert.alert.policy.severity;
+    alert.alert.violations = [{ keyValueAttrs: { attrs: [{ key: 'Container', value: 'checkout' }] } }];
+    const [finding] = parse(JSON.stringify(alert)).findings;
+    expect(finding).toMatchObject({ kind: 'policy', severity: 'info', toolSeverity: undefined });
+  });
+
   it('resolves the alert when ACS says RESOLVED', () => {
     const resolved = parse(fixture('stackrox', 'runtime-alert-resolved.json'));
     expect(resolved.findings).toEqual([]);

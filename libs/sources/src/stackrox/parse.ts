@@ -1,4 +1,4 @@
-import { normalizeSeverity, toFinding, type Artifact, type Batch, type Finding, type FindingKind, type Stage } from '@klaxon/findings';
+import { behaviourOf, normalizeSeverity, toFinding, type Artifact, type Batch, type Finding, type FindingKind, type Stage } from '@klaxon/findings';
 import { z } from 'zod';
 import { IgnoredInput, ParseError, parseJson, type SourceMeta, type SourceParser } from '../source';
 import { isObject, validateAt } from '../common/document';
@@ -6,6 +6,10 @@ import { isObject, validateAt } from '../common/document';
 // StackRox / Red Hat ACS generic webhook: `{"alert": <storage.Alert>, ...custom fields}` (stackrox/stackrox
 // proto/storage/alert.proto, written by protojson: camelCase names, enums as their names). The audit-log
 // webhook sends `{"audit": ...}` to the same kind of endpoint; it carries no finding.
+// protojson leaves out a field at its zero value, so an enum at its first value is absent, not null:
+// lifecycleStage DEPLOY, policy.severity UNSET_SEVERITY, state ACTIVE, enforcement.action UNSET_ENFORCEMENT, and
+// an empty string (a violation's message when it carries only key-value attributes)
+// (proto/storage/policy.proto, alert.proto). Absent is read as that value.
 const imageNameSchema = z
   .object({ registry: z.string().optional(), remote: z.string().optional(), tag: z.string().optional(), fullName: z.string().optional() })
   .passthrough();
@@ -28,7 +32,7 @@ const alertSchema = z
         severity: z.string().optional(),
       })
       .passthrough(),
-    lifecycleStage: z.enum(['DEPLOY', 'BUILD', 'RUNTIME']),
+    lifecycleStage: z.enum(['DEPLOY', 'BUILD', 'RUNTIME']).default('DEPLOY'),
     clusterName: z.string().optional(),
     namespace: z.string().optional(),
     deployment: z
@@ -43,7 +47,7 @@ const alertSchema = z
       .passthrough()
       .nullish(),
     image: z.object({ id: z.string().optional(), name: imageNameSchema.nullish() }).passthrough().nullish(),
-    violations: z.array(z.object({ message: z.string() }).passthrough()).nullish(),
+    violations: z.array(z.object({ message: z.string().optional() }).passthrough()).nullish(),
     processViolation: z
       .object({
         message: z.string().optional(),
@@ -115,6 +119,7 @@ function finding(alert: Alert, meta: SourceMeta): Finding {
     severity: severityOf(alert.policy.severity),
     toolSeverity: alert.policy.severity,
     rule: { id: alert.policy.name, name: alert.policy.name, tags: alert.policy.categories ?? [] },
+    behaviour: kind === 'runtime' ? behaviourOf({ rule: alert.policy.name }) : undefined,
     artifact: imageOf(alert),
     workload: d
       ? {
@@ -158,7 +163,7 @@ function parse(raw: string, meta: SourceMeta): Batch {
 export const stackroxParser: SourceParser = {
   format: 'stackrox',
   detect(document: unknown): boolean {
-    return isObject(document) && isObject(document.alert) && isObject(document.alert.policy) && 'lifecycleStage' in document.alert;
+    return isObject(document) && isObject(document.alert) && isObject(document.alert.policy) && typeof document.alert.id === 'string';
   },
   parse,
 };

@@ -1,8 +1,7 @@
-import { toFinding, type Artifact, type Batch, type Finding, type Severity, type Workload } from '@klaxon/findings';
+import { behaviourOf, normalizeWorkload, toFinding, type Behaviour, type Artifact, type Batch, type Finding, type Severity, type Workload } from '@klaxon/findings';
 import { z } from 'zod';
 import { IgnoredInput, ParseError, type SourceMeta, type SourceParser } from '../source';
 import { isObject, validateAt } from '../common/document';
-import { deploymentOfPod } from '../kubernetes/object';
 import { jsonLines } from '../falco/json-lines';
 import { digestOf } from '../kubernetes/parse';
 import { parseImageRef } from '../common/image-ref';
@@ -82,22 +81,17 @@ function artifactOf(process: Process): Artifact | undefined {
   return { registry: ref.registry, repository: ref.repository, tag: ref.tag, digest: digestOf(image.id) ?? ref.digest };
 }
 
-function workloadOf(process: Process, envelope: Envelope): { workload?: Workload; derived: boolean } {
+function workloadOf(process: Process, envelope: Envelope): { workload?: Workload; derived?: string } {
   const pod = process.pod;
-  if (!pod?.namespace && !pod?.name) return { derived: false };
-  const derived = !pod.workload && pod.name ? deploymentOfPod(pod.name) : undefined;
-  const name = pod.workload ?? derived;
-  return {
-    workload: {
-      cluster: envelope.cluster_name,
-      namespace: pod.namespace,
-      kind: pod.workload ? pod.workload_kind : derived ? 'Deployment' : 'Pod',
-      name: name ?? pod.name,
-      pod: pod.name,
-      container: pod.container?.name,
-    },
-    derived: !!derived,
-  };
+  if (!pod?.namespace && !pod?.name) return {};
+  return normalizeWorkload({
+    cluster: envelope.cluster_name,
+    namespace: pod.namespace,
+    kind: pod.workload ? pod.workload_kind : 'Pod',
+    name: pod.workload ?? pod.name,
+    pod: pod.name,
+    container: pod.container?.name,
+  });
 }
 
 const basename = (path: string) => path.slice(path.lastIndexOf('/') + 1) || path;
@@ -111,6 +105,7 @@ function finding(
   severity: Severity,
   meta: SourceMeta,
   extra: Record<string, unknown>,
+  behaviour?: Behaviour,
 ): Finding {
   const { workload, derived } = workloadOf(process, envelope);
   return toFinding({
@@ -120,13 +115,14 @@ function finding(
     title: workload ? `${title} in ${workload.namespace ?? ''}/${workload.name ?? ''}` : envelope.node_name ? `${title} on ${envelope.node_name}` : title,
     severity,
     rule,
+    behaviour,
     artifact: artifactOf(process),
     workload,
     fixable: false,
     observedAt: envelope.time ?? meta.receivedAt,
     labels: {
       ...(envelope.node_name ? { node: envelope.node_name } : {}),
-      ...(derived ? { 'workload.derived': 'deployment name from the pod name' } : {}),
+      ...(derived ? { 'workload.derived': derived } : {}),
     },
     raw: {
       binary: process.binary,
@@ -154,7 +150,25 @@ function execFinding(value: unknown, path: string, envelope: Envelope, meta: Sou
     'low',
     meta,
     { event: 'process_exec' },
+    behaviourOf({ binary: process.binary }),
   );
+}
+
+/** MAY_WRITE and MAY_READ of the mask security_file_permission gets (include/linux/fs.h). */
+const MAY_WRITE = 0x2;
+const MAY_READ = 0x4;
+
+/**
+ * The file a kprobe saw a process open, and how: Tetragon's file-monitoring policies hook
+ * security_file_permission(file, mask), whose args come as a file_arg and an int_arg.
+ */
+function fileAccessed(k: Kprobe): { path: string; access: 'read' | 'write' } | undefined {
+  if (k.function_name !== 'security_file_permission') return undefined;
+  const path = k.args?.map((a) => (a.file_arg as { path?: unknown } | undefined)?.path).find((p): p is string => typeof p === 'string');
+  const mask = k.args?.map((a) => a.int_arg).find((m): m is number => typeof m === 'number');
+  if (!path || mask === undefined) return undefined;
+  if (mask & MAY_WRITE) return { path, access: 'write' };
+  return mask & MAY_READ ? { path, access: 'read' } : undefined;
 }
 
 function kprobeFinding(value: unknown, path: string, envelope: Envelope, meta: SourceMeta): Finding {
@@ -170,6 +184,7 @@ function kprobeFinding(value: unknown, path: string, envelope: Envelope, meta: S
     enforced ? 'high' : 'medium',
     meta,
     { event: 'process_kprobe', function_name: k.function_name, policy_name: k.policy_name, action: k.action, args: k.args ?? [], message: k.message },
+    behaviourOf({ file: fileAccessed(k) }),
   );
 }
 

@@ -1,4 +1,4 @@
-import { normalizeSeverity, toFinding, type Artifact, type Asset, type Batch, type Finding, type Workload } from '@klaxon/findings';
+import { normalizeSeverity, toFinding, type Artifact, type Asset, type Batch, type ControlResult, type Finding, type Workload } from '@klaxon/findings';
 import { z } from 'zod';
 import { IgnoredInput, ParseError, parseJson, type SourceMeta, type SourceParser } from '../source';
 import { isObject, validateAt } from '../common/document';
@@ -9,6 +9,7 @@ import { clusterOf, itemsOf, resourcePath, typeOf, type KubernetesItem, type Res
 const API_VERSION = 'aquasecurity.github.io/v1alpha1';
 const VULNERABILITY_KINDS = ['VulnerabilityReport', 'ClusterVulnerabilityReport'];
 const CONFIG_AUDIT_KINDS = ['ConfigAuditReport', 'ClusterConfigAuditReport'];
+const COMPLIANCE_KIND = 'ClusterComplianceReport';
 const LABEL = {
   kind: 'trivy-operator.resource.kind',
   name: 'trivy-operator.resource.name',
@@ -88,6 +89,67 @@ const configAuditReportSchema = z
   })
   .passthrough();
 
+// compliance_types.go: the spec names the standard and its controls; the status holds either the
+// detail report (each control's checks with success) or the summary (each control's totalFail).
+const complianceCheckSchema = z
+  .object({
+    checkID: z.string().optional(),
+    target: z.string().optional(),
+    title: z.string().optional(),
+    severity: z.string().optional(),
+    messages: z.array(z.string()).nullish(),
+    remediation: z.string().optional(),
+    success: z.boolean(),
+  })
+  .passthrough();
+
+const complianceReportSchema = z
+  .object({
+    kind: z.literal(COMPLIANCE_KIND),
+    metadata: metadataSchema,
+    spec: z
+      .object({
+        compliance: z
+          .object({
+            id: z.string().min(1),
+            title: z.string().default(''),
+            version: z.string().optional(),
+            controls: z
+              .array(z.object({ id: z.string().min(1), name: z.string().default(''), description: z.string().optional(), severity: z.string().optional() }).passthrough())
+              .nullish(),
+          })
+          .passthrough(),
+      })
+      .passthrough(),
+    status: z
+      .object({
+        updateTimestamp: z.string().optional(),
+        detailReport: z
+          .object({
+            results: z
+              .array(
+                z
+                  .object({ id: z.string().min(1), name: z.string().default(''), severity: z.string().optional(), checks: z.array(complianceCheckSchema).nullish() })
+                  .passthrough(),
+              )
+              .nullish(),
+          })
+          .passthrough()
+          .nullish(),
+        summaryReport: z
+          .object({
+            controlCheck: z
+              .array(z.object({ id: z.string().min(1), name: z.string().default(''), severity: z.string().optional(), totalFail: z.number().int().nullish() }).passthrough())
+              .nullish(),
+          })
+          .passthrough()
+          .nullish(),
+      })
+      .passthrough()
+      .default({}),
+  })
+  .passthrough();
+
 type Metadata = z.infer<typeof metadataSchema>;
 type VulnerabilityReport = z.infer<typeof vulnerabilityReportSchema>;
 type Vulnerability = z.infer<typeof vulnerabilitySchema>;
@@ -97,7 +159,7 @@ type Check = z.infer<typeof checkSchema>;
 const isTrivyOperator = (object: unknown) => typeOf(object).apiVersion === API_VERSION;
 const isRead = (object: unknown) => {
   const { kind } = typeOf(object);
-  return !!kind && (VULNERABILITY_KINDS.includes(kind) || CONFIG_AUDIT_KINDS.includes(kind));
+  return !!kind && (VULNERABILITY_KINDS.includes(kind) || CONFIG_AUDIT_KINDS.includes(kind) || kind === COMPLIANCE_KIND);
 };
 
 /** The workload the report is about, from the labels Trivy Operator puts on it. */
@@ -225,6 +287,91 @@ function parseConfigAuditReport(item: KubernetesItem, meta: SourceMeta): Batch {
   return { findings, assets: [], scopes: [scope] };
 }
 
+/** Complete for its standard on the cluster: a control that passes again resolves its finding. */
+export function complianceReportScopeKey(cluster: string | undefined, standard: string): string {
+  return `resource:${cluster ?? ''}//Cluster/${cluster ?? 'cluster'}#compliance:${TOOL}:${standard}`;
+}
+
+interface ControlOutcome {
+  id: string;
+  name: string;
+  severity?: string;
+  failed: number;
+  passed: number;
+  failing: z.infer<typeof complianceCheckSchema>[];
+}
+
+/** Each control's outcome from whichever report the operator wrote (`reportType: all` or `summary`). */
+function controlOutcomes(report: z.infer<typeof complianceReportSchema>): ControlOutcome[] {
+  const results = report.status.detailReport?.results;
+  if (results) {
+    return results.map((r) => {
+      const checks = r.checks ?? [];
+      const failing = checks.filter((c) => !c.success);
+      return { id: r.id, name: r.name, severity: r.severity, failed: failing.length, passed: checks.length - failing.length, failing };
+    });
+  }
+  return (report.status.summaryReport?.controlCheck ?? []).map((c) => ({
+    id: c.id,
+    name: c.name,
+    severity: c.severity,
+    failed: c.totalFail ?? 0,
+    passed: c.totalFail ? 0 : 1,
+    failing: [],
+  }));
+}
+
+function parseComplianceReport(item: KubernetesItem, meta: SourceMeta): Batch {
+  const doc = validateAt(complianceReportSchema, item.object, item.path);
+  const cluster = clusterOf(meta);
+  const { compliance } = doc.spec;
+  const scope = { key: complianceReportScopeKey(cluster, compliance.id), kinds: ['compliance' as const] };
+  if (item.deleted) return { findings: [], assets: [], scopes: [scope] };
+  const standard = { id: compliance.id, title: compliance.title || compliance.id };
+  const observedAt = doc.status.updateTimestamp ?? meta.receivedAt;
+  const described = new Map((compliance.controls ?? []).map((c) => [c.id, c]));
+  const findings: Finding[] = [];
+  const controls: ControlResult[] = [];
+  for (const outcome of controlOutcomes(doc)) {
+    const severity = normalizeSeverity(outcome.severity ?? described.get(outcome.id)?.severity);
+    const remediation = [...new Set(outcome.failing.map((c) => c.remediation).filter((r): r is string => !!r))].join('\n') || undefined;
+    let raised: Finding | undefined;
+    if (outcome.failed > 0) {
+      raised = toFinding({
+        kind: 'compliance',
+        stage: 'deploy',
+        source: { tool: TOOL, integration: meta.integration, eventId: meta.eventId },
+        title: `${standard.title} ${outcome.id} ${outcome.name} fails (${outcome.failed})`.replace(/\s+/g, ' '),
+        description: [described.get(outcome.id)?.description, ...outcome.failing.map((c) => [c.target, c.title, ...(c.messages ?? [])].filter(Boolean).join(': '))]
+          .filter(Boolean)
+          .join('\n') || undefined,
+        severity,
+        toolSeverity: outcome.severity,
+        rule: { id: `${compliance.id}/${outcome.id}`, name: outcome.name, tags: [compliance.id] },
+        workload: { cluster, kind: 'Cluster', name: cluster ?? 'cluster' },
+        fixable: true,
+        remediation,
+        observedAt,
+        labels: { standard: compliance.id, control: outcome.id },
+        raw: { standard: compliance.id, control: outcome.id, failed: outcome.failed, checks: outcome.failing.map((c) => c.checkID).filter(Boolean) },
+      });
+      findings.push(raised);
+    }
+    controls.push({
+      standard,
+      control: { id: outcome.id, title: outcome.name, severity },
+      cluster,
+      status: outcome.failed > 0 ? 'fail' : 'pass',
+      passed: outcome.passed,
+      failed: outcome.failed,
+      findings: raised ? [raised.fingerprint] : [],
+      remediation,
+      observedAt,
+    });
+  }
+  return { findings, assets: [], scopes: [scope], controls };
+}
+
 function parse(raw: string, meta: SourceMeta): Batch {
   const items = itemsOf(parseJson(raw));
   const batch: Batch = { findings: [], assets: [], scopes: [] };
@@ -237,6 +384,7 @@ function parse(raw: string, meta: SourceMeta): Batch {
     let part: Batch;
     if (kind && VULNERABILITY_KINDS.includes(kind)) part = parseVulnerabilityReport(item, meta);
     else if (kind && CONFIG_AUDIT_KINDS.includes(kind)) part = parseConfigAuditReport(item, meta);
+    else if (kind === COMPLIANCE_KIND) part = parseComplianceReport(item, meta);
     else {
       // ExposedSecretReport, RbacAssessmentReport, SbomReport, …: well-formed, not read (yet).
       unread.push(String(kind));
@@ -245,6 +393,7 @@ function parse(raw: string, meta: SourceMeta): Batch {
     batch.findings.push(...part.findings);
     batch.assets.push(...part.assets);
     batch.scopes.push(...part.scopes);
+    if (part.controls?.length) (batch.controls ??= []).push(...part.controls);
   }
   if (unread.length === items.length && items.length > 0) {
     throw new IgnoredInput(`Trivy Operator ${[...new Set(unread)].join(', ')} is not read by Klaxon`);
@@ -254,6 +403,7 @@ function parse(raw: string, meta: SourceMeta): Batch {
 
 export const trivyOperatorParser: SourceParser = {
   format: 'trivy-operator',
+  readsYaml: true,
   detect(document: unknown): boolean {
     if (!isObject(document)) return false;
     if (Array.isArray(document.items)) return document.items.length > 0 && document.items.every((i) => isTrivyOperator(i) && isRead(i));

@@ -1,0 +1,130 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dropPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
+
+const lua = (name: string) => readFileSync(resolve(__dirname, `${name}.lua`), 'utf8');
+const prelude = lua('finding-prelude');
+const upsert = prelude + lua('upsert-findings');
+const resolveScope = prelude + lua('resolve-scope');
+const recordRunning = prelude + lua('record-running');
+const release = prelude + lua('release-suppressed');
+const setDerived = lua('set-derived');
+const query = lua('query-findings');
+const NOW = '2026-11-23T10:00:00.000Z';
+
+describe('the finding scripts on their KEYS and ARGV', () => {
+  let redis: Redis;
+  let prefix: string;
+  let b: string;
+  /** The KEYS of finding-prelude.lua, in its order. */
+  let keys: string[];
+  const run = (script: string, ...argv: string[]) => redis.eval(script, keys.length, ...keys, ...argv) as Promise<string[]>;
+  /** ARGV of one finding for upsert-findings.lua. */
+  const item = (fp: string, { exception = '', digest = '', score = '10' } = {}) => [
+    fp,
+    `{"fingerprint":"${fp}"}`,
+    'trivy/report',
+    digest,
+    '',
+    exception,
+    'kind:vulnerability\nseverity:high',
+    digest ? `digest:${digest}` : '',
+    score,
+  ];
+  const state = (fp: string) => redis.hget(`${b}:finding:${fp}`, 'state');
+
+  beforeAll(() => {
+    redis = testRedis();
+    prefix = testPrefix('findings-lua');
+    b = `${prefix}:{findings}`;
+    keys = [`${b}:finding:`, `${b}:idx:`, `${b}:findings`, `${b}:findings:seen`, `${b}:findings:risk`, `${b}:scope:`, `${b}:image:`, `${b}:release:`];
+  });
+  afterAll(async () => {
+    await dropPrefix(redis, prefix);
+    await redis.quit();
+  });
+
+  it('upsert-findings: stores each finding with its indexes and answers its change; the same cause again answers the same', async () => {
+    expect(await run(upsert, NOW, '1000', 'evt-1', '50', ...item('fp-a', { score: '42' }), ...item('fp-b', { exception: 'exc-1' }))).toEqual(['new', 'suppressed']);
+    expect(await redis.hmget(`${b}:finding:fp-a`, 'state', 'occurrences', 'firstSeen')).toEqual(['open', '1', NOW]);
+    expect(await redis.smembers(`${b}:idx:state:open`)).toEqual(['fp-a']);
+    expect(await redis.smembers(`${b}:idx:exception:exc-1`)).toEqual(['fp-b']);
+    expect((await redis.smembers(`${b}:idx:severity:high`)).sort()).toEqual(['fp-a', 'fp-b']);
+    expect(await redis.zscore(`${b}:findings:risk`, 'fp-a')).toBe('42');
+    expect(await redis.zscore(`${b}:findings:seen`, 'fp-a')).toBe('1000');
+    expect(await redis.smembers(`${b}:finding:fp-a:sources`)).toEqual(['trivy/report']);
+    expect(await redis.llen(`${b}:finding:fp-a:history`)).toBe(1);
+    expect(await run(upsert, NOW, '1000', 'evt-1', '50', ...item('fp-a'))).toEqual(['new']);
+    expect(await run(upsert, NOW, '2000', 'evt-2', '50', ...item('fp-a'))).toEqual(['unchanged']);
+  });
+
+  it('resolve-scope: replaces the scope and resolves what it no longer has, answering the same to a retried cause', async () => {
+    expect(await run(resolveScope, 'image:d1', NOW, '1000', 'evt-1', '50', '', '', 'fp-a', 'fp-b')).toEqual([]);
+    expect(await run(resolveScope, 'image:d1', NOW, '3000', 'evt-3', '50', '', '', 'fp-b')).toEqual(['fp-a']);
+    expect(await state('fp-a')).toBe('resolved');
+    expect(await redis.smembers(`${b}:scope:image:d1`)).toEqual(['fp-b']);
+    expect(await run(resolveScope, 'image:d1', NOW, '3000', 'evt-3', '50', '', '', 'fp-b')).toEqual(['fp-a']);
+  });
+
+  it('record-running: a digest still running keeps its findings open; when its slot goes, they resolve', async () => {
+    await run(upsert, NOW, '1000', 'evt-10', '50', ...item('fp-c', { digest: 'd1' }));
+    expect(await run(resolveScope, 'image:d1/grype', NOW, '1000', 'evt-10', '50', 'shop/api', 'd1', 'fp-c')).toEqual([]);
+    expect(await run(recordRunning, NOW, '1500', 'evt-11', '50', 'shop/api', 'prod/shop/Deployment/api/app', 'd1')).toEqual([]);
+    // A newer digest without fp-c: d1 still runs, so fp-c stays open.
+    expect(await run(resolveScope, 'image:d2/grype', NOW, '2000', 'evt-12', '50', 'shop/api', 'd2')).toEqual([]);
+    expect(await redis.smembers(`${b}:image:shop/api:current`)).toEqual(expect.arrayContaining(['d1', 'd2']));
+    expect(await run(recordRunning, NOW, '2500', 'evt-13', '50', 'shop/api', 'prod/shop/Deployment/api/app', '')).toEqual(['fp-c']);
+    expect(await state('fp-c')).toBe('resolved');
+    expect(await run(recordRunning, NOW, '2500', 'evt-13', '50', 'shop/api', 'prod/shop/Deployment/api/app', '')).toEqual(['fp-c']);
+  });
+
+  it('release-suppressed: reopens what no exception covers, moves the rest, and keeps its answer for the same end', async () => {
+    await run(upsert, NOW, '1000', 'evt-20', '50', ...item('fp-d', { exception: 'exc-1' }));
+    expect(await run(release, NOW, 'exc-1 ended', '50', 'exc-1', 'end-1', '60', 'fp-b', '', 'fp-d', 'exc-2')).toEqual(['fp-b']);
+    expect(await state('fp-b')).toBe('open');
+    expect(await redis.hmget(`${b}:finding:fp-d`, 'state', 'exception')).toEqual(['suppressed', 'exc-2']);
+    expect(await redis.smembers(`${b}:idx:exception:exc-2`)).toEqual(['fp-d']);
+    expect(await redis.ttl(`${b}:release:exc-1`)).toBeGreaterThan(0);
+    expect(await run(release, NOW, 'exc-1 ended', '50', 'exc-1', 'end-1', '60', 'fp-b', '')).toEqual(['fp-b']);
+  });
+
+  it('set-derived: writes derived fields and the risk of stored findings only, answering 0', async () => {
+    const derived = '{"risk":{"score":80,"reasons":["+20 internet-facing"]}}';
+    expect(await redis.eval(setDerived, 3, `${b}:findings:risk`, `${b}:finding:fp-a`, `${b}:finding:fp-none`, 'fp-a', derived, '80', 'fp-none', derived, '80')).toBe(0);
+    expect(await redis.hmget(`${b}:finding:fp-a`, 'derived', 'score')).toEqual([derived, '80']);
+    expect(await redis.zscore(`${b}:findings:risk`, 'fp-a')).toBe('80');
+    expect(await redis.exists(`${b}:finding:fp-none`)).toBe(0);
+    expect(await redis.zscore(`${b}:findings:risk`, 'fp-none')).toBeNull();
+  });
+
+  it('query-findings: intersects the filters (each an OR of index sets) and a minimum risk, most recently seen first', async () => {
+    const q = `${prefix}:{q}`;
+    await redis.zadd(`${q}:seen`, 1, 'x', 2, 'y', 3, 'z');
+    await redis.zadd(`${q}:risk`, 90, 'x', 10, 'y', 50, 'z');
+    await redis.sadd(`${q}:idx:state:open`, 'x', 'z');
+    await redis.sadd(`${q}:idx:severity:high`, 'x');
+    await redis.sadd(`${q}:idx:severity:critical`, 'z', 'y');
+    const scratch = [`${q}:query:result`, `${q}:query:risk`];
+    const ask = (offset: number, limit: number, minRisk: string, filters: string[][]) =>
+      redis.eval(
+        query,
+        4 + 2 * filters.length + filters.flat().length - filters.length,
+        `${q}:seen`,
+        `${q}:risk`,
+        ...scratch,
+        ...filters.map((_, f) => `${q}:query:union:${f + 1}`),
+        ...filters.flat().map((name) => `${q}:idx:${name}`),
+        String(offset),
+        String(limit),
+        minRisk,
+        ...filters.map((names) => String(names.length)),
+      );
+    expect(await ask(0, 2, '', [])).toEqual([3, ['z', 'y']]);
+    expect(await ask(0, 10, '', [['state:open'], ['severity:high', 'severity:critical']])).toEqual([2, ['z', 'x']]);
+    expect(await ask(0, 10, '50', [['severity:high', 'severity:critical']])).toEqual([2, ['z', 'x']]);
+    expect(await ask(1, 10, '', [['severity:critical']])).toEqual([2, ['y']]);
+    expect(await redis.exists(...scratch, `${q}:query:union:1`, `${q}:query:union:2`)).toBe(0);
+  });
+});
