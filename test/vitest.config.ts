@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config';
 
 const root = resolve(__dirname, '..');
 const alias = Object.fromEntries(
-  ['findings', 'sources', 'triage', 'routing', 'destinations', 'feedback', 'platform'].map((lib) => [
+  ['findings', 'sources', 'triage', 'routing', 'destinations', 'feedback', 'gate', 'platform'].map((lib) => [
     `@klaxon/${lib}`,
     resolve(root, `libs/${lib}/src`),
   ]),

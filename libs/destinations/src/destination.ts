@@ -15,6 +15,14 @@ export interface DeliveryLedger {
   lastSeq?: number;
 }
 
+/**
+ * A retried job whose send was already recorded: the one place that says so. The notifier checks it
+ * under the ledger lock before calling a destination, so `send` never sees a notification twice.
+ */
+export function alreadySent(notification: Pick<Notification, 'id'>, previous: DeliveryLedger | undefined): boolean {
+  return previous?.lastNotificationId === notification.id;
+}
+
 export interface Destination {
   readonly type: string;
   /**
@@ -26,7 +34,8 @@ export interface Destination {
   readonly showsLatestState: boolean;
   /**
    * Sends a notification. `previous` is the ledger entry of earlier sends under the same key, so the
-   * destination updates what it created instead of creating it again. Returns the new ledger entry.
+   * destination updates what it created instead of creating it again; it is never one already sent
+   * (see alreadySent). Returns the new ledger entry.
    * Throws DestinationRejected, RateLimited or DestinationUnavailable.
    */
   send(notification: Notification, previous: DeliveryLedger | undefined): Promise<DeliveryLedger>;

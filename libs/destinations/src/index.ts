@@ -6,3 +6,4 @@ export * from './jira';
 export * from './pagerduty';
 export * from './github';
 export * from './webhook';
+export * from './destinations.module';

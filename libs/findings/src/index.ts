@@ -4,3 +4,4 @@ export * from './behaviour';
 export * from './severity';
 export * from './fingerprint';
 export * from './matcher';
+export * from './schema-path';

@@ -11,5 +11,6 @@ export * from './redis/embedded-redis';
 export * from './runtime';
 export * from './auth/credentials';
 export * from './platform.module';
+export * from './platform.tokens';
 export * from './metrics/metrics';
 export * from './stats/stats.repository';

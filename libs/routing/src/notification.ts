@@ -32,6 +32,10 @@ export const notificationSchema = z.object({
 export type Notification = z.infer<typeof notificationSchema>;
 export type NotificationChanges = Notification['changes'];
 
+/** The job of a `deliver.<type>` queue (named in libs/platform): one notification to one destination. */
+export const deliverJobSchema = z.object({ notification: notificationSchema });
+export type DeliverJob = z.infer<typeof deliverJobSchema>;
+
 /** Every finding a notification mentions, in the order new, regressed, open, resolved. */
 export function allFindings(n: Notification) {
   return [...n.changes.new, ...n.changes.regressed, ...n.changes.open, ...n.changes.resolved];

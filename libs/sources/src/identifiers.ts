@@ -1,5 +1,5 @@
 import type { Batch } from '@klaxon/findings';
-import { zodPath } from './source';
+import { issuePath as zodPath } from '@klaxon/findings';
 
 /** C0 and C1 controls, DEL, and the JavaScript line separators: never part of a name Klaxon keys state by. */
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;

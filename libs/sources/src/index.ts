@@ -5,3 +5,4 @@ export * from './registry';
 export * from './identifiers';
 export { MAX_JSON_DEPTH, nestsDeeperThan } from './common/json-depth';
 export { HARBOR_REPORT_FOLLOW_UP } from './harbor/parse';
+export * from './sources.module';

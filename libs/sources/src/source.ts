@@ -61,14 +61,6 @@ export function parseJson(raw: string): unknown {
 }
 
 /**
- * Validates a document with a zod schema and turns the first issue into a ParseError naming its path
- * (`Results[0].Vulnerabilities[3].PkgName: Required`).
- */
-export function zodPath(path: (string | number)[]): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
-}
-
-/**
  * A well-formed input that carries nothing for Klaxon (a `ping`, an event type it does not read).
  * It is acknowledged (2xx) and counted, not quarantined.
  */

@@ -11,3 +11,4 @@ export * from './correlate/rank-workloads.usecase';
 export * from './suggestions';
 export * from './compliance/compliance';
 export * from './compliance/compliance.repository';
+export * from './triage.module';

@@ -1,8 +1,9 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
 import { z } from 'zod';
+import { issuePath } from '@klaxon/findings';
 import { InputIntake, Runtime, collectJobSchema, collectQueue, type CollectJob } from '@klaxon/platform';
-import { HARBOR_REPORT_FOLLOW_UP, parseInput, type SourceMeta } from '@klaxon/sources';
+import { HARBOR_REPORT_FOLLOW_UP } from '@klaxon/sources';
 import { fetchVulnerabilityReport } from './harbor.client';
 
 /** What the Harbor webhook parser asks for (libs/sources/src/harbor/parse.ts), checked at this edge. */
@@ -23,11 +24,10 @@ const paramsSchema = z.object({
  */
 @Injectable()
 export class HarborReportProcessor implements OnModuleInit {
-  private readonly intake: InputIntake;
-
-  constructor(private readonly runtime: Runtime) {
-    this.intake = new InputIntake(runtime, (raw, format, meta) => parseInput(raw, format, meta as SourceMeta).format);
-  }
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly intake: InputIntake,
+  ) {}
 
   onModuleInit(): void {
     this.runtime.queues.work({
@@ -45,7 +45,7 @@ export class HarborReportProcessor implements OnModuleInit {
     const parsed = paramsSchema.safeParse(followUp.params);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new UnrecoverableError(`harbor-report follow-up of ${eventId}: ${issue.path.join('.')}: ${issue.message}`);
+      throw new UnrecoverableError(`harbor-report follow-up of ${eventId}: ${issuePath(issue.path)}: ${issue.message}`);
     }
     const artifact = parsed.data;
     const harbor = config.sources.harbor;

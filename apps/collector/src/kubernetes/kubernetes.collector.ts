@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { KubeConfig, makeInformer, type Informer, type KubernetesObject } from '@kubernetes/client-node';
 import { InputIntake, JOB, Runtime, collectQueue, kubernetesResyncJobSchema } from '@klaxon/platform';
-import { parseInput, type SourceMeta } from '@klaxon/sources';
 import { KubernetesInventoryRepository } from './inventory.repository';
 import { WATCHED_RESOURCES, type WatchedResource } from './resources';
 
@@ -27,8 +26,6 @@ export function resyncQueue(cluster: string): string {
  */
 @Injectable()
 export class KubernetesCollector implements OnModuleInit, OnModuleDestroy {
-  private readonly intake: InputIntake;
-  private readonly inventory: KubernetesInventoryRepository;
   private readonly informers: Informer<KubernetesObject>[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
   /** Per object, the submissions in order: an update is stored before the deletion that follows it. */
@@ -36,10 +33,11 @@ export class KubernetesCollector implements OnModuleInit, OnModuleDestroy {
   private kubeConfig?: KubeConfig;
   private stopping = false;
 
-  constructor(private readonly runtime: Runtime) {
-    this.intake = new InputIntake(runtime, (raw, format, meta) => parseInput(raw, format, meta as SourceMeta).format);
-    this.inventory = new KubernetesInventoryRepository(runtime.redis, runtime.prefix);
-  }
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly intake: InputIntake,
+    private readonly inventory: KubernetesInventoryRepository,
+  ) {}
 
   private get settings() {
     return this.runtime.config.sources.kubernetes;

@@ -1,8 +1,10 @@
 import { Controller, Get, Query } from '@nestjs/common';
+import { ApiResponse } from '@nestjs/swagger';
+import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import { Runtime } from '@klaxon/platform';
 import { ComplianceRepository, FindingRepository, summarizeCompliance } from '@klaxon/triage';
-import { validate } from '../http/api-error';
+import { ComplianceResponse } from '../http/api-responses';
 import { Access } from '../http/api-token.guard';
 
 const query = z
@@ -13,6 +15,7 @@ const query = z
     days: z.coerce.number().int().min(1).max(90).default(30),
   })
   .strict();
+class ComplianceQueryDto extends createZodDto(query) {}
 
 /** Findings shown under one failing control: enough to act on it without opening each. */
 const FINDINGS_PER_CONTROL = 20;
@@ -31,9 +34,9 @@ export class ComplianceController {
     private readonly findings: FindingRepository,
   ) {}
 
+  @ApiResponse({ status: 200, type: ComplianceResponse })
   @Get()
-  async view(@Query() raw: Record<string, string>) {
-    const { days, ...filter } = validate(query, raw);
+  async view(@Query() { days, ...filter }: ComplianceQueryDto) {
     const [results, trend] = await Promise.all([this.compliance.all(filter), this.compliance.trend(days, this.runtime.clock())]);
     const standards = summarizeCompliance(results);
     const wanted = standards.flatMap((s) => s.controls.filter((c) => c.status !== 'pass').flatMap((c) => c.findings.slice(0, FINDINGS_PER_CONTROL)));

@@ -1,19 +1,25 @@
 import { HttpStatus, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { ApiResponse } from '@nestjs/swagger';
+import { createZodDto } from 'nestjs-zod';
+import { z } from 'zod';
 import { JOB, QUEUE, Runtime } from '@klaxon/platform';
 import { ApiError } from '../http/api-error';
+import { DeadLetterReplayResponse, DeadLettersResponse, EventResponse, QuarantineResponse, ReplayResponse } from '../http/api-responses';
 import { Access } from '../http/api-token.guard';
 
-function page(query: Record<string, string>) {
-  const limit = Math.min(Math.max(Number(query.limit ?? 50) || 50, 1), 500);
-  const offset = Math.max(Number(query.offset ?? 0) || 0, 0);
-  return { limit, offset };
-}
+/** Lenient on purpose: a limit out of range is clamped, one that is not a number is the default. */
+const pageSchema = z.object({
+  limit: z.coerce.number().catch(50).transform((n) => Math.min(Math.max(Math.trunc(n) || 50, 1), 500)),
+  offset: z.coerce.number().catch(0).transform((n) => Math.max(Math.trunc(n) || 0, 0)),
+});
+class PageQueryDto extends createZodDto(pageSchema) {}
 
 /** What became of an input, and the inputs that failed to parse. */
 @Controller('v1')
 export class EventsController {
   constructor(private readonly runtime: Runtime) {}
 
+  @ApiResponse({ status: 200, type: EventResponse })
   @Get('events/:id')
   @Access('read')
   async event(@Param('id') id: string) {
@@ -22,13 +28,14 @@ export class EventsController {
     return event;
   }
 
+  @ApiResponse({ status: 200, type: QuarantineResponse })
   @Get('quarantine')
-  async quarantine(@Query() query: Record<string, string>) {
-    const { limit, offset } = page(query);
+  async quarantine(@Query() { limit, offset }: PageQueryDto) {
     return { offset, limit, ...(await this.runtime.events.listQuarantine(offset, limit)) };
   }
 
   /** Puts a quarantined input back through ingest, with the parsers as they are now. */
+  @ApiResponse({ status: 202, type: ReplayResponse })
   @Post('quarantine/:id/replay')
   @HttpCode(202)
   async replay(@Param('id') id: string) {
@@ -42,12 +49,13 @@ export class EventsController {
     return { eventId: id, replay: event!.replays };
   }
 
+  @ApiResponse({ status: 200, type: DeadLettersResponse })
   @Get('dead-letters')
-  async deadLetters(@Query() query: Record<string, string>) {
-    const { limit, offset } = page(query);
+  async deadLetters(@Query() { limit, offset }: PageQueryDto) {
     return { offset, limit, ...(await this.runtime.queues.deadLetters.list(offset, limit)) };
   }
 
+  @ApiResponse({ status: 202, type: DeadLetterReplayResponse })
   @Post('dead-letters/:id/replay')
   @HttpCode(202)
   async replayDeadLetter(@Param('id') id: string) {

@@ -1,9 +1,19 @@
-import { Controller, Delete, Get, HttpCode, HttpStatus, Param, Post, Req } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, HttpStatus, Param, Post } from '@nestjs/common';
+import { ApiResponse } from '@nestjs/swagger';
 import { randomUUID } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
+import { createZodDto } from 'nestjs-zod';
+import { z } from 'zod';
 import { Runtime, exceptionSchema } from '@klaxon/platform';
 import { ExceptionRepository, ExceptionStore, armExceptionEnd, isActive, toView, type Exception } from '@klaxon/triage';
-import { ApiError, jsonBody, validate } from '../http/api-error';
+import { ApiError } from '../http/api-error';
+import { DeletedResponse, ExceptionResponse, ExceptionsResponse } from '../http/api-responses';
+
+/** An exception of `config/exceptions.yaml`; `id` may be left out (one is made up). */
+const newExceptionSchema = z.preprocess(
+  (body) => (body && typeof body === 'object' && !Array.isArray(body) ? { id: `exc_${randomUUID().slice(0, 8)}`, ...body } : body),
+  exceptionSchema,
+);
+class NewExceptionDto extends createZodDto(newExceptionSchema) {}
 import { Access } from '../http/api-token.guard';
 
 /**
@@ -13,18 +23,17 @@ import { Access } from '../http/api-token.guard';
  */
 @Controller('v1/exceptions')
 export class ExceptionsController {
-  private readonly repository: ExceptionRepository;
-  private readonly store: ExceptionStore;
-
-  constructor(private readonly runtime: Runtime) {
-    this.repository = new ExceptionRepository(runtime.redis, runtime.prefix);
-    this.store = new ExceptionStore(runtime.exceptions, this.repository);
-  }
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly repository: ExceptionRepository,
+    private readonly store: ExceptionStore,
+  ) {}
 
   private view(exception: Exception) {
     return { ...toView(exception), active: isActive(exception, this.runtime.clock()) };
   }
 
+  @ApiResponse({ status: 200, type: ExceptionsResponse })
   @Get()
   @Access('read')
   async list() {
@@ -32,6 +41,7 @@ export class ExceptionsController {
     return { total: items.length, items };
   }
 
+  @ApiResponse({ status: 200, type: ExceptionResponse })
   @Get(':id')
   @Access('read')
   async get(@Param('id') id: string) {
@@ -40,13 +50,12 @@ export class ExceptionsController {
     return this.view(exception);
   }
 
+  @ApiResponse({ status: 201, type: ExceptionResponse })
   @Post()
   @HttpCode(201)
-  async create(@Req() request: FastifyRequest) {
-    const body = jsonBody(request.body);
+  async create(@Body() body: NewExceptionDto) {
     const now = this.runtime.clock();
-    const input = body && typeof body === 'object' && !Array.isArray(body) ? { id: `exc_${randomUUID().slice(0, 8)}`, created: now.toISOString(), ...body } : body;
-    const parsed = validate(exceptionSchema, input);
+    const parsed = { ...body, created: body.created ?? now };
     if (this.store.isConfigured(parsed.id)) {
       throw new ApiError(HttpStatus.CONFLICT, { error: 'conflict', message: `id: exception ${parsed.id} is declared in the exceptions file; change it there`, field: 'id' });
     }
@@ -60,6 +69,7 @@ export class ExceptionsController {
   }
 
   /** Deleting ends it now: the findings it suppressed are routed as if new. */
+  @ApiResponse({ status: 200, type: DeletedResponse })
   @Delete(':id')
   async remove(@Param('id') id: string) {
     if (this.store.isConfigured(id)) {

@@ -1,10 +1,13 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
+import { ApiResponse } from '@nestjs/swagger';
+import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import { FINDING_KINDS, FINDING_STATES, SEVERITIES, severityRank } from '@klaxon/findings';
 import { Runtime } from '@klaxon/platform';
 import { testRoute } from '@klaxon/routing';
-import { AssetRepository, ExceptionRepository, ExceptionStore, FindingRepository, findingOf, type FindingFilter } from '@klaxon/triage';
-import { ApiError, validate } from '../http/api-error';
+import { AssetRepository, ExceptionStore, FindingRepository, findingOf, type FindingFilter } from '@klaxon/triage';
+import { ApiError } from '../http/api-error';
+import { FindingResponse, FindingsResponse } from '../http/api-responses';
 import { Access } from '../http/api-token.guard';
 
 const csv = z.string().transform((s) => s.split(',').map((v) => v.trim()).filter(Boolean));
@@ -31,24 +34,23 @@ const querySchema = z
     offset: z.coerce.number().int().min(0).default(0),
   })
   .strict();
+class FindingsQueryDto extends createZodDto(querySchema) {}
 
 /** `GET /v1/findings` (filtered, newest first, paginated) and `GET /v1/findings/{fingerprint}`. */
 @Access('read')
 @Controller('v1/findings')
 export class FindingsController {
-  private readonly findings: FindingRepository;
-  private readonly exceptions: ExceptionStore;
-  private readonly assets: AssetRepository;
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly findings: FindingRepository,
+    private readonly assets: AssetRepository,
+    private readonly exceptions: ExceptionStore,
+  ) {}
 
-  constructor(private readonly runtime: Runtime) {
-    this.findings = new FindingRepository(runtime.redis, runtime.prefix);
-    this.assets = new AssetRepository(runtime.redis, runtime.prefix);
-    this.exceptions = new ExceptionStore(runtime.exceptions, new ExceptionRepository(runtime.redis, runtime.prefix));
-  }
-
+  @ApiResponse({ status: 200, type: FindingsResponse })
   @Get()
-  async list(@Query() query: Record<string, string>) {
-    const { limit, offset, minSeverity, ...filters } = validate(querySchema, query);
+  async list(@Query() query: FindingsQueryDto) {
+    const { limit, offset, minSeverity, ...filters } = query;
     const filter: FindingFilter = filters;
     if (minSeverity) {
       const atLeast = SEVERITIES.filter((s) => severityRank(s) >= severityRank(minSeverity));
@@ -64,6 +66,7 @@ export class FindingsController {
    * One finding with its sources, digests, workloads and history, the routes it matches, the exception
    * covering it, and its correlated context (current risk and why, where it runs, who built it).
    */
+  @ApiResponse({ status: 200, type: FindingResponse })
   @Get(':fingerprint')
   async get(@Param('fingerprint') fingerprint: string) {
     const record = await this.findings.get(fingerprint);

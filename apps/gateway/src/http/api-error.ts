@@ -1,5 +1,6 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
 import type { ZodError, ZodType, ZodTypeDef } from 'zod';
+import { issuePath } from '@klaxon/findings';
 
 /** The one error shape of the API: a code, a sentence, and the field at fault when there is one. */
 export interface ApiErrorBody {
@@ -23,18 +24,19 @@ export class ApiError extends HttpException {
   }
 }
 
-function zodField(error: ZodError): { field?: string; message: string } {
+/** A request part that failed its schema: a 400 (or `status`) naming the field of the first issue. */
+export function invalidRequest(error: ZodError, status = HttpStatus.BAD_REQUEST): ApiError {
   const issue = error.issues[0];
-  const field = issue.path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('') || undefined;
-  return { field, message: field ? `${field}: ${issue.message}` : issue.message };
+  const field = issuePath(issue.path) || undefined;
+  const message = field ? `${field}: ${issue.message}` : issue.message;
+  return new ApiError(status, { error: status === HttpStatus.UNPROCESSABLE_ENTITY ? 'unprocessable' : 'bad_request', message, field });
 }
 
 /** Validates a request part at the edge; a failure is a 400 (or `status`) naming the field. */
 export function validate<T>(schema: ZodType<T, ZodTypeDef, unknown>, value: unknown, status = HttpStatus.BAD_REQUEST): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const { field, message } = zodField(result.error);
-  throw new ApiError(status, { error: status === HttpStatus.UNPROCESSABLE_ENTITY ? 'unprocessable' : 'bad_request', message, field });
+  throw invalidRequest(result.error, status);
 }
 
 /** Parses a JSON body given to us as text (the gateway keeps raw bodies: they are stored as received). */

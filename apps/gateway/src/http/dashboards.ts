@@ -4,6 +4,7 @@ import { FastifyAdapter as BullBoardFastifyAdapter } from '@bull-board/fastify';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { cleanupOpenApiDoc } from 'nestjs-zod';
 import { DESTINATION_TYPES, QUEUE, deliverQueue, type Runtime } from '@klaxon/platform';
 import { credentialFor } from './api-token.guard';
 
@@ -59,5 +60,6 @@ export async function mountDashboards(app: NestFastifyApplication, runtime: Runt
       .addBearerAuth()
       .build(),
   );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
+  // Request and response DTOs are zod schemas (createZodDto): the clean-up writes them out in full.
+  SwaggerModule.setup('docs', app, cleanupOpenApiDoc(document), { jsonDocumentUrl: 'docs/openapi.json' });
 }

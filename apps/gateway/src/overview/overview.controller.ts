@@ -1,12 +1,14 @@
 import { Controller, Get, Query } from '@nestjs/common';
+import { ApiResponse } from '@nestjs/swagger';
+import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import { FINDING_KINDS, SEVERITIES } from '@klaxon/findings';
 import { Runtime, StatsRepository } from '@klaxon/platform';
 import { FindingRepository } from '@klaxon/triage';
-import { validate } from '../http/api-error';
+import { OverviewResponse } from '../http/api-responses';
 import { Access } from '../http/api-token.guard';
 
-const query = z.object({ days: z.coerce.number().int().min(1).max(90).default(14) }).strict();
+class OverviewQueryDto extends createZodDto(z.object({ days: z.coerce.number().int().min(1).max(90).default(14) }).strict()) {}
 
 /**
  * `GET /v1/overview`: what the dashboard's first page shows — open findings by severity and kind (index
@@ -21,9 +23,9 @@ export class OverviewController {
     private readonly stats: StatsRepository,
   ) {}
 
+  @ApiResponse({ status: 200, type: OverviewResponse })
   @Get()
-  async overview(@Query() raw: Record<string, string>) {
-    const { days } = validate(query, raw);
+  async overview(@Query() { days }: OverviewQueryDto) {
     const filters = [{ state: 'open' }, ...SEVERITIES.map((severity) => ({ state: 'open', severity })), ...FINDING_KINDS.map((kind) => ({ state: 'open', kind }))];
     const [counts, daily, sent, quarantine, deadLetters] = await Promise.all([
       this.findings.countMatching(filters),

@@ -31,11 +31,10 @@ const OWNER_SAMPLE = 500;
 
 @Injectable()
 export class IntakeService {
-  private readonly findings: FindingRepository;
-
-  constructor(private readonly runtime: Runtime) {
-    this.findings = new FindingRepository(runtime.redis, runtime.prefix);
-  }
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly findings: FindingRepository,
+  ) {}
 
   private intakeFor(caller: ApiCredential | undefined): InputIntake {
     const { runtime } = this;

@@ -1,4 +1,5 @@
 import { Controller, Headers, HttpCode, Post, Query, Req } from '@nestjs/common';
+import { ApiBody, ApiConsumes, ApiResponse } from '@nestjs/swagger';
 import type { FastifyRequest } from 'fastify';
 import type { ApiCredential } from '@klaxon/platform';
 import { formats } from '@klaxon/sources';
@@ -6,6 +7,7 @@ import { ApiError } from '../http/api-error';
 import { Access, Caller, assertRepo } from '../http/api-token.guard';
 import { reportContextOf } from '../http/report-context';
 import { IntakeService } from './intake.service';
+import { IntakeResponse } from '../http/api-responses';
 import { reportBody } from './report-body';
 
 /** `POST /v1/reports?format=…`: a scanner's report from CI, with its build context. */
@@ -14,6 +16,9 @@ import { reportBody } from './report-body';
 export class ReportsController {
   constructor(private readonly intake: IntakeService) {}
 
+  @ApiConsumes('application/json', 'text/plain')
+  @ApiBody({ description: 'the document exactly as the tool wrote it (JSON, NDJSON or YAML), stored as received', schema: { type: 'string' } })
+  @ApiResponse({ status: 202, type: IntakeResponse })
   @Post()
   @HttpCode(202)
   async upload(

@@ -1,25 +1,29 @@
-import { Controller, HttpCode, Post, Req } from '@nestjs/common';
-import type { FastifyRequest } from 'fastify';
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { ApiResponse } from '@nestjs/swagger';
+import { createZodDto } from 'nestjs-zod';
 import { Runtime } from '@klaxon/platform';
 import { findingProbeSchema, probeFinding, testRoute } from '@klaxon/routing';
-import { ExceptionRepository, ExceptionStore } from '@klaxon/triage';
-import { jsonBody, validate } from '../http/api-error';
+import { ExceptionStore } from '@klaxon/triage';
+import { RouteTestResponse } from '../http/api-responses';
+
+/** Any part of a finding; what is left out is empty. */
+class FindingProbeDto extends createZodDto(findingProbeSchema) {}
 import { Access } from '../http/api-token.guard';
 
 /** `POST /v1/routes/test`: a finding in; the routes, destinations and suppressing exception out. Nothing is sent. */
 @Access('read')
 @Controller('v1/routes')
 export class RoutesController {
-  private readonly exceptions: ExceptionStore;
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly exceptions: ExceptionStore,
+  ) {}
 
-  constructor(private readonly runtime: Runtime) {
-    this.exceptions = new ExceptionStore(runtime.exceptions, new ExceptionRepository(runtime.redis, runtime.prefix));
-  }
-
+  @ApiResponse({ status: 200, type: RouteTestResponse })
   @Post('test')
   @HttpCode(200)
-  async test(@Req() request: FastifyRequest) {
-    const finding = probeFinding(validate(findingProbeSchema, jsonBody(request.body)));
+  async test(@Body() probe: FindingProbeDto) {
+    const finding = probeFinding(probe);
     return testRoute(this.runtime.config.routes, finding, await this.exceptions.covering(finding, this.runtime.clock()));
   }
 }

@@ -1,10 +1,13 @@
 import { Controller, Delete, Get, Header, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiResponse } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
+import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
 import { ruleTable, toYaml, type Suggestion, type SuggestionRule } from '@klaxon/feedback';
 import { Runtime } from '@klaxon/platform';
 import { SuggestionRepository, viewOf, type StoredSuggestion } from '@klaxon/triage';
-import { ApiError, validate } from '../http/api-error';
+import { ApiError } from '../http/api-error';
+import { SuggestionResponse, SuggestionSummaryResponse, SuggestionsResponse } from '../http/api-responses';
 import { Access } from '../http/api-token.guard';
 
 const listQuery = z
@@ -14,6 +17,7 @@ const listQuery = z
     offset: z.coerce.number().int().min(0).default(0),
   })
   .strict();
+class SuggestionsQueryDto extends createZodDto(listQuery) {}
 
 type View = Suggestion & { adoptedAt?: string };
 
@@ -48,11 +52,12 @@ function allYaml(s: View): string {
 /** `GET /v1/suggestions`, `GET /v1/suggestions/{id}` (JSON, or `?format=yaml`), adopting one for the gate. */
 @Controller('v1/suggestions')
 export class SuggestionsController {
-  private readonly repository: SuggestionRepository;
   private readonly table: SuggestionRule[];
 
-  constructor(private readonly runtime: Runtime) {
-    this.repository = new SuggestionRepository(runtime.redis, runtime.prefix);
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly repository: SuggestionRepository,
+  ) {
     this.table = ruleTable(runtime.config.feedback);
   }
 
@@ -62,10 +67,10 @@ export class SuggestionsController {
     return view;
   }
 
+  @ApiResponse({ status: 200, type: SuggestionsResponse })
   @Get()
   @Access('read')
-  async list(@Query() query: Record<string, string>) {
-    const { repo, limit, offset } = validate(listQuery, query);
+  async list(@Query() { repo, limit, offset }: SuggestionsQueryDto) {
     const { total, ids } = await this.repository.list(offset, limit, repo);
     const stored = await this.repository.getMany(ids);
     const items = ids.flatMap((id) => {
@@ -75,6 +80,7 @@ export class SuggestionsController {
     return { total, offset, limit, items };
   }
 
+  @ApiResponse({ status: 200, type: SuggestionResponse })
   @Get(':id')
   @Access('read')
   async one(@Param('id') id: string, @Query('format') format: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
@@ -88,6 +94,7 @@ export class SuggestionsController {
   }
 
   /** The repo takes the suggestion on: from now on the gate fails reports that violate its checks. */
+  @ApiResponse({ status: 200, type: SuggestionSummaryResponse })
   @Post(':id/adopt')
   @HttpCode(200)
   @Header('cache-control', 'no-store')
@@ -97,6 +104,7 @@ export class SuggestionsController {
     return summary(this.view(await this.repository.get(id), id));
   }
 
+  @ApiResponse({ status: 200, type: SuggestionSummaryResponse })
   @Delete(':id/adopt')
   async unadopt(@Param('id') id: string) {
     this.view(await this.repository.get(id), id);

@@ -1,10 +1,12 @@
 import { Controller, Headers, HttpStatus, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiBody, ApiConsumes, ApiResponse } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { newEventId, Runtime } from '@klaxon/platform';
 import { integrationFor, integrations } from '@klaxon/sources';
 import { ApiError } from '../http/api-error';
 import { Public } from '../http/api-token.guard';
 import { IntakeService } from '../reports/intake.service';
+import { WebhookResponse } from '../http/api-responses';
 
 /**
  * `POST /v1/webhooks/{integration}`: each sender authenticates its own way (signature, token, auth
@@ -19,6 +21,10 @@ export class WebhooksController {
     private readonly runtime: Runtime,
   ) {}
 
+  @ApiConsumes('application/json', 'text/plain')
+  @ApiBody({ description: "the sender's own payload, stored as received", schema: { type: 'string' } })
+  @ApiResponse({ status: 202, type: WebhookResponse })
+  @ApiResponse({ status: 200, type: WebhookResponse })
   @Post(':integration')
   async receive(
     @Param('integration') name: string,

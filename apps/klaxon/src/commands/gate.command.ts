@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { GateAnswer } from '@klaxon/gate';
 import type { Command } from './command';
 import { parseOptions } from './command';
 import { ServerCallFailed, callServer, errorMessage } from './server-client';
@@ -11,16 +12,6 @@ const USAGE = [
   'gate --digest sha256:… --server <url> --token <token>   judge what Klaxon knows of an image',
   '                          exit 0: pass, 1: the gate fails, 2: usage or server error',
 ];
-
-interface GateAnswer {
-  pass: boolean;
-  reasons: string[];
-  findings: { verdict: string; severity: string; rule: string; package?: { name: string; installed?: string; fixed?: string }; location?: string; fix?: string; reason: string; exception?: { id: string; expires?: string; permanent: boolean } }[];
-  exceptions: { id: string; owner: string; reason: string; expires?: string; permanent: boolean; findings: number }[];
-  summary: { total: number; failed: number; warned: number; excepted: number };
-  /** Set when the server published the verdict as a GitHub check run (or tried to). */
-  check?: { published: boolean; destination: string; id?: number; error?: string };
-}
 
 function table(rows: string[][]): string[] {
   const widths = rows[0].map((_, c) => Math.min(60, Math.max(...rows.map((r) => r[c].length))));

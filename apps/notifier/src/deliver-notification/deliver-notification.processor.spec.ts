@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { toFinding, type Finding } from '@klaxon/findings';
-import { Runtime, createLogger, parseConfig } from '@klaxon/platform';
+import { Test } from '@nestjs/testing';
+import { PlatformModule, Runtime, createLogger, parseConfig } from '@klaxon/platform';
 import type { Notification } from '@klaxon/routing';
 import { DEFAULT_TOKEN, SlackEmulator } from '../../../../test/emulators/slack.emulator';
 import { WebhookEmulator } from '../../../../test/emulators/webhook.emulator';
 import { dropPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
+import { NotifierModule } from '../notifier.module';
 import { DeliverNotificationProcessor } from './deliver-notification.processor';
 
 function finding(id: string): Finding {
@@ -52,7 +54,10 @@ describe('deliveries that arrive out of order', () => {
       `destinations:\n  slack-sec: { type: slack, token: ${DEFAULT_TOKEN}, channel: "#sec-alerts", apiUrl: "${slack.url}" }\n  siem: { type: webhook, url: "${hook.url}" }\nroutes: {}\n`,
       {},
     );
-    processor = new DeliverNotificationProcessor(new Runtime(config, [], redis, prefix, createLogger({ level: 'silent' })));
+    const runtime = new Runtime(config, [], redis, prefix, createLogger({ level: 'silent' }));
+    // Compiled, not started: the processor is called directly, no worker takes jobs.
+    const module = await Test.createTestingModule({ imports: [PlatformModule.forRoot(runtime), NotifierModule] }).compile();
+    processor = module.get(DeliverNotificationProcessor);
   });
   afterAll(async () => {
     await slack?.stop();
@@ -75,5 +80,17 @@ describe('deliveries that arrive out of order', () => {
     await processor.execute({ notification: notification('siem', 2, { new: [finding('CVE-3')] }) });
     await processor.execute({ notification: notification('siem', 1, { resolved: [{ ...finding('CVE-4'), state: 'resolved' }] }) });
     expect(hook.deliveries).toHaveLength(2);
+  });
+
+  it('a retried job whose send was recorded sends nothing again, to any destination', async () => {
+    const toSlack = { ...notification('slack-sec', 7, { new: [finding('CVE-5')] }), key: 'slack-sec:group-retried' };
+    const toHook = { ...notification('siem', 7, { new: [finding('CVE-5')] }), key: 'siem:group-retried' };
+    const [posted, delivered] = [slack.messages.length, hook.deliveries.length];
+    for (let i = 0; i < 2; i++) {
+      await processor.execute({ notification: toSlack });
+      await processor.execute({ notification: toHook });
+    }
+    expect(slack.messages).toHaveLength(posted + 1);
+    expect(hook.deliveries).toHaveLength(delivered + 1);
   });
 });

@@ -1,6 +1,7 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { DESTINATION_TYPES, Runtime, StatsRepository, deliverJobSchema, deliverQueue, type DeliverJob } from '@klaxon/platform';
-import { LedgerRepository, createDestination, type DeliveryLedger, type Destination } from '@klaxon/destinations';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { DESTINATION_TYPES, Runtime, StatsRepository, deliverQueue } from '@klaxon/platform';
+import { deliverJobSchema, type DeliverJob } from '@klaxon/routing';
+import { DESTINATIONS, LedgerRepository, alreadySent, type DeliveryLedger, type Destination } from '@klaxon/destinations';
 import { DELIVERY_LIMITS } from './delivery-limits';
 
 /**
@@ -29,17 +30,12 @@ function isOlder(notification: DeliverJob['notification'], previous: DeliveryLed
  */
 @Injectable()
 export class DeliverNotificationProcessor implements OnModuleInit {
-  private readonly ledger: LedgerRepository;
-  private readonly stats: StatsRepository;
-  private readonly destinations = new Map<string, Destination>();
-
-  constructor(private readonly runtime: Runtime) {
-    this.ledger = new LedgerRepository(runtime.redis, runtime.prefix);
-    this.stats = new StatsRepository(runtime.redis, runtime.prefix);
-    for (const [name, config] of Object.entries(runtime.config.destinations)) {
-      this.destinations.set(name, createDestination(config));
-    }
-  }
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly ledger: LedgerRepository,
+    private readonly stats: StatsRepository,
+    @Inject(DESTINATIONS) private readonly destinations: ReadonlyMap<string, Destination>,
+  ) {}
 
   onModuleInit(): void {
     const used = new Set(Object.values(this.runtime.config.destinations).map((d) => d.type));
@@ -64,7 +60,7 @@ export class DeliverNotificationProcessor implements OnModuleInit {
     try {
       if (await this.ledger.wasSent(notification.destination, notification.id)) return;
       const previous = await this.ledger.get(notification.destination, notification.key);
-      if (previous?.lastNotificationId === notification.id) return;
+      if (alreadySent(notification, previous)) return;
       if (destination.showsLatestState && isOlder(notification, previous)) {
         skipped = `a later notification (window ${previous!.lastSeq}) was already sent`;
       } else {

@@ -1,17 +1,6 @@
 import type { Batch } from '@klaxon/findings';
 import { JOB, QUEUE, type Runtime } from '@klaxon/platform';
-import { AssetRepository, CorrelateFindings, FindingRepository } from '@klaxon/triage';
-
-const usecases = new WeakMap<Runtime, CorrelateFindings>();
-
-function usecaseFor(runtime: Runtime): CorrelateFindings {
-  let usecase = usecases.get(runtime);
-  if (!usecase) {
-    usecase = new CorrelateFindings(new AssetRepository(runtime.redis, runtime.prefix), new FindingRepository(runtime.redis, runtime.prefix), runtime.config);
-    usecases.set(runtime, usecase);
-  }
-  return usecase;
-}
+import type { CorrelateFindings } from '@klaxon/triage';
 
 /**
  * The correlate step of triage, as one call for the triage processor: records the batch's assets and
@@ -20,8 +9,8 @@ function usecaseFor(runtime: Runtime): CorrelateFindings {
  * with their new risk to the route queue as `rescored`, and those a late link (their pull request, commit)
  * reached as `updated`.
  */
-export async function correlateBatch(runtime: Runtime, eventId: string, batch: Batch): Promise<Batch> {
-  const result = await usecaseFor(runtime).execute(batch, runtime.clock());
+export async function correlateBatch(correlate: CorrelateFindings, runtime: Runtime, eventId: string, batch: Batch): Promise<Batch> {
+  const result = await correlate.execute(batch, runtime.clock());
   if (result.rescored.length) {
     await runtime.queues.add(
       QUEUE.route,

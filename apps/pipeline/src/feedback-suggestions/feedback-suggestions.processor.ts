@@ -1,8 +1,6 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import type { Batch } from '@klaxon/findings';
-import { ruleTable } from '@klaxon/feedback';
 import { JOB, QUEUE, Runtime, feedbackJobSchema, type FeedbackJob, type QueueRegistry } from '@klaxon/platform';
-import { SuggestionRepository } from '@klaxon/triage';
 import { FeedbackSuggestions } from './feedback-suggestions.usecase';
 
 /**
@@ -22,12 +20,10 @@ export async function enqueueFeedback(queues: QueueRegistry, eventId: string, ba
  */
 @Injectable()
 export class FeedbackSuggestionsProcessor implements OnModuleInit {
-  private readonly feedback: FeedbackSuggestions;
-
-  constructor(private readonly runtime: Runtime) {
-    // Built at start-up: a broken override in feedback.rules stops the worker with the rule's path.
-    this.feedback = new FeedbackSuggestions(new SuggestionRepository(runtime.redis, runtime.prefix), ruleTable(runtime.config.feedback), runtime.config.feedback);
-  }
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly feedback: FeedbackSuggestions,
+  ) {}
 
   onModuleInit(): void {
     this.runtime.queues.work({ queue: QUEUE.feedback, schema: feedbackJobSchema, handle: (job) => this.execute(job) });

@@ -9,11 +9,10 @@ import { armGroupTimer } from './group-timer';
  */
 @Injectable()
 export class FlushGroupProcessor implements OnModuleInit {
-  private readonly groups: GroupRepository;
-
-  constructor(private readonly runtime: Runtime) {
-    this.groups = new GroupRepository(runtime.redis, runtime.prefix);
-  }
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly groups: GroupRepository,
+  ) {}
 
   onModuleInit(): void {
     this.runtime.queues.work({ queue: QUEUE.group, schema: flushGroupJobSchema, handle: (job) => this.execute(job) });

@@ -1,6 +1,6 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { JOB, QUEUE, Runtime, releaseExceptionJobSchema, type ReleaseExceptionJob } from '@klaxon/platform';
-import { ExceptionRepository, ExceptionStore, FindingRepository, ReleaseException, armExceptionEnd } from '@klaxon/triage';
+import { ReleaseException, armExceptionEnd } from '@klaxon/triage';
 
 /**
  * `exceptions`: an exception expired or was deleted; the findings it suppressed are routed as if new.
@@ -8,12 +8,10 @@ import { ExceptionRepository, ExceptionStore, FindingRepository, ReleaseExceptio
  */
 @Injectable()
 export class ReleaseExceptionProcessor implements OnModuleInit {
-  private readonly release: ReleaseException;
-
-  constructor(private readonly runtime: Runtime) {
-    const store = new ExceptionStore(runtime.exceptions, new ExceptionRepository(runtime.redis, runtime.prefix));
-    this.release = new ReleaseException(new FindingRepository(runtime.redis, runtime.prefix), store);
-  }
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly release: ReleaseException,
+  ) {}
 
   async onModuleInit(): Promise<void> {
     const { queues, exceptions, clock } = this.runtime;

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { toFinding, type Batch, type Finding } from '@klaxon/findings';
 import { Runtime, createLogger, parseConfig } from '@klaxon/platform';
 import { GroupRepository, groupChanges, notificationsOf, routeByPath } from '@klaxon/routing';
-import { ExceptionRepository, ExceptionStore, FindingRepository, TriageBatch } from '@klaxon/triage';
+import { AssetRepository, ExceptionRepository, ExceptionStore, FindingRepository, TriageBatch } from '@klaxon/triage';
 import { dropPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
 import { RetentionSweepProcessor } from './retention-sweep.processor';
 
@@ -59,7 +59,7 @@ describe('the retention sweep', () => {
     runtime = new Runtime(config, [], redis, prefix, createLogger({ level: 'silent' }), () => new Date(now));
     findings = new FindingRepository(redis, prefix);
     groups = new GroupRepository(redis, prefix);
-    sweep = new RetentionSweepProcessor(runtime);
+    sweep = new RetentionSweepProcessor(runtime, findings, new AssetRepository(redis, prefix), groups);
   });
   afterAll(async () => {
     await dropPrefix(redis, prefix);

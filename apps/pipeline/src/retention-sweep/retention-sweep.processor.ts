@@ -22,15 +22,12 @@ export interface SweepOutcome {
  */
 @Injectable()
 export class RetentionSweepProcessor implements OnModuleInit {
-  private readonly findings: FindingRepository;
-  private readonly groups: GroupRepository;
-  private readonly assets: AssetRepository;
-
-  constructor(private readonly runtime: Runtime) {
-    this.findings = new FindingRepository(runtime.redis, runtime.prefix);
-    this.assets = new AssetRepository(runtime.redis, runtime.prefix);
-    this.groups = new GroupRepository(runtime.redis, runtime.prefix);
-  }
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly findings: FindingRepository,
+    private readonly assets: AssetRepository,
+    private readonly groups: GroupRepository,
+  ) {}
 
   async onModuleInit(): Promise<void> {
     const { queues, config } = this.runtime;

@@ -9,11 +9,10 @@ import { armGroupTimer } from '../flush-group/group-timer';
  */
 @Injectable()
 export class RouteFindingsProcessor implements OnModuleInit {
-  private readonly groups: GroupRepository;
-
-  constructor(private readonly runtime: Runtime) {
-    this.groups = new GroupRepository(runtime.redis, runtime.prefix);
-  }
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly groups: GroupRepository,
+  ) {}
 
   onModuleInit(): void {
     this.runtime.queues.work({ queue: QUEUE.route, schema: routeJobSchema, handle: (job) => this.execute(job) });

@@ -1,23 +1,19 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { JOB, QUEUE, Runtime, StatsRepository, triageJobSchema, type TriageJob } from '@klaxon/platform';
-import { ComplianceRepository, ExceptionRepository, ExceptionStore, FindingRepository, ReportTimeRepository, TriageBatch, routingSignature } from '@klaxon/triage';
+import { ComplianceRepository, CorrelateFindings, TriageBatch } from '@klaxon/triage';
 import { correlateBatch } from '../correlate-findings/correlate-findings';
 import { enqueueFeedback } from '../feedback-suggestions/feedback-suggestions.processor';
 
 /** `triage`: persist by fingerprint, apply scopes, hand what changed to routing. */
 @Injectable()
 export class TriageBatchProcessor implements OnModuleInit {
-  private readonly triage: TriageBatch;
-  private readonly compliance: ComplianceRepository;
-  private readonly stats: StatsRepository;
-
-  constructor(private readonly runtime: Runtime) {
-    const exceptions = new ExceptionStore(runtime.exceptions, new ExceptionRepository(runtime.redis, runtime.prefix));
-    const reportTimes = new ReportTimeRepository(runtime.redis, runtime.prefix);
-    this.triage = new TriageBatch(new FindingRepository(runtime.redis, runtime.prefix), exceptions, reportTimes, routingSignature(runtime.config.routes));
-    this.compliance = new ComplianceRepository(runtime.redis, runtime.prefix);
-    this.stats = new StatsRepository(runtime.redis, runtime.prefix);
-  }
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly correlate: CorrelateFindings,
+    private readonly triage: TriageBatch,
+    private readonly compliance: ComplianceRepository,
+    private readonly stats: StatsRepository,
+  ) {}
 
   onModuleInit(): void {
     this.runtime.queues.work({
@@ -29,7 +25,7 @@ export class TriageBatchProcessor implements OnModuleInit {
   }
 
   async execute({ eventId, batch }: TriageJob): Promise<void> {
-    batch = await correlateBatch(this.runtime, eventId, batch);
+    batch = await correlateBatch(this.correlate, this.runtime, eventId, batch);
     const now = this.runtime.clock();
     const result = await this.triage.execute(batch, now, eventId);
     if (batch.controls?.length) await this.compliance.record(batch.controls, now);

@@ -67,7 +67,6 @@ export class GitHubDestination implements Destination {
   }
 
   async send(n: Notification, previous: DeliveryLedger | undefined): Promise<DeliveryLedger> {
-    if (previous?.lastNotificationId === n.id) return previous;
     const extra: Record<string, string> = { ...previous?.extra };
     const prs = pullRequestsOf(n);
     for (const { target, changes } of prs) {

@@ -63,7 +63,6 @@ export class JiraDestination implements Destination {
   }
 
   async send(n: Notification, previous: DeliveryLedger | undefined): Promise<DeliveryLedger> {
-    if (previous?.lastNotificationId === n.id) return previous;
     return this.config.ticketPer === 'group' ? this.sendGroup(n, previous) : this.sendPerFinding(n, previous);
   }
 

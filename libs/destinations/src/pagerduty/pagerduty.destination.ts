@@ -46,7 +46,6 @@ export class PagerDutyDestination implements Destination {
   }
 
   async send(n: Notification, previous: DeliveryLedger | undefined): Promise<DeliveryLedger> {
-    if (previous?.lastNotificationId === n.id) return previous;
     const dedupKey = previous?.ref ?? dedupKeyOf(n.key);
     const resolved = isAllResolved(n);
     // A resolve carries no payload: the alert is named by its dedup_key alone.

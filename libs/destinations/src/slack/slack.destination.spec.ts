@@ -72,18 +72,6 @@ describe('SlackDestination', () => {
     });
   });
 
-  it('posts nothing when the same notification is sent again (a retried job)', async () => {
-    const destination = new SlackDestination(config);
-    const n = notification({ new: [cve1] });
-    const ledger = await destination.send(n, undefined);
-
-    const again = await destination.send(n, ledger);
-
-    expect(again).toBe(ledger);
-    expect(slack.messages).toHaveLength(1);
-    expect(slack.calls).toHaveLength(1);
-  });
-
   it('posts a later change under the same key as a reply in the thread', async () => {
     const destination = new SlackDestination(config);
     const first = await destination.send(notification({ new: [cve1] }), undefined);

@@ -80,9 +80,6 @@ export class SlackDestination implements Destination {
    * window: they find what they created by label, dedup_key and marker.
    */
   async send(notification: Notification, previous: DeliveryLedger | undefined): Promise<DeliveryLedger> {
-    // A retried job: this exact send already happened.
-    if (previous?.lastNotificationId === notification.id) return previous;
-
     const message = renderSlack(notification, this.renderOptions);
     const status = isAllResolved(notification) ? 'resolved' : 'open';
     if (!previous) {

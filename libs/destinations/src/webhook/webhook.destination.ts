@@ -34,7 +34,6 @@ export class WebhookDestination implements Destination {
   constructor(private readonly config: WebhookDestinationConfig) {}
 
   async send(notification: Notification, previous: DeliveryLedger | undefined): Promise<DeliveryLedger> {
-    if (previous?.lastNotificationId === notification.id) return previous;
     const status = isAllResolved(notification) ? 'resolved' : 'open';
     const payload: WebhookPayload = { type: 'klaxon.notification', version: 1, status, notification };
     const body = JSON.stringify(payload);

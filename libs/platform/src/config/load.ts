@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import type { ZodError, ZodType, ZodTypeDef } from 'zod';
+import { issuePath } from '@klaxon/findings';
 import { configSchema, exceptionsFileSchema, type ExceptionConfig, type KlaxonConfig } from './schema';
 
 /** A config file that cannot be used. `problems` are `path: message` lines. */
@@ -15,7 +16,7 @@ export class ConfigError extends Error {
 }
 
 export function formatPath(path: (string | number)[]): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('') || '(root)';
+  return issuePath(path) || '(root)';
 }
 
 function zodProblems(error: ZodError, unsetPaths: string[]): string[] {

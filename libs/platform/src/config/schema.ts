@@ -1,17 +1,9 @@
 import { z } from 'zod';
-import { MatcherSyntaxError, parseMatcher, type Matcher } from '@klaxon/findings';
-import { feedbackConfigSchema } from '@klaxon/feedback';
+import { matcherSchema, type Matcher } from '@klaxon/findings';
+import { feedbackConfigSchema } from './feedback';
 import { parseDuration } from './duration';
 
-/** A matcher string, parsed at the edge; errors name the matcher's path. */
-export const matcherSchema = z.string().transform((text, ctx): Matcher => {
-  try {
-    return parseMatcher(text);
-  } catch (err) {
-    ctx.addIssue({ code: z.ZodIssueCode.custom, message: err instanceof MatcherSyntaxError ? err.message : String(err) });
-    return z.NEVER;
-  }
-});
+export { matcherSchema };
 
 export const durationSchema = z.string().transform((text, ctx) => {
   const ms = parseDuration(text);

@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { batchSchema, findingSchema, followUpSchema } from '@klaxon/findings';
-import { notificationSchema } from '@klaxon/routing';
 
 /** Queue names: the only place they are spelled. */
 export const QUEUE = {
@@ -82,8 +81,6 @@ export const routeJobSchema = z.object({
   changes: z.array(findingChangeSchema),
 });
 
-export const deliverJobSchema = z.object({ notification: notificationSchema });
-
 /** `seq` names the window: a timer for an older window of the same group finds nothing to do. */
 export const flushGroupJobSchema = z.object({ groupId: z.string(), route: z.string(), seq: z.number().int() });
 
@@ -103,7 +100,6 @@ export type TriageJob = z.infer<typeof triageJobSchema>;
 export type FindingChange = z.infer<typeof findingChangeSchema>;
 export type FindingChangeKind = FindingChange['change'];
 export type RouteJob = z.infer<typeof routeJobSchema>;
-export type DeliverJob = z.infer<typeof deliverJobSchema>;
 export type FlushGroupJob = z.infer<typeof flushGroupJobSchema>;
 export type ReleaseExceptionJob = z.infer<typeof releaseExceptionJobSchema>;
 export type CollectJob = z.infer<typeof collectJobSchema>;

@@ -1,5 +1,6 @@
 import type { ZodType, ZodTypeDef } from 'zod';
-import { ParseError, zodPath } from '../source';
+import { issuePath } from '@klaxon/findings';
+import { ParseError } from '../source';
 
 /** A JSON object (not null, not an array): what every format's top level and most of its parts are. */
 export function isObject(value: unknown): value is Record<string, unknown> {
@@ -11,7 +12,7 @@ export function validateAt<T>(schema: ZodType<T, ZodTypeDef, unknown>, value: un
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
-  const inner = zodPath(issue.path);
+  const inner = issuePath(issue.path);
   const path = prefix && inner ? (inner.startsWith('[') ? `${prefix}${inner}` : `${prefix}.${inner}`) : prefix || inner;
   throw new ParseError(issue.message, path || undefined);
 }

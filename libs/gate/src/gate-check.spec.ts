@@ -6,7 +6,7 @@ import { parserFor, type ReportContext } from '@klaxon/sources';
 import { renderGateCheck } from './gate-check';
 import { evaluateGate } from './gate-policy';
 
-const semgrep = parserFor('sarif')!.parse(readFileSync(resolve(__dirname, '../../../../test/fixtures/sarif/semgrep-checkout.sarif.json'), 'utf8'), {
+const semgrep = parserFor('sarif')!.parse(readFileSync(resolve(__dirname, '../../../test/fixtures/sarif/semgrep-checkout.sarif.json'), 'utf8'), {
   eventId: 'gate',
   receivedAt: '2025-01-10T00:00:00.000Z',
   integration: 'gate',

@@ -6,7 +6,7 @@ import { configSchema, exceptionSchema } from '@klaxon/platform';
 import { parserFor, type ReportContext } from '@klaxon/sources';
 import { evaluateGate, fixCommand } from './gate-policy';
 
-const findings: Finding[] = parserFor('trivy')!.parse(readFileSync(resolve(__dirname, '../../../../test/fixtures/trivy/image-checkout.json'), 'utf8'), {
+const findings: Finding[] = parserFor('trivy')!.parse(readFileSync(resolve(__dirname, '../../../test/fixtures/trivy/image-checkout.json'), 'utf8'), {
   eventId: 'gate',
   receivedAt: '2025-01-10T00:00:00.000Z',
   integration: 'gate',
