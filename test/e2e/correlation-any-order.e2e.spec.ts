@@ -4,7 +4,7 @@ import { JiraEmulator } from '../emulators/jira.emulator';
 import { DEFAULT_ROUTING_KEY, PagerDutyEmulator } from '../emulators/pagerduty.emulator';
 import { DEFAULT_TOKEN, SlackEmulator } from '../emulators/slack.emulator';
 import { WebhookEmulator } from '../emulators/webhook.emulator';
-import { DAY, DAY_GITHUB_SECRET, dayHeaders, type DayInput } from '../support/correlation-day';
+import { DAY, DAY_GITHUB_SECRET, DAY_SENSOR_TOKEN, dayHeaders, type DayInput } from '../support/correlation-day';
 import { startTestKlaxon, type TestKlaxon } from '../support/klaxon';
 import { waitFor } from '../support/wait';
 
@@ -28,7 +28,10 @@ server:
 sources:
   github:
     secret: ${DAY_GITHUB_SECRET}
-  falco: {}
+  falco: { token: ${DAY_SENSOR_TOKEN} }
+  tetragon: { token: ${DAY_SENSOR_TOKEN} }
+  stackrox: { token: ${DAY_SENSOR_TOKEN} }
+  registry: { token: ${DAY_SENSOR_TOKEN} }
   kubernetes:
     clusterName: prod-eu-1
 context:

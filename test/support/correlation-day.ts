@@ -60,8 +60,13 @@ export const DAY: readonly DayInput[] = [
 ];
 
 /** Headers to POST one input with: content type, and for GitHub the event, a delivery id and the signature. */
+/** The bearer token the day's sensors and registry send (sources.<name>.token). */
+export const DAY_SENSOR_TOKEN = 'day-sensor-token';
+
 export function dayHeaders(input: DayInput): Record<string, string> {
   const headers: Record<string, string> = { 'content-type': 'application/json', ...input.headers };
+  // The runtime sensors and the registry authenticate with a bearer token (webhooks fail closed).
+  if (['falco', 'tetragon', 'stackrox', 'registry'].includes(input.integration)) headers.authorization = `Bearer ${DAY_SENSOR_TOKEN}`;
   if (input.integration === 'github') {
     headers['x-github-delivery'] = randomUUID();
     headers['x-hub-signature-256'] = `sha256=${createHmac('sha256', DAY_GITHUB_SECRET).update(input.body).digest('hex')}`;
