@@ -139,7 +139,7 @@ export async function run(): Promise<string[]> {
           `${Math.round(ms)} ms`,
           rate(c.count, ms),
           `${c.objects()} ${c.what}`,
-          `${rate(limit.max, limit.duration)} (${limit.max} per ${limit.duration / 1000} s)`,
+          limit.limiter ? `${rate(limit.limiter.max, limit.limiter.duration)} (${limit.limiter.max} per ${limit.limiter.duration / 1000} s)` : `none (${limit.concurrency} in flight)`,
         ].join(' | '),
       );
     }

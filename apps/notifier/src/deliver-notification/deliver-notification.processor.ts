@@ -40,12 +40,12 @@ export class DeliverNotificationProcessor implements OnModuleInit {
   onModuleInit(): void {
     const used = new Set(Object.values(this.runtime.config.destinations).map((d) => d.type));
     for (const type of DESTINATION_TYPES.filter((t) => used.has(t))) {
-      const { max, duration, concurrency } = DELIVERY_LIMITS[type];
+      const { limiter, concurrency } = DELIVERY_LIMITS[type];
       this.runtime.queues.work({
         queue: deliverQueue(type),
         schema: deliverJobSchema,
         handle: (job) => this.execute(job),
-        options: { concurrency, limiter: { max, duration } },
+        options: { concurrency, ...(limiter && { limiter }) },
       });
     }
   }
