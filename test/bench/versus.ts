@@ -133,6 +133,7 @@ class Receiver {
   readonly seen = new Set<string>();
   duplicates = 0;
   notifications = 0;
+  readonly trace: [number, number][] = [];
   private keys = new Set<string>();
   private waiters: { count: number; resolve: () => void }[] = [];
 
@@ -162,6 +163,7 @@ class Receiver {
             if (!repeatable) receiver.duplicates++;
           } else receiver.seen.add(id);
         }
+        if (process.env.KLAXON_VERSUS_TRACE) receiver.trace.push([Math.round(performance.now()), receiver.seen.size]);
         receiver.waiters = receiver.waiters.filter((w) => (receiver.seen.size >= w.count ? (w.resolve(), false) : true));
       });
     });
@@ -461,6 +463,12 @@ export async function runKlaxon(w: Workload, topology: Topology = [{ count: 1 }]
     await receiver.reached(w.alerts, 600_000);
     const deliveredMs = performance.now() - started;
     const m = meter.end();
+    if (process.env.KLAXON_VERSUS_TRACE) {
+      const t0 = started;
+      const bySecond = new Map<number, number>();
+      for (const [at, n] of receiver.trace) bySecond.set(Math.floor((at - t0) / 1000), n);
+      console.error(`ingest done at ${Math.round(ingestMs)} ms; delivered by second: ${[...bySecond].map(([s, n]) => `${s}:${n}`).join(' ')}`);
+    }
     const figures: Figures = {
       deliveredMs,
       ingestMs,

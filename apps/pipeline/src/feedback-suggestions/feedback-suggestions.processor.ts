@@ -1,5 +1,5 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import type { Batch } from '@klaxon/findings';
+import type { Finding } from '@klaxon/findings';
 import { JOB, QUEUE, Runtime, feedbackJobSchema, type FeedbackJob, type QueueRegistry } from '@klaxon/platform';
 import { FeedbackSuggestions } from './feedback-suggestions.usecase';
 
@@ -7,8 +7,7 @@ import { FeedbackSuggestions } from './feedback-suggestions.usecase';
  * The triage hand-off: the runtime detections of a triaged batch (and deploy-time policy failures on a
  * workload, which the rule table also reads) go to `feedback`, one job per input.
  */
-export async function enqueueFeedback(queues: QueueRegistry, eventId: string, batch: Batch): Promise<void> {
-  const findings = batch.findings.filter((f) => f.kind === 'runtime' || (f.stage === 'deploy' && f.workload?.name));
+export async function enqueueFeedback(queues: QueueRegistry, eventId: string, findings: Finding[]): Promise<void> {
   if (findings.length) await queues.add(QUEUE.feedback, JOB.feedback, { eventId, findings }, { jobId: `feedback-${eventId}` });
 }
 

@@ -84,6 +84,11 @@ export class FeedbackSuggestions {
     return [...byId.values()];
   }
 
+  /** The findings that trigger at least one suggestion (what `execute` reads of a batch). Pure. */
+  triggering(findings: Finding[]): Finding[] {
+    return findings.filter((f) => this.collect([f]).length > 0);
+  }
+
   async execute(eventId: string, findings: Finding[]): Promise<{ outcome: FeedbackOutcome; suggestions: Finding[]; changes: SuggestionChange[] }> {
     const pending = this.collect(findings);
     if (!pending.length) return { outcome: { touched: [] }, suggestions: [], changes: [] };

@@ -1,12 +1,22 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
+import { batchSchema } from '@klaxon/findings';
 import { JOB, QUEUE, Runtime, collectQueue, ingestJobSchema, type IngestJob } from '@klaxon/platform';
 import { IgnoredInput, ParseError, parseInput, type ReportContext } from '@klaxon/sources';
+import { TriageBatchProcessor } from '../triage-batch/triage-batch.processor';
 
-/** `ingest`: raw input → Batch. A parse failure quarantines the raw input; it is never dropped. */
+/**
+ * `ingest`: raw input → Batch, then triage and routing of that Batch in the same job. A parse failure
+ * quarantines the raw input; it is never dropped. The batch is not handed on as a job of its own (that
+ * stored, copied and validated every finding twice more): each step is idempotent under the event id,
+ * so a retried job parses the stored body again and redoes them (docs/durability.md).
+ */
 @Injectable()
 export class IngestEventProcessor implements OnModuleInit {
-  constructor(private readonly runtime: Runtime) {}
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly triage: TriageBatchProcessor,
+  ) {}
 
   onModuleInit(): void {
     this.runtime.queues.work({ queue: QUEUE.ingest, schema: ingestJobSchema, handle: (job) => this.execute(job) });
@@ -45,6 +55,7 @@ export class IngestEventProcessor implements OnModuleInit {
         queues.add(collectQueue(followUp.kind), JOB.collect, { eventId, followUp }, { jobId: `collect-${eventId}-${i}-${event.replays}` }),
       ),
     );
-    await queues.add(QUEUE.triage, JOB.triage, { eventId, batch }, { jobId: `triage-${eventId}-${event.replays}` });
+    // Validated once, as the triage job's payload was: the same defaults, no stray fields.
+    await this.triage.execute({ eventId, batch: batchSchema.parse(batch) });
   }
 }

@@ -1,10 +1,15 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { JOB, QUEUE, Runtime, StatsRepository, triageJobSchema, type TriageJob } from '@klaxon/platform';
+import { QUEUE, Runtime, StatsRepository, triageJobSchema, type TriageJob } from '@klaxon/platform';
 import { ComplianceRepository, CorrelateFindings, TriageBatch } from '@klaxon/triage';
 import { correlateBatch } from '../correlate-findings/correlate-findings';
 import { enqueueFeedback } from '../feedback-suggestions/feedback-suggestions.processor';
+import { FeedbackSuggestions } from '../feedback-suggestions/feedback-suggestions.usecase';
+import { RouteFindingsProcessor } from '../route-findings/route-findings.processor';
 
-/** `triage`: persist by fingerprint, apply scopes, hand what changed to routing. */
+/**
+ * Triage: persist by fingerprint, apply scopes, route what changed, in the ingest job that parsed the
+ * batch. The `triage` queue is still worked for jobs queued by earlier versions.
+ */
 @Injectable()
 export class TriageBatchProcessor implements OnModuleInit {
   constructor(
@@ -13,6 +18,8 @@ export class TriageBatchProcessor implements OnModuleInit {
     private readonly triage: TriageBatch,
     private readonly compliance: ComplianceRepository,
     private readonly stats: StatsRepository,
+    private readonly route: RouteFindingsProcessor,
+    private readonly feedback: FeedbackSuggestions,
   ) {}
 
   onModuleInit(): void {
@@ -31,9 +38,10 @@ export class TriageBatchProcessor implements OnModuleInit {
     if (batch.controls?.length) await this.compliance.record(batch.controls, now);
     await this.runtime.events.markTriaged(eventId, result.counts);
     await this.stats.recordTriage(result.counts, now);
-    await enqueueFeedback(this.runtime.queues, eventId, batch);
-    if (result.changes.length) {
-      await this.runtime.queues.add(QUEUE.route, JOB.route, { eventId, cause: 'batch', changes: result.changes }, { jobId: `route-${eventId}` });
-    }
+    // Only findings that trigger a suggestion rule: the feedback job of any other would do nothing.
+    await enqueueFeedback(this.runtime.queues, eventId, this.feedback.triggering(batch.findings));
+    // Routed here rather than by a job of its own: a retry triages to the same changes (the stores answer
+    // what the first attempt did) and adds the same pending entries to the same windows.
+    if (result.changes.length) await this.route.execute({ eventId, cause: 'batch', changes: result.changes });
   }
 }
