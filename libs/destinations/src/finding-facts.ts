@@ -1,5 +1,5 @@
-import { compareSeverityDesc, type Finding } from '@klaxon/findings';
-import type { Notification } from '@klaxon/routing';
+import { SEVERITIES, compareSeverityDesc, type Finding, type Severity } from '@klaxon/findings';
+import { stillOpen, type Notification } from '@klaxon/routing';
 
 /**
  * Plain facts about a finding that every destination shows, before any markup: the text is raw and
@@ -83,9 +83,35 @@ export function byUrgency(a: Finding, b: Finding): number {
   );
 }
 
-/** What is still open in a notification's group, most urgent first: new and regressed, then what was told already. */
+/**
+ * The records of what is open in a notification's group, most urgent first: new and regressed, and of
+ * what was told already those the notification carries (changed ones; all of them for whole-state routes).
+ */
 export function openFindings(n: Notification): Finding[] {
   return [...n.changes.new, ...n.changes.regressed, ...n.changes.open].sort(byUrgency);
+}
+
+/** How many findings are open in the group: new, regressed, and every one told already (records carried or not). */
+export function openCount(n: Notification): number {
+  return n.changes.new.length + n.changes.regressed.length + stillOpen(n).count;
+}
+
+/** Open findings of the group by severity, counted from the records and the told counts. */
+export function openBySeverity(n: Notification): Partial<Record<Severity, number>> {
+  const counts: Partial<Record<Severity, number>> = {};
+  for (const f of [...n.changes.new, ...n.changes.regressed]) counts[f.severity] = (counts[f.severity] ?? 0) + 1;
+  for (const [severity, count] of Object.entries(stillOpen(n).bySeverity)) {
+    const s = (SEVERITIES as readonly string[]).includes(severity) ? (severity as Severity) : 'info';
+    counts[s] = (counts[s] ?? 0) + count;
+  }
+  return counts;
+}
+
+/** The most severe of everything open in the group ('info' when nothing is). */
+export function worstOpenSeverity(n: Notification): Severity {
+  return (
+    [...SEVERITIES].sort(compareSeverityDesc).find((s) => (openBySeverity(n)[s] ?? 0) > 0) ?? 'info'
+  );
 }
 
 /** The group's label values in route order (`prod-shop, checkout`); empty when the route groups by nothing. */

@@ -1,5 +1,21 @@
 import { z } from 'zod';
-import { findingSchema } from '@klaxon/findings';
+import type { Finding, Severity } from '@klaxon/findings';
+
+/**
+ * A finding in a notification: a record the pipeline validated when it came in (ingest) and stored, so
+ * a hop checks its shape only (`fingerprint`, `severity`), not every field again.
+ */
+const findingRecord = z.custom<Finding>(
+  (v) => typeof v === 'object' && v !== null && typeof (v as Finding).fingerprint === 'string' && typeof (v as Finding).severity === 'string',
+  { message: 'expected a finding record' },
+);
+
+const toldSchema = z.object({
+  count: z.number().int(),
+  bySeverity: z.record(z.number().int()),
+  fingerprints: z.array(z.string()),
+});
+export type ToldOpen = z.infer<typeof toldSchema>;
 
 /**
  * What one destination is told about one group of findings. `key` is stable for the group
@@ -21,11 +37,20 @@ export const notificationSchema = z.object({
    */
   seq: z.number().int().optional(),
   changes: z.object({
-    new: z.array(findingSchema),
-    regressed: z.array(findingSchema),
-    resolved: z.array(findingSchema),
-    /** Still open and already told. */
-    open: z.array(findingSchema),
+    new: z.array(findingRecord),
+    regressed: z.array(findingRecord),
+    resolved: z.array(findingRecord),
+    /**
+     * Records of findings still open and already told: those whose data changed in this window
+     * (`updated`), and every one for a route whose destinations show the group's whole state (GitHub).
+     */
+    open: z.array(findingRecord),
+    /**
+     * Every finding still open and already told, as a count, counts by severity and fingerprints: a
+     * group's notifications do not carry its whole history of records each window. Absent in
+     * notifications of earlier versions, whose `open` had every record.
+     */
+    told: toldSchema.optional(),
   }),
 });
 
@@ -36,7 +61,22 @@ export type NotificationChanges = Notification['changes'];
 export const deliverJobSchema = z.object({ notification: notificationSchema });
 export type DeliverJob = z.infer<typeof deliverJobSchema>;
 
-/** Every finding a notification mentions, in the order new, regressed, open, resolved. */
+/**
+ * Destination types whose message is the group's whole state, every open finding listed (a GitHub pull
+ * request comment, edited in place): their routes' groups keep every told finding's record, and each
+ * notification carries them all in `changes.open`. Other types get records only of what changed.
+ */
+export const WHOLE_STATE_TYPES: ReadonlySet<string> = new Set(['github']);
+
+/** What is still open and already told: `changes.told`, or for a notification of an earlier version, its `open` records counted. */
+export function stillOpen(n: Notification): ToldOpen {
+  if (n.changes.told) return n.changes.told;
+  const bySeverity: Record<string, number> = {};
+  for (const f of n.changes.open) bySeverity[f.severity] = (bySeverity[f.severity] ?? 0) + 1;
+  return { count: n.changes.open.length, bySeverity: bySeverity as Partial<Record<Severity, number>>, fingerprints: n.changes.open.map((f) => f.fingerprint) };
+}
+
+/** Every finding record a notification carries, in the order new, regressed, open, resolved. */
 export function allFindings(n: Notification) {
   return [...n.changes.new, ...n.changes.regressed, ...n.changes.open, ...n.changes.resolved];
 }

@@ -1,6 +1,6 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { JOB, Runtime, QUEUE, deliverQueue, flushGroupJobSchema, type DestinationType, type FlushGroupJob } from '@klaxon/platform';
-import { GroupRepository, notificationsOf, routeByPath } from '@klaxon/routing';
+import { GroupRepository, WHOLE_STATE_TYPES, notificationsOf, routeByPath } from '@klaxon/routing';
 import { armGroupTimer } from './group-timer';
 
 /**
@@ -23,7 +23,8 @@ export class FlushGroupProcessor implements OnModuleInit {
     const route = routeByPath(config.routes, path);
     if (!route) return logger.warn({ route: path, groupId }, 'group of a route the config no longer has: dropped');
     const now = this.runtime.clock();
-    const outcome = await this.groups.flush(groupId, seq, now, route.repeatInterval, config.retention.failedJobs);
+    const records = route.to.some((name) => WHOLE_STATE_TYPES.has(config.destinations[name]?.type ?? ''));
+    const outcome = await this.groups.flush(groupId, seq, now, route.repeatInterval, config.retention.failedJobs, records);
     if (!outcome) return;
     const notifications = notificationsOf(outcome, route, groupId, seq, now);
     await Promise.all(

@@ -19,6 +19,7 @@ import {
   type CheckRunOutput,
   type PullRequestTarget,
 } from './render';
+import { openCount } from '../finding-facts';
 
 const ThrottledOctokit = Octokit.plugin(throttling, retry);
 type Client = InstanceType<typeof ThrottledOctokit>;
@@ -79,7 +80,7 @@ export class GitHubDestination implements Destination {
       }
     }
     const comments = Object.entries(extra).filter(([k]) => k.startsWith('comment:'));
-    const open = n.changes.new.length + n.changes.regressed.length + n.changes.open.length > 0;
+    const open = openCount(n) + n.changes.open.length > 0;
     return {
       ref: comments.map(([k, v]) => `${k.slice('comment:'.length)}:${v}`).join(',') || previous?.ref || '',
       lastNotificationId: n.id,

@@ -1,19 +1,20 @@
 import { createHash } from 'node:crypto';
 import type { Finding, Severity } from '@klaxon/findings';
-import type { Notification } from '@klaxon/routing';
+import { stillOpen, type Notification } from '@klaxon/routing';
 import {
   codeText,
   cut,
   findingName,
   groupLabelText,
   imageText,
+  openCount,
   openFindings,
   packageText,
   pullRequestUrl,
   remediationText,
   ruleUrl,
   workloadText,
-  worstSeverity,
+  worstOpenSeverity,
 } from '../finding-facts';
 
 /** Jira rejects a summary over 255 characters ("Summary must be less than 255 characters"). */
@@ -77,11 +78,18 @@ export function findingTicket(f: Finding, priorities: Record<Severity, string>):
 /** The ticket of a whole group: the most severe finding sets the priority. */
 export function groupTicket(n: Notification, priorities: Record<Severity, string>): TicketFields {
   const open = openFindings(n);
+  const count = openCount(n);
   const name = groupLabelText(n) || `route ${n.route}`;
-  const severity = worstSeverity(open);
+  const severity = worstOpenSeverity(n);
+  // Findings told earlier come as counts (the records of what changed only): they are in the ticket already.
+  const earlier = count - open.length;
   return {
-    summary: cut(oneLine(`[${severity}] ${open.length} finding${open.length === 1 ? '' : 's'} in ${name}`), JIRA_SUMMARY_MAX),
-    description: [{ line: [`Findings routed by Klaxon route ${n.route} for ${name}.`] }, ...listDoc('Open findings', open)],
+    summary: cut(oneLine(`[${severity}] ${count} finding${count === 1 ? '' : 's'} in ${name}`), JIRA_SUMMARY_MAX),
+    description: [
+      { line: [`Findings routed by Klaxon route ${n.route} for ${name}.`] },
+      ...listDoc('Open findings', open),
+      ...(earlier > 0 ? [{ line: [`${earlier} more open finding(s) told earlier.`] }] : []),
+    ],
     priority: priorities[severity],
     labels: ['klaxon', groupLabel(n.key)],
   };
@@ -130,7 +138,7 @@ export function changesDoc(n: Notification): Doc {
 
 export const comments = {
   seenAgain: (f: Finding, at: string): Doc => [{ line: [`Klaxon saw this again at ${at}${where(f)}.`] }],
-  stillOpen: (n: Notification): Doc => [{ line: [`Klaxon: ${n.changes.open.length} finding(s) still open at ${n.createdAt}.`] }],
+  stillOpen: (n: Notification): Doc => [{ line: [`Klaxon: ${stillOpen(n).count} finding(s) still open at ${n.createdAt}.`] }],
   resolved: (at: string, what = 'this finding'): Doc => [
     { line: [`Klaxon: ${what} is no longer reported (resolved at ${at}). Closing.`] },
   ],

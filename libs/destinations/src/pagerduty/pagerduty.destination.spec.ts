@@ -56,6 +56,20 @@ describe('renderTrigger', () => {
     expect(PD_SEVERITY).toEqual({ critical: 'critical', high: 'error', medium: 'warning', low: 'info', info: 'info' });
   });
 
+  it('counts the findings told before from the told counts, their severity included', () => {
+    const told = { count: 4, bySeverity: { critical: 1, medium: 3 }, fingerprints: ['a', 'b', 'c', 'd'] };
+    const repeat = renderTrigger(notification({ told })).payload;
+    expect(repeat.summary).toBe('[critical] 4 findings still open in prod-shop, checkout');
+    expect(repeat.severity).toBe('critical');
+    expect(repeat.custom_details.counts).toEqual({ new: 0, regressed: 0, open: 4, resolved: 0 });
+    expect(repeat.custom_details.more).toBe(4);
+
+    const grown = renderTrigger(notification({ new: [shellInContainer('high')], told })).payload;
+    expect(grown.summary).toMatch(/^\[high\] .* \(\+4 more\)$/);
+    expect(grown.severity).toBe('critical');
+    expect(grown.custom_details.counts).toMatchObject({ new: 1, open: 5 });
+  });
+
   it('names the worst finding and where it runs, within 1024 characters', () => {
     const event = renderTrigger(notification({ new: [shellInContainer('high'), shellInContainer('critical', { title: 'x'.repeat(3000) })] }));
 

@@ -6,13 +6,14 @@ import {
   findingName,
   groupLabelText,
   imageText,
+  openCount,
   openFindings,
   packageText,
   pullRequestUrl,
   remediationText,
   ruleUrl,
   workloadText,
-  worstSeverity,
+  worstOpenSeverity,
 } from '../finding-facts';
 
 /** Events API v2 limits (https://developer.pagerduty.com/docs/send-alert-event): summary 1024, dedup_key 255. */
@@ -62,12 +63,18 @@ export interface TriggerEvent {
 /** A trigger for everything still open in the group: new and regressed first, then what was told already. */
 export function renderTrigger(n: Notification): TriggerEvent {
   const open = openFindings(n);
+  // Findings told earlier come as counts: the lead is the most urgent record carried.
+  const count = openCount(n);
   const lead = open[0] ?? allFindings(n)[0];
-  const severity = worstSeverity(open);
+  const severity = worstOpenSeverity(n);
   const group = groupLabelText(n);
   const where = lead ? (workloadText(lead) ?? imageText(lead) ?? lead.code?.repo) : undefined;
-  const what = lead ? `${findingName(lead)}${lead.title && lead.title !== lead.rule.id ? `: ${lead.title}` : ''}` : `route ${n.route}`;
-  const others = open.length > 1 ? ` (+${open.length - 1} more)` : '';
+  const what = lead
+    ? `${findingName(lead)}${lead.title && lead.title !== lead.rule.id ? `: ${lead.title}` : ''}`
+    : count > 0
+      ? `${count} finding${count === 1 ? '' : 's'} still open in ${group || `route ${n.route}`}`
+      : `route ${n.route}`;
+  const others = lead && count > 1 ? ` (+${count - 1} more)` : '';
   const summary = cut(`[${lead?.severity ?? severity}] ${what}${where ? ` on ${where}` : ''}${others}`, PD_SUMMARY_MAX);
 
   const links: TriggerEvent['links'] = [];
@@ -92,9 +99,9 @@ export function renderTrigger(n: Notification): TriggerEvent {
       custom_details: {
         route: n.route,
         group: n.groupLabels,
-        counts: { new: n.changes.new.length, regressed: n.changes.regressed.length, open: open.length, resolved: n.changes.resolved.length },
+        counts: { new: n.changes.new.length, regressed: n.changes.regressed.length, open: count, resolved: n.changes.resolved.length },
         findings: open.slice(0, MAX_DETAILED).map(details),
-        ...(open.length > MAX_DETAILED ? { more: open.length - MAX_DETAILED } : {}),
+        ...(count > Math.min(open.length, MAX_DETAILED) ? { more: count - Math.min(open.length, MAX_DETAILED) } : {}),
         ...(n.eventId ? { klaxon_event: n.eventId } : {}),
       },
     },

@@ -228,6 +228,18 @@ describe('renderSlack', () => {
     expect(JSON.stringify(blocks[1])).toContain('1 still open');
   });
 
+  it('counts what was told before from the told counts, without its records', () => {
+    const told = { count: 3, bySeverity: { critical: 1, high: 2 }, fingerprints: ['a', 'b', 'c'] };
+    const partial = notification({ resolved: [vulnerability('CVE-2024-0001', 'critical')], told });
+    expect(header(renderSlack(partial, {}).blocks)).toBe('1 finding resolved in shop/checkout');
+    expect(JSON.stringify(renderSlack(partial, {}).blocks[1])).toContain('3 still open');
+
+    // A repeat with nothing changed: the reminder counts what is open, most severe first.
+    const reminder = renderSlack(notification({ told }), {});
+    expect(header(reminder.blocks)).toBe('3 findings still open in shop/checkout: 1 critical, 2 high');
+    expect(reminder.text.startsWith('3 findings still open')).toBe(true);
+  });
+
   it('names the group from its findings when the route groups by nothing', () => {
     const n = notification({ new: [vulnerability('CVE-2024-0001', 'high', {}, { repository: 'shop/cart' })] }, { groupLabels: {} });
 

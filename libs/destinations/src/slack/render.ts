@@ -1,6 +1,6 @@
 import type { ContextBlock, DividerBlock, HeaderBlock, KnownBlock, SectionBlock } from '@slack/types';
 import { compareSeverityDesc, SEVERITIES, type Finding, type Severity } from '@klaxon/findings';
-import { allFindings, type Notification } from '@klaxon/routing';
+import { allFindings, stillOpen, type Notification } from '@klaxon/routing';
 
 export interface SlackRenderOptions {
   /** Klaxon's public base URL: when set, rule ids link to `/v1/findings/{fingerprint}`. */
@@ -64,7 +64,7 @@ export function escapeMrkdwn(raw: string, max = Number.POSITIVE_INFINITY): strin
 /** Everything the group held is resolved: the root message can say so. */
 export function isAllResolved(n: Notification): boolean {
   const { new: added, regressed, open, resolved } = n.changes;
-  return added.length === 0 && regressed.length === 0 && open.length === 0 && resolved.length > 0;
+  return added.length === 0 && regressed.length === 0 && open.length === 0 && stillOpen(n).count === 0 && resolved.length > 0;
 }
 
 /**
@@ -77,7 +77,8 @@ export function renderSlack(notification: Notification, opts: SlackRenderOptions
   const { new: added, regressed, open, resolved } = notification.changes;
   const allResolved = isAllResolved(notification);
   const reminder = added.length === 0 && regressed.length === 0 && resolved.length === 0;
-  // A repeat with nothing changed reminds of what is still open; otherwise open findings were told already.
+  // A repeat with nothing changed reminds of what is still open (counted; listed where records came, as for
+  // findings whose data changed); otherwise open findings were told already.
   const listed = reminder ? open : [...added, ...regressed];
   const regressedSet = new Set(regressed.map((f) => f.fingerprint));
 
@@ -154,13 +155,16 @@ function renderHeadline(
   listed: Finding[],
   { allResolved, reminder }: { allResolved: boolean; reminder: boolean },
 ): string {
-  const { new: added, regressed, open, resolved } = n.changes;
+  const { new: added, regressed, resolved } = n.changes;
+  const told = stillOpen(n);
   let make: (group: string) => string;
   if (allResolved) {
     make = (g) => `:white_check_mark: All ${plural(resolved.length, 'finding')} resolved in ${g}`;
+  } else if (reminder && told.count > 0) {
+    make = (g) => `${plural(told.count, 'finding')} still open in ${g}: ${countsText(told.bySeverity)}`;
   } else if (listed.length > 0) {
     const what = reminder
-      ? `${plural(open.length, 'finding')} still open`
+      ? `${plural(listed.length, 'finding')} still open`
       : added.length && regressed.length
         ? `${added.length} new and ${regressed.length} regressed findings`
         : added.length
@@ -198,9 +202,16 @@ function groupName(n: Notification): string {
 }
 
 function severityCounts(findings: Finding[]): string {
+  const counts: Record<string, number> = {};
+  for (const f of findings) counts[f.severity] = (counts[f.severity] ?? 0) + 1;
+  return countsText(counts);
+}
+
+/** `3 critical, 5 high` from counts by severity, most severe first. */
+function countsText(counts: Record<string, number>): string {
   return [...SEVERITIES]
     .sort(compareSeverityDesc)
-    .map((s) => [s, findings.filter((f) => f.severity === s).length] as const)
+    .map((s) => [s, counts[s] ?? 0] as const)
     .filter(([, count]) => count > 0)
     .map(([s, count]) => `${count} ${s}`)
     .join(', ');
@@ -212,7 +223,8 @@ function headerBlock(text: string): HeaderBlock {
 
 function contextBlock(n: Notification, opts: SlackRenderOptions, { reminder }: { reminder: boolean }): ContextBlock {
   const parts = [`Route *${escapeMrkdwn(n.route, 200)}*`, formatTime(n.createdAt)];
-  if (!reminder && n.changes.open.length > 0) parts.push(`${n.changes.open.length} still open`);
+  const told = stillOpen(n).count;
+  if (!reminder && told > 0) parts.push(`${told} still open`);
   const base = safeUrl(opts.klaxonUrl);
   if (base && n.eventId && /^[\w.-]+$/.test(n.eventId)) parts.push(`<${base}/v1/events/${n.eventId}|event ${n.eventId}>`);
   return { type: 'context', elements: [{ type: 'mrkdwn', text: parts.join(' · '), verbatim: true }] };

@@ -96,18 +96,21 @@ describe('Alertmanager-style groups in Redis', () => {
     expect(second).toMatchObject({ seq: 3, flushAt: t0 + 10_000 + 300_000 });
     expect(await groups.flush(timer.groupId, 2, at(4 * 3_600_000), route.repeatInterval)).toBeUndefined();
     const update = (await groups.flush(timer.groupId, 3, at(310_000), route.repeatInterval))!;
-    // CVE-1 again as "new" is not news: it was told open already.
+    // CVE-1 again as "new" is not news: it was told open already. What was told comes as counts and
+    // fingerprints, not records: a group's notifications do not carry its whole history each window.
     expect({ new: ids(update.changes.new), resolved: ids(update.changes.resolved), open: ids(update.changes.open) }).toEqual({
       new: [],
       resolved: ['CVE-2'],
-      open: ['CVE-1', 'CVE-3'],
+      open: [],
     });
+    expect(update.changes.told).toEqual({ count: 2, bySeverity: { high: 2 }, fingerprints: expect.arrayContaining([vuln('CVE-1').fingerprint, vuln('CVE-3').fingerprint]) });
     expect(update.events).toEqual(['evt-3']);
 
     // Nothing changed: the repeat timer re-notifies what is still open.
     const repeat = (await groups.flush(timer.groupId, update.next!.seq, at(310_000 + 4 * 3_600_000), route.repeatInterval))!;
     expect(repeat.notify).toBe(true);
-    expect(ids(repeat.changes.open)).toEqual(['CVE-1', 'CVE-3']);
+    expect(repeat.changes.told).toMatchObject({ count: 2, bySeverity: { high: 2 } });
+    expect(repeat.changes.open).toEqual([]);
     expect(repeat.changes.new).toEqual([]);
   });
 
@@ -144,12 +147,26 @@ describe('Alertmanager-style groups in Redis', () => {
     const again = (await groups.flush(t2.groupId, t2.seq, new Date(t2.flushAt), route.repeatInterval))!;
     expect(again.notify).toBe(true);
     expect(again.changes.new).toEqual([]);
-    expect(ids(again.changes.open)).toEqual(['CVE-20', 'CVE-21']);
+    // Only the record that changed; the other told one is counted.
+    expect(ids(again.changes.open)).toEqual(['CVE-20']);
     expect(again.changes.open.find((f) => f.rule.id === 'CVE-20')?.description).toBe('seen 5 times');
+    expect(again.changes.told).toMatchObject({ count: 2, bySeverity: { low: 2 } });
     expect(again.routedBy).toEqual([{ event: 'evt-5', cause: 'batch', findings: 1 }]);
 
     const [t3] = await add([change('updated', vuln('CVE-22', 'shop/api', 'low'), 'evt-6')], 400_000);
     expect(ids((await groups.flush(t3.groupId, t3.seq, new Date(t3.flushAt), route.repeatInterval))!.changes.new)).toEqual(['CVE-22']);
+  });
+
+  it('keeps every told record for a route whose destinations show the whole state, and sends them each window', async () => {
+    const route = routeByPath(config.routes, 'root')!;
+    const [timer] = await add([change('new', vuln('CVE-40', 'shop/pr', 'low')), change('new', vuln('CVE-41', 'shop/pr', 'low'))], 0);
+    await groups.flush(timer.groupId, timer.seq, at(30_000), route.repeatInterval, undefined, true);
+    const [t2] = await add([change('new', vuln('CVE-42', 'shop/pr', 'low'), 'evt-9')], 40_000);
+    const next = (await groups.flush(t2.groupId, t2.seq, new Date(t2.flushAt), route.repeatInterval, undefined, true))!;
+    expect(ids(next.changes.new)).toEqual(['CVE-42']);
+    expect(ids(next.changes.open)).toEqual(['CVE-40', 'CVE-41']);
+    expect(next.changes.open[0].package?.name).toBe('openssl');
+    expect(next.changes.told).toMatchObject({ count: 2, bySeverity: { low: 2 } });
   });
 
   it('counts what a flush told per input and cause, so rescore routing is told apart from the input’s own', async () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Redis, Result } from 'ioredis';
-import { findingSchema, type Finding } from '@klaxon/findings';
+import type { Finding } from '@klaxon/findings';
 import type { NotificationChanges } from '../notification';
 
 /** Why a change was routed (the route job's cause): the event records rescore routing on its own. */
@@ -136,18 +136,21 @@ export class GroupRepository {
 
   /**
    * Flushes window `seq` (once; a retry gets the same outcome until `forget`, at most `keepMs`);
-   * undefined when that window is over.
+   * undefined when that window is over. `records`: keep every told finding's record for the group
+   * (a destination of the route shows the whole state); otherwise only its severity is kept, and
+   * notifications carry records only for what changed.
    */
-  async flush(groupId: string, seq: number, now: Date, repeatInterval: number, keepMs = 86_400_000): Promise<FlushOutcome | undefined> {
+  async flush(groupId: string, seq: number, now: Date, repeatInterval: number, keepMs = 86_400_000, records = false): Promise<FlushOutcome | undefined> {
     const g = this.key(groupId);
-    const raw = await this.redis.flushGroup(g, `${g}:pending`, `${g}:open`, `${g}:outcome:${seq}`, this.indexKey, String(seq), String(now.getTime()), String(repeatInterval), String(keepMs), groupId);
+    const raw = await this.redis.flushGroup(
+      g, `${g}:pending`, `${g}:open`, `${g}:outcome:${seq}`, this.indexKey,
+      String(seq), String(now.getTime()), String(repeatInterval), String(keepMs), groupId, records ? '1' : '',
+    );
     if (!raw) return undefined;
+    // The records were validated when their input was ingested, and stored by this repository as they were.
     const outcome = JSON.parse(raw) as FlushOutcome & { next: FlushOutcome['next'] | null };
-    const parse = (list: unknown[]) => list.map((f) => findingSchema.parse(f));
-    const { new: added, regressed, resolved, open } = outcome.changes;
     return {
       ...outcome,
-      changes: { new: parse(added), regressed: parse(regressed), resolved: parse(resolved), open: parse(open) },
       // Outcomes kept from before causes existed have none.
       routedBy: outcome.routedBy ?? [],
       next: outcome.next ?? undefined,

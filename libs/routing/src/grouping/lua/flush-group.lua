@@ -9,9 +9,13 @@
 -- KEYS[3]  the findings it has told open (`group:<id>:open`, fingerprint → finding JSON)
 -- KEYS[4]  this window's kept outcome (`group:<id>:outcome:<seq>`)
 -- KEYS[5]  the groups by last activity (`{groups}:index`)
--- ARGV     seq, now (ms), repeat interval (ms), keep (ms), groupId
--- Reply    the outcome JSON, or '' for a stale window
+-- ARGV     seq, now (ms), repeat interval (ms), keep (ms), groupId, records ('1': the route has a destination
+--          that shows the group's whole state, so the open hash keeps every told finding's JSON; else its severity)
+-- Reply    the outcome JSON, or '' for a stale window. `changes.open` has the records of told findings whose
+--          data changed in the window (`updated`), and with records every told one; `told` has the count,
+--          severity counts and fingerprints of every told finding still open (not new in the window).
 local seq, now, rep, keep = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+local records = ARGV[6] == '1'
 local g, pendingKey, openKey, outcomeKey, index = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local kept = redis.call('GET', outcomeKey)
 if kept then return kept end
@@ -20,7 +24,12 @@ local f = redis.call('HMGET', g, 'seq', 'outcomeSeq', 'outcome', 'lastNotified',
 if tonumber(f[2] or '-1') == seq then return f[3] end
 if tonumber(f[1] or '-1') ~= seq then return '' end
 local lists = {new = {}, regressed = {}, resolved = {}}
-local events, eventList, added, routedBy, byCause = {}, {}, {}, {}, {}
+local events, eventList, added, changedOpen, routedBy, byCause = {}, {}, {}, {}, {}, {}
+-- A finding's severity, what the open hash keeps of it when records are not kept.
+local function severityOf(json)
+  local ok, decoded = pcall(cjson.decode, json)
+  return ok and type(decoded) == 'table' and type(decoded.severity) == 'string' and decoded.severity or 'info'
+end
 local updated = 0
 local pending = redis.call('HGETALL', pendingKey)
 redis.call('DEL', pendingKey)
@@ -45,9 +54,10 @@ for k = 1, #pending, 2 do
     elseif change == 'updated' then
       -- Told already: its new data goes out among the open ones, and the group sends.
       updated = updated + 1
+      changedOpen[fp] = json
       counted = true
     end
-    redis.call('HSET', openKey, fp, json)
+    redis.call('HSET', openKey, fp, records and json or severityOf(json))
   elseif change == 'resolved' then
     if told then
       lists.resolved[#lists.resolved + 1] = json
@@ -70,14 +80,26 @@ for k = 1, #pending, 2 do
     byCause[key].findings = byCause[key].findings + 1
   end
 end
-local open = {}
+local open, toldIds, bySeverity = {}, {}, {}
 local told = redis.call('HGETALL', openKey)
 for k = 1, #told, 2 do
-  if not added[told[k]] then open[#open + 1] = told[k + 1] end
+  local fp, value = told[k], told[k + 1]
+  if not added[fp] then
+    toldIds[#toldIds + 1] = fp
+    -- Kept by earlier versions or for a route that keeps records: finding JSON; else the severity alone.
+    local isJson = string.sub(value, 1, 1) == '{'
+    local severity = isJson and severityOf(value) or value
+    bySeverity[severity] = (bySeverity[severity] or 0) + 1
+    if changedOpen[fp] then
+      open[#open + 1] = changedOpen[fp]
+    elseif records and isJson then
+      open[#open + 1] = value
+    end
+  end
 end
 local lastNotified = tonumber(f[4] or '')
 local changed = #lists.new + #lists.regressed + #lists.resolved + updated > 0
-local notify = changed or (#open > 0 and lastNotified ~= nil and now >= lastNotified + rep)
+local notify = changed or (#toldIds > 0 and lastNotified ~= nil and now >= lastNotified + rep)
 if notify then lastNotified = now end
 redis.call('HSET', g, 'lastFlush', now)
 redis.call('ZADD', index, now, ARGV[5])
@@ -93,7 +115,9 @@ end
 local function array(items) return '[' .. table.concat(items, ',') .. ']' end
 local outcome = '{"notify":' .. tostring(notify) .. ',"labels":' .. (f[5] or '{}') ..
   ',"changes":{"new":' .. array(lists.new) .. ',"regressed":' .. array(lists.regressed) ..
-  ',"resolved":' .. array(lists.resolved) .. ',"open":' .. (notify and array(open) or '[]') .. '}' ..
+  ',"resolved":' .. array(lists.resolved) .. ',"open":' .. (notify and array(open) or '[]') ..
+  ',"told":{"count":' .. (notify and #toldIds or 0) .. ',"bySeverity":' .. ((notify and #toldIds > 0) and cjson.encode(bySeverity) or '{}') ..
+  ',"fingerprints":' .. ((notify and #toldIds > 0) and cjson.encode(toldIds) or '[]') .. '}}' ..
   ',"events":' .. (#eventList == 0 and '[]' or cjson.encode(eventList)) .. (f[6] and (',"born":' .. f[6]) or '') ..
   ',"routedBy":' .. (#routedBy == 0 and '[]' or cjson.encode(routedBy)) .. ',"next":' .. next .. '}'
 redis.call('HDEL', g, 'outcomeSeq', 'outcome')
