@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { dropPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
 import { DeadLetterRepository, type DeadLetter } from '../queues/dead-letter.repository';
-import { EventRepository } from './event.repository';
+import { EventRepository, packBody, unpackBody } from './event.repository';
 
 describe('event and dead-letter bookkeeping on Redis', () => {
   let redis: Redis;
@@ -77,5 +77,18 @@ describe('event and dead-letter bookkeeping on Redis', () => {
     const taken = await Promise.all([letters.take(letter.id), letters.take(letter.id)]);
     expect(taken.filter(Boolean)).toEqual([letter]);
     expect((await letters.list(0, 10)).total).toBe(0);
+  });
+});
+
+describe('raw bodies as stored', () => {
+  it('keeps small bodies as text and compresses large ones, reading both back exactly', () => {
+    const small = '{"a":1}';
+    expect(packBody(small)).toBe(small);
+    const large = JSON.stringify({ alerts: Array.from({ length: 200 }, (_, i) => ({ labels: { alertname: 'KubePodCrashLooping', pod: `svc-${i}`, note: 'é ✓' } })) });
+    const packed = packBody(large) as Buffer;
+    expect(Buffer.isBuffer(packed)).toBe(true);
+    expect(packed.length).toBeLessThan(large.length / 5);
+    expect(unpackBody(packed)).toBe(large);
+    expect(unpackBody(Buffer.from(small))).toBe(small);
   });
 });

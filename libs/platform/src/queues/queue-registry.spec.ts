@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { dropPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
 import { waitFor } from '../../../../test/support/wait';
 import { createLogger } from '../logging/logger';
-import { QueueRegistry } from './queue-registry';
+import { DEFAULT_QUEUE_POLICY, QueueRegistry, jobOptions } from './queue-registry';
 
 describe('a failed job as it is stored', () => {
   let redis: Redis;
@@ -36,5 +36,13 @@ describe('a failed job as it is stored', () => {
     const stored = JSON.stringify({ letter, failedReason: job?.failedReason, stacktrace: job?.stacktrace });
     expect(stored).not.toContain('s3cret');
     expect(stored).not.toContain('t0ken');
+  });
+});
+
+describe('completed jobs kept', () => {
+  it('a day of them per queue, but at most 1,000 completed deliveries and group timers, whose ledgers and windows make a repeat a no-op', () => {
+    expect(jobOptions(DEFAULT_QUEUE_POLICY, 'ingest').removeOnComplete).toEqual({ age: 86_400, count: 50_000 });
+    expect(jobOptions(DEFAULT_QUEUE_POLICY, 'deliver.webhook').removeOnComplete).toEqual({ age: 86_400, count: 1_000 });
+    expect(jobOptions(DEFAULT_QUEUE_POLICY, 'group').removeOnComplete).toEqual({ age: 86_400, count: 1_000 });
   });
 });

@@ -37,12 +37,24 @@ export const DEFAULT_QUEUE_POLICY: QueuePolicy = {
   retention: { completedJobs: 86_400_000, failedJobs: 7 * 86_400_000, maxJobsKept: 50_000 },
 };
 
-export function jobOptions({ retention }: QueuePolicy): JobsOptions {
+/**
+ * Queues whose completed jobs need not stay for their ids: a delivery re-queued after it completed is a
+ * no-op by its ledger's sent id, a group timer re-armed for a window already flushed finds it over. They
+ * keep at most this many completed jobs (for the queue dashboard), not a day of them with their payloads
+ * (a notification's findings, 1–2 KB per finding).
+ */
+export const COMPLETED_KEPT_BY_OTHERS = 1_000;
+const keptByOthers = (queue: string) => queue.startsWith('deliver.') || queue === 'group';
+
+export function jobOptions({ retention }: QueuePolicy, queue = ''): JobsOptions {
   return {
     attempts: 8,
     backoff: { type: 'exponential', delay: 1_000, jitter: 0.5 },
     // Completed jobs are kept (a day by default) so a re-enqueue with the same jobId within it is a no-op.
-    removeOnComplete: { age: Math.ceil(retention.completedJobs / 1000), count: retention.maxJobsKept },
+    removeOnComplete: {
+      age: Math.ceil(retention.completedJobs / 1000),
+      count: keptByOthers(queue) ? Math.min(COMPLETED_KEPT_BY_OTHERS, retention.maxJobsKept) : retention.maxJobsKept,
+    },
     removeOnFail: { age: Math.ceil(retention.failedJobs / 1000), count: retention.maxJobsKept },
   };
 }
@@ -76,7 +88,7 @@ export class QueueRegistry {
   queue(name: string): Queue {
     let queue = this.queues.get(name);
     if (!queue) {
-      queue = new Queue(name, { connection: this.redis, prefix: this.bullPrefix, defaultJobOptions: jobOptions(this.policy) });
+      queue = new Queue(name, { connection: this.redis, prefix: this.bullPrefix, defaultJobOptions: jobOptions(this.policy, name) });
       this.queues.set(name, queue);
     }
     return queue;
