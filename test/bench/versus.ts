@@ -452,6 +452,11 @@ export async function runKlaxon(w: Workload, topology: Topology = [{ count: 1 }]
     await new Promise((r) => setTimeout(r, 1_000));
     const base = await usedMemory(probe);
     await probe.config('RESETSTAT');
+    if (process.env.KLAXON_VERSUS_SLOWLOG) {
+      await probe.config('SET', 'slowlog-log-slower-than', process.env.KLAXON_VERSUS_SLOWLOG);
+      await probe.config('SET', 'slowlog-max-len', '200000');
+      await probe.slowlog('RESET');
+    }
     const url = `http://127.0.0.1:${port}/v1/webhooks/alertmanager`;
     const headers = { authorization: `Bearer ${TOKEN}` };
     const posts = klaxonPosts(w);
@@ -478,6 +483,34 @@ export async function runKlaxon(w: Workload, topology: Topology = [{ count: 1 }]
       duplicates: receiver.duplicates,
       notifications: receiver.notifications,
     };
+    if (process.env.KLAXON_VERSUS_SLOWLOG) {
+      const { createHash } = await import('node:crypto');
+      const { execSync } = await import('node:child_process');
+      const names = new Map<string, string>();
+      for (const file of execSync('git ls-files "*.lua"', { cwd: ROOT }).toString().trim().split('\n')) {
+        names.set(createHash('sha1').update(readFileSync(join(ROOT, file), 'utf8')).digest('hex'), file.split('/').pop()!);
+      }
+      const entries = (await probe.slowlog('GET', 200000)) as [number, number, number, string[]][];
+      const by = new Map<string, [number, number]>();
+      for (const [, , usec, args] of entries) {
+        const name = args[0].toLowerCase() === 'evalsha' ? (names.get(args[1]) ?? `bullmq ${args[1].slice(0, 8)}`) : args[0].toLowerCase();
+        const t = by.get(name) ?? [0, 0];
+        t[0] += usec;
+        t[1]++;
+        by.set(name, t);
+      }
+      console.error([...by].sort((a, b) => b[1][0] - a[1][0]).slice(0, 25).map(([n, [u, c]]) => `${n}: ${(u / 1000).toFixed(0)} ms, ${c} calls`).join('\n'));
+    }
+    if (process.env.KLAXON_VERSUS_PEEK) {
+      await waitDrained(probe);
+      const [fp] = await probe.srandmember('klaxon:{findings}:findings', 1);
+      const h = await probe.hgetall(`klaxon:{findings}:finding:${fp}`);
+      console.error(JSON.stringify(h, null, 1));
+      const keys = await probe.keys(`*${fp}*`);
+      for (const k of keys) console.error(k, await probe.memory('USAGE', k), await probe.type(k));
+      const [w] = await probe.keys('klaxon:graph:detections:*');
+      if (w) console.error(w, await probe.memory('USAGE', w), JSON.stringify(await probe.hgetall(w)).slice(0, 1500));
+    }
     if (measureRedis) {
       await waitDrained(probe);
       const stats = await commandstats(probe);

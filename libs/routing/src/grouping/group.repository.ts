@@ -118,7 +118,9 @@ export class GroupRepository {
         const slice = group.changes.slice(i, i + CHUNK);
         keys.push(this.key(group.groupId), `${this.key(group.groupId)}:pending`);
         args.push(group.groupId, group.route, JSON.stringify(group.labels), String(group.groupWait), String(group.groupInterval), String(slice.length));
-        for (const c of slice) args.push(c.finding.fingerprint, `${c.change}|${c.eventId ?? ''}|${c.cause ?? 'batch'}|${JSON.stringify(c.finding)}`);
+        for (const c of slice) {
+          args.push(c.finding.fingerprint, `${c.change}|${c.eventId ?? ''}|${c.cause ?? 'batch'}|${c.finding.severity}|${JSON.stringify(c.finding)}`);
+        }
         size += slice.length;
         if (size >= CHUNK) send();
       }

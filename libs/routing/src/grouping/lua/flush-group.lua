@@ -3,7 +3,8 @@
 -- outcome is kept under a key of its own until its job has queued the deliveries (at most keepMs), so a
 -- retried flush answers the same even after later windows, and the next timer (the repeat) is armed
 -- while anything is open. Finding JSON is spliced as text, never re-encoded (cjson would turn [] into {}).
--- A pending payload is 'change|event|cause|json' ('change|event|json' before causes: the batch's).
+-- A pending payload is 'change|event|cause|severity|json' (earlier versions: 'change|event|cause|json', and
+-- 'change|event|json' before causes: the batch's).
 -- KEYS[1]  the group's hash (`group:<id>`: seq, flushAt, lastFlush, lastNotified, labels, outcomeSeq, outcome)
 -- KEYS[2]  its pending changes (`group:<id>:pending`), emptied
 -- KEYS[3]  the findings it has told open (`group:<id>:open`, fingerprint → finding JSON)
@@ -38,10 +39,14 @@ for k = 1, #pending, 2 do
   local a = string.find(payload, '|', 1, true)
   local b = string.find(payload, '|', a + 1, true)
   local change, event = string.sub(payload, 1, a - 1), string.sub(payload, a + 1, b - 1)
-  local cause, json = 'batch', string.sub(payload, b + 1)
+  local cause, severity, json = 'batch', nil, string.sub(payload, b + 1)
   if string.sub(payload, b + 1, b + 1) ~= '{' then
     local c = string.find(payload, '|', b + 1, true)
     cause, json = string.sub(payload, b + 1, c - 1), string.sub(payload, c + 1)
+    if string.sub(payload, c + 1, c + 1) ~= '{' then
+      local d = string.find(payload, '|', c + 1, true)
+      severity, json = string.sub(payload, c + 1, d - 1), string.sub(payload, d + 1)
+    end
   end
   local told = redis.call('HEXISTS', openKey, fp) == 1
   local counted = false
@@ -57,7 +62,7 @@ for k = 1, #pending, 2 do
       changedOpen[fp] = json
       counted = true
     end
-    redis.call('HSET', openKey, fp, records and json or severityOf(json))
+    redis.call('HSET', openKey, fp, records and json or severity or severityOf(json))
   elseif change == 'resolved' then
     if told then
       lists.resolved[#lists.resolved + 1] = json

@@ -36,7 +36,7 @@ describe('the group scripts on their KEYS and ARGV', () => {
       `${base}:index`,
       '1000',
       ...['g1', 'root', '{"repo":"web"}', '30000', '300000', '2', 'fp1', `new|evt-1|batch|${finding('fp1')}`, 'fp2', `new|evt-1|batch|${finding('fp2')}`],
-      ...['g2', 'fixable', '{}', '0', '300000', '1', 'fp3', `resolved||batch|${finding('fp3')}`],
+      ...['g2', 'fixable', '{}', '0', '300000', '1', 'fp3', `resolved||batch|high|${finding('fp3')}`],
     );
     expect(reply).toEqual([
       ['g1', 'root', 1, 31_000],
