@@ -248,6 +248,20 @@ async function waitHttp(url: string, timeoutMs: number, child?: ChildProcess): P
   throw new Error(`${url} did not answer in ${timeoutMs} ms`);
 }
 
+/** Resolves once a process has started up: at least 2 s old and then idle (under 5 % of a core) for a second. */
+async function settled(pid: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  await new Promise((r) => setTimeout(r, 2_000));
+  let last = procStat(pid).cpu;
+  let quiet = 0;
+  while (Date.now() < deadline && quiet < 2) {
+    await new Promise((r) => setTimeout(r, 500));
+    const now = procStat(pid).cpu;
+    quiet = now - last < 0.025 ? quiet + 1 : 0;
+    last = now;
+  }
+}
+
 function stopChild(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((r) => {
@@ -445,7 +459,7 @@ export async function runKlaxon(w: Workload, topology: Topology = [{ count: 1 }]
         procs.push({ name, pid: child.pid! });
         // One process at a time: start-up compiles the sources, and two at once would slow each other.
         if (!app || app === 'gateway') await waitHttp(`http://127.0.0.1:${port}/healthz`, 120_000, child);
-        else await new Promise((r) => setTimeout(r, 4_000));
+        else await settled(child.pid!, 120_000);
       }
     }
     // Workers of every process are up (a worker connects before its process answers /healthz).
