@@ -42,6 +42,12 @@ export class LedgerRepository {
       .exec();
   }
 
+  /** `wasSent` and `get` in one read: whether this notification was sent, and the key's entry. */
+  async sentAndEntry(destination: string, notificationKey: string, notificationId: string): Promise<{ sent: boolean; entry?: DeliveryLedger }> {
+    const [sent, entry] = await this.redis.mget(this.sentKey(destination, notificationId), this.key(destination, notificationKey));
+    return { sent: sent !== null, entry: entry ? (JSON.parse(entry) as DeliveryLedger) : undefined };
+  }
+
   /**
    * Whether this notification reached the destination already. Not only the last one under its key: a
    * job that crashed after its send and ledger write is retried after a later window was sent.

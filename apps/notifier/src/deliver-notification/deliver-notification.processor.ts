@@ -55,31 +55,43 @@ export class DeliverNotificationProcessor implements OnModuleInit {
     if (!destination) throw new Error(`destination "${notification.destination}" is not configured`);
     const release = await this.ledger.lock(notification.destination, notification.key, LOCK_TTL_MS, notification.id);
     if (!release) throw new DeliveryBusy(notification.destination, notification.key);
-    let entry;
-    let skipped: string | undefined;
+    let result: { entry?: DeliveryLedger; skipped?: string } | undefined;
     try {
-      if (await this.ledger.wasSent(notification.destination, notification.id)) return;
-      const previous = await this.ledger.get(notification.destination, notification.key);
-      if (alreadySent(notification, previous)) return;
-      if (destination.showsLatestState && isOlder(notification, previous)) {
-        skipped = `a later notification (window ${previous!.lastSeq}) was already sent`;
-      } else {
-        // A crash between this send and the ledger write sends again on retry: destinations that take an
-        // idempotency key get one (webhook `Idempotency-Key` = notification id; PagerDuty's dedup key per group makes a repeated trigger the same alert).
-        entry = { ...(await destination.send(notification, previous)), lastSeq: notification.seq ?? previous?.lastSeq };
-        await this.ledger.put(notification.destination, notification.key, entry, this.runtime.config.retention.ledgers);
-        await this.stats.recordSent(notification.destination);
-      }
-    } finally {
+      result = await this.deliver(notification, destination);
+    } catch (err) {
       await release();
+      throw err;
     }
-    if (notification.eventId) {
-      await this.runtime.events.recordDelivery(notification.eventId, `${notification.destination}/${notification.key}`, {
-        destination: notification.destination,
-        ...(skipped ? { skipped } : { ref: entry!.ref }),
-        notificationId: notification.id,
-        at: this.runtime.clock().toISOString(),
-      });
+    // Independent writes go out together: the ledger was written before, so the lock can go; the
+    // event's record is bookkeeping.
+    const { entry, skipped } = result ?? {};
+    await Promise.all([
+      release(),
+      notification.eventId && (entry || skipped)
+        ? this.runtime.events.recordDelivery(notification.eventId, `${notification.destination}/${notification.key}`, {
+            destination: notification.destination,
+            ...(skipped ? { skipped } : { ref: entry!.ref }),
+            notificationId: notification.id,
+            at: this.runtime.clock().toISOString(),
+          })
+        : undefined,
+    ]);
+  }
+
+  /** Sends under the held lock; undefined when this notification (or a later one) was already sent. */
+  private async deliver(notification: DeliverJob['notification'], destination: Destination): Promise<{ entry?: DeliveryLedger; skipped?: string } | undefined> {
+    const { sent, entry: previous } = await this.ledger.sentAndEntry(notification.destination, notification.key, notification.id);
+    if (sent || alreadySent(notification, previous)) return undefined;
+    if (destination.showsLatestState && isOlder(notification, previous)) {
+      return { skipped: `a later notification (window ${previous!.lastSeq}) was already sent` };
     }
+    // A crash between this send and the ledger write sends again on retry: destinations that take an
+    // idempotency key get one (webhook `Idempotency-Key` = notification id; PagerDuty's dedup key per group makes a repeated trigger the same alert).
+    const entry = { ...(await destination.send(notification, previous)), lastSeq: notification.seq ?? previous?.lastSeq };
+    await Promise.all([
+      this.ledger.put(notification.destination, notification.key, entry, this.runtime.config.retention.ledgers),
+      this.stats.recordSent(notification.destination),
+    ]);
+    return { entry };
   }
 }
