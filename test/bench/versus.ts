@@ -8,11 +8,12 @@ import IORedis, { type Redis } from 'ioredis';
 import { freePort, startEmbeddedRedis, type EmbeddedRedis } from '@klaxon/platform';
 
 /*
- * Alertmanager's own workload, run on Alertmanager and on Klaxon side by side (issue 11): `alerts`
+ * Alertmanager's own workload, run on Alertmanager and on Klaxon side by side: `alerts`
  * distinct alerts, `perPost` per POST, `inFlight` POSTs at once, grouped by alertname + instance into
  * groups of 10, group wait 0 s, group interval 1 s, repeat 1 h, one webhook receiver (in this process).
  * Every process of the system under test is measured through /proc: CPU seconds (utime + stime) over
- * the run, and the peak of the summed RSS sampled every 50 ms.
+ * the run, and the peak of the summed RSS sampled every 50 ms. KLAXON_VERSUS_TRACE=1 prints the alerts
+ * delivered second by second; KLAXON_VERSUS_SLOWLOG=<µs> prints Redis time per script and command.
  */
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -514,16 +515,6 @@ export async function runKlaxon(w: Workload, topology: Topology = [{ count: 1 }]
         by.set(name, t);
       }
       console.error([...by].sort((a, b) => b[1][0] - a[1][0]).slice(0, 25).map(([n, [u, c]]) => `${n}: ${(u / 1000).toFixed(0)} ms, ${c} calls`).join('\n'));
-    }
-    if (process.env.KLAXON_VERSUS_PEEK) {
-      await waitDrained(probe);
-      const [fp] = await probe.srandmember('klaxon:{findings}:findings', 1);
-      const h = await probe.hgetall(`klaxon:{findings}:finding:${fp}`);
-      console.error(JSON.stringify(h, null, 1));
-      const keys = await probe.keys(`*${fp}*`);
-      for (const k of keys) console.error(k, await probe.memory('USAGE', k), await probe.type(k));
-      const [w] = await probe.keys('klaxon:graph:detections:*');
-      if (w) console.error(w, await probe.memory('USAGE', w), JSON.stringify(await probe.hgetall(w)).slice(0, 1500));
     }
     if (measureRedis) {
       await waitDrained(probe);
