@@ -411,9 +411,24 @@ routes:
 `;
 }
 
+/**
+ * Klaxon as it is deployed (the Dockerfile runs `npm run build`'s JavaScript): compiled into `dist/` once
+ * per bench run, so no process carries the TypeScript compiler (KLAXON_BENCH_SOURCES=1 runs the sources).
+ */
+let built: string | undefined;
+function klaxonBin(): string {
+  if (process.env.KLAXON_BENCH_SOURCES) return join(ROOT, 'apps/klaxon/bin/klaxon.js');
+  if (!built) {
+    const result = spawnSync(process.execPath, [join(ROOT, 'scripts/build.js')], { cwd: ROOT, encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`npm run build failed:\n${result.stderr}`);
+    built = join(ROOT, 'dist/apps/klaxon/bin/klaxon.js');
+  }
+  return built;
+}
+
 function startKlaxonProcess(dir: string, redisUrl: string, app: string | undefined, port: number, name: string): ChildProcess {
   const prof = process.env.KLAXON_BENCH_CPU_PROF;
-  const child = spawn(process.execPath, [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=${name}.cpuprofile`] : []), join(ROOT, 'apps/klaxon/bin/klaxon.js'), 'start', ...(app ? [app] : [])], {
+  const child = spawn(process.execPath, [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=${name}.cpuprofile`] : []), klaxonBin(), 'start', ...(app ? [app] : [])], {
     cwd: dir,
     env: {
       ...process.env,
