@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_GITHUB_TOKEN, GitHubEmulator } from '../emulators/github.emulator';
 import { JiraEmulator } from '../emulators/jira.emulator';
 import { DEFAULT_ROUTING_KEY, PagerDutyEmulator } from '../emulators/pagerduty.emulator';

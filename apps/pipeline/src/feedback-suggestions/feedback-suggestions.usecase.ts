@@ -8,7 +8,6 @@ import {
   triggeredRules,
   type FeedbackConfig,
   type Observation,
-  type Suggestion,
   type SuggestionRule,
   type SuggestionSubject,
 } from '@klaxon/feedback';

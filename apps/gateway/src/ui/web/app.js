@@ -31,7 +31,9 @@ async function request(path, { method = 'GET', body, text = false } = {}) {
     let message = res.statusText;
     try {
       message = JSON.parse(raw).message ?? message;
-    } catch {}
+    } catch {
+      // Not JSON: the status text says it.
+    }
     throw new Error(message);
   }
   if (text) return raw;
