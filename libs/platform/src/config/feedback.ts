@@ -95,6 +95,11 @@ export const feedbackConfigSchema = z
     /** Registries the trusted-registry policy admits; default: the registry the image came from. */
     trustedRegistries: z.array(z.string()).default([]),
     rules: z.array(suggestionRuleOverrideSchema).default([]),
+    /**
+     * A rule joins a workload's hardening proposal when its priority (its severity, capped by the strongest
+     * detection behind it) is at least this; the rest becomes the workload's separate lower-priority item.
+     */
+    proposalMinSeverity: severitySchema.default('medium'),
   })
   .strict()
   .default({});
