@@ -159,15 +159,13 @@ gate:
     expect((await klaxon.api('/v1/suggestions/nope')).status).toBe(404);
   });
 
-  it('more events update the same comment, with the evidence grown and a weak detection’s rule in a lower-priority item, not a second comment', async () => {
+  it('more events update the same comment, with the evidence grown and the new rule a section of the same proposal, not a second comment', async () => {
     const before = comments()[0].edits;
     await post('/v1/webhooks/falco', fixture('falco/checkout-hardening-more.jsonl'));
     const [comment] = await waitFor(() => comments()[0].edits > before && comments(), 'the comment edit');
     expect(comments()).toHaveLength(1);
-    expect(comment.body.match(/^## .*Hardening proposal/gm)).toHaveLength(1);
-    // "Terminal shell in container" is a Falco Notice (low): its rule is listed apart, below the proposal.
-    expect(comment.body.indexOf('## Lower-priority hardening — `prod-shop/deployment/checkout`')).toBeGreaterThan(comment.body.indexOf('Hardening proposal'));
-    expect(comment.body).toContain('### 1. Remove shells from the image and block exec into the workload');
+    expect(comment.body.match(/^## /gm)).toHaveLength(1);
+    expect(comment.body).toContain('### 3. Remove shells from the image and block exec into the workload');
     // The package manager ran again (apk this time): the evidence of both suggestions it backs grew.
     expect(comment.body).toContain('| Launch Package Management Process in Container | falco | 2 |');
     expect(comment.body).toContain('`apk add --no-cache socat`');
@@ -176,10 +174,7 @@ gate:
     const list = (await (await klaxon.api('/v1/suggestions')).json()) as Json;
     expect(list.total).toBe(3);
     expect(list.items.find((s: Json) => s.rule === 'read-only-root-filesystem').evidence.count).toBe(4);
-    expect(list.proposals.map((p: Json) => [p.tier, p.sections.length])).toEqual([
-      ['proposal', 2],
-      ['lower', 1],
-    ]);
+    expect(list.proposals.map((p: Json) => [p.tier, p.sections.length])).toEqual([['proposal', 3]]);
   });
 
   it('a second delivery of the same events is a new Falco event: counted once more, into the same suggestions, and the same comment is edited', async () => {

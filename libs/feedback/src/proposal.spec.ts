@@ -61,18 +61,20 @@ describe('consolidate: one proposal per workload, lower-priority items apart', (
   it('puts every rule backed by the attack in one proposal, ordered by priority then by the rule table', () => {
     expect(proposal.tier).toBe('proposal');
     expect(proposal.severity).toBe('high');
-    // image-and-deploy-checks is a high rule backed by a medium detection: medium.
+    // Priority is the rule's severity capped by its strongest detection: the shell was only a Falco Notice,
+    // but the workload was attacked, so its rule belongs to the proposal.
     expect(proposal.sections.map((s) => [s.suggestion.rule.id, s.priority])).toEqual([
       ['drop-privileges', 'high'],
       ['read-only-root-filesystem', 'medium'],
       ['remove-package-manager', 'medium'],
       ['image-and-deploy-checks', 'medium'],
+      ['remove-shells-and-block-exec', 'low'],
     ]);
     expect(proposal.id).toBe(proposalId('proposal', checkout));
   });
 
   it('merges the evidence: one event behind two rules counts once, sources and first/last seen over all sections', () => {
-    expect(proposal.evidence).toMatchObject({ count: 4, firstSeen: '2026-11-23T09:00:00Z', lastSeen: '2026-11-23T09:05:00Z', sources: ['falco'] });
+    expect(proposal.evidence).toMatchObject({ count: 5, firstSeen: '2026-11-23T08:59:00Z', lastSeen: '2026-11-23T09:05:00Z', sources: ['falco'] });
     expect(proposal.evidence.detections.find((d) => d.rule === 'Launch Package Management Process in Container')?.count).toBe(1);
   });
 
@@ -96,19 +98,17 @@ describe('consolidate: one proposal per workload, lower-priority items apart', (
     expect(proposal.changes.dockerfile.some((h) => h.includes('multi-stage'))).toBe(true);
   });
 
-  it('keeps hygiene, weak detections and deploy findings about another container in a separate low item', () => {
+  it('keeps hygiene in a separate low item, and the whole of a subject nobody attacked (only weak detections)', () => {
     expect(lower.tier).toBe('lower');
     expect(lower.severity).toBe('low');
     expect(lower.id).toBe(proposalId('lower', checkout));
     expect(lower.id).not.toBe(proposal.id);
-    expect(Object.fromEntries(lower.sections.map((s) => [s.suggestion.rule.id, s.lowerBecause]))).toEqual({
-      'pin-image-tags': 'seen only in a container that was not attacked (checkout was)',
-      'remove-shells-and-block-exec': 'backed only by low detections',
-    });
+    expect(Object.fromEntries(lower.sections.map((s) => [s.suggestion.rule.id, s.lowerBecause]))).toEqual({ 'pin-image-tags': 'a low-severity rule' });
+    // The debug pod's only detection is a Falco Debug event: nobody attacked it, its rule is a low item.
     const other = reference.filter((p) => p.workload?.name === 'debug');
-    expect(other.map((p) => [p.tier, p.sections.length])).toEqual([
-      ['proposal', 0],
-      ['lower', 1],
+    expect(other.map((p) => [p.tier, p.sections.map((s) => s.lowerBecause)])).toEqual([
+      ['proposal', []],
+      ['lower', ['backed only by runtime detections below medium']],
     ]);
   });
 
@@ -123,16 +123,24 @@ describe('consolidate: one proposal per workload, lower-priority items apart', (
     expect(alone.sections.map((s) => s.suggestion.rule.id)).toEqual(['drop-privileges']);
   });
 
+  it('a strong detection arriving later makes the weakly seen subject attacked: its rule moves into the proposal', () => {
+    const ptrace = seen('drop-privileges', debug, 'PTRACE attached to process', '2026-11-23T09:30:00Z', 'critical', 'runtime', 'debug');
+    const [p, l] = consolidate(views([DAY.filter((s) => s.subject === debug), [ptrace]]), table, config);
+    expect(p.sections.map((s) => s.suggestion.rule.id)).toEqual(['drop-privileges', 'restrict-egress']);
+    expect(l.sections).toEqual([]);
+  });
+
   it('the proposal finding has an id from the subject only and renders one Markdown section per rule', () => {
     const grown = consolidate(views([DAY, DAY]), table, config)[0];
     expect(proposalFinding(grown, 'evt_2').fingerprint).toBe(proposalFinding(proposal, 'evt_1').fingerprint);
     const finding = proposalFinding(proposal, 'evt_1');
     expect(finding).toMatchObject({ kind: 'suggestion', severity: 'high', rule: { id: 'hardening-proposal' } });
-    expect(proposalOf(finding)?.sections).toHaveLength(4);
+    expect(proposalOf(finding)?.sections).toHaveLength(5);
     const md = renderSuggestionsMarkdown([finding, proposalFinding(lower, 'evt_1')]);
     expect(md.match(/^## /gm)).toHaveLength(2);
     expect(md.indexOf('## 🛡️ Hardening proposal')).toBeLessThan(md.indexOf('## Lower-priority hardening'));
     expect(md.match(/^### \d+\. /gm)).toHaveLength(6);
+    expect(md).toContain('(a low-severity rule)');
     expect(md.match(/kind: ClusterPolicy/g)!.length).toBeGreaterThanOrEqual(3);
     expect(md.match(/securityContext patch/g)).toHaveLength(1);
   });

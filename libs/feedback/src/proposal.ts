@@ -9,11 +9,12 @@ import type { Suggestion, SuggestionSubject } from './suggestion';
  * One remediation proposal per subject (docs/architecture.md, "Feedback to build time"). The per-rule
  * suggestions of a workload (or of an image repository when no workload is known) are consolidated
  * into at most two routed items, both with an id that depends on the subject only:
- *   - the proposal: every rule whose priority reaches `feedback.proposalMinSeverity`, one section per
+ *   - the proposal: every rule whose severity reaches `feedback.proposalMinSeverity`, one section per
  *     rule, the securityContext changes merged into one patch, the Dockerfile changes listed once, the
  *     evidence merged;
- *   - the lower-priority item: the rest (hygiene rules such as pinning image tags, rules backed only by
- *     weak detections, deploy-time findings about a container other than the one attacked).
+ *   - the lower-priority item: the rest (hygiene rules such as pinning image tags, deploy-time findings
+ *     about a container other than the one attacked, and everything of a subject whose runtime
+ *     detections are all rated below the threshold by their sensors).
  * Pure: the same suggestions give the same proposals whatever order their evidence arrived in.
  */
 
@@ -26,7 +27,7 @@ export type SuggestionView = Suggestion & { adoptedAt?: string };
 
 export interface ProposalSection {
   suggestion: SuggestionView;
-  /** The rule's severity, capped by the strongest detection behind it. */
+  /** The rule's severity, capped by the strongest detection behind it (orders the sections). */
   priority: Severity;
   /** Why it is in the lower-priority item (absent in a proposal). */
   lowerBecause?: string;
@@ -92,29 +93,41 @@ const maxSeverity = (a: Severity, b: Severity): Severity => (severityRank(a) >= 
 const minSeverity = (a: Severity, b: Severity): Severity => (severityRank(a) <= severityRank(b) ? a : b);
 const isRuntime = (d: DetectionEvidence) => d.stage !== 'deploy';
 
-/** Containers where a detection at or above the threshold was seen at run time: the ones attacked. */
-function attackedContainers(suggestions: SuggestionView[], threshold: Severity): Set<string> {
-  const out = new Set<string>();
+const strong = (s: SuggestionView, d: DetectionEvidence, threshold: Severity) => severityRank(d.severity ?? s.rule.severity) >= severityRank(threshold);
+
+/** Whether a sensor saw something at or above the threshold at run time, and in which containers. */
+function attackOf(suggestions: SuggestionView[], threshold: Severity): { attacked: boolean; containers: Set<string> } {
+  const containers = new Set<string>();
+  let attacked = false;
   for (const s of suggestions) {
     for (const d of s.evidence.detections) {
-      if (isRuntime(d) && severityRank(d.severity ?? s.rule.severity) >= severityRank(threshold)) d.containers?.forEach((c) => out.add(c));
+      if (!isRuntime(d) || !strong(s, d, threshold)) continue;
+      attacked = true;
+      d.containers?.forEach((c) => containers.add(c));
     }
   }
-  return out;
+  return { attacked, containers };
 }
 
-/** A rule's priority and, when it stays out of the proposal, why. */
-export function sectionOf(s: SuggestionView, attacked: Set<string>, threshold: Severity): ProposalSection {
-  const strongest = s.evidence.detections.reduce<Severity | undefined>((max, d) => (max ? maxSeverity(max, d.severity ?? s.rule.severity) : (d.severity ?? s.rule.severity)), undefined);
+/**
+ * A rule's priority (its severity, capped by the strongest detection behind it) and, when it stays out
+ * of the proposal, why: a rule below the threshold; on an attacked subject, a rule seen only at deploy
+ * time in containers other than the attacked ones; on a subject nobody attacked, a rule backed only by
+ * weak runtime detections. Tier membership depends on the subject's whole evidence, so a weak detection
+ * that arrives before the strong one in another input only moves its rule once.
+ */
+export function sectionOf(s: SuggestionView, attack: { attacked: boolean; containers: Set<string> }, threshold: Severity): ProposalSection {
+  const detections = s.evidence.detections;
+  const strongest = detections.reduce<Severity | undefined>((max, d) => (max ? maxSeverity(max, d.severity ?? s.rule.severity) : (d.severity ?? s.rule.severity)), undefined);
   const priority = minSeverity(s.rule.severity, strongest ?? s.rule.severity);
+  if (severityRank(s.rule.severity) < severityRank(threshold)) return { suggestion: s, priority, lowerBecause: `a ${s.rule.severity}-severity rule` };
   const elsewhere =
-    attacked.size > 0 &&
-    s.evidence.detections.length > 0 &&
-    s.evidence.detections.every((d) => !isRuntime(d) && d.containers?.length && d.containers.every((c) => !attacked.has(c)));
-  if (elsewhere) return { suggestion: s, priority, lowerBecause: `seen only in a container that was not attacked (${[...attacked].sort().join(', ')} was)` };
-  if (severityRank(priority) < severityRank(threshold)) {
-    const reason = severityRank(s.rule.severity) < severityRank(threshold) ? `a ${s.rule.severity}-severity rule` : `backed only by ${priority} detections`;
-    return { suggestion: s, priority, lowerBecause: reason };
+    attack.containers.size > 0 &&
+    detections.length > 0 &&
+    detections.every((d) => !isRuntime(d) && d.containers?.length && d.containers.every((c) => !attack.containers.has(c)));
+  if (elsewhere) return { suggestion: s, priority, lowerBecause: `seen only in a container that was not attacked (${[...attack.containers].sort().join(', ')} was)` };
+  if (!attack.attacked && detections.length > 0 && detections.every(isRuntime)) {
+    return { suggestion: s, priority, lowerBecause: `backed only by runtime detections below ${threshold}` };
   }
   return { suggestion: s, priority };
 }
@@ -212,9 +225,9 @@ export function consolidate(suggestions: SuggestionView[], table: SuggestionRule
   const out: Proposal[] = [];
   for (const [, list] of [...bySubject].sort(([a], [b]) => a.localeCompare(b))) {
     const unique = [...new Map(list.map((s) => [s.id, s])).values()];
-    const attacked = attackedContainers(unique, threshold);
+    const attack = attackOf(unique, threshold);
     const sections = unique
-      .map((s) => sectionOf(s, attacked, threshold))
+      .map((s) => sectionOf(s, attack, threshold))
       .sort(
         (a, b) =>
           severityRank(b.priority) - severityRank(a.priority) ||

@@ -57,17 +57,32 @@ describe('FeedbackSuggestions on the test Redis', () => {
     expect(await count('read-only-root-filesystem')).toBe(3);
   });
 
-  it('more evidence and a new rule update the same proposal in place; a weak detection goes to the lower-priority item', async () => {
+  it('more evidence and a new rule update the same proposal in place, one more section', async () => {
     const { changes } = await feedback.execute('evt_b', correlated(falco('checkout-hardening-more.jsonl', 'evt_b')));
     const proposal = changes.find((c) => c.finding.fingerprint === proposalFingerprint);
     expect(proposal?.change).toBe('updated');
-    expect(proposalOf(proposal!.finding)!.evidence.detections.find((d) => d.rule === 'Launch Package Management Process in Container')?.count).toBe(2);
-    // "Terminal shell in container" is a Falco Notice (low): its rule does not dilute the proposal.
-    const lower = changes.find((c) => c.finding.rule.id === 'hardening-lower-priority');
-    expect(lower?.change).toBe('updated');
-    expect(lower?.finding.severity).toBe('low');
-    expect(proposalOf(lower!.finding)!.sections.map((s) => [s.suggestion.rule.id, s.priority])).toEqual([['remove-shells-and-block-exec', 'low']]);
-    expect(changes).toHaveLength(2);
+    const p = proposalOf(proposal!.finding)!;
+    expect(p.evidence.detections.find((d) => d.rule === 'Launch Package Management Process in Container')?.count).toBe(2);
+    // The shell was only a Falco Notice, but the workload was attacked: its rule joins the proposal (ranked last).
+    expect(p.sections.map((s) => [s.suggestion.rule.id, s.priority])).toEqual([
+      ['read-only-root-filesystem', 'medium'],
+      ['remove-package-manager', 'medium'],
+      ['remove-shells-and-block-exec', 'low'],
+    ]);
+    // The empty lower-priority item is withdrawn (a no-op for routing where it was never told).
+    expect(changes.filter((c) => c !== proposal).map((c) => [c.change, c.finding.rule.id])).toEqual([['resolved', 'hardening-lower-priority']]);
+  });
+
+  it('a workload seen only by a weak detection gets a low item, promoted into a proposal when a strong one follows', async () => {
+    const debugPod = falco('events-prod-shop.ndjson', 'evt_d').filter((f) => f.workload?.name === 'debug');
+    const weak = await feedback.execute('evt_d', debugPod);
+    expect(weak.changes.map((c) => [c.change, c.finding.rule.id, c.finding.severity])).toEqual([['new', 'hardening-lower-priority', 'low']]);
+    const strong = await feedback.execute('evt_e', debugPod.map((f) => ({ ...f, severity: 'high' as const, observedAt: '2026-11-23T12:00:00Z' })));
+    expect(strong.changes.map((c) => [c.change, c.finding.rule.id])).toEqual([
+      ['updated', 'hardening-proposal'],
+      ['resolved', 'hardening-lower-priority'],
+    ]);
+    expect(strong.changes[1].finding.fingerprint).toBe(weak.changes[0].finding.fingerprint);
   });
 
   it('events processed at the same time by several workers all count (optimistic writes retry on conflict)', async () => {

@@ -96,8 +96,9 @@ export const feedbackConfigSchema = z
     trustedRegistries: z.array(z.string()).default([]),
     rules: z.array(suggestionRuleOverrideSchema).default([]),
     /**
-     * A rule joins a workload's hardening proposal when its priority (its severity, capped by the strongest
-     * detection behind it) is at least this; the rest becomes the workload's separate lower-priority item.
+     * The threshold of a workload's hardening proposal: rules of at least this severity join it; a workload
+     * counts as attacked when a runtime detection of at least this severity was seen in it. The rest is
+     * the workload's separate lower-priority item (libs/feedback/src/proposal.ts).
      */
     proposalMinSeverity: severitySchema.default('medium'),
   })
