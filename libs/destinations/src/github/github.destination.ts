@@ -3,8 +3,8 @@ import { createAppAuth } from '@octokit/auth-app';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import { Octokit } from '@octokit/rest';
-import type { GitHubDestinationConfig } from '@klaxon/platform';
 import type { Notification } from '@klaxon/routing';
+import type { GitHubDestinationConfig } from './config';
 import { DestinationRejected, DestinationUnavailable, RateLimited, type DeliveryLedger, type Destination } from '../destination';
 import { DEFAULT_RETRY_AFTER_MS, REQUEST_TIMEOUT_MS, retryAfterMs } from '../http-failure';
 import {

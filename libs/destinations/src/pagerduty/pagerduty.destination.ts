@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { event } from '@pagerduty/pdjs';
-import type { PagerDutyDestinationConfig } from '@klaxon/platform';
 import type { Notification } from '@klaxon/routing';
+import type { PagerDutyDestinationConfig } from './config';
 import { DestinationUnavailable, type DeliveryLedger, type Destination } from '../destination';
 import { bodyDetail, failureFromStatus, networkFailure, REQUEST_TIMEOUT_MS } from '../http-failure';
-import { isAllResolved } from '../slack/render';
+import { isAllResolved } from '../finding-facts';
 import { dedupKeyOf, renderTrigger } from './render';
 
 /**
