@@ -150,7 +150,7 @@ describe('the retention sweep', () => {
     now = t0 + 60 * DAY;
     const letter = (id: string, daysAgo: number) => ({
       id,
-      queue: 'deliver.webhook',
+      queue: 'deliver.siem',
       jobName: 'deliver-notification',
       data: {},
       error: { name: 'DestinationRejected', message: '400' },

@@ -52,7 +52,7 @@ const IN_PROCESS_WAIT_MAX_S = 3;
  *
  * Retries and rate limits are layered: plugin-throttling paces writes (one per second per token, as
  * GitHub asks) and waits out a short primary or secondary limit once; longer ones become RateLimited,
- * which delays the whole deliver.github queue. plugin-retry retries a 5xx once in the client, then the
+ * which delays the destination's whole deliver.<name> queue. plugin-retry retries a 5xx once in the client, then the
  * queue's exponential backoff takes over. 401, 404 and 422 are final: dead letters.
  */
 export class GitHubDestination implements Destination {
