@@ -77,6 +77,7 @@ describe('destination config', () => {
       expect.stringMatching(/^destinations\.d\.checkRuns: only a GitHub App may create check runs/),
     ]);
     expect(problemsOf(() => parseConfig(one('{ url: "https://x.example.com/" }'), {}))).toEqual(['destinations.d.type: required']);
+    expect(problemsOf(() => parseConfig(one('{ type: webhook, url: not-a-url }'), {}))).toEqual(['destinations.d.url: Invalid url']);
   });
 
   it('refuses a destination name that cannot name its queue', () => {

@@ -25,6 +25,8 @@ export const endpointUrl = z
   .string()
   .url()
   .refine((text) => {
+    // Refinements run on a value .url() already refused: that one is reported as not a URL, not thrown.
+    if (!URL.canParse(text)) return true;
     const url = new URL(text);
     return !url.username && !url.password;
   }, 'credentials in the URL (user:pass@) would end up in logs and dead letters; use the destination\'s secret or headers');
