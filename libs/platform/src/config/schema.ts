@@ -272,124 +272,128 @@ export const retentionConfigSchema = z
   })
   .strict();
 
+const configObject = z
+  .object({
+    server: z
+      .object({
+        port: port.default(8080),
+        maxBodyBytes: z.coerce.number().int().positive().default(26_214_400),
+        /** One input with more findings is refused (413): a report that large is a mistake or an attack, and one job. */
+        maxFindingsPerInput: z.coerce.number().int().positive().default(100_000),
+        /** Requests a minute per intake source (a webhook's name, `reports`, `gate`), shared by all gateways; over it, 429. */
+        intakeRateLimit: z
+          .object({
+            perMinute: z.coerce.number().int().positive().default(600),
+            sources: z.record(z.coerce.number().int().positive()).default({}),
+          })
+          .strict()
+          .default({}),
+        /** SIGTERM: how long running jobs get to finish before the process exits anyway (theirs are then taken up as stalled). */
+        shutdownGraceMs: z.coerce.number().int().positive().default(30_000),
+      })
+      .strict()
+      .default({}),
+    redis: z.object({ url: optionalText }).strict().default({}),
+    auth: z
+      .object({
+        /** The admin token (KLAXON_API_TOKEN), kept for compatibility beside `tokens`. */
+        apiToken: optionalText,
+        tokens: z.array(apiTokenSchema).default([]),
+      })
+      .strict()
+      .default({}),
+    sources: z
+      .object({
+        github: z.object({ secret: optionalText }).strict().optional(),
+        gitlab: z.object({ token: optionalText }).strict().optional(),
+        harbor: z
+          .object({ url: optionalText, username: optionalText, password: optionalText, webhookAuth: optionalText, allowUnauthenticated })
+          .strict()
+          .optional(),
+        quay: integrationSecret.optional(),
+        /** A plain registry (distribution/distribution, Docker Hub-compatible) posting its notification envelopes. */
+        registry: integrationSecret.optional(),
+        falco: integrationSecret.optional(),
+        falcosidekick: integrationSecret.optional(),
+        tetragon: integrationSecret.optional(),
+        /** The ACS generic webhook: basic auth (username + password) or a bearer token. */
+        stackrox: z
+          .object({ token: optionalText, username: optionalText, password: optionalText, allowUnauthenticated })
+          .strict()
+          .refine((s) => !s.username === !s.password, { message: 'username and password go together (basic auth)' })
+          .optional(),
+        alertmanager: integrationSecret.optional(),
+        generic: integrationSecret.optional(),
+        kubernetes: z
+          .object({
+            enabled: z.boolean().default(false),
+            kubeconfig: optionalText,
+            clusterName: z.string().default('default'),
+            namespaces: z.array(z.string()).optional(),
+            /** How often one collector lists the whole cluster to catch what watches missed (deletions while down). */
+            resyncInterval: durationSchema.default('10m'),
+          })
+          .strict()
+          .optional(),
+      })
+      .strict()
+      .default({}),
+    context: z
+      .object({
+        environments: z
+          .array(z.object({ match: z.array(matcherSchema), environment: z.string().min(1) }).strict())
+          .default([]),
+        ownerLabels: z.array(z.string()).default(['team', 'owner', 'app.kubernetes.io/part-of']),
+      })
+      .strict()
+      .default({}),
+    destinations: destinationsSchema({}),
+    routes: routeSchema,
+    gate: z
+      .object({
+        failOn: z.array(matcherSchema).default([]),
+        warnOn: z.array(matcherSchema).default([]),
+        /** Fail on a finding whose risk (0-100, known for stored findings) is above this. */
+        failOnRiskAbove: z.number().min(0).max(100).optional(),
+        /** Fail when the report breaks a hardening suggestion the repo adopted (its config-scan checks). */
+        failOnAdoptedSuggestions: z.boolean().default(true),
+        /** Warn about unfixable findings that would fail if a fix existed (failOn without its `fixable` matchers). */
+        warnOnUnfixable: z.boolean().default(true),
+      })
+      .strict()
+      .default({}),
+    /** Runtime-to-build suggestions: enforce generated policies, trusted registries, rule overrides. */
+    feedback: feedbackConfigSchema,
+    exceptionsFile: z.string().optional(),
+    risk: riskConfigSchema.default({}),
+    jobs: jobsConfigSchema.default({}),
+    retention: retentionConfigSchema.default({}),
+  })
+  .strict();
+
+/** Every destination a route sends to is declared. */
+function routesNameDeclaredDestinations(config: z.output<typeof configObject>, ctx: z.RefinementCtx): void {
+  const walk = (route: RouteConfig, path: (string | number)[]) => {
+    route.to?.forEach((dest, i) => {
+      if (!config.destinations[dest]) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: [...path, 'to', i],
+          message: `unknown destination "${dest}" (declared: ${Object.keys(config.destinations).join(', ') || 'none'})`,
+        });
+      }
+    });
+    route.routes.forEach((child, i) => walk(child, [...path, 'routes', i]));
+  };
+  walk(config.routes, ['routes']);
+}
+
 /**
  * The config's schema, with `types` checking the destinations (libs/destinations passes its registry).
  * Without them, a config naming any destination is refused.
  */
 export function configSchemaFor(types: DestinationTypes = {}) {
-  return z
-    .object({
-      server: z
-        .object({
-          port: port.default(8080),
-          maxBodyBytes: z.coerce.number().int().positive().default(26_214_400),
-          /** One input with more findings is refused (413): a report that large is a mistake or an attack, and one job. */
-          maxFindingsPerInput: z.coerce.number().int().positive().default(100_000),
-          /** Requests a minute per intake source (a webhook's name, `reports`, `gate`), shared by all gateways; over it, 429. */
-          intakeRateLimit: z
-            .object({
-              perMinute: z.coerce.number().int().positive().default(600),
-              sources: z.record(z.coerce.number().int().positive()).default({}),
-            })
-            .strict()
-            .default({}),
-          /** SIGTERM: how long running jobs get to finish before the process exits anyway (theirs are then taken up as stalled). */
-          shutdownGraceMs: z.coerce.number().int().positive().default(30_000),
-        })
-        .strict()
-        .default({}),
-      redis: z.object({ url: optionalText }).strict().default({}),
-      auth: z
-        .object({
-          /** The admin token (KLAXON_API_TOKEN), kept for compatibility beside `tokens`. */
-          apiToken: optionalText,
-          tokens: z.array(apiTokenSchema).default([]),
-        })
-        .strict()
-        .default({}),
-      sources: z
-        .object({
-          github: z.object({ secret: optionalText }).strict().optional(),
-          gitlab: z.object({ token: optionalText }).strict().optional(),
-          harbor: z
-            .object({ url: optionalText, username: optionalText, password: optionalText, webhookAuth: optionalText, allowUnauthenticated })
-            .strict()
-            .optional(),
-          quay: integrationSecret.optional(),
-          /** A plain registry (distribution/distribution, Docker Hub-compatible) posting its notification envelopes. */
-          registry: integrationSecret.optional(),
-          falco: integrationSecret.optional(),
-          falcosidekick: integrationSecret.optional(),
-          tetragon: integrationSecret.optional(),
-          /** The ACS generic webhook: basic auth (username + password) or a bearer token. */
-          stackrox: z
-            .object({ token: optionalText, username: optionalText, password: optionalText, allowUnauthenticated })
-            .strict()
-            .refine((s) => !s.username === !s.password, { message: 'username and password go together (basic auth)' })
-            .optional(),
-          alertmanager: integrationSecret.optional(),
-          generic: integrationSecret.optional(),
-          kubernetes: z
-            .object({
-              enabled: z.boolean().default(false),
-              kubeconfig: optionalText,
-              clusterName: z.string().default('default'),
-              namespaces: z.array(z.string()).optional(),
-              /** How often one collector lists the whole cluster to catch what watches missed (deletions while down). */
-              resyncInterval: durationSchema.default('10m'),
-            })
-            .strict()
-            .optional(),
-        })
-        .strict()
-        .default({}),
-      context: z
-        .object({
-          environments: z
-            .array(z.object({ match: z.array(matcherSchema), environment: z.string().min(1) }).strict())
-            .default([]),
-          ownerLabels: z.array(z.string()).default(['team', 'owner', 'app.kubernetes.io/part-of']),
-        })
-        .strict()
-        .default({}),
-      destinations: destinationsSchema(types),
-      routes: routeSchema,
-      gate: z
-        .object({
-          failOn: z.array(matcherSchema).default([]),
-          warnOn: z.array(matcherSchema).default([]),
-          /** Fail on a finding whose risk (0-100, known for stored findings) is above this. */
-          failOnRiskAbove: z.number().min(0).max(100).optional(),
-          /** Fail when the report breaks a hardening suggestion the repo adopted (its config-scan checks). */
-          failOnAdoptedSuggestions: z.boolean().default(true),
-          /** Warn about unfixable findings that would fail if a fix existed (failOn without its `fixable` matchers). */
-          warnOnUnfixable: z.boolean().default(true),
-        })
-        .strict()
-        .default({}),
-      /** Runtime-to-build suggestions: enforce generated policies, trusted registries, rule overrides. */
-      feedback: feedbackConfigSchema,
-      exceptionsFile: z.string().optional(),
-      risk: riskConfigSchema.default({}),
-      jobs: jobsConfigSchema.default({}),
-      retention: retentionConfigSchema.default({}),
-    })
-    .strict()
-    .superRefine((config, ctx) => {
-      const walk = (route: RouteConfig, path: (string | number)[]) => {
-        route.to?.forEach((dest, i) => {
-          if (!config.destinations[dest]) {
-            ctx.addIssue({
-              code: z.ZodIssueCode.custom,
-              path: [...path, 'to', i],
-              message: `unknown destination "${dest}" (declared: ${Object.keys(config.destinations).join(', ') || 'none'})`,
-            });
-          }
-        });
-        route.routes.forEach((child, i) => walk(child, [...path, 'routes', i]));
-      };
-      walk(config.routes, ['routes']);
-    });
+  return configObject.extend({ destinations: destinationsSchema(types) }).superRefine(routesNameDeclaredDestinations);
 }
 
 /** The config's schema without destination types: for sections other than `destinations`. */
