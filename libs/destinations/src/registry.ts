@@ -1,11 +1,16 @@
-import { type DestinationConfig, type DestinationTypes } from '@klaxon/platform';
+import type { DestinationConfig, DestinationTypes } from '@klaxon/platform';
 import type { DeliveryLimits, Destination, DestinationDescriptor } from './destination';
 import * as registered from './registered';
 
 /** Destination type → its descriptor, from `registered.ts`. */
-const DESCRIPTORS: ReadonlyMap<string, DestinationDescriptor> = new Map(
-  Object.values(registered).map((d): [string, DestinationDescriptor] => [d.type, d as unknown as DestinationDescriptor]),
-);
+const DESCRIPTORS: ReadonlyMap<string, DestinationDescriptor> = (() => {
+  const byType = new Map<string, DestinationDescriptor>();
+  for (const descriptor of Object.values(registered) as unknown as DestinationDescriptor[]) {
+    if (byType.has(descriptor.type)) throw new Error(`destination type "${descriptor.type}" is registered twice`);
+    byType.set(descriptor.type, descriptor);
+  }
+  return byType;
+})();
 
 /** What the config parser checks `destinations:` with (platform's `parseConfig` takes it). */
 export const DESTINATION_TYPES: DestinationTypes = Object.fromEntries(DESCRIPTORS);

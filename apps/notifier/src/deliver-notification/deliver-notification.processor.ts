@@ -53,13 +53,14 @@ export class DeliverNotificationProcessor implements OnModuleInit {
     }
     // Before queues were per destination they were per type (`deliver.slack`): jobs a previous version
     // queued there move to their destination's queue under the same job id, so an upgrade loses none.
+    // (A destination named like a type already works that queue: execute() sends by the job's destination.)
     const used = new Set(Object.values(config.destinations).map((d) => d.type));
-    for (const type of supportedDestinationTypes().filter((t) => used.has(t) && !(t in config.destinations))) {
+    for (const type of supportedDestinationTypes().filter((t) => used.has(t) && !Object.hasOwn(config.destinations, t))) {
       queues.work({
         queue: deliverQueue(type),
         schema: deliverJobSchema,
         handle: (job, { id }) =>
-          job.notification.destination in config.destinations
+          Object.hasOwn(config.destinations, job.notification.destination)
             ? queues.add(deliverQueue(job.notification.destination), JOB.deliver, job, { jobId: id })
             : this.execute(job),
         options: { concurrency: 1 },
