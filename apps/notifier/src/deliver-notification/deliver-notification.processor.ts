@@ -1,7 +1,15 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { JOB, Runtime, StatsRepository, deliverQueue } from '@klaxon/platform';
 import { deliverJobSchema, type DeliverJob } from '@klaxon/routing';
-import { DESTINATIONS, LedgerRepository, alreadySent, deliveryLimits, supportedDestinationTypes, type DeliveryLedger, type Destination } from '@klaxon/destinations';
+import {
+  DESTINATIONS,
+  LedgerRepository,
+  alreadySent,
+  deliveryLimits,
+  supportedDestinationTypes,
+  type DeliveryLedger,
+  type Destination,
+} from '@klaxon/destinations';
 
 /**
  * Longer than any one send can take (a per-finding Jira notification makes many requests, each with a
