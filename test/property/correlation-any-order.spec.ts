@@ -5,7 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { proposalOf, ruleTable } from '@klaxon/feedback';
 import type { Batch, Finding } from '@klaxon/findings';
-import { parseConfig, type KlaxonConfig } from '@klaxon/platform';
+import { type KlaxonConfig } from '@klaxon/platform';
+import { parseConfig } from '@klaxon/destinations';
 import { GroupRepository, groupChanges, routeByPath, type PendingChange } from '@klaxon/routing';
 import { parseInput, type ReportContext } from '@klaxon/sources';
 import {

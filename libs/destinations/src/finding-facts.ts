@@ -83,6 +83,12 @@ export function byUrgency(a: Finding, b: Finding): number {
   );
 }
 
+/** Everything the group held is resolved: the root message, ticket or alert can say so. */
+export function isAllResolved(n: Notification): boolean {
+  const { new: added, regressed, open, resolved } = n.changes;
+  return added.length === 0 && regressed.length === 0 && open.length === 0 && resolved.length > 0;
+}
+
 /** What is still open in a notification's group, most urgent first: new and regressed, then what was told already. */
 export function openFindings(n: Notification): Finding[] {
   return [...n.changes.new, ...n.changes.regressed, ...n.changes.open].sort(byUrgency);

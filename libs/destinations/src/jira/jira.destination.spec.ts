@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { toFinding, type Finding, type Severity } from '@klaxon/findings';
-import { jiraDestinationSchema, type JiraDestinationConfig } from '@klaxon/platform';
+import { jiraDestinationSchema, type JiraDestinationConfig } from './config';
 import type { Notification, NotificationChanges } from '@klaxon/routing';
 import { JiraEmulator } from '../../../../test/emulators/jira.emulator';
 import { DestinationRejected, DestinationUnavailable, RateLimited } from '../destination';
