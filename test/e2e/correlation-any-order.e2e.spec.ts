@@ -256,8 +256,8 @@ describe('one day of one image, posted in order and in reverse to two fresh inst
       expect(o.suggestionTickets).toHaveLength(2);
       expect(o.suggestionTickets).toEqual(
         expect.arrayContaining([
-          expect.stringMatching(/^\[(high|medium)\] hardening-proposal: Hardening proposal for Deployment prod-shop\/checkout /),
-          expect.stringMatching(/^\[low\] hardening-lower-priority: Lower-priority hardening for Pod dev-shop\/debug /),
+          expect.stringMatching(/^\[(high|medium)\] Hardening proposal for Deployment prod-shop\/checkout /),
+          expect.stringMatching(/^\[low\] Lower-priority hardening for Pod dev-shop\/debug /),
         ]),
       );
     }
