@@ -1,14 +1,16 @@
 import { toFinding, type Finding, type Severity } from '@klaxon/findings';
 import {
+  createDestination,
+  defaultDeliveryLimits,
   githubDestinationSchema,
   jiraDestinationSchema,
   pagerdutyDestinationSchema,
   slackDestinationSchema,
   webhookDestinationSchema,
-} from '@klaxon/platform';
-import { createDestination, type DeliveryLedger, type Destination } from '@klaxon/destinations';
+  type DeliveryLedger,
+  type Destination,
+} from '@klaxon/destinations';
 import type { Notification } from '@klaxon/routing';
-import { DELIVERY_LIMITS } from '../../apps/notifier/src/deliver-notification/delivery-limits';
 import { GitHubEmulator } from '../emulators/github.emulator';
 import { JiraEmulator } from '../emulators/jira.emulator';
 import { DEFAULT_ROUTING_KEY, PagerDutyEmulator } from '../emulators/pagerduty.emulator';
@@ -87,7 +89,7 @@ export async function run(): Promise<string[]> {
   const gh = await GitHubEmulator.start();
   gh.repos.add('acme/checkout');
   const hook = await WebhookEmulator.start({ secret: 'bench-secret' });
-  const cases: Array<{ type: keyof typeof DELIVERY_LIMITS; count: number; destination: Destination; objects: () => number; what: string }> = [
+  const cases: Array<{ type: string; count: number; destination: Destination; objects: () => number; what: string }> = [
     {
       type: 'slack',
       count: COUNT,
@@ -131,7 +133,7 @@ export async function run(): Promise<string[]> {
     const rows: string[] = [];
     for (const c of cases) {
       const { ms } = await drive(c.destination, notifications(c.type, c.count, `run-${Date.now()}`));
-      const limit = DELIVERY_LIMITS[c.type];
+      const limit = defaultDeliveryLimits(c.type).rateLimit;
       rows.push(
         [
           c.type,
@@ -139,7 +141,7 @@ export async function run(): Promise<string[]> {
           `${Math.round(ms)} ms`,
           rate(c.count, ms),
           `${c.objects()} ${c.what}`,
-          limit.limiter ? `${rate(limit.limiter.max, limit.limiter.duration)} (${limit.limiter.max} per ${limit.limiter.duration / 1000} s)` : `none (${limit.concurrency} in flight)`,
+          limit ? `${rate(limit.max, limit.per)} (${limit.max} per ${limit.per / 1000} s)` : 'none (concurrency only)',
         ].join(' | '),
       );
     }

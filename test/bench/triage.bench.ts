@@ -5,7 +5,8 @@ import IORedis from 'ioredis';
 import { GroupRepository, groupChanges, type PendingChange } from '@klaxon/routing';
 import { parseInput } from '@klaxon/sources';
 import { ExceptionRepository, ExceptionStore, FindingRepository, TriageBatch } from '@klaxon/triage';
-import { parseConfig, startEmbeddedRedis } from '@klaxon/platform';
+import { startEmbeddedRedis } from '@klaxon/platform';
+import { parseConfig } from '@klaxon/destinations';
 import { formatRate, redisCommandCount, syntheticTrivyReport } from './support';
 
 const FINDINGS = 5_000;

@@ -335,7 +335,7 @@ receivers:
 /** The apps each Klaxon process runs: one `klaxon start`, or one process per app and count. */
 export type Topology = { app?: 'gateway' | 'pipeline' | 'notifier'; count: number }[];
 
-const QUEUES = ['ingest', 'triage', 'route', 'group', 'feedback', 'exceptions', 'deliver.webhook'];
+const QUEUES = ['ingest', 'triage', 'route', 'group', 'feedback', 'exceptions', 'deliver.receiver'];
 
 async function drained(probe: Redis): Promise<boolean> {
   const pipeline = probe.pipeline();

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_GITHUB_TOKEN, GitHubEmulator } from '../emulators/github.emulator';
 import { JiraEmulator } from '../emulators/jira.emulator';
 import { DEFAULT_ROUTING_KEY, PagerDutyEmulator } from '../emulators/pagerduty.emulator';
@@ -100,6 +100,10 @@ interface Outcome {
   findings: Record<string, string>;
   open: number;
   suggestions: string[];
+  /** What GET /v1/suggestions consolidates them into: tier, title and the rules of each proposal. */
+  proposals: { tier: string; title: string; rules: string[] }[];
+  /** Jira tickets opened for suggestions (label klaxon-suggestion), by summary. */
+  suggestionTickets: string[];
   incidents: number;
   prComments: { id: number; body: string }[];
   jiraIssues: number;
@@ -144,12 +148,18 @@ async function runDay(inputs: readonly DayInput[]): Promise<Outcome> {
       if (page.items.length < 500) break;
     }
     const findings = Object.fromEntries(items.map((f) => [f.fingerprint, f.state as string]));
-    const suggestions = ((await json('/v1/suggestions?limit=500')).items as Json[]).map((s) => s.id as string).sort();
+    const list = await json('/v1/suggestions?limit=500');
+    const suggestions = (list.items as Json[]).map((s) => s.id as string).sort();
+    const proposals = (list.proposals as Json[])
+      .map((p) => ({ tier: p.tier as string, title: p.title as string, rules: (p.sections as Json[]).map((s) => s.rule as string) }))
+      .sort((a, b) => a.title.localeCompare(b.title));
     return {
       rawFindings,
       findings,
       open: Object.values(findings).filter((s) => s === 'open').length,
       suggestions,
+      proposals,
+      suggestionTickets: e.jira.issues.filter((i) => i.fields.labels.includes('klaxon-suggestion')).map((i) => i.fields.summary as string).sort(),
       incidents: e.pagerduty.allAlerts().reduce((n, a) => n + a.incidents, 0),
       prComments: e.github.commentsOn('acme/checkout', 42).map((c) => ({ id: c.id, body: c.body })),
       jiraIssues: e.jira.issues.length,
@@ -195,6 +205,8 @@ describe('one day of one image, posted in order and in reverse to two fresh inst
       findings: Object.keys(o.findings).length,
       open: o.open,
       suggestions: o.suggestions.length,
+      proposals: o.proposals.length,
+      suggestionTickets: o.suggestionTickets.length,
       pagerdutyIncidents: o.incidents,
       prComments: o.prComments.length,
       jiraIssues: o.jiraIssues,
@@ -220,6 +232,34 @@ describe('one day of one image, posted in order and in reverse to two fresh inst
       expect(comment.body).toContain('CVE-2024-5535');
       expect(comment.body).toMatch(/Hardening (suggestions|proposal)/);
       expect(comment.body).toContain('ClusterPolicy');
+      // The proposal for the attacked workload, once, with every rule a section of it.
+      expect(comment.body.match(/^## .*Hardening proposal — `prod-shop\/deployment\/checkout`/gm)).toHaveLength(1);
+      expect(comment.body.match(/^### \d+\. /gm)?.length).toBe(5);
+    }
+  });
+
+  it('consolidates the suggestions into one proposal for the attacked workload, the debug pod’s weak detection apart', () => {
+    for (const o of [forward, reverse]) {
+      expect(o.proposals).toEqual([
+        { tier: 'proposal', title: 'Hardening proposal for Deployment prod-shop/checkout', rules: expect.any(Array) },
+        { tier: 'lower', title: 'Lower-priority hardening for Pod dev-shop/debug', rules: ['restrict-egress'] },
+      ]);
+      expect([...o.proposals[0].rules].sort()).toEqual(['drop-privileges', 'image-and-deploy-checks', 'read-only-root-filesystem', 'remove-shells-and-block-exec', 'restrict-egress']);
+    }
+    expect(reverse.proposals).toEqual(forward.proposals);
+  });
+
+  it('opens one Jira ticket per proposal, not one per rule', () => {
+    // A ticket's summary is written when it is opened: in an order where the config audit comes first the
+    // proposal starts as a medium deploy-time one, so only what it is about is compared.
+    for (const o of [forward, reverse]) {
+      expect(o.suggestionTickets).toHaveLength(2);
+      expect(o.suggestionTickets).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/^\[(high|medium)\] Hardening proposal for Deployment prod-shop\/checkout /),
+          expect.stringMatching(/^\[low\] Lower-priority hardening for Pod dev-shop\/debug /),
+        ]),
+      );
     }
   });
 

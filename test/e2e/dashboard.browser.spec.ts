@@ -121,7 +121,7 @@ routes:
     await waitFor(async () => ((await (await klaxon.api('/v1/dead-letters')).json()) as { total: number }).total > 0 || undefined, 'the dead letter', 30_000);
     await page.goto(`${klaxon.url}/ui/#/failed`);
     const letters = page.getByTestId('dead-letters');
-    await letters.getByText('deliver.webhook').waitFor();
+    await letters.getByText('deliver.audit-hook').waitFor();
     await shot('failed');
     expect(webhook.processed()).toHaveLength(0);
     await letters.getByRole('button', { name: 'Replay' }).first().click();

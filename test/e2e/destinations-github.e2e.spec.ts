@@ -142,7 +142,7 @@ describe('GitHub delivery failures', () => {
     const wrongKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
     const letterId = await withTestKlaxon(config(gh, wrongKey), async (broken) => {
       await post(broken, report, PR_CONTEXT);
-      const letter = await deadLetterOf(broken, 'deliver.github');
+      const letter = await deadLetterOf(broken, 'deliver.gh-pr');
       expect(letter.error.message).toContain('github: HTTP 401 A JSON web token could not be decoded');
       expect(letter.error.message).not.toContain('PRIVATE KEY');
       return letter.id;

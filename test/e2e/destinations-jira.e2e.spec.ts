@@ -143,7 +143,7 @@ describe('Jira delivery failures', () => {
     const prefix = testPrefix('e2e-jira-dlq');
     const letterId = await withTestKlaxon(config(jira, 'wrong-password'), async (broken) => {
       await postReport(broken, report);
-      const letter = await deadLetterOf(broken, 'deliver.jira');
+      const letter = await deadLetterOf(broken, 'deliver.jira-sec');
       expect(letter.error.message).toContain('jira: HTTP 401');
       expect(letter.error.message).not.toContain('wrong-password');
       expect(jira.issues).toEqual([]);

@@ -116,7 +116,7 @@ describe('PagerDuty delivery failures', () => {
     const prefix = testPrefix('e2e-pd-dlq');
     const letterId = await withTestKlaxon(config(pd, 'R0REVOKEDROUTINGKEY0000000000001'), async (broken) => {
       await postReport(broken, report);
-      const letter = await deadLetterOf(broken, 'deliver.pagerduty');
+      const letter = await deadLetterOf(broken, 'deliver.pd-oncall');
       expect(letter.error.message).toContain('pagerduty: HTTP 400 Event object is invalid: Invalid routing key');
       return letter.id;
     }, { prefix });

@@ -93,7 +93,7 @@ describe('webhook delivery failures', () => {
     const prefix = testPrefix('e2e-hook-dlq');
     const letterId = await withTestKlaxon(config(hook, 'not-the-secret'), async (broken) => {
       await postReport(broken, report);
-      const letter = await deadLetterOf(broken, 'deliver.webhook');
+      const letter = await deadLetterOf(broken, 'deliver.hook');
       expect(letter.error.message).toContain('webhook: HTTP 401');
       return letter.id;
     }, { prefix });

@@ -97,13 +97,13 @@ gate:
     await waitFor(async () => (await event(id)).status === 'triaged' || undefined, 'triage of the image scan');
   });
 
-  it('Falco "Write below binary dir" and a package manager in prod-shop/checkout → one suggestion set in PR 42’s sticky comment', async () => {
+  it('Falco "Write below binary dir" and a package manager in prod-shop/checkout → one proposal in PR 42’s sticky comment', async () => {
     await post('/v1/webhooks/falco', fixture('falco/checkout-hardening.jsonl'));
     const [comment] = await waitFor(() => comments().length > 0 && comments(), 'the PR comment');
     expect(comments()).toHaveLength(1);
-    expect(comment.body).toContain('## Hardening suggestions from runtime (2)');
-    expect(comment.body).toContain('### Make the root filesystem read-only — `prod-shop/deployment/checkout`');
-    expect(comment.body).toContain('### Remove the package manager from the final image');
+    expect(comment.body.match(/^## .*Hardening proposal — `prod-shop\/deployment\/checkout`/gm)).toHaveLength(1);
+    expect(comment.body).toContain('### 1. Make the root filesystem read-only');
+    expect(comment.body).toContain('### 2. Remove the package manager from the final image');
     expect(comment.body).toContain('| Write below binary dir | falco | 2 |');
     expect(comment.body).toContain('`apt-get install -y curl`');
 
@@ -127,6 +127,11 @@ gate:
     const list = (await (await klaxon.api('/v1/suggestions')).json()) as Json;
     expect(list.total).toBe(2);
     expect(list.items.map((s: Json) => s.rule).sort()).toEqual(['read-only-root-filesystem', 'remove-package-manager']);
+    // The proposal they make together, each rule a section.
+    expect(list.proposals).toHaveLength(1);
+    expect(list.proposals[0]).toMatchObject({ tier: 'proposal', severity: 'medium', workload: { namespace: 'prod-shop', name: 'checkout' }, evidence: { count: 3 } });
+    expect(list.proposals[0].sections.map((s: Json) => s.rule)).toEqual(['read-only-root-filesystem', 'remove-package-manager']);
+    expect(list.proposals[0].changes.securityContextPatch).toContain('readOnlyRootFilesystem: true');
     const ro = list.items.find((s: Json) => s.rule === 'read-only-root-filesystem');
     expect(ro).toMatchObject({
       workload: { namespace: 'prod-shop', kind: 'Deployment', name: 'checkout' },
@@ -154,13 +159,13 @@ gate:
     expect((await klaxon.api('/v1/suggestions/nope')).status).toBe(404);
   });
 
-  it('more events update the same comment, with the evidence grown and the new suggestion added, not a second comment', async () => {
+  it('more events update the same comment, with the evidence grown and the new rule a section of the same proposal, not a second comment', async () => {
     const before = comments()[0].edits;
     await post('/v1/webhooks/falco', fixture('falco/checkout-hardening-more.jsonl'));
     const [comment] = await waitFor(() => comments()[0].edits > before && comments(), 'the comment edit');
     expect(comments()).toHaveLength(1);
-    expect(comment.body).toContain('## Hardening suggestions from runtime (3)');
-    expect(comment.body).toContain('### Remove shells from the image and block exec into the workload');
+    expect(comment.body.match(/^## /gm)).toHaveLength(1);
+    expect(comment.body).toContain('### 3. Remove shells from the image and block exec into the workload');
     // The package manager ran again (apk this time): the evidence of both suggestions it backs grew.
     expect(comment.body).toContain('| Launch Package Management Process in Container | falco | 2 |');
     expect(comment.body).toContain('`apk add --no-cache socat`');
@@ -169,6 +174,7 @@ gate:
     const list = (await (await klaxon.api('/v1/suggestions')).json()) as Json;
     expect(list.total).toBe(3);
     expect(list.items.find((s: Json) => s.rule === 'read-only-root-filesystem').evidence.count).toBe(4);
+    expect(list.proposals.map((p: Json) => [p.tier, p.sections.length])).toEqual([['proposal', 3]]);
   });
 
   it('a second delivery of the same events is a new Falco event: counted once more, into the same suggestions, and the same comment is edited', async () => {
@@ -184,7 +190,7 @@ gate:
     // No new detection, only more of the known ones: the sticky comment still shows the grown counts.
     const [comment] = await waitFor(() => comments()[0].edits > edits && comments(), 'the comment edit for evidence alone');
     expect(comments()).toHaveLength(1);
-    expect(comment.body).toContain('## Hardening suggestions from runtime (3)');
+    expect(comment.body.match(/^## .*Hardening proposal/gm)).toHaveLength(1);
     expect(comment.body).toContain('| Launch Package Management Process in Container | falco | 3 |');
     expect(comment.body).toContain('| Terminal shell in container | falco | 2 |');
   });

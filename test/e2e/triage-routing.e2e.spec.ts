@@ -283,7 +283,7 @@ describe('a restart in the middle of a group window', () => {
     const second = await startTestKlaxon(config(slack, '5s'), { prefix });
     try {
       await waitFor(() => slack.messages.length > 0, 'the group notification');
-      const deliveries = second.runtime.queues.queue('deliver.slack');
+      const deliveries = second.runtime.queues.queue('deliver.slack-sec');
       await waitFor(async () => {
         const counts = await deliveries.getJobCounts('waiting', 'active', 'delayed', 'completed');
         return counts.completed === 1 && counts.waiting + counts.active + counts.delayed === 0;

@@ -159,6 +159,6 @@ routes:
     const board = await fetch(`${klaxon.url}/queues/api/queues`, { headers: { authorization: `Basic ${basic}` } });
     expect(board.status).toBe(200);
     const { queues } = (await board.json()) as { queues: { name: string }[] };
-    expect(queues.map((q) => q.name)).toEqual(expect.arrayContaining(['ingest', 'triage', 'route', 'deliver.slack']));
+    expect(queues.map((q) => q.name)).toEqual(expect.arrayContaining(['ingest', 'triage', 'route', 'deliver.slack-sec']));
   });
 });

@@ -90,6 +90,7 @@ export class KubeApiServerEmulator {
   ) {}
 
   static async start(options: { token?: string; objects?: KubeObject[] } = {}): Promise<KubeApiServerEmulator> {
+    // eslint-disable-next-line prefer-const -- assigned once the server it handles for is listening
     let emulator: KubeApiServerEmulator | undefined;
     const server = createServer((req, res) => emulator!.handle(req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -186,6 +186,7 @@ function selfSignedCertificate(dir: string): { key: string; cert: string; caFile
   } catch (err) {
     throw new Error(
       `the PagerDuty emulator needs the openssl CLI to make its TLS certificate (pdjs speaks only https): ${(err as Error).message}`,
+      { cause: err },
     );
   }
   return { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(caFile, 'utf8'), caFile };

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { loadShippedRules } from '@klaxon/feedback';
 import type { WorkloadAsset } from '@klaxon/findings';
-import { parseConfig } from '@klaxon/platform';
+import { parseConfig } from '@klaxon/destinations';
 import { parserFor } from '@klaxon/sources';
 import { privilegesOf, workloadFactsOf } from '@klaxon/triage';
 import { WATCHED_RESOURCES } from '../../apps/collector/src/kubernetes/resources';

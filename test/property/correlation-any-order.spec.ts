@@ -3,9 +3,10 @@ import { resolve } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
-import { ruleTable } from '@klaxon/feedback';
+import { proposalOf, ruleTable } from '@klaxon/feedback';
 import type { Batch, Finding } from '@klaxon/findings';
-import { parseConfig, type KlaxonConfig } from '@klaxon/platform';
+import { type KlaxonConfig } from '@klaxon/platform';
+import { parseConfig } from '@klaxon/destinations';
 import { GroupRepository, groupChanges, routeByPath, type PendingChange } from '@klaxon/routing';
 import { parseInput, type ReportContext } from '@klaxon/sources';
 import {
@@ -143,6 +144,17 @@ async function finalState(prefix: string, findings: FindingRepository, assets: A
     image: image && { tags: image.tags, build: image.build, labels: image.labels },
     runningD: (await assets.runningWorkloads([DIGEST], new Date(0))).get(DIGEST)?.sort(),
     suggestions: stored.map((s) => ({ id: s.id, rule: s.rule, code: s.code, evidence: s.evidence.count })).sort((a, b) => a.id.localeCompare(b.id)),
+    // The proposals the destinations hold (a ticket, a PR comment section each): tier, subject and rules.
+    proposals: [
+      ...new Set(
+        holding.flatMap((h) =>
+          open(h).flatMap((f) => {
+            const p = proposalOf(f);
+            return p ? [`${h.destination} ${p.tier} ${p.title}: ${p.sections.map((s) => s.suggestion.rule.id).sort().join(',')}`] : [];
+          }),
+        ),
+      ),
+    ].sort(),
     // What the destinations hold: an incident per paged group, a sticky comment per PR, a ticket per finding, …
     incidents: holding.filter((h) => h.destination === 'pagerduty-oncall').length,
     prComments: [...prs].sort(),
@@ -173,6 +185,15 @@ describe('the correlation day gives the same final state in any order, with rede
     expect(reference.objects['github-prs']).toEqual(['root/build-suggestions', 'root/fixable-vulns-to-developers']);
     expect(reference.suggestions.length).toBeGreaterThan(0);
     expect(reference.suggestions.filter((s) => s.code?.pullRequest === 42).length).toBeGreaterThan(0);
+    // Six suggestions, routed as one proposal for the attacked workload and a low item for the debug pod, to each
+    // destination of the route (the GitHub group holds the debug pod's item too, but no pull request names it).
+    const rules = 'drop-privileges,image-and-deploy-checks,read-only-root-filesystem,remove-shells-and-block-exec,restrict-egress';
+    expect(reference.proposals).toEqual([
+      `github-prs lower Lower-priority hardening for Pod dev-shop/debug: restrict-egress`,
+      `github-prs proposal Hardening proposal for Deployment prod-shop/checkout: ${rules}`,
+      `jira-appsec lower Lower-priority hardening for Pod dev-shop/debug: restrict-egress`,
+      `jira-appsec proposal Hardening proposal for Deployment prod-shop/checkout: ${rules}`,
+    ]);
     expect(reference.image?.build).toMatchObject({ repo: 'acme/checkout', pullRequests: [42] });
   }, 60_000);
 

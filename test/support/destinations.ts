@@ -33,7 +33,7 @@ export async function deadLetters(klaxon: TestKlaxon): Promise<DeadLetter[]> {
   return ((await (await klaxon.api('/v1/dead-letters')).json()) as { items: DeadLetter[] }).items;
 }
 
-/** The first dead letter of `queue` (`deliver.jira`, …), once there is one. */
+/** The first dead letter of `queue` (`deliver.jira-sec`, …: `deliver.<destination name>`), once there is one. */
 export const deadLetterOf = (klaxon: TestKlaxon, queue: string) =>
   waitFor(async () => (await deadLetters(klaxon)).find((l) => l.queue === queue), 'the dead letter', 30_000);
 

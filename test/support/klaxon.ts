@@ -1,4 +1,5 @@
-import { parseConfig, createLogger } from '@klaxon/platform';
+import { createLogger } from '@klaxon/platform';
+import { parseConfig } from '@klaxon/destinations';
 import { startKlaxon, type Klaxon, type KlaxonOptions } from '../../apps/klaxon/src/klaxon';
 import { testPrefix, testRedisUrl } from './redis';
 

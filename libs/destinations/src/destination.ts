@@ -1,3 +1,5 @@
+import type { ZodType, ZodTypeDef } from 'zod';
+import type { DestinationTypeSpec, RateLimit } from '@klaxon/platform';
 import type { Notification } from '@klaxon/routing';
 
 /** What a destination remembers of what it created for one notification key. */
@@ -39,6 +41,34 @@ export interface Destination {
    * Throws DestinationRejected, RateLimited or DestinationUnavailable.
    */
   send(notification: Notification, previous: DeliveryLedger | undefined): Promise<DeliveryLedger>;
+}
+
+/**
+ * How a destination's `deliver.<name>` queue is worked unless its config says otherwise: BullMQ's
+ * limiter (shared by every notifier replica, since it lives in Redis; none: concurrency only) and the
+ * worker concurrency. SaaS types default to the service's published limits, kept below them so that
+ * 429s are the exception.
+ */
+export interface DeliveryLimits {
+  rateLimit?: RateLimit;
+  concurrency: number;
+}
+
+/**
+ * Everything Klaxon knows of one destination type, in its folder: the schema of its config (with its
+ * `type` literal; `rateLimit` is every destination's and is checked by the config parser), its default
+ * limits, and how to build its sender from a parsed config. `registry.ts` lists them.
+ */
+export interface DestinationDescriptor<C extends { type: string } = { type: string }> extends DestinationTypeSpec {
+  readonly type: C['type'];
+  readonly configSchema: ZodType<C, ZodTypeDef, unknown>;
+  readonly defaultLimits: DeliveryLimits;
+  create(config: C): Destination;
+}
+
+/** Types a descriptor by its config schema. */
+export function defineDestination<C extends { type: string }>(descriptor: DestinationDescriptor<C>): DestinationDescriptor<C> {
+  return descriptor;
 }
 
 /** The destination refused the request and retrying cannot help (auth, not found, validation). */

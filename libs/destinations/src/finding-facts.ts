@@ -83,6 +83,12 @@ export function byUrgency(a: Finding, b: Finding): number {
   );
 }
 
+/** Everything the group held is resolved: the root message, ticket or alert can say so. */
+export function isAllResolved(n: Notification): boolean {
+  const { new: added, regressed, open, resolved } = n.changes;
+  return added.length === 0 && regressed.length === 0 && open.length === 0 && stillOpen(n).count === 0 && resolved.length > 0;
+}
+
 /**
  * The records of what is open in a notification's group, most urgent first: new and regressed, and of
  * what was told already those the notification carries (changed ones; all of them for whole-state routes).

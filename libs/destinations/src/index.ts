@@ -1,6 +1,8 @@
 export * from './destination';
 export * from './ledger.repository';
 export * from './registry';
+export * from './config';
+export { isAllResolved } from './finding-facts';
 export * from './slack';
 export * from './jira';
 export * from './pagerduty';

@@ -1,29 +1,41 @@
-import type { DestinationConfig } from '@klaxon/platform';
-import type { Destination } from './destination';
-import { GitHubDestination } from './github/github.destination';
-import { JiraDestination } from './jira/jira.destination';
-import { PagerDutyDestination } from './pagerduty/pagerduty.destination';
-import { SlackDestination } from './slack/slack.destination';
-import { WebhookDestination } from './webhook/webhook.destination';
+import type { DestinationConfig, DestinationTypes } from '@klaxon/platform';
+import type { DeliveryLimits, Destination, DestinationDescriptor } from './destination';
+import * as registered from './registered';
 
-/**
- * Destination type → constructor. The only place that lists them: adding a destination is a folder
- * plus one line here. Types not built yet are refused at start-up, not at delivery.
- */
-const FACTORIES: { [T in DestinationConfig['type']]?: (config: Extract<DestinationConfig, { type: T }>) => Destination } = {
-  slack: (config) => new SlackDestination(config),
-  jira: (config) => new JiraDestination(config),
-  pagerduty: (config) => new PagerDutyDestination(config),
-  github: (config) => new GitHubDestination(config),
-  webhook: (config) => new WebhookDestination(config),
-};
+/** Destination type → its descriptor, from `registered.ts`. */
+const DESCRIPTORS: ReadonlyMap<string, DestinationDescriptor> = (() => {
+  const byType = new Map<string, DestinationDescriptor>();
+  for (const descriptor of Object.values(registered) as unknown as DestinationDescriptor[]) {
+    if (byType.has(descriptor.type)) throw new Error(`destination type "${descriptor.type}" is registered twice`);
+    byType.set(descriptor.type, descriptor);
+  }
+  return byType;
+})();
 
-export function createDestination(config: DestinationConfig): Destination {
-  const factory = FACTORIES[config.type] as ((c: DestinationConfig) => Destination) | undefined;
-  if (!factory) throw new Error(`destination type "${config.type}" is not supported yet`);
-  return factory(config);
-}
+/** What the config parser checks `destinations:` with (platform's `parseConfig` takes it). */
+export const DESTINATION_TYPES: DestinationTypes = Object.fromEntries(DESCRIPTORS);
 
 export function supportedDestinationTypes(): string[] {
-  return Object.keys(FACTORIES);
+  return [...DESCRIPTORS.keys()];
+}
+
+function descriptorOf(type: string): DestinationDescriptor {
+  const descriptor = DESCRIPTORS.get(type);
+  if (!descriptor) throw new Error(`destination type "${type}" is not supported (supported: ${supportedDestinationTypes().join(', ')})`);
+  return descriptor;
+}
+
+/** The sender of a destination parsed by `parseConfig` (its type's schema filled its defaults). */
+export function createDestination(config: DestinationConfig): Destination {
+  return descriptorOf(config.type).create(config);
+}
+
+/** How a destination's queue is worked: the configured (or its type's default) rate limit, its type's concurrency. */
+export function deliveryLimits(config: DestinationConfig): DeliveryLimits {
+  return { rateLimit: config.rateLimit, concurrency: descriptorOf(config.type).defaultLimits.concurrency };
+}
+
+/** A type's own limits, before any `rateLimit` of the config. */
+export function defaultDeliveryLimits(type: string): DeliveryLimits {
+  return descriptorOf(type).defaultLimits;
 }

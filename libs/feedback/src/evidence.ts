@@ -1,4 +1,4 @@
-import type { Finding } from '@klaxon/findings';
+import { severityRank, type Finding, type Severity } from '@klaxon/findings';
 import type { Detection } from './rule-table';
 
 /** A connection a workload made, as runtime sensors report it. */
@@ -19,6 +19,12 @@ export interface Observation {
   /** What a reviewer recognises: the command line, or the file written or read. */
   sample?: string;
   egress?: Egress;
+  /** The finding's severity: how strongly the sensor rates what it saw. */
+  severity?: Severity;
+  /** `runtime` (a sensor saw it happen) or `deploy` (a policy or config scan of the workload). */
+  stage?: 'runtime' | 'deploy';
+  /** The container it was seen in, when the sensor or report named one. */
+  container?: string;
 }
 
 export interface DetectionEvidence {
@@ -28,6 +34,12 @@ export interface DetectionEvidence {
   firstSeen: string;
   lastSeen: string;
   samples: string[];
+  /** The strongest severity seen (absent on evidence recorded before it was kept: the rule's severity counts). */
+  severity?: Severity;
+  /** `runtime` once any occurrence was seen at run time, else `deploy` (absent on older evidence: runtime). */
+  stage?: 'runtime' | 'deploy';
+  /** The containers it was seen in, sorted, at most CONTAINER_LIMIT. */
+  containers?: string[];
 }
 
 /** Everything seen that backs one suggestion: per detection, and the connections observed. */
@@ -42,6 +54,7 @@ export interface Evidence {
 /** Bounds kept per suggestion: enough for a reviewer, bounded so a noisy workload cannot grow it without end. */
 export const SAMPLE_LIMIT = 5;
 export const EGRESS_LIMIT = 100;
+export const CONTAINER_LIMIT = 10;
 
 /**
  * A field of the sensor's own record. Parsers keep Falco's output fields flat (`proc.cmdline`) or under
@@ -84,6 +97,9 @@ export function observe(finding: Finding, detection: Detection): Observation {
     at: finding.observedAt,
     sample: sample && sample.length > 300 ? `${sample.slice(0, 297)}...` : sample,
     egress: egressOf(finding, detection),
+    severity: finding.severity,
+    stage: finding.kind === 'runtime' ? 'runtime' : 'deploy',
+    container: finding.workload?.container,
   };
 }
 
@@ -97,7 +113,11 @@ function egressKey(e: Egress): string {
  */
 export function accumulate(evidence: Evidence | undefined, observations: Observation[]): Evidence {
   const out: Evidence = evidence
-    ? { ...evidence, detections: evidence.detections.map((d) => ({ ...d, samples: [...d.samples] })), egress: [...evidence.egress] }
+    ? {
+        ...evidence,
+        detections: evidence.detections.map((d) => ({ ...d, samples: [...d.samples], ...(d.containers ? { containers: [...d.containers] } : {}) })),
+        egress: [...evidence.egress],
+      }
     : { count: 0, firstSeen: observations[0]?.at ?? '', lastSeen: observations[0]?.at ?? '', detections: [], egress: [] };
   const seenEgress = new Map(out.egress.map((e) => [egressKey(e), e]));
   for (const o of observations) {
@@ -113,6 +133,10 @@ export function accumulate(evidence: Evidence | undefined, observations: Observa
     if (o.at < d.firstSeen) d.firstSeen = o.at;
     if (o.at > d.lastSeen) d.lastSeen = o.at;
     if (o.sample && !d.samples.includes(o.sample) && d.samples.length < SAMPLE_LIMIT) d.samples.push(o.sample);
+    // Max, any-runtime and the smallest container names: the same whatever order observations come in.
+    if (o.severity && (!d.severity || severityRank(o.severity) > severityRank(d.severity))) d.severity = o.severity;
+    if (o.stage) d.stage = d.count === 1 ? o.stage : d.stage !== 'deploy' || o.stage === 'runtime' ? 'runtime' : 'deploy';
+    if (o.container && !d.containers?.includes(o.container)) d.containers = [...(d.containers ?? []), o.container].sort().slice(0, CONTAINER_LIMIT);
     if (o.egress) {
       const known = seenEgress.get(egressKey(o.egress));
       if (known) known.denied ||= o.egress.denied;

@@ -3,5 +3,6 @@ export * from './rule-table';
 export * from './detect';
 export * from './evidence';
 export * from './suggestion';
+export * from './proposal';
 export * from './markdown';
 export { toYaml } from './generators/yaml';

@@ -57,7 +57,7 @@ export const notificationSchema = z.object({
 export type Notification = z.infer<typeof notificationSchema>;
 export type NotificationChanges = Notification['changes'];
 
-/** The job of a `deliver.<type>` queue (named in libs/platform): one notification to one destination. */
+/** The job of a `deliver.<destination>` queue (named in libs/platform): one notification to one destination. */
 export const deliverJobSchema = z.object({ notification: notificationSchema });
 export type DeliverJob = z.infer<typeof deliverJobSchema>;
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig, exceptionSchema } from '@klaxon/platform';
+import { exceptionSchema } from '@klaxon/platform';
+import { parseConfig } from '@klaxon/destinations';
 import { formatRouteTest, findingProbeSchema, probeFinding, testRoute } from './route-test';
 import { routeByPath } from './route-tree';
 

@@ -4,7 +4,7 @@ import { fixturesOf, hostileFrom } from '../../../test/support/hostile';
 import { PARSERS } from './registry';
 import { IgnoredInput, ParseError, type SourceMeta } from './source';
 
-const RUNS = Number(process.env.FUZZ_RUNS ?? 120);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 400);
 const meta: SourceMeta = { eventId: 'fuzz', receivedAt: '2026-01-01T00:00:00.000Z', integration: 'fuzz', context: { repo: 'acme/shop' } };
 
 /**

@@ -124,7 +124,19 @@ export class IntakeResponse extends createZodDto(z.object({ eventId: z.string(),
 export class WebhookResponse extends createZodDto(
   z.object({ eventId: z.string(), format: z.string().optional(), ignored: z.string().optional(), duplicate: z.boolean().optional() }),
 ) {}
-export class SuggestionsResponse extends createZodDto(z.object({ ...page, items: z.array(suggestionSummary) })) {}
+const proposalSummary = z.object({
+  id: z.string(),
+  tier: z.enum(['proposal', 'lower']),
+  title: z.string(),
+  severity: z.string(),
+  workload: open.optional(),
+  image: open.optional(),
+  code: open.optional(),
+  evidence: open,
+  changes: z.object({ securityContextPatch: z.string().optional(), dockerfile: z.array(z.string()), ci: z.array(z.string()) }),
+  sections: z.array(suggestionSummary.extend({ priority: z.string(), lowerBecause: z.string().optional() })),
+});
+export class SuggestionsResponse extends createZodDto(z.object({ ...page, items: z.array(suggestionSummary), proposals: z.array(proposalSummary) })) {}
 export class SuggestionSummaryResponse extends createZodDto(suggestionSummary) {}
 export class SuggestionResponse extends createZodDto(
   z.object({ id: z.string(), rule: open, evidence: open, changes: open, policies: open, adoptedAt: z.string().optional() }).passthrough(),

@@ -5,7 +5,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { cleanupOpenApiDoc } from 'nestjs-zod';
-import { DESTINATION_TYPES, QUEUE, deliverQueue, type Runtime } from '@klaxon/platform';
+import { QUEUE, deliverQueue, type Runtime } from '@klaxon/platform';
 import { credentialFor } from './api-token.guard';
 
 /** Bearer token, or HTTP basic auth with the token as password (what a browser can send). */
@@ -28,7 +28,7 @@ export async function mountDashboards(app: NestFastifyApplication, runtime: Runt
   const fastify = app.getHttpAdapter().getInstance();
   const board = new BullBoardFastifyAdapter();
   board.setBasePath('/queues');
-  const names = [...Object.values(QUEUE), ...DESTINATION_TYPES.map(deliverQueue)];
+  const names = [...Object.values(QUEUE), ...Object.keys(runtime.config.destinations).map(deliverQueue)];
   createBullBoard({ queues: names.map((name) => new BullMQAdapter(runtime.queues.queue(name), { readOnlyMode: false })), serverAdapter: board });
   // The plugin is typed against the top-level fastify, the adapter against Nest's own copy: same runtime API.
   await fastify.register(

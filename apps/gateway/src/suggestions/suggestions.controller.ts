@@ -3,7 +3,16 @@ import { ApiResponse } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
-import { ruleTable, toYaml, type Suggestion, type SuggestionRule } from '@klaxon/feedback';
+import {
+  consolidate,
+  proposalSubject,
+  ruleTable,
+  suggestionId,
+  toYaml,
+  type Proposal,
+  type Suggestion,
+  type SuggestionRule,
+} from '@klaxon/feedback';
 import { Runtime } from '@klaxon/platform';
 import { SuggestionRepository, viewOf, type StoredSuggestion } from '@klaxon/triage';
 import { ApiError } from '../http/api-error';
@@ -34,6 +43,22 @@ function summary(s: View) {
     evidence: { count: s.evidence.count, firstSeen: s.evidence.firstSeen, lastSeen: s.evidence.lastSeen, detections: s.evidence.detections.map((d) => ({ rule: d.rule, count: d.count })) },
     policies: Object.keys(s.policies),
     adoptedAt: s.adoptedAt,
+  };
+}
+
+/** A proposal as listed: the merged evidence and changes, and its sections (each a suggestion to open or adopt). */
+function proposalSummary(p: Proposal) {
+  return {
+    id: p.id,
+    tier: p.tier,
+    title: p.title,
+    severity: p.severity,
+    workload: p.workload,
+    image: p.image,
+    code: p.code,
+    evidence: { count: p.evidence.count, firstSeen: p.evidence.firstSeen, lastSeen: p.evidence.lastSeen, sources: p.evidence.sources },
+    changes: p.changes,
+    sections: p.sections.map((s) => ({ ...summary(s.suggestion), priority: s.priority, lowerBecause: s.lowerBecause })),
   };
 }
 
@@ -73,11 +98,27 @@ export class SuggestionsController {
   async list(@Query() { repo, limit, offset }: SuggestionsQueryDto) {
     const { total, ids } = await this.repository.list(offset, limit, repo);
     const stored = await this.repository.getMany(ids);
-    const items = ids.flatMap((id) => {
+    const views = ids.flatMap((id) => {
       const view = stored.get(id) && viewOf(stored.get(id)!, this.table, this.runtime.config.feedback);
-      return view ? [summary(view)] : [];
+      return view ? [view] : [];
     });
-    return { total, offset, limit, items };
+    return { total, offset, limit, items: views.map(summary), proposals: await this.proposals(views) };
+  }
+
+  /**
+   * The proposals (and lower-priority items) of the subjects on this page, each whole: every suggestion
+   * of the subject, also those on other pages (the rule table names them all). Most urgent first.
+   */
+  private async proposals(page: View[]) {
+    const subjects = [...new Map(page.map((v) => [JSON.stringify(proposalSubject(v)), proposalSubject(v)])).values()];
+    const ids = [...new Set(subjects.flatMap((subject) => this.table.map((rule) => suggestionId(rule, subject))))];
+    const stored = await this.repository.getMany(ids);
+    const views = [...stored.values()].flatMap((s) => viewOf(s, this.table, this.runtime.config.feedback) ?? []);
+    const rank = (p: Proposal) => (p.tier === 'proposal' ? 0 : 1);
+    return consolidate(views, this.table, this.runtime.config.feedback)
+      .filter((p) => p.sections.length)
+      .sort((a, b) => rank(a) - rank(b) || b.evidence.lastSeen.localeCompare(a.evidence.lastSeen) || a.id.localeCompare(b.id))
+      .map(proposalSummary);
   }
 
   @ApiResponse({ status: 200, type: SuggestionResponse })

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadConfigFile, loadExceptionsFile } from '@klaxon/platform';
+import { loadConfigFile } from '@klaxon/destinations';
+import { loadExceptionsFile } from '@klaxon/platform';
 
 export function configPath(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env.KLAXON_CONFIG ?? 'config/klaxon.yaml');

@@ -1,8 +1,15 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { DESTINATION_TYPES, Runtime, StatsRepository, deliverQueue } from '@klaxon/platform';
+import { JOB, Runtime, StatsRepository, deliverQueue } from '@klaxon/platform';
 import { deliverJobSchema, type DeliverJob } from '@klaxon/routing';
-import { DESTINATIONS, LedgerRepository, alreadySent, type DeliveryLedger, type Destination } from '@klaxon/destinations';
-import { DELIVERY_LIMITS } from './delivery-limits';
+import {
+  DESTINATIONS,
+  LedgerRepository,
+  alreadySent,
+  deliveryLimits,
+  supportedDestinationTypes,
+  type DeliveryLedger,
+  type Destination,
+} from '@klaxon/destinations';
 
 /**
  * Longer than any one send can take (a per-finding Jira notification makes many requests, each with a
@@ -24,7 +31,7 @@ function isOlder(notification: DeliverJob['notification'], previous: DeliveryLed
 }
 
 /**
- * `deliver.<type>`: one notification to one destination. The ledger makes it idempotent: a job retried
+ * `deliver.<destination>`: one notification to one destination. The ledger makes it idempotent: a job retried
  * after a send that was recorded is a no-op, and a later send under the same key updates what the
  * first one created.
  */
@@ -37,15 +44,34 @@ export class DeliverNotificationProcessor implements OnModuleInit {
     @Inject(DESTINATIONS) private readonly destinations: ReadonlyMap<string, Destination>,
   ) {}
 
+  /**
+   * One worker per configured destination on its own queue, `deliver.<name>`, with the destination's
+   * rate limit as BullMQ's limiter (shared by every notifier replica) and its type's concurrency.
+   */
   onModuleInit(): void {
-    const used = new Set(Object.values(this.runtime.config.destinations).map((d) => d.type));
-    for (const type of DESTINATION_TYPES.filter((t) => used.has(t))) {
-      const { limiter, concurrency } = DELIVERY_LIMITS[type];
-      this.runtime.queues.work({
-        queue: deliverQueue(type),
+    const { config, queues } = this.runtime;
+    for (const [name, destination] of Object.entries(config.destinations)) {
+      const { rateLimit, concurrency } = deliveryLimits(destination);
+      queues.work({
+        queue: deliverQueue(name),
         schema: deliverJobSchema,
         handle: (job) => this.execute(job),
-        options: { concurrency, ...(limiter && { limiter }) },
+        options: { concurrency, limiter: rateLimit && { max: rateLimit.max, duration: rateLimit.per } },
+      });
+    }
+    // Before queues were per destination they were per type (`deliver.slack`): jobs a previous version
+    // queued there move to their destination's queue under the same job id, so an upgrade loses none.
+    // (A destination named like a type already works that queue: execute() sends by the job's destination.)
+    const used = new Set(Object.values(config.destinations).map((d) => d.type));
+    for (const type of supportedDestinationTypes().filter((t) => used.has(t) && !Object.hasOwn(config.destinations, t))) {
+      queues.work({
+        queue: deliverQueue(type),
+        schema: deliverJobSchema,
+        handle: (job, { id }) =>
+          Object.hasOwn(config.destinations, job.notification.destination)
+            ? queues.add(deliverQueue(job.notification.destination), JOB.deliver, job, { jobId: id })
+            : this.execute(job),
+        options: { concurrency: 1 },
       });
     }
   }

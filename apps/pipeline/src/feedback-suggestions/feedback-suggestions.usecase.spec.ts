@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Finding } from '@klaxon/findings';
-import { feedbackConfigSchema, ruleTable, suggestionOf } from '@klaxon/feedback';
+import { feedbackConfigSchema, proposalOf, ruleTable } from '@klaxon/feedback';
 import { parserFor, type ReportContext } from '@klaxon/sources';
 import { SuggestionRepository } from '@klaxon/triage';
 import { dropPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
@@ -36,20 +36,53 @@ describe('FeedbackSuggestions on the test Redis', () => {
     return [...(await repository.getMany(ids)).values()].find((s) => s.rule === rule)?.evidence.count;
   };
 
-  it('creates one suggestion per (workload, rule) with the build it came from, as findings of kind suggestion', async () => {
-    const { outcome, suggestions } = await feedback.execute('evt_a', correlated(falco('checkout-hardening.jsonl', 'evt_a')));
+  let proposalFingerprint = '';
+
+  it('stores one suggestion per (workload, rule) and routes one proposal for the workload, with the build it came from', async () => {
+    const { outcome, suggestions, changes } = await feedback.execute('evt_a', correlated(falco('checkout-hardening.jsonl', 'evt_a')));
     expect(outcome.touched.map((t) => t.change)).toEqual(['new', 'new']);
-    expect(suggestions.map((s) => [s.kind, s.rule.id, s.code?.pullRequest])).toEqual([
-      ['suggestion', 'read-only-root-filesystem', 42],
-      ['suggestion', 'remove-package-manager', 42],
-    ]);
-    expect(suggestionOf(suggestions[0])?.evidence.count).toBe(3);
+    expect(changes.map((c) => [c.change, c.finding.kind, c.finding.rule.id, c.finding.code?.pullRequest])).toEqual([['new', 'suggestion', 'hardening-proposal', 42]]);
+    const proposal = proposalOf(suggestions[0])!;
+    expect(proposal.sections.map((s) => s.suggestion.rule.id)).toEqual(['read-only-root-filesystem', 'remove-package-manager']);
+    // One Falco event (the package manager) backs both rules: merged evidence counts it once.
+    expect(proposal.evidence.count).toBe(3);
+    expect(proposal.changes.securityContextPatch).toContain('readOnlyRootFilesystem: true');
+    proposalFingerprint = suggestions[0].fingerprint;
   });
 
   it('a retried job (same event) counts nothing twice and answers as the first time', async () => {
     const again = await feedback.execute('evt_a', correlated(falco('checkout-hardening.jsonl', 'evt_a')));
     expect(again.outcome.touched.map((t) => t.change)).toEqual(['new', 'new']);
+    expect(again.changes.map((c) => [c.change, c.finding.fingerprint])).toEqual([['new', proposalFingerprint]]);
     expect(await count('read-only-root-filesystem')).toBe(3);
+  });
+
+  it('more evidence and a new rule update the same proposal in place, one more section', async () => {
+    const { changes } = await feedback.execute('evt_b', correlated(falco('checkout-hardening-more.jsonl', 'evt_b')));
+    const proposal = changes.find((c) => c.finding.fingerprint === proposalFingerprint);
+    expect(proposal?.change).toBe('updated');
+    const p = proposalOf(proposal!.finding)!;
+    expect(p.evidence.detections.find((d) => d.rule === 'Launch Package Management Process in Container')?.count).toBe(2);
+    // The shell was only a Falco Notice, but the workload was attacked: its rule joins the proposal (ranked last).
+    expect(p.sections.map((s) => [s.suggestion.rule.id, s.priority])).toEqual([
+      ['read-only-root-filesystem', 'medium'],
+      ['remove-package-manager', 'medium'],
+      ['remove-shells-and-block-exec', 'low'],
+    ]);
+    // The empty lower-priority item is withdrawn (a no-op for routing where it was never told).
+    expect(changes.filter((c) => c !== proposal).map((c) => [c.change, c.finding.rule.id])).toEqual([['resolved', 'hardening-lower-priority']]);
+  });
+
+  it('a workload seen only by a weak detection gets a low item, promoted into a proposal when a strong one follows', async () => {
+    const debugPod = falco('events-prod-shop.ndjson', 'evt_d').filter((f) => f.workload?.name === 'debug');
+    const weak = await feedback.execute('evt_d', debugPod);
+    expect(weak.changes.map((c) => [c.change, c.finding.rule.id, c.finding.severity])).toEqual([['new', 'hardening-lower-priority', 'low']]);
+    const strong = await feedback.execute('evt_e', debugPod.map((f) => ({ ...f, severity: 'high' as const, observedAt: '2026-11-23T12:00:00Z' })));
+    expect(strong.changes.map((c) => [c.change, c.finding.rule.id])).toEqual([
+      ['updated', 'hardening-proposal'],
+      ['resolved', 'hardening-lower-priority'],
+    ]);
+    expect(strong.changes[1].finding.fingerprint).toBe(weak.changes[0].finding.fingerprint);
   });
 
   it('events processed at the same time by several workers all count (optimistic writes retry on conflict)', async () => {
@@ -59,8 +92,8 @@ describe('FeedbackSuggestions on the test Redis', () => {
     const results = await Promise.all(events.map((id, i) => workers[i % 3].execute(id, correlated(falco('checkout-hardening-more.jsonl', id)))));
     expect(results.every((r) => r.outcome.touched.some((t) => t.id && t.change === 'updated'))).toBe(true);
     // Each delivery has one package-manager event: read-only-root-filesystem grows by one per event.
-    expect(await count('read-only-root-filesystem')).toBe(3 + events.length);
-    expect(await count('remove-shells-and-block-exec')).toBe(events.length);
+    expect(await count('read-only-root-filesystem')).toBe(4 + events.length);
+    expect(await count('remove-shells-and-block-exec')).toBe(1 + events.length);
   });
 
   it('reads the build from correlated labels when correlation left no code', () => {

@@ -1,14 +1,16 @@
 import type { Code, Finding } from '@klaxon/findings';
 import {
   accumulate,
+  consolidate,
   observe,
+  proposalFinding,
+  proposalId,
+  proposalSubject,
   subjectOf,
-  suggestionFinding,
   suggestionId,
   triggeredRules,
   type FeedbackConfig,
   type Observation,
-  type Suggestion,
   type SuggestionRule,
   type SuggestionSubject,
 } from '@klaxon/feedback';
@@ -23,11 +25,13 @@ interface Pending {
 }
 
 /**
- * A touched suggestion for routing: `new` the first time it is seen, `updated` when this input only
- * grew its evidence (routing then sends the group again, so the PR comment shows the new counts).
+ * A touched proposal (or lower-priority item) for routing: `new` when every suggestion of its subject was
+ * made by this input, `updated` when it grew (routing then sends the group again, so the ticket and the
+ * PR comment show the current sections and counts), `resolved` when it lost its last section to the
+ * other tier (a no-op where it was never told).
  */
 export interface SuggestionChange {
-  change: 'new' | 'updated';
+  change: 'new' | 'updated' | 'resolved';
   finding: Finding;
 }
 
@@ -53,8 +57,9 @@ export function buildOf(f: Finding): Code | undefined {
 
 /**
  * The feedback step for one input: its runtime findings → the suggestions they trigger, deduplicated
- * per (workload or image repository, suggestion), evidence folded into what was seen before. Returns
- * the suggestions touched, as findings of kind `suggestion` for routing.
+ * per (workload or image repository, suggestion), evidence folded into what was seen before. What is
+ * routed is not each suggestion but the proposal of each subject touched (libs/feedback/src/proposal.ts):
+ * one finding per subject and tier, rebuilt from every suggestion of the subject.
  */
 export class FeedbackSuggestions {
   /** Jobs of this process write one after another; only other processes can make a write conflict. */
@@ -127,13 +132,26 @@ export class FeedbackSuggestions {
     return this.changesOf(outcome, eventId);
   }
 
+  /**
+   * The proposals of the subjects this outcome touched, rebuilt from all their suggestions as stored now:
+   * a retried job (same outcome) routes the same findings.
+   */
   private async changesOf(outcome: FeedbackOutcome, eventId: string): Promise<{ outcome: FeedbackOutcome; suggestions: Finding[]; changes: SuggestionChange[] }> {
-    const stored = await this.repository.getMany(outcome.touched.map((t) => t.id));
-    const changes = outcome.touched.flatMap(({ id, change }) => {
-      const s = stored.get(id);
-      const view = s && viewOf(s, this.table, this.config);
-      return view ? [{ change, finding: suggestionFinding(view, eventId) }] : [];
-    });
+    const touched = await this.repository.getMany(outcome.touched.map((t) => t.id));
+    const subjects = new Map([...touched.values()].map((s) => [proposalId('proposal', proposalSubject(s)), proposalSubject(s)]));
+    // Every suggestion a subject can have is named by the rule table: no index of subjects is needed.
+    const ids = [...new Set([...subjects.values()].flatMap((subject) => this.table.map((rule) => suggestionId(rule, subject))))];
+    const stored = await this.repository.getMany(ids);
+    const views = [...stored.values()].flatMap((s) => viewOf(s, this.table, this.config) ?? []);
+    const change = new Map(outcome.touched.map((t) => [t.id, t.change]));
+    const changes: SuggestionChange[] = [];
+    for (const proposal of consolidate(views, this.table, this.config)) {
+      const all = views.filter((v) => proposalId('proposal', proposalSubject(v)) === proposalId('proposal', proposalSubject(proposal)));
+      const allNew = all.every((v) => change.get(v.id) === 'new');
+      if (proposal.sections.length) changes.push({ change: allNew ? 'new' : 'updated', finding: proposalFinding(proposal, eventId) });
+      // Emptied: withdraw it where it was told (its sections moved to the other tier or their rule was removed).
+      else if (!allNew) changes.push({ change: 'resolved', finding: proposalFinding(proposal, eventId) });
+    }
     return { outcome, suggestions: changes.map((c) => c.finding), changes };
   }
 

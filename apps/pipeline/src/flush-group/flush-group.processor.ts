@@ -1,5 +1,5 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
-import { JOB, Runtime, QUEUE, deliverQueue, flushGroupJobSchema, type DestinationType, type FlushGroupJob } from '@klaxon/platform';
+import { JOB, Runtime, QUEUE, deliverQueue, flushGroupJobSchema, type FlushGroupJob } from '@klaxon/platform';
 import { GroupRepository, WHOLE_STATE_TYPES, notificationsOf, routeByPath } from '@klaxon/routing';
 import { armGroupTimer } from './group-timer';
 
@@ -28,10 +28,9 @@ export class FlushGroupProcessor implements OnModuleInit {
     if (!outcome) return;
     const notifications = notificationsOf(outcome, route, groupId, seq, now);
     await Promise.all(
-      notifications.map((notification) => {
-        const type = config.destinations[notification.destination].type as DestinationType;
-        return queues.add(deliverQueue(type), JOB.deliver, { notification }, { jobId: `deliver-${notification.id}` });
-      }),
+      notifications.map((notification) =>
+        queues.add(deliverQueue(notification.destination), JOB.deliver, { notification }, { jobId: `deliver-${notification.id}` }),
+      ),
     );
     const routed = { notifications: notifications.length, destinations: route.to };
     // An input's own findings and the stored findings it rescored are told apart on the event, so the

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { toFinding, type Batch, type Finding } from '@klaxon/findings';
-import { Runtime, createLogger, parseConfig } from '@klaxon/platform';
+import { Runtime, createLogger } from '@klaxon/platform';
+import { parseConfig } from '@klaxon/destinations';
 import { GroupRepository, groupChanges, notificationsOf, routeByPath } from '@klaxon/routing';
 import { AssetRepository, ExceptionRepository, ExceptionStore, FindingRepository, TriageBatch } from '@klaxon/triage';
 import { dropPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
@@ -149,7 +150,7 @@ describe('the retention sweep', () => {
     now = t0 + 60 * DAY;
     const letter = (id: string, daysAgo: number) => ({
       id,
-      queue: 'deliver.webhook',
+      queue: 'deliver.siem',
       jobName: 'deliver-notification',
       data: {},
       error: { name: 'DestinationRejected', message: '400' },

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { toFinding, type Finding, type Severity } from '@klaxon/findings';
-import { githubDestinationSchema, type GitHubDestinationConfig } from '@klaxon/platform';
+import { githubDestinationSchema, type GitHubDestinationConfig } from './config';
 import type { Notification, NotificationChanges } from '@klaxon/routing';
 import { APP_ID, GitHubEmulator, INSTALLATION_ID } from '../../../../test/emulators/github.emulator';
 import { DestinationRejected, DestinationUnavailable, RateLimited } from '../destination';

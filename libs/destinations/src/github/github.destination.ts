@@ -3,8 +3,8 @@ import { createAppAuth } from '@octokit/auth-app';
 import { retry } from '@octokit/plugin-retry';
 import { throttling } from '@octokit/plugin-throttling';
 import { Octokit } from '@octokit/rest';
-import type { GitHubDestinationConfig } from '@klaxon/platform';
 import type { Notification } from '@klaxon/routing';
+import type { GitHubDestinationConfig } from './config';
 import { DestinationRejected, DestinationUnavailable, RateLimited, type DeliveryLedger, type Destination } from '../destination';
 import { DEFAULT_RETRY_AFTER_MS, REQUEST_TIMEOUT_MS, retryAfterMs } from '../http-failure';
 import {
@@ -53,7 +53,7 @@ const IN_PROCESS_WAIT_MAX_S = 3;
  *
  * Retries and rate limits are layered: plugin-throttling paces writes (one per second per token, as
  * GitHub asks) and waits out a short primary or secondary limit once; longer ones become RateLimited,
- * which delays the whole deliver.github queue. plugin-retry retries a 5xx once in the client, then the
+ * which delays the destination's whole deliver.<name> queue. plugin-retry retries a 5xx once in the client, then the
  * queue's exponential backoff takes over. 401, 404 and 422 are final: dead letters.
  */
 export class GitHubDestination implements Destination {

@@ -111,7 +111,7 @@ function renderWith(n: Notification, target: PullRequestTarget, changes: Notific
   const commit = target.headSha ? ` at ${target.headSha.slice(0, 7)}` : '';
   const title =
     open.length === 0 && suggestions.length
-      ? `### 🛡️ Klaxon: ${suggestions.length} hardening suggestion${suggestions.length === 1 ? '' : 's'} from runtime`
+      ? `### 🛡️ Klaxon: ${suggestions.length} hardening proposal${suggestions.length === 1 ? '' : 's'} from runtime`
       : open.length === 0
       ? `### ✅ Klaxon: no open findings${commit}`
       : `### 🛡️ Klaxon: ${open.length} open finding${open.length === 1 ? '' : 's'}${commit}`;

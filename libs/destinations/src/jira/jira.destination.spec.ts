@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { toFinding, type Finding, type Severity } from '@klaxon/findings';
-import { jiraDestinationSchema, type JiraDestinationConfig } from '@klaxon/platform';
+import { jiraDestinationSchema, type JiraDestinationConfig } from './config';
 import type { Notification, NotificationChanges } from '@klaxon/routing';
 import { JiraEmulator } from '../../../../test/emulators/jira.emulator';
 import { DestinationRejected, DestinationUnavailable, RateLimited } from '../destination';
@@ -129,7 +129,7 @@ describe('JiraDestination, one ticket per finding', () => {
 
     ledger = await destination.send(notification({ open: [critical], new: [high] }, '2024-11-23T16:00:00.000Z'), ledger);
     expect(jira.issue('SEC-1')!.comments).toHaveLength(0);
-    ledger = await destination.send(notification({ open: [critical, high] }, '2024-11-23T22:30:00.000Z'), ledger);
+    await destination.send(notification({ open: [critical, high] }, '2024-11-23T22:30:00.000Z'), ledger);
 
     expect(jira.issue('SEC-1')!.comments).toHaveLength(1);
     expect(jira.issue('SEC-1')!.comments[0]!.body).toContain('saw this again at 2024\\-11\\-23T22:30:00.000Z');

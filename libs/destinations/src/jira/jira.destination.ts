@@ -1,10 +1,10 @@
 import JiraApi from 'jira-client';
 import type { Finding, Severity } from '@klaxon/findings';
-import type { JiraDestinationConfig } from '@klaxon/platform';
 import type { Notification } from '@klaxon/routing';
+import type { JiraDestinationConfig } from './config';
 import { DestinationRejected, DestinationUnavailable, type DeliveryLedger, type Destination } from '../destination';
 import { bodyDetail, failureFromStatus, REQUEST_TIMEOUT_MS } from '../http-failure';
-import { isAllResolved } from '../slack/render';
+import { isAllResolved } from '../finding-facts';
 import {
   changesDoc,
   comments,

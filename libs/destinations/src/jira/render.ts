@@ -64,8 +64,9 @@ function oneLine(text: string): string {
 /** The ticket of one finding: what it is, where, how bad, and what to do. */
 export function findingTicket(f: Finding, priorities: Record<Severity, string>): TicketFields {
   const where = f.artifact?.repository ?? (f.workload?.name ? `${f.workload.namespace}/${f.workload.name}` : f.code?.repo);
-  // Parsers often name the rule in the title already ("CVE-2024-5535 in openssl — …"): not twice.
-  const what = f.title.includes(f.rule.id) ? f.title : `${findingName(f)}${f.title ? `: ${f.title}` : ''}`;
+  // Parsers often name the rule in the title already ("CVE-2024-5535 in openssl — …"): not twice. A
+  // hardening proposal's rule id only says which tier it is; its title says what it is.
+  const what = f.kind === 'suggestion' || f.title.includes(f.rule.id) ? f.title : `${findingName(f)}${f.title ? `: ${f.title}` : ''}`;
   const summary = cut(oneLine(`[${f.severity}] ${what}${where ? ` (${where})` : ''}`), JIRA_SUMMARY_MAX);
   return {
     summary,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { toFinding, type Finding, type Severity } from '@klaxon/findings';
-import { pagerdutyDestinationSchema, type PagerDutyDestinationConfig } from '@klaxon/platform';
+import { pagerdutyDestinationSchema, type PagerDutyDestinationConfig } from './config';
 import type { Notification, NotificationChanges } from '@klaxon/routing';
 import { DEFAULT_ROUTING_KEY, PagerDutyEmulator } from '../../../../test/emulators/pagerduty.emulator';
 import { DestinationRejected, DestinationUnavailable, RateLimited } from '../destination';

@@ -2,17 +2,17 @@ import { readFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { event } from '@pagerduty/pdjs';
-import type { PagerDutyDestinationConfig } from '@klaxon/platform';
 import type { Notification } from '@klaxon/routing';
+import type { PagerDutyDestinationConfig } from './config';
 import { DestinationUnavailable, type DeliveryLedger, type Destination } from '../destination';
 import { bodyDetail, failureFromStatus, networkFailure, REQUEST_TIMEOUT_MS } from '../http-failure';
-import { isAllResolved } from '../slack/render';
+import { isAllResolved } from '../finding-facts';
 import { dedupKeyOf, renderTrigger } from './render';
 
 /**
  * pdjs answers a 429 by waiting `retryTimeout` (20 s by default) and sending again, three times,
  * inside one call. Klaxon keeps that but short: one delivery attempt is at most four requests over
- * about three seconds, after which the 429 reaches the queue, which delays the whole deliver.pagerduty
+ * about three seconds, after which the 429 reaches the queue, which delays the destination's whole deliver.<name>
  * queue without spending an attempt. 5xx and network errors are not retried by pdjs: the queue's
  * exponential backoff covers them.
  */

@@ -1,2 +1,3 @@
-export { renderSlack, escapeMrkdwn, isAllResolved, SLACK_LIMITS, type SlackRenderOptions, type SlackRendering } from './render';
+export { renderSlack, escapeMrkdwn, SLACK_LIMITS, type SlackRenderOptions, type SlackRendering } from './render';
 export { SlackDestination } from './slack.destination';
+export * from './config';

@@ -1,6 +1,7 @@
 import type { ContextBlock, DividerBlock, HeaderBlock, KnownBlock, SectionBlock } from '@slack/types';
 import { compareSeverityDesc, SEVERITIES, type Finding, type Severity } from '@klaxon/findings';
 import { allFindings, stillOpen, type Notification } from '@klaxon/routing';
+import { isAllResolved } from '../finding-facts';
 
 export interface SlackRenderOptions {
   /** Klaxon's public base URL: when set, rule ids link to `/v1/findings/{fingerprint}`. */
@@ -59,12 +60,6 @@ export function escapeMrkdwn(raw: string, max = Number.POSITIVE_INFINITY): strin
     out += piece;
   }
   return `${out}…`;
-}
-
-/** Everything the group held is resolved: the root message can say so. */
-export function isAllResolved(n: Notification): boolean {
-  const { new: added, regressed, open, resolved } = n.changes;
-  return added.length === 0 && regressed.length === 0 && open.length === 0 && stillOpen(n).count === 0 && resolved.length > 0;
 }
 
 /**

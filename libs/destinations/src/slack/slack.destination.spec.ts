@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SEVERITIES, toFinding, type Finding, type Severity } from '@klaxon/findings';
-import type { SlackDestinationConfig } from '@klaxon/platform';
+import type { SlackDestinationConfig } from './config';
 import type { Notification, NotificationChanges } from '@klaxon/routing';
 import { SlackEmulator } from '../../../../test/emulators/slack.emulator';
 import { DestinationRejected, DestinationUnavailable, RateLimited } from '../destination';

@@ -1,6 +1,6 @@
 import { ErrorCode, LogLevel, WebClient, type WebAPICallError } from '@slack/web-api';
-import type { SlackDestinationConfig } from '@klaxon/platform';
 import type { Notification } from '@klaxon/routing';
+import type { SlackDestinationConfig } from './config';
 import {
   DestinationRejected,
   DestinationUnavailable,
@@ -8,7 +8,8 @@ import {
   type DeliveryLedger,
   type Destination,
 } from '../destination';
-import { isAllResolved, renderSlack, type SlackRenderOptions, type SlackRendering } from './render';
+import { isAllResolved } from '../finding-facts';
+import { renderSlack, type SlackRenderOptions, type SlackRendering } from './render';
 
 /**
  * Slack answers these with HTTP 200 `{ok:false}` and retrying cannot help: the token, the channel or

@@ -1,1 +1,2 @@
 export { WebhookDestination, signBody, SIGNATURE_HEADER, IDEMPOTENCY_HEADER, type WebhookPayload } from './webhook.destination';
+export * from './config';

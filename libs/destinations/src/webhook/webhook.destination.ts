@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
-import type { WebhookDestinationConfig } from '@klaxon/platform';
 import type { Notification } from '@klaxon/routing';
+import type { WebhookDestinationConfig } from './config';
 import type { DeliveryLedger, Destination } from '../destination';
-import { isAllResolved } from '../slack/render';
+import { isAllResolved } from '../finding-facts';
 import { bodyDetail, failureFromStatus, networkFailure, REQUEST_TIMEOUT_MS } from '../http-failure';
 
 export const SIGNATURE_HEADER = 'x-klaxon-signature-256';

@@ -95,6 +95,12 @@ export const feedbackConfigSchema = z
     /** Registries the trusted-registry policy admits; default: the registry the image came from. */
     trustedRegistries: z.array(z.string()).default([]),
     rules: z.array(suggestionRuleOverrideSchema).default([]),
+    /**
+     * The threshold of a workload's hardening proposal: rules of at least this severity join it; a workload
+     * counts as attacked when a runtime detection of at least this severity was seen in it. The rest is
+     * the workload's separate lower-priority item (libs/feedback/src/proposal.ts).
+     */
+    proposalMinSeverity: severitySchema.default('medium'),
   })
   .strict()
   .default({});

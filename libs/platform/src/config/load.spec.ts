@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+// Destinations are checked by their own types' schemas, which libs/destinations registers: the full parse.
+import { loadConfigFile, parseConfig } from '@klaxon/destinations';
 import { resolveCredentials } from '../auth/credentials';
-import { ConfigError, loadConfigFile, loadExceptionsFile, parseConfig, parseExceptions } from './load';
+import { ConfigError, loadExceptionsFile, parseConfig as parseWithoutDestinationTypes, parseExceptions } from './load';
 
 const root = resolve(__dirname, '../../../..');
 const exampleEnv = {
@@ -139,6 +141,12 @@ describe('config loading', () => {
   it('refuses credentials in a destination URL, naming its path', () => {
     const text = 'destinations:\n  siem:\n    type: webhook\n    url: https://klaxon:s3cret@siem.example.com/hook\nroutes: {}\n';
     expect(problemsOf(() => parseConfig(text, {}))).toEqual([expect.stringMatching(/^destinations\.siem\.url: credentials in the URL/)]);
+  });
+
+  it('without destination types, refuses a config naming a destination rather than leave it unchecked', () => {
+    expect(parseWithoutDestinationTypes('routes: {}\n', {}).destinations).toEqual({});
+    const problems = problemsOf(() => parseWithoutDestinationTypes(minimal('  to: [slack-sec]'), {}));
+    expect(problems).toEqual([expect.stringMatching(/^destinations\.slack-sec\.type: destination types are not known to this parser/)]);
   });
 
   it('rejects an exception with neither expiry nor permanent', () => {

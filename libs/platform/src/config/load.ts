@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseDocument } from 'yaml';
 import type { ZodError, ZodType, ZodTypeDef } from 'zod';
 import { issuePath } from '@klaxon/findings';
-import { configSchema, exceptionsFileSchema, type ExceptionConfig, type KlaxonConfig } from './schema';
+import { configSchemaFor, exceptionsFileSchema, type DestinationTypes, type ExceptionConfig, type KlaxonConfig } from './schema';
 
 /** A config file that cannot be used. `problems` are `path: message` lines. */
 export class ConfigError extends Error {
@@ -83,8 +83,12 @@ function validate<T>(schema: ZodType<T, ZodTypeDef, unknown>, file: string, text
   return (result as { data: T }).data;
 }
 
-export function parseConfig(text: string, env: NodeJS.ProcessEnv = process.env, file = 'klaxon.yaml'): KlaxonConfig {
-  return validate(configSchema, file, text, env);
+/**
+ * `destinationTypes` checks the `destinations:` section (libs/destinations' `parseConfig` passes its
+ * registry); without them a config naming a destination is refused.
+ */
+export function parseConfig(text: string, env: NodeJS.ProcessEnv = process.env, file = 'klaxon.yaml', destinationTypes: DestinationTypes = {}): KlaxonConfig {
+  return validate(configSchemaFor(destinationTypes), file, text, env);
 }
 
 export function parseExceptions(text: string, env: NodeJS.ProcessEnv = process.env, file = 'exceptions.yaml'): ExceptionConfig[] {
@@ -99,8 +103,8 @@ function readText(file: string): string {
   }
 }
 
-export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env): KlaxonConfig {
-  return parseConfig(readText(file), env, file);
+export function loadConfigFile(file: string, env: NodeJS.ProcessEnv = process.env, destinationTypes: DestinationTypes = {}): KlaxonConfig {
+  return parseConfig(readText(file), env, file, destinationTypes);
 }
 
 export function loadExceptionsFile(file: string, env: NodeJS.ProcessEnv = process.env): ExceptionConfig[] {

@@ -16,122 +16,108 @@ export const durationSchema = z.string().transform((text, ctx) => {
 
 const port = z.coerce.number().int().min(0).max(65535);
 
-/** A destination endpoint. Credentials in it would be quoted by every error and log line that names the URL. */
-const endpointUrl = z
+/**
+ * Building blocks of destination config schemas (each destination's folder in libs/destinations holds
+ * its own). A destination endpoint: credentials in it would be quoted by every error and log line that
+ * names the URL.
+ */
+export const endpointUrl = z
   .string()
   .url()
   .refine((text) => {
+    // Refinements run on a value .url() already refused: that one is reported as not a URL, not thrown.
+    if (!URL.canParse(text)) return true;
     const url = new URL(text);
     return !url.username && !url.password;
   }, 'credentials in the URL (user:pass@) would end up in logs and dead letters; use the destination\'s secret or headers');
-const optionalText = z.string().optional().transform((v) => (v ? v : undefined));
-const required = (what: string) => z.string({ required_error: 'required' }).min(1, `${what} must not be empty`);
+export const optionalText = z.string().optional().transform((v) => (v ? v : undefined));
+export const requiredText = (what: string) => z.string({ required_error: 'required' }).min(1, `${what} must not be empty`);
+export const portSchema = port;
+const required = requiredText;
 
-export const slackDestinationSchema = z
+/** At most `max` sends per `per` (a duration), shared by every notifier replica: BullMQ's limiter on the destination's queue. */
+export const rateLimitSchema = z
   .object({
-    type: z.literal('slack'),
-    token: required('token'),
-    channel: required('channel'),
-    apiUrl: endpointUrl.default('https://slack.com/api/'),
+    max: z.number({ required_error: 'required', invalid_type_error: 'a whole number of sends' }).int('a whole number of sends').positive('at least 1'),
+    per: durationSchema.pipe(z.number().positive('a duration longer than 0')),
   })
   .strict();
-
-export const jiraDestinationSchema = z
-  .object({
-    type: z.literal('jira'),
-    protocol: z.enum(['http', 'https']).default('https'),
-    host: required('host'),
-    port: port.optional(),
-    username: required('username'),
-    password: required('password'),
-    apiVersion: z.coerce.string().default('2'),
-    project: required('project'),
-    issueType: z.string().default('Bug'),
-    doneTransition: z.string().default('Done'),
-    reopenTransition: z.string().default('Reopen'),
-    /** Extra fields set on created issues: components, custom fields. */
-    fields: z.record(z.unknown()).optional(),
-    /** Team label value → Jira account id of the assignee. */
-    assignees: z.record(z.string()).optional(),
-    /** The finding label whose value picks the assignee from `assignees`. */
-    assigneeLabel: z.string().default('team'),
-    /** Klaxon severity → Jira priority name, for schemes that renamed them. */
-    priorities: z
-      .object({ critical: z.string(), high: z.string(), medium: z.string(), low: z.string(), info: z.string() })
-      .partial()
-      .strict()
-      .optional(),
-    /** A finding seen again adds at most one comment per this interval to its open ticket. */
-    commentEvery: durationSchema.default('24h'),
-    /** One ticket per finding (default) or per notification group. */
-    ticketPer: z.enum(['finding', 'group']).default('finding'),
-  })
-  .strict();
-
-export const pagerdutyDestinationSchema = z
-  .object({
-    type: z.literal('pagerduty'),
-    routingKey: required('routingKey'),
-    eventsUrl: endpointUrl
-      .refine((u) => u.startsWith('https://'), 'the PagerDuty client speaks only https')
-      .default('https://events.pagerduty.com/v2/enqueue'),
-    /** PEM file of extra CAs trusted for eventsUrl: a self-hosted proxy with a private CA, or a test server. */
-    caFile: optionalText,
-  })
-  .strict();
-
-export const githubDestinationSchema = z
-  .object({
-    type: z.literal('github'),
-    token: optionalText,
-    appId: optionalText,
-    privateKey: optionalText,
-    installationId: optionalText,
-    baseUrl: endpointUrl.default('https://api.github.com'),
-    checkRuns: z.boolean().default(false),
-  })
-  .strict()
-  .superRefine((g, ctx) => githubAuthProblems(g).forEach((p) => ctx.addIssue({ code: z.ZodIssueCode.custom, ...p })));
+export type RateLimit = z.output<typeof rateLimitSchema>;
 
 /**
- * Only a GitHub App installation may write check runs: GitHub answers 403 to a personal, fine-grained,
- * OAuth or user-to-server token. Those are recognised by their prefixes (ghp_, github_pat_, gho_, ghu_)
- * and refused up front; an installation token (ghs_, such as the GITHUB_TOKEN of GitHub Actions) is
- * accepted, though it lasts an hour: appId and privateKey let Klaxon renew its own.
+ * What the config parser needs to know of one destination type: the schema of its own keys (with its
+ * `type` literal) and its default rate limit. libs/destinations' registry hands one per type to
+ * `parseConfig`; platform knows no destination itself.
  */
-const USER_TOKEN = /^(ghp_|github_pat_|gho_|ghu_)/;
+export interface DestinationTypeSpec {
+  readonly configSchema: z.ZodType<{ type: string }, z.ZodTypeDef, unknown>;
+  readonly defaultLimits: { readonly rateLimit?: RateLimit };
+}
+export type DestinationTypes = Readonly<Record<string, DestinationTypeSpec>>;
 
-function githubAuthProblems(g: { token?: string; appId?: string; privateKey?: string; checkRuns: boolean }): { path: string[]; message: string }[] {
-  if (!g.token && !(g.appId && g.privateKey)) return [{ path: [], message: 'needs token, or appId and privateKey' }];
-  if (g.checkRuns && g.token && USER_TOKEN.test(g.token)) {
-    return [
-      {
-        path: ['checkRuns'],
-        message:
-          'only a GitHub App may create check runs (GitHub answers 403 to a personal or OAuth token): set appId, privateKey and installationId instead of token, or checkRuns: false',
-      },
-    ];
-  }
-  return [];
+/** A parsed destination: its type's own keys, and the rate limit in force (configured or its type's default; none: concurrency only). */
+export interface DestinationConfig {
+  type: string;
+  rateLimit?: RateLimit;
+  [key: string]: unknown;
 }
 
-export const webhookDestinationSchema = z
-  .object({
-    type: z.literal('webhook'),
-    url: endpointUrl,
-    secret: optionalText,
-    headers: z.record(z.string()).optional(),
-  })
-  .strict();
+/** A destination's name is part of its queue's name (`deliver.<name>`) and of its ledger keys. */
+const DESTINATION_NAME = /^[A-Za-z0-9][\w.-]*$/;
 
-export const destinationSchema = z.discriminatedUnion('type', [
-  slackDestinationSchema,
-  jiraDestinationSchema,
-  pagerdutyDestinationSchema,
-  // discriminatedUnion needs plain objects: the GitHub refinement runs in the config's superRefine.
-  githubDestinationSchema.innerType(),
-  webhookDestinationSchema,
-]);
+/** Keys every destination has, whatever its type. */
+const destinationEnvelope = z
+  .object({ type: z.string({ required_error: 'required', invalid_type_error: 'a destination type name' }).min(1, 'required'), rateLimit: rateLimitSchema.optional() })
+  .passthrough();
+
+/**
+ * `destinations:` name → destination. Each is checked by its type's own schema (from `types`), with
+ * issues named `destinations.<name>.<field>`; a type not in `types` is refused with the list of them.
+ */
+function destinationsSchema(types: DestinationTypes) {
+  const supported = Object.keys(types);
+  return z
+    .record(z.unknown())
+    .transform((record, ctx) => {
+      const out: Record<string, DestinationConfig> = {};
+      // A destination with problems stays named, so routes that send to it are not reported as well.
+      const failed = (name: string) => (out[name] = { type: '' });
+      const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: z.ZodIssueCode.custom, path, message });
+      for (const [name, value] of Object.entries(record)) {
+        if (!DESTINATION_NAME.test(name)) {
+          issue([name], 'a destination name is letters, digits, ".", "_" and "-" (it names the queue deliver.<name>)');
+        }
+        const envelope = destinationEnvelope.safeParse(value);
+        if (!envelope.success) {
+          envelope.error.issues.forEach((i) => ctx.addIssue({ ...i, path: [name, ...i.path] }));
+          failed(name);
+          continue;
+        }
+        const { type, rateLimit, ...own } = envelope.data;
+        const spec = Object.hasOwn(types, type) ? types[type] : undefined;
+        if (!spec) {
+          issue(
+            [name, 'type'],
+            supported.length
+              ? `unknown destination type "${type}" (supported: ${supported.join(', ')})`
+              : 'destination types are not known to this parser: parse the config with parseConfig of @klaxon/destinations',
+          );
+          failed(name);
+          continue;
+        }
+        const parsed = spec.configSchema.safeParse({ type, ...own });
+        if (!parsed.success) {
+          parsed.error.issues.forEach((i) => ctx.addIssue({ ...i, path: [name, ...i.path] }));
+          failed(name);
+          continue;
+        }
+        const limit = rateLimit ?? spec.defaultLimits.rateLimit;
+        out[name] = { ...parsed.data, ...(limit ? { rateLimit: limit } : {}) };
+      }
+      return out;
+    })
+    .default({});
+}
 
 export interface RouteConfig {
   name?: string;
@@ -286,7 +272,7 @@ export const retentionConfigSchema = z
   })
   .strict();
 
-export const configSchema = z
+const configObject = z
   .object({
     server: z
       .object({
@@ -361,7 +347,7 @@ export const configSchema = z
       })
       .strict()
       .default({}),
-    destinations: z.record(destinationSchema).default({}),
+    destinations: destinationsSchema({}),
     routes: routeSchema,
     gate: z
       .object({
@@ -383,27 +369,35 @@ export const configSchema = z
     jobs: jobsConfigSchema.default({}),
     retention: retentionConfigSchema.default({}),
   })
-  .strict()
-  .superRefine((config, ctx) => {
-    for (const [name, dest] of Object.entries(config.destinations)) {
-      if (dest.type === 'github') {
-        githubAuthProblems(dest).forEach((p) => ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['destinations', name, ...p.path], message: p.message }));
+  .strict();
+
+/** Every destination a route sends to is declared. */
+function routesNameDeclaredDestinations(config: z.output<typeof configObject>, ctx: z.RefinementCtx): void {
+  const walk = (route: RouteConfig, path: (string | number)[]) => {
+    route.to?.forEach((dest, i) => {
+      if (!config.destinations[dest]) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.custom,
+          path: [...path, 'to', i],
+          message: `unknown destination "${dest}" (declared: ${Object.keys(config.destinations).join(', ') || 'none'})`,
+        });
       }
-    }
-    const walk = (route: RouteConfig, path: (string | number)[]) => {
-      route.to?.forEach((dest, i) => {
-        if (!config.destinations[dest]) {
-          ctx.addIssue({
-            code: z.ZodIssueCode.custom,
-            path: [...path, 'to', i],
-            message: `unknown destination "${dest}" (declared: ${Object.keys(config.destinations).join(', ') || 'none'})`,
-          });
-        }
-      });
-      route.routes.forEach((child, i) => walk(child, [...path, 'routes', i]));
-    };
-    walk(config.routes, ['routes']);
-  });
+    });
+    route.routes.forEach((child, i) => walk(child, [...path, 'routes', i]));
+  };
+  walk(config.routes, ['routes']);
+}
+
+/**
+ * The config's schema, with `types` checking the destinations (libs/destinations passes its registry).
+ * Without them, a config naming any destination is refused.
+ */
+export function configSchemaFor(types: DestinationTypes = {}) {
+  return configObject.extend({ destinations: destinationsSchema(types) }).superRefine(routesNameDeclaredDestinations);
+}
+
+/** The config's schema without destination types: for sections other than `destinations`. */
+export const configSchema = configSchemaFor();
 
 export const exceptionSchema = z
   .object({
@@ -425,12 +419,6 @@ export const exceptionSchema = z
 export const exceptionsFileSchema = z.object({ exceptions: z.array(exceptionSchema).default([]) }).strict();
 
 export type KlaxonConfig = z.output<typeof configSchema>;
-export type DestinationConfig = z.output<typeof destinationSchema>;
-export type SlackDestinationConfig = z.output<typeof slackDestinationSchema>;
-export type JiraDestinationConfig = z.output<typeof jiraDestinationSchema>;
-export type PagerDutyDestinationConfig = z.output<typeof pagerdutyDestinationSchema>;
-export type GitHubDestinationConfig = z.output<typeof githubDestinationSchema>;
-export type WebhookDestinationConfig = z.output<typeof webhookDestinationSchema>;
 export type ExceptionConfig = z.output<typeof exceptionSchema>;
 export type RiskConfig = z.output<typeof riskConfigSchema>;
 export type ApiTokenConfig = z.output<typeof apiTokenSchema>;

@@ -15,17 +15,18 @@ export const QUEUE = {
   retention: 'retention',
 } as const;
 
-export const DESTINATION_TYPES = ['slack', 'jira', 'pagerduty', 'github', 'webhook'] as const;
-export type DestinationType = (typeof DESTINATION_TYPES)[number];
-
-/** One delivery queue per destination type, so each has its own rate limit and workers. */
-export function deliverQueue(type: DestinationType): string {
-  return `deliver.${type}`;
+/**
+ * One delivery queue per configured destination (`deliver.<destination name>`), so that each has its
+ * own rate limit (BullMQ's limiter is per queue), workers, and 429 pause: one Slack workspace answering
+ * 429 does not hold back another.
+ */
+export function deliverQueue(destination: string): string {
+  return `deliver.${destination}`;
 }
 
 /**
  * One collector queue per follow-up kind (`collect.harbor-report`), so each pull has its own worker,
- * rate limit and credentials, the way each destination type has its delivery queue.
+ * rate limit and credentials, the way each destination has its delivery queue.
  */
 export function collectQueue(kind: string): string {
   return `collect.${kind}`;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { toFinding, type Finding } from '@klaxon/findings';
-import { parseConfig } from '@klaxon/platform';
+import { parseConfig } from '@klaxon/destinations';
 import { dropPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
 import { groupChanges, notificationsOf } from './group';
 import { GroupRepository, type PendingChange } from './group.repository';

@@ -44,6 +44,13 @@ describe('policyreport parser', () => {
     expect(hostPath.workload).toMatchObject({ kind: 'Pod', name: 'checkout-7d9c5b6f4-x2k8p' });
   });
 
+  it('takes the arrival time for a result whose timestamp no date can hold (found by the fuzz bench)', () => {
+    const doc = JSON.parse(REPORT);
+    doc.results[0].timestamp = { seconds: Number.MAX_SAFE_INTEGER * 4 };
+    const first = parse(JSON.stringify(doc)).findings.find((f) => f.rule.id.startsWith(doc.results[0].policy));
+    expect(first?.observedAt).toBe(meta({}).receivedAt);
+  });
+
   it('declares one complete scope per resource and source, so a result that turns pass resolves', () => {
     expect(batch.scopes.map((s) => s.key).sort()).toEqual([
       policyScopeKey(DEPLOYMENT, 'kyverno'),

@@ -119,8 +119,9 @@ function severityOf(result: Result): Severity {
 }
 
 function observedAt(result: Result, meta: SourceMeta): string {
-  if (!result.timestamp || !Number.isFinite(result.timestamp.seconds)) return meta.receivedAt;
-  return new Date(result.timestamp.seconds * 1000).toISOString();
+  const at = result.timestamp ? new Date(result.timestamp.seconds * 1000) : undefined;
+  // A time past what a Date can hold (±8.64e15 ms) is no time: the report's arrival stands in for it.
+  return at && Number.isFinite(at.getTime()) ? at.toISOString() : meta.receivedAt;
 }
 
 function finding(result: Result, report: Report, resource: ResourceRef, meta: SourceMeta): Finding {

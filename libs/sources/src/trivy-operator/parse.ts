@@ -153,7 +153,6 @@ const complianceReportSchema = z
 type Metadata = z.infer<typeof metadataSchema>;
 type VulnerabilityReport = z.infer<typeof vulnerabilityReportSchema>;
 type Vulnerability = z.infer<typeof vulnerabilitySchema>;
-type ConfigAuditReport = z.infer<typeof configAuditReportSchema>;
 type Check = z.infer<typeof checkSchema>;
 
 const isTrivyOperator = (object: unknown) => typeOf(object).apiVersion === API_VERSION;

@@ -179,7 +179,11 @@ export class AssetRepository {
         // A deleted pod is a restart or a rollout step; its controller is what comes and goes.
         if (asset.kind === 'Pod' && asset.controller) continue;
         write.del(this.workloadKey(fact.id)).zrem(this.workloadsKey, fact.id).srem(this.nsWorkloadsKey(nsKey), fact.id);
-        for (const img of before?.images ?? []) if (img.digest) (write.zrem(this.runningKey(img.digest), fact.id), changes.digests.add(img.digest));
+        for (const img of before?.images ?? []) {
+          if (!img.digest) continue;
+          write.zrem(this.runningKey(img.digest), fact.id);
+          changes.digests.add(img.digest);
+        }
         changes.workloads.add(fact.id);
         previous.set(fact.id, undefined);
         continue;

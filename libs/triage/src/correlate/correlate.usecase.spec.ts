@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { toFinding, type Asset, type Batch, type Finding, type FindingDraft } from '@klaxon/findings';
-import { parseConfig } from '@klaxon/platform';
+import { parseConfig } from '@klaxon/destinations';
 import { parseInput } from '@klaxon/sources';
 import { dropPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
 import { AssetRepository } from '../assets/asset.repository';

@@ -31,7 +31,9 @@ async function request(path, { method = 'GET', body, text = false } = {}) {
     let message = res.statusText;
     try {
       message = JSON.parse(raw).message ?? message;
-    } catch {}
+    } catch {
+      // Not JSON: the status text says it.
+    }
     throw new Error(message);
   }
   if (text) return raw;
@@ -390,24 +392,34 @@ function Compliance() {
 function Suggestions() {
   const [data, error, reload] = usePoll('/v1/suggestions?limit=100');
   if (!data) return html`<${Loading} error=${error} />`;
+  const proposals = data.proposals ?? [];
   return html`<h1>Suggestions</h1>
-    <p class="muted">Hardening proposals derived from what runtime sensors saw, with the policies that would have stopped it.</p>
-    <table data-testid="suggestions">
-      <thead><tr><th>severity</th><th>suggestion</th><th>workload</th><th>evidence</th><th>adopted</th><th></th></tr></thead>
-      <tbody>
-        ${data.items.map(
-          (s) => html`<tr>
-            <td><${Sev} s=${s.severity} /></td>
-            <td><a href=${`#/suggestion/${enc(s.id)}`}>${s.title}</a></td>
-            <td>${workloadName(s.workload)}</td>
-            <td>${s.evidence.count} event(s), last ${when(s.evidence.lastSeen)}</td>
-            <td>${s.adoptedAt ? when(s.adoptedAt) : 'no'}</td>
-            <td>${isAdmin() && html`<${AdoptButton} id=${s.id} adopted=${!!s.adoptedAt} done=${reload} />`}</td>
-          </tr>`,
-        )}
-        ${data.items.length === 0 && html`<tr><td colspan="6" class="muted">no suggestions yet</td></tr>`}
-      </tbody>
-    </table>`;
+    <p class="muted">One hardening proposal per workload, derived from what runtime sensors saw, with a section per rule; lower-priority hygiene is listed apart.</p>
+    <div data-testid="suggestions">
+      ${proposals.map(
+        (p) => html`<section class="panel" data-testid=${p.tier === 'proposal' ? 'proposal' : 'proposal-lower'}>
+          <h2><${Sev} s=${p.severity} /> ${p.title}</h2>
+          <p class="muted">${p.sections.length} change(s) · ${p.evidence.count} detection(s) by ${p.evidence.sources.join(', ')} · last ${when(p.evidence.lastSeen)}</p>
+          <table>
+            <thead><tr><th>priority</th><th>suggestion</th><th>evidence</th><th>adopted</th><th></th></tr></thead>
+            <tbody>
+              ${p.sections.map(
+                (s) => html`<tr>
+                  <td><${Sev} s=${s.priority} /></td>
+                  <td><a href=${`#/suggestion/${enc(s.id)}`}>${s.title}</a>${s.lowerBecause ? html` <span class="muted">(${s.lowerBecause})</span>` : ''}</td>
+                  <td>${s.evidence.count} event(s), last ${when(s.evidence.lastSeen)}</td>
+                  <td>${s.adoptedAt ? when(s.adoptedAt) : 'no'}</td>
+                  <td>${isAdmin() && html`<${AdoptButton} id=${s.id} adopted=${!!s.adoptedAt} done=${reload} />`}</td>
+                </tr>`,
+              )}
+            </tbody>
+          </table>
+          ${p.changes.securityContextPatch && html`<details><summary>securityContext patch (every rule of this proposal)</summary><pre>${p.changes.securityContextPatch}</pre></details>`}
+          ${p.changes.dockerfile.length > 0 && html`<details><summary>Dockerfile changes</summary><ul>${p.changes.dockerfile.map((d) => html`<li>${d}</li>`)}</ul></details>`}
+        </section>`,
+      )}
+      ${proposals.length === 0 && html`<p class="muted">no suggestions yet</p>`}
+    </div>`;
 }
 
 function AdoptButton({ id, adopted, done }) {

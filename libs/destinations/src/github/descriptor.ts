@@ -1,0 +1,10 @@
+import { defineDestination } from '../destination';
+import { githubDestinationSchema, GITHUB_DELIVERY_LIMITS } from './config';
+import { GitHubDestination } from './github.destination';
+
+export const github = defineDestination({
+  type: 'github',
+  configSchema: githubDestinationSchema,
+  defaultLimits: GITHUB_DELIVERY_LIMITS,
+  create: (config) => new GitHubDestination(config),
+});

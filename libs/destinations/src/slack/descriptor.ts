@@ -1,0 +1,10 @@
+import { defineDestination } from '../destination';
+import { slackDestinationSchema, SLACK_DELIVERY_LIMITS } from './config';
+import { SlackDestination } from './slack.destination';
+
+export const slack = defineDestination({
+  type: 'slack',
+  configSchema: slackDestinationSchema,
+  defaultLimits: SLACK_DELIVERY_LIMITS,
+  create: (config) => new SlackDestination(config),
+});
