@@ -16,7 +16,10 @@ export default tseslint.config(
       // Intake hygiene matches control characters on purpose (they are refused in keys and labels).
       'no-control-regex': 'off',
       // `_`-prefixed names are deliberately unused (destructuring a field away, an unused callback argument).
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
     },
   },
   {

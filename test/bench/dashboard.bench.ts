@@ -21,9 +21,17 @@ export async function run(): Promise<string[]> {
   const redisServer = await startEmbeddedRedis({ dir, appendOnly: false });
   const config = parseConfig('routes:\n  to: []\n', { KLAXON_API_TOKEN: TOKEN }, 'bench.yaml');
   config.auth.apiToken = TOKEN;
-  const klaxon = await startKlaxon({ config, redisUrl: redisServer.url, prefix: 'bench', port: 0, host: '127.0.0.1', logger: createLogger({ level: 'silent' }) });
+  const klaxon = await startKlaxon({
+    config,
+    redisUrl: redisServer.url,
+    prefix: 'bench',
+    port: 0,
+    host: '127.0.0.1',
+    logger: createLogger({ level: 'silent' }),
+  });
   const url = klaxon.url!;
-  const api = (path: string, init: RequestInit = {}) => fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...init.headers } });
+  const api = (path: string, init: RequestInit = {}) =>
+    fetch(`${url}${path}`, { ...init, headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...init.headers } });
   const lines: string[] = [];
   try {
     const checkout = syntheticTrivyReport(PER_REPORT, `sha256:${'1'.repeat(64)}`);
@@ -51,7 +59,11 @@ export async function run(): Promise<string[]> {
       ['exceptions', '/v1/exceptions'],
       ['failed', '/v1/dead-letters?limit=100'],
     ];
-    lines.push(`10,000 stored findings; API call behind each view, median of 7 (target ≤ ${TARGET_MS} ms for the whole page):`, '| view | API ms |', '| --- | --- |');
+    lines.push(
+      `10,000 stored findings; API call behind each view, median of 7 (target ≤ ${TARGET_MS} ms for the whole page):`,
+      '| view | API ms |',
+      '| --- | --- |',
+    );
     for (const [name, path] of calls) {
       const times: number[] = [];
       for (let i = 0; i < 7; i++) {

@@ -34,7 +34,11 @@ function finding(group: number, i: number): Finding {
     title: `pkg-${i}: memory corruption`,
     severity: severities[i % severities.length]!,
     rule: { id: `CVE-2024-${10_000 + group * 10 + i}`, references: [`https://nvd.nist.gov/vuln/detail/CVE-2024-${10_000 + group * 10 + i}`] },
-    artifact: { registry: 'harbor.example.com', repository: `shop/svc-${group}`, digest: 'sha256:9f2c1a7e3b5d4c6f8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f' },
+    artifact: {
+      registry: 'harbor.example.com',
+      repository: `shop/svc-${group}`,
+      digest: 'sha256:9f2c1a7e3b5d4c6f8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f',
+    },
     package: { name: `pkg-${i}`, installed: '1.0.0', fixed: i % 2 ? undefined : '1.0.1' },
     code: { repo: 'acme/checkout', commit: COMMIT, pullRequest: 1000 + group },
     fixable: i % 2 === 0,
@@ -101,7 +105,15 @@ export async function run(): Promise<string[]> {
       type: 'jira',
       count: COUNT,
       destination: createDestination(
-        jiraDestinationSchema.parse({ type: 'jira', protocol: 'http', host: jira.host, port: jira.port, username: jira.username, password: jira.password, project: 'SEC' }),
+        jiraDestinationSchema.parse({
+          type: 'jira',
+          protocol: 'http',
+          host: jira.host,
+          port: jira.port,
+          username: jira.username,
+          password: jira.password,
+          project: 'SEC',
+        }),
       ),
       objects: () => jira.issues.length,
       what: 'tickets (one per finding)',
@@ -109,7 +121,9 @@ export async function run(): Promise<string[]> {
     {
       type: 'pagerduty',
       count: COUNT,
-      destination: createDestination(pagerdutyDestinationSchema.parse({ type: 'pagerduty', routingKey: DEFAULT_ROUTING_KEY, eventsUrl: pd.eventsUrl, caFile: pd.caFile })),
+      destination: createDestination(
+        pagerdutyDestinationSchema.parse({ type: 'pagerduty', routingKey: DEFAULT_ROUTING_KEY, eventsUrl: pd.eventsUrl, caFile: pd.caFile }),
+      ),
       objects: () => pd.allAlerts().length,
       what: 'alerts',
     },

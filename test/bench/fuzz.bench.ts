@@ -63,9 +63,12 @@ export async function run(): Promise<string[]> {
   const dir = mkdtempSync(join(tmpdir(), 'klaxon-fuzz-bench-'));
   const redisServer = await startEmbeddedRedis({ dir, appendOnly: false });
   const probe = new IORedis(redisServer.url);
-  const config = parseConfig(`auth:\n  apiToken: \${KLAXON_API_TOKEN}\nserver:\n  intakeRateLimit: { perMinute: 100000000 }\nsources:\n${fuzzSourcesYaml()}\nroutes: {}\n`, {
-    KLAXON_API_TOKEN: TOKEN,
-  });
+  const config = parseConfig(
+    `auth:\n  apiToken: \${KLAXON_API_TOKEN}\nserver:\n  intakeRateLimit: { perMinute: 100000000 }\nsources:\n${fuzzSourcesYaml()}\nroutes: {}\n`,
+    {
+      KLAXON_API_TOKEN: TOKEN,
+    },
+  );
   const klaxon = await startKlaxon({ config, redisUrl: redisServer.url, port: 0, host: '127.0.0.1', logger: createLogger({ level: 'silent' }) });
   const usedMemory = async () => Number(/^used_memory:(\d+)/m.exec(await probe.info('memory'))![1]);
   try {

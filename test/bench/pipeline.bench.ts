@@ -76,4 +76,3 @@ routes:
     rmSync(dir, { recursive: true, force: true });
   }
 }
-

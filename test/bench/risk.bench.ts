@@ -53,7 +53,18 @@ function workload(at: string): Asset[] {
 }
 
 const exposure = (at: string): Asset[] => [
-  { type: 'service', cluster: 'prod-eu-1', namespace: 'prod-shop', name: 'checkout', serviceType: 'ClusterIP', selector: podLabels, ports: [], externalAddresses: [], labels: {}, observedAt: at },
+  {
+    type: 'service',
+    cluster: 'prod-eu-1',
+    namespace: 'prod-shop',
+    name: 'checkout',
+    serviceType: 'ClusterIP',
+    selector: podLabels,
+    ports: [],
+    externalAddresses: [],
+    labels: {},
+    observedAt: at,
+  },
   {
     type: 'ingress',
     cluster: 'prod-eu-1',
@@ -96,8 +107,18 @@ export async function run(): Promise<string[]> {
   const groups = new GroupRepository(redis, PREFIX);
   const step = async (batch: Batch, at: Date, cause: string) => {
     const result = await correlate.execute(batch, at);
-    await findings.upsert(result.batch.findings.map((finding) => ({ finding })), at, cause);
-    await groups.add(groupChanges(config.routes, result.rescored.map((r) => ({ ...r, eventId: cause }))), at);
+    await findings.upsert(
+      result.batch.findings.map((finding) => ({ finding })),
+      at,
+      cause,
+    );
+    await groups.add(
+      groupChanges(
+        config.routes,
+        result.rescored.map((r) => ({ ...r, eventId: cause })),
+      ),
+      at,
+    );
     return result;
   };
 
@@ -118,7 +139,13 @@ export async function run(): Promise<string[]> {
       const result = await step(batch, minute(2 + i), `evt-change-${i}`);
       const ms = performance.now() - started;
       const commands = (await redisCommandCount(redis)) - before;
-      rows.push([name, String(result.rescoredCount), String(result.rescored.length), `${Math.round(ms)} ms`, (commands / Math.max(result.rescoredCount, 1)).toFixed(2)]);
+      rows.push([
+        name,
+        String(result.rescoredCount),
+        String(result.rescored.length),
+        `${Math.round(ms)} ms`,
+        (commands / Math.max(result.rescoredCount, 1)).toFixed(2),
+      ]);
     }
     return [
       `Risk: a context change around ${FINDINGS.toLocaleString('en-US')} stored vulnerabilities of one image (re-score, then re-route those whose routes changed into their groups)`,

@@ -9,8 +9,22 @@ import { WORKLOAD, mib, secs, runKlaxon, type Figures, type Topology } from './v
 export async function run(): Promise<string[]> {
   const w = WORKLOAD;
   const setups: [string, Topology][] = [
-    ['1 pipeline + 1 notifier', [{ app: 'gateway', count: 1 }, { app: 'pipeline', count: 1 }, { app: 'notifier', count: 1 }]],
-    ['2 pipelines + 2 notifiers', [{ app: 'gateway', count: 1 }, { app: 'pipeline', count: 2 }, { app: 'notifier', count: 2 }]],
+    [
+      '1 pipeline + 1 notifier',
+      [
+        { app: 'gateway', count: 1 },
+        { app: 'pipeline', count: 1 },
+        { app: 'notifier', count: 1 },
+      ],
+    ],
+    [
+      '2 pipelines + 2 notifiers',
+      [
+        { app: 'gateway', count: 1 },
+        { app: 'pipeline', count: 2 },
+        { app: 'notifier', count: 2 },
+      ],
+    ],
   ];
   const results: [string, Figures][] = [];
   for (const [name, topology] of setups) results.push([name, await runKlaxon(w, topology, false)]);

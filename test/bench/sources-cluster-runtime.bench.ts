@@ -6,7 +6,12 @@ import { formatRate } from './support';
 const fixture = (dir: string, name: string) => readFileSync(resolve(__dirname, '../fixtures', dir, name), 'utf8');
 const json = (dir: string, name: string) => JSON.parse(fixture(dir, name));
 const SIZE = 5_000;
-const meta: SourceMeta = { eventId: 'evt-bench', receivedAt: '2026-11-23T10:00:00.000Z', integration: 'bench', context: { cluster: 'prod-eu-1' } as SourceMeta['context'] };
+const meta: SourceMeta = {
+  eventId: 'evt-bench',
+  receivedAt: '2026-11-23T10:00:00.000Z',
+  integration: 'bench',
+  context: { cluster: 'prod-eu-1' } as SourceMeta['context'],
+};
 
 /** `count` copies of the fixture's items, each made distinct so none collapse into one finding. */
 const spread = <T>(items: T[], count: number, vary: (item: T, i: number) => T): T[] =>
@@ -14,7 +19,11 @@ const spread = <T>(items: T[], count: number, vary: (item: T, i: number) => T): 
 
 function inputs(): { format: string; label: string; raw: string }[] {
   const report = json('policyreport', 'kyverno-v1alpha2-prod-shop.json');
-  report.results = spread(report.results.filter((r: any) => r.result === 'fail'), SIZE, (r: any, i) => ({ ...r, policy: `${r.policy}-${i}` }));
+  report.results = spread(
+    report.results.filter((r: any) => r.result === 'fail'),
+    SIZE,
+    (r: any, i) => ({ ...r, policy: `${r.policy}-${i}` }),
+  );
 
   const vulns = json('trivy-operator', 'vulnerabilityreport-checkout.json');
   vulns.report.vulnerabilities = spread(vulns.report.vulnerabilities, SIZE, (v: any, i) => ({ ...v, vulnerabilityID: `CVE-2026-${10000 + i}` }));
@@ -24,20 +33,43 @@ function inputs(): { format: string; label: string; raw: string }[] {
 
   const bench = json('kube-bench', 'master.json');
   const group = bench.Controls[0].tests[0];
-  group.results = spread(bench.Controls[0].tests.flatMap((t: any) => t.results), SIZE, (c: any, i) => ({ ...c, test_number: `9.${i}`, status: i % 2 ? 'FAIL' : 'WARN' }));
+  group.results = spread(
+    bench.Controls[0].tests.flatMap((t: any) => t.results),
+    SIZE,
+    (c: any, i) => ({ ...c, test_number: `9.${i}`, status: i % 2 ? 'FAIL' : 'WARN' }),
+  );
   bench.Controls[0].tests = [group];
 
   const pod = json('kubernetes', 'pod-checkout.json');
-  const pods = { apiVersion: 'v1', kind: 'List', items: spread([pod], SIZE, (p: any, i) => ({ ...p, metadata: { ...p.metadata, name: `checkout-7d9c5b6f4-${i}` } })) };
+  const pods = {
+    apiVersion: 'v1',
+    kind: 'List',
+    items: spread([pod], SIZE, (p: any, i) => ({ ...p, metadata: { ...p.metadata, name: `checkout-7d9c5b6f4-${i}` } })),
+  };
 
-  const falcoLines = fixture('falco', 'events-prod-shop.ndjson').trim().split('\n').map((l) => JSON.parse(l));
-  const falco = spread(falcoLines, SIZE, (e: any, i) => ({ ...e, rule: `${e.rule} ${i}` })).map((e) => JSON.stringify(e)).join('\n');
+  const falcoLines = fixture('falco', 'events-prod-shop.ndjson')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  const falco = spread(falcoLines, SIZE, (e: any, i) => ({ ...e, rule: `${e.rule} ${i}` }))
+    .map((e) => JSON.stringify(e))
+    .join('\n');
 
-  const tetragonLines = fixture('tetragon', 'events-prod-shop.ndjson').trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.process_exec || e.process_kprobe);
-  const tetragon = spread(tetragonLines, SIZE, (e: any) => e).map((e) => JSON.stringify(e)).join('\n');
+  const tetragonLines = fixture('tetragon', 'events-prod-shop.ndjson')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .filter((e) => e.process_exec || e.process_kprobe);
+  const tetragon = spread(tetragonLines, SIZE, (e: any) => e)
+    .map((e) => JSON.stringify(e))
+    .join('\n');
 
   const am = json('alertmanager', 'firing.json');
-  am.alerts = spread(am.alerts.filter((a: any) => a.status === 'firing'), SIZE, (a: any, i) => ({ ...a, labels: { ...a.labels, alertname: `${a.labels.alertname}${i}` }, fingerprint: i.toString(16) }));
+  am.alerts = spread(
+    am.alerts.filter((a: any) => a.status === 'firing'),
+    SIZE,
+    (a: any, i) => ({ ...a, labels: { ...a.labels, alertname: `${a.labels.alertname}${i}` }, fingerprint: i.toString(16) }),
+  );
 
   return [
     { format: 'policyreport', label: `PolicyReport, ${SIZE} fail results`, raw: JSON.stringify(report) },

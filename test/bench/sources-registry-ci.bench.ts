@@ -19,7 +19,11 @@ function scaled<T>(items: T[], count: number, vary: (item: T, i: number) => T): 
 function harborReport(): string {
   const doc = JSON.parse(fixture('harbor', 'report-checkout.json'));
   const report = doc['application/vnd.security.vulnerability.report; version=1.1'];
-  report.vulnerabilities = scaled(report.vulnerabilities, ITEMS, (v: { id: string; package: string }, i) => ({ ...v, id: `CVE-2024-${10000 + i}`, package: `${v.package}-${i % 700}` }));
+  report.vulnerabilities = scaled(report.vulnerabilities, ITEMS, (v: { id: string; package: string }, i) => ({
+    ...v,
+    id: `CVE-2024-${10000 + i}`,
+    package: `${v.package}-${i % 700}`,
+  }));
   return JSON.stringify(doc);
 }
 
@@ -57,14 +61,24 @@ interface Case {
 }
 
 const CASES: Case[] = [
-  { name: 'harbor-report (5,000 vulns)', format: 'harbor-report', raw: harborReport(), context: { image: 'harbor.example.com/shop/checkout:1.4.2', digest: DIGEST } },
+  {
+    name: 'harbor-report (5,000 vulns)',
+    format: 'harbor-report',
+    raw: harborReport(),
+    context: { image: 'harbor.example.com/shop/checkout:1.4.2', digest: DIGEST },
+  },
   { name: 'grype (5,000 matches)', format: 'grype', raw: grypeReport() },
   { name: 'sarif trivy (5,000 results)', format: 'sarif', raw: sarifReport('trivy-image.sarif.json') },
   { name: 'sarif codeql (5,000 results)', format: 'sarif', raw: sarifReport('codeql-checkout.sarif.json') },
   { name: 'sarif semgrep (5,000 results)', format: 'sarif', raw: sarifReport('semgrep-checkout.sarif.json'), context: { repo: 'acme/checkout' } },
   { name: 'quay vulnerability_found (3 vulns)', format: 'quay', raw: fixture('quay', 'vulnerabilities-found.json') },
   { name: 'harbor SCANNING_COMPLETED webhook', format: 'harbor', raw: fixture('harbor', 'scanning-completed.cloudevents.json') },
-  { name: 'github code_scanning_alert', format: 'github', raw: fixture('github', 'code-scanning-alert-created.json'), context: { event: 'code_scanning_alert' } },
+  {
+    name: 'github code_scanning_alert',
+    format: 'github',
+    raw: fixture('github', 'code-scanning-alert-created.json'),
+    context: { event: 'code_scanning_alert' },
+  },
   { name: 'github workflow_run', format: 'github', raw: fixture('github', 'workflow-run-completed.json'), context: { event: 'workflow_run' } },
   { name: 'gitlab pipeline', format: 'gitlab', raw: fixture('gitlab', 'pipeline-hook.json') },
 ];
@@ -87,7 +101,12 @@ export async function run(): Promise<string[]> {
   for (const c of CASES) {
     const parser = parserFor(c.format);
     if (!parser) throw new Error(`no parser for ${c.format}`);
-    const meta: SourceMeta = { eventId: 'evt_bench', receivedAt: '2026-11-23T10:00:00.000Z', integration: 'bench', context: (c.context ?? {}) as SourceMeta['context'] };
+    const meta: SourceMeta = {
+      eventId: 'evt_bench',
+      receivedAt: '2026-11-23T10:00:00.000Z',
+      integration: 'bench',
+      context: (c.context ?? {}) as SourceMeta['context'],
+    };
     const { ms, items } = time(() => {
       const batch = parser.parse(c.raw, meta);
       return batch.findings.length + batch.assets.length;

@@ -50,7 +50,12 @@ export function syntheticTrivyReport(count: number, digest: string, opts: { repo
       ImageConfig: { config: { Labels: { 'org.opencontainers.image.source': 'https://github.com/acme/checkout' } } },
     },
     Results: [
-      { Target: `harbor.example.com/${repository}:1.4.2 (debian 12.5)`, Class: 'os-pkgs', Type: 'debian', Vulnerabilities: Array.from({ length: half }, (_, i) => vuln(i)) },
+      {
+        Target: `harbor.example.com/${repository}:1.4.2 (debian 12.5)`,
+        Class: 'os-pkgs',
+        Type: 'debian',
+        Vulnerabilities: Array.from({ length: half }, (_, i) => vuln(i)),
+      },
       { Target: 'Node.js', Class: 'lang-pkgs', Type: 'node-pkg', Vulnerabilities: Array.from({ length: count - half }, (_, i) => vuln(half + i)) },
     ],
   });

@@ -301,7 +301,13 @@ receivers:
   const port = await freePort();
   const child = spawn(
     ALERTMANAGER,
-    [`--config.file=${join(dir, 'alertmanager.yml')}`, `--storage.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--cluster.listen-address=', '--log.level=warn'],
+    [
+      `--config.file=${join(dir, 'alertmanager.yml')}`,
+      `--storage.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--cluster.listen-address=',
+      '--log.level=warn',
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   child.stderr?.resume();
@@ -428,19 +434,23 @@ function klaxonBin(): string {
 
 function startKlaxonProcess(dir: string, redisUrl: string, app: string | undefined, port: number, name: string): ChildProcess {
   const prof = process.env.KLAXON_BENCH_CPU_PROF;
-  const child = spawn(process.execPath, [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=${name}.cpuprofile`] : []), klaxonBin(), 'start', ...(app ? [app] : [])], {
-    cwd: dir,
-    env: {
-      ...process.env,
-      LOG_LEVEL: 'warn',
-      KLAXON_API_TOKEN: 'versus-api-token',
-      KLAXON_CONFIG: join(dir, 'klaxon.yaml'),
-      SWC_NODE_PROJECT: join(ROOT, 'tsconfig.json'),
-      REDIS_URL: redisUrl,
-      PORT: String(port),
+  const child = spawn(
+    process.execPath,
+    [...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=${name}.cpuprofile`] : []), klaxonBin(), 'start', ...(app ? [app] : [])],
+    {
+      cwd: dir,
+      env: {
+        ...process.env,
+        LOG_LEVEL: 'warn',
+        KLAXON_API_TOKEN: 'versus-api-token',
+        KLAXON_CONFIG: join(dir, 'klaxon.yaml'),
+        SWC_NODE_PROJECT: join(ROOT, 'tsconfig.json'),
+        REDIS_URL: redisUrl,
+        PORT: String(port),
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
     },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  );
   child.stderr?.on('data', (chunk: Buffer) => process.stderr.write(`[${name}] ${chunk}`));
   return child;
 }
@@ -518,7 +528,12 @@ export async function runKlaxon(w: Workload, topology: Topology = [{ count: 1 }]
       const { execSync } = await import('node:child_process');
       const names = new Map<string, string>();
       for (const file of execSync('git ls-files "*.lua"', { cwd: ROOT }).toString().trim().split('\n')) {
-        names.set(createHash('sha1').update(readFileSync(join(ROOT, file), 'utf8')).digest('hex'), file.split('/').pop()!);
+        names.set(
+          createHash('sha1')
+            .update(readFileSync(join(ROOT, file), 'utf8'))
+            .digest('hex'),
+          file.split('/').pop()!,
+        );
       }
       const entries = (await probe.slowlog('GET', 200000)) as [number, number, number, string[]][];
       const by = new Map<string, [number, number]>();
@@ -529,7 +544,13 @@ export async function runKlaxon(w: Workload, topology: Topology = [{ count: 1 }]
         t[1]++;
         by.set(name, t);
       }
-      console.error([...by].sort((a, b) => b[1][0] - a[1][0]).slice(0, 25).map(([n, [u, c]]) => `${n}: ${(u / 1000).toFixed(0)} ms, ${c} calls`).join('\n'));
+      console.error(
+        [...by]
+          .sort((a, b) => b[1][0] - a[1][0])
+          .slice(0, 25)
+          .map(([n, [u, c]]) => `${n}: ${(u / 1000).toFixed(0)} ms, ${c} calls`)
+          .join('\n'),
+      );
     }
     if (measureRedis) {
       await waitDrained(probe);

@@ -20,7 +20,11 @@ describe('citations of the design', () => {
 
   it('name a docs/ file and one of its sections', () => {
     const citations = files.flatMap((f) =>
-      [...readFileSync(f, 'utf8').matchAll(/docs\/([\w-]+\.md), "?([A-Za-z][^")]*)/g)].map(([, doc, section]) => ({ from: f.slice(root.length + 1), doc, section })),
+      [...readFileSync(f, 'utf8').matchAll(/docs\/([\w-]+\.md), "?([A-Za-z][^")]*)/g)].map(([, doc, section]) => ({
+        from: f.slice(root.length + 1),
+        doc,
+        section,
+      })),
     );
     expect(citations.length).toBeGreaterThan(5);
     const broken = citations.filter(({ doc, section }) => {

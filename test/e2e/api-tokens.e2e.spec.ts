@@ -39,7 +39,8 @@ routes: {}
       expect(res.status, query).toBe(403);
       expect(await res.json()).toMatchObject({ error: 'forbidden', field: 'repo' });
     }
-    const gate = (repo: string) => as(CI_TOKEN, `/v1/gate?format=trivy&repo=${repo}&commit=1a2b3c4d`, { method: 'POST', body: trivy, headers: { 'content-type': 'application/json' } });
+    const gate = (repo: string) =>
+      as(CI_TOKEN, `/v1/gate?format=trivy&repo=${repo}&commit=1a2b3c4d`, { method: 'POST', body: trivy, headers: { 'content-type': 'application/json' } });
     expect((await gate('acme/checkout')).status).toBe(200);
     const other = await gate('acme/payments');
     expect(other.status).toBe(403);
@@ -82,7 +83,8 @@ routes: {}
 
   it('shows /queues to any token and lets only an admin change jobs', async () => {
     const basic = (token: string) => `Basic ${Buffer.from(`someone:${token}`).toString('base64')}`;
-    const board = (token: string, method = 'GET', path = '/queues/api/queues') => fetch(`${klaxon.url}${path}`, { method, headers: { authorization: basic(token) } });
+    const board = (token: string, method = 'GET', path = '/queues/api/queues') =>
+      fetch(`${klaxon.url}${path}`, { method, headers: { authorization: basic(token) } });
     expect((await board(CI_TOKEN)).status).toBe(200);
     const pause = await board(CI_TOKEN, 'PUT', '/queues/api/queues/pause');
     expect(pause.status).toBe(403);

@@ -13,7 +13,10 @@ describe('GET /v1/compliance: pass and fail per standard and control, with the f
     const res = await klaxon.api(path, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
     expect(res.status).toBe(202);
     const { eventId } = (await res.json()) as { eventId: string };
-    await waitFor(async () => ['triaged', 'routed'].includes(((await (await klaxon.api(`/v1/events/${eventId}`)).json()) as Json).status) || undefined, 'triage');
+    await waitFor(
+      async () => ['triaged', 'routed'].includes(((await (await klaxon.api(`/v1/events/${eventId}`)).json()) as Json).status) || undefined,
+      'triage',
+    );
   };
   const compliance = async (query = '') => {
     const res = await klaxon.api(`/v1/compliance${query}`);

@@ -133,10 +133,14 @@ async function runDay(inputs: readonly DayInput[]): Promise<Outcome> {
       const res = await klaxon.api(`/v1/${input.path}`, { method: 'POST', body: input.body, headers: dayHeaders(input) });
       expect(res.status, input.name).toBe(202);
       const { eventId } = (await res.json()) as { eventId: string };
-      const event = await waitFor(async () => {
-        const ev = await json(`/v1/events/${eventId}`);
-        return ev.triage || ev.status === 'ignored' || ev.status === 'quarantined' ? ev : undefined;
-      }, `triage of ${input.name}`, 30_000);
+      const event = await waitFor(
+        async () => {
+          const ev = await json(`/v1/events/${eventId}`);
+          return ev.triage || ev.status === 'ignored' || ev.status === 'quarantined' ? ev : undefined;
+        },
+        `triage of ${input.name}`,
+        30_000,
+      );
       expect(event.status, `${input.name}: ${JSON.stringify(event.error)}`).not.toBe('quarantined');
       rawFindings += event.parsed?.findings ?? 0;
     }
@@ -159,7 +163,10 @@ async function runDay(inputs: readonly DayInput[]): Promise<Outcome> {
       open: Object.values(findings).filter((s) => s === 'open').length,
       suggestions,
       proposals,
-      suggestionTickets: e.jira.issues.filter((i) => i.fields.labels.includes('klaxon-suggestion')).map((i) => i.fields.summary as string).sort(),
+      suggestionTickets: e.jira.issues
+        .filter((i) => i.fields.labels.includes('klaxon-suggestion'))
+        .map((i) => i.fields.summary as string)
+        .sort(),
       incidents: e.pagerduty.allAlerts().reduce((n, a) => n + a.incidents, 0),
       prComments: e.github.commentsOn('acme/checkout', 42).map((c) => ({ id: c.id, body: c.body })),
       jiraIssues: e.jira.issues.length,
@@ -177,19 +184,23 @@ async function settled(klaxon: TestKlaxon, e: Emulators): Promise<void> {
   const snapshot = () =>
     JSON.stringify([e.slack.messages.length, e.pagerduty.events.length, e.jira.issues.length, e.github.comments.map((c) => c.body), e.siem.deliveries.length]);
   let last = '';
-  await waitFor(async () => {
-    await new Promise((r) => setTimeout(r, 1000));
-    for (const queue of klaxon.runtime.queues.allQueues()) {
-      const counts = await queue.getJobCounts('waiting', 'active', 'prioritized');
-      if (counts.waiting + counts.active + counts.prioritized > 0) return undefined;
-      const soon = (await queue.getDelayed()).filter((j) => j.timestamp + (j.opts.delay ?? 0) < Date.now() + 5_000);
-      if (soon.length) return undefined;
-    }
-    const now = snapshot();
-    const stable = now === last;
-    last = now;
-    return stable || undefined;
-  }, 'the pipeline to settle', 120_000);
+  await waitFor(
+    async () => {
+      await new Promise((r) => setTimeout(r, 1000));
+      for (const queue of klaxon.runtime.queues.allQueues()) {
+        const counts = await queue.getJobCounts('waiting', 'active', 'prioritized');
+        if (counts.waiting + counts.active + counts.prioritized > 0) return undefined;
+        const soon = (await queue.getDelayed()).filter((j) => j.timestamp + (j.opts.delay ?? 0) < Date.now() + 5_000);
+        if (soon.length) return undefined;
+      }
+      const now = snapshot();
+      const stable = now === last;
+      last = now;
+      return stable || undefined;
+    },
+    'the pipeline to settle',
+    120_000,
+  );
 }
 
 describe('one day of one image, posted in order and in reverse to two fresh instances, ends the same', () => {
@@ -244,7 +255,13 @@ describe('one day of one image, posted in order and in reverse to two fresh inst
         { tier: 'proposal', title: 'Hardening proposal for Deployment prod-shop/checkout', rules: expect.any(Array) },
         { tier: 'lower', title: 'Lower-priority hardening for Pod dev-shop/debug', rules: ['restrict-egress'] },
       ]);
-      expect([...o.proposals[0].rules].sort()).toEqual(['drop-privileges', 'image-and-deploy-checks', 'read-only-root-filesystem', 'remove-shells-and-block-exec', 'restrict-egress']);
+      expect([...o.proposals[0].rules].sort()).toEqual([
+        'drop-privileges',
+        'image-and-deploy-checks',
+        'read-only-root-filesystem',
+        'remove-shells-and-block-exec',
+        'restrict-egress',
+      ]);
     }
     expect(reverse.proposals).toEqual(forward.proposals);
   });

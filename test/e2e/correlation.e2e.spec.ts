@@ -128,7 +128,9 @@ routes:
 
     // The same fixable critical, scored where it runs.
     const inProd = (prod.top as Json[]).find((f) => f.rule === 'CVE-2024-5535' && f.package === 'openssl') ?? prod.top[0];
-    expect(inProd.reasons).toEqual(expect.arrayContaining(['+15 production environment', expect.stringMatching(/^\+20 internet-facing via Ingress prod-shop\/checkout/)]));
+    expect(inProd.reasons).toEqual(
+      expect.arrayContaining(['+15 production environment', expect.stringMatching(/^\+20 internet-facing via Ingress prod-shop\/checkout/)]),
+    );
     expect(prod.risk).toBeGreaterThanOrEqual(80);
     expect(dev.risk).toBeLessThan(80);
     expect(dev.top[0].reasons.some((r: string) => r.includes('internet-facing') || r.includes('production'))).toBe(false);

@@ -156,7 +156,16 @@ routes:
 
       const seen = counts();
       const twice = [...seen].filter(([, n]) => n > 1).map(([fp]) => fp);
-      const report = { seed: SEED, runs: RUNS, killAfterMs: kills, alerts: expected, delivered: seen.size, lost: expected - seen.size, deliveredTwice: twice.length, resentSameIdempotencyKey: hook.deliveries.length - hook.processed().length };
+      const report = {
+        seed: SEED,
+        runs: RUNS,
+        killAfterMs: kills,
+        alerts: expected,
+        delivered: seen.size,
+        lost: expected - seen.size,
+        deliveredTwice: twice.length,
+        resentSameIdempotencyKey: hook.deliveries.length - hook.processed().length,
+      };
       console.info(`crash test: ${JSON.stringify(report)}`);
       expect(report).toMatchObject({ lost: 0, deliveredTwice: 0 });
       expect(await redis.zcard('klaxon:dead-letters')).toBe(0);

@@ -15,7 +15,8 @@ const FALCO_TOKEN = 'falco-token';
 /** A Falco detection whose command line an intruder wrote: it must show as text, never run. */
 const hostileShell = JSON.stringify({
   hostname: 'ip-10-20-3-17',
-  output: '16:05:00.000000000: Notice A shell was spawned in a container with an attached terminal (cmdline=sh -c <script>window.__owned=1</script><img src=x onerror="window.__owned=2">)',
+  output:
+    '16:05:00.000000000: Notice A shell was spawned in a container with an attached terminal (cmdline=sh -c <script>window.__owned=1</script><img src=x onerror="window.__owned=2">)',
   output_fields: {
     'container.id': '3b2f1c0e9d8a',
     'container.image.repository': 'harbor.example.com/shop/checkout',
@@ -99,12 +100,18 @@ routes:
     await post(`/v1/reports?format=trivy&repo=acme/checkout&pr=42&commit=${COMMIT}`, fixture('trivy/image-checkout.json'));
     const total = await page.getByTestId('findings-total').filter({ hasNotText: '0 finding(s)' }).textContent({ timeout: 20_000 });
     expect(Number.parseInt(total!, 10)).toBeGreaterThan(0);
-    await page.getByRole('link', { name: /CVE-2024-/ }).first().waitFor();
+    await page
+      .getByRole('link', { name: /CVE-2024-/ })
+      .first()
+      .waitFor();
     await shot('findings');
   });
 
   it('opens a finding and draws its chain: commit and PR → image digest → workloads → runtime', async () => {
-    await page.getByRole('link', { name: /CVE-2024-/ }).first().click();
+    await page
+      .getByRole('link', { name: /CVE-2024-/ })
+      .first()
+      .click();
     await page.getByTestId('finding-title').waitFor();
     const chain = page.getByTestId('chain');
     await expect.poll(() => chain.textContent()).toContain('acme/checkout');
@@ -132,7 +139,10 @@ routes:
   it('shows a Falco command line holding <script> as text, running nothing', async () => {
     await post('/v1/webhooks/falco', hostileShell, { authorization: `Bearer ${FALCO_TOKEN}` });
     await page.goto(`${klaxon.url}/ui/#/findings?kind=runtime`);
-    await page.getByRole('link', { name: /Terminal shell in container/ }).first().click({ timeout: 20_000 });
+    await page
+      .getByRole('link', { name: /Terminal shell in container/ })
+      .first()
+      .click({ timeout: 20_000 });
     const description = page.getByTestId('finding-description');
     await expect.poll(() => description.textContent()).toContain('<script>window.__owned=1</script>');
     expect(await page.evaluate('window.__owned')).toBeUndefined();
@@ -141,7 +151,10 @@ routes:
   });
 
   it('adopts a runtime-derived suggestion, with its policy YAML to copy', async () => {
-    await post('/v1/webhooks/falco', fixture('falco/checkout-hardening.jsonl'), { authorization: `Bearer ${FALCO_TOKEN}`, 'content-type': 'application/x-ndjson' });
+    await post('/v1/webhooks/falco', fixture('falco/checkout-hardening.jsonl'), {
+      authorization: `Bearer ${FALCO_TOKEN}`,
+      'content-type': 'application/x-ndjson',
+    });
     await page.goto(`${klaxon.url}/ui/#/suggestions`);
     const table = page.getByTestId('suggestions');
     await table.getByRole('button', { name: 'Adopt' }).first().waitFor({ timeout: 30_000 });

@@ -62,13 +62,17 @@ describe('per-destination rate limits in the running notifier', () => {
 
     // Settled: every group flushed (its deliver jobs queued; what is left in the group queue are the
     // repeat timers a day out) and the unlimited webhook sent each notification.
-    const groups = await waitFor(async () => {
-      const timers = await queue(QUEUE.group).getJobs(['wait', 'active', 'delayed', 'prioritized']);
-      const due = timers.filter((job) => (job.opts.delay ?? 0) < HOUR);
-      const siemJobs = await queue(deliverQueue('siem')).getJobCounts('wait', 'active', 'completed');
-      const settled = timers.length > 0 && due.length === 0 && siemJobs.wait + siemJobs.active === 0;
-      return settled && siemJobs.completed >= 3 && siem.processed().length === siemJobs.completed ? siemJobs.completed : undefined;
-    }, 'every group delivered to the unlimited webhook', 30_000);
+    const groups = await waitFor(
+      async () => {
+        const timers = await queue(QUEUE.group).getJobs(['wait', 'active', 'delayed', 'prioritized']);
+        const due = timers.filter((job) => (job.opts.delay ?? 0) < HOUR);
+        const siemJobs = await queue(deliverQueue('siem')).getJobCounts('wait', 'active', 'completed');
+        const settled = timers.length > 0 && due.length === 0 && siemJobs.wait + siemJobs.active === 0;
+        return settled && siemJobs.completed >= 3 && siem.processed().length === siemJobs.completed ? siemJobs.completed : undefined;
+      },
+      'every group delivered to the unlimited webhook',
+      30_000,
+    );
 
     const counts = (name: string) => queue(deliverQueue(name)).getJobCounts('wait', 'active', 'completed', 'delayed', 'failed');
     await waitFor(async () => (await counts('slack-sec')).completed === 1 && (await counts('audit')).completed === 2, 'the sends the limits allow');
@@ -112,7 +116,10 @@ describe('per-destination rate limits in the running notifier', () => {
       changes: { new: [finding], regressed: [], resolved: [], open: [] },
     };
     await klaxon.runtime.queues.add(deliverQueue('webhook'), JOB.deliver, { notification }, { jobId: 'deliver-legacy-window-1' });
-    await waitFor(() => siem.processed().find((d) => (d.body as { notification: { id: string } }).notification.id === 'legacy-window-1'), 'the legacy job delivered');
+    await waitFor(
+      () => siem.processed().find((d) => (d.body as { notification: { id: string } }).notification.id === 'legacy-window-1'),
+      'the legacy job delivered',
+    );
     expect((await klaxon.runtime.queues.queue(deliverQueue('siem')).getJob('deliver-legacy-window-1'))?.finishedOn).toBeGreaterThan(0);
   });
 });

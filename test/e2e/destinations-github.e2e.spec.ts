@@ -42,10 +42,14 @@ async function post(klaxon: TestKlaxon, body: string, query = ''): Promise<strin
 }
 
 const delivered = (klaxon: TestKlaxon, eventId: string) =>
-  waitFor(async () => {
-    const e = await klaxon.runtime.events.get(eventId);
-    return e && Object.keys(e.deliveries ?? {}).length ? e : undefined;
-  }, `the delivery of ${eventId}`, 30_000);
+  waitFor(
+    async () => {
+      const e = await klaxon.runtime.events.get(eventId);
+      return e && Object.keys(e.deliveries ?? {}).length ? e : undefined;
+    },
+    `the delivery of ${eventId}`,
+    30_000,
+  );
 
 const prComments = (gh: GitHubEmulator) => gh.commentsOn('acme/checkout', 42);
 
@@ -140,17 +144,25 @@ describe('GitHub delivery failures', () => {
     gh.reset();
     const prefix = testPrefix('e2e-gh-dlq');
     const wrongKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
-    const letterId = await withTestKlaxon(config(gh, wrongKey), async (broken) => {
-      await post(broken, report, PR_CONTEXT);
-      const letter = await deadLetterOf(broken, 'deliver.gh-pr');
-      expect(letter.error.message).toContain('github: HTTP 401 A JSON web token could not be decoded');
-      expect(letter.error.message).not.toContain('PRIVATE KEY');
-      return letter.id;
-    }, { prefix });
+    const letterId = await withTestKlaxon(
+      config(gh, wrongKey),
+      async (broken) => {
+        await post(broken, report, PR_CONTEXT);
+        const letter = await deadLetterOf(broken, 'deliver.gh-pr');
+        expect(letter.error.message).toContain('github: HTTP 401 A JSON web token could not be decoded');
+        expect(letter.error.message).not.toContain('PRIVATE KEY');
+        return letter.id;
+      },
+      { prefix },
+    );
 
-    await withTestKlaxon(config(gh), async (fixed) => {
-      await replay(fixed, letterId);
-      await waitFor(() => prComments(gh).length === 1, 'the comment after replay', 30_000);
-    }, { prefix });
+    await withTestKlaxon(
+      config(gh),
+      async (fixed) => {
+        await replay(fixed, letterId);
+        await waitFor(() => prComments(gh).length === 1, 'the comment after replay', 30_000);
+      },
+      { prefix },
+    );
   });
 });

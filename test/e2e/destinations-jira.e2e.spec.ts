@@ -141,19 +141,27 @@ describe('Jira delivery failures', () => {
   it('dead-letters a wrong password and delivers on replay once the config is fixed', async () => {
     jira.reset();
     const prefix = testPrefix('e2e-jira-dlq');
-    const letterId = await withTestKlaxon(config(jira, 'wrong-password'), async (broken) => {
-      await postReport(broken, report);
-      const letter = await deadLetterOf(broken, 'deliver.jira-sec');
-      expect(letter.error.message).toContain('jira: HTTP 401');
-      expect(letter.error.message).not.toContain('wrong-password');
-      expect(jira.issues).toEqual([]);
-      return letter.id;
-    }, { prefix });
+    const letterId = await withTestKlaxon(
+      config(jira, 'wrong-password'),
+      async (broken) => {
+        await postReport(broken, report);
+        const letter = await deadLetterOf(broken, 'deliver.jira-sec');
+        expect(letter.error.message).toContain('jira: HTTP 401');
+        expect(letter.error.message).not.toContain('wrong-password');
+        expect(jira.issues).toEqual([]);
+        return letter.id;
+      },
+      { prefix },
+    );
 
-    await withTestKlaxon(config(jira), async (fixed) => {
-      await replay(fixed, letterId);
-      await waitFor(() => jira.issues.length === criticals, 'the tickets after replay', 30_000);
-      expect((await deadLetters(fixed)).map((l) => l.id)).not.toContain(letterId);
-    }, { prefix });
+    await withTestKlaxon(
+      config(jira),
+      async (fixed) => {
+        await replay(fixed, letterId);
+        await waitFor(() => jira.issues.length === criticals, 'the tickets after replay', 30_000);
+        expect((await deadLetters(fixed)).map((l) => l.id)).not.toContain(letterId);
+      },
+      { prefix },
+    );
   });
 });

@@ -114,17 +114,25 @@ describe('PagerDuty delivery failures', () => {
   it('dead-letters an unknown routing key and delivers on replay once the config is fixed', async () => {
     pd.reset();
     const prefix = testPrefix('e2e-pd-dlq');
-    const letterId = await withTestKlaxon(config(pd, 'R0REVOKEDROUTINGKEY0000000000001'), async (broken) => {
-      await postReport(broken, report);
-      const letter = await deadLetterOf(broken, 'deliver.pd-oncall');
-      expect(letter.error.message).toContain('pagerduty: HTTP 400 Event object is invalid: Invalid routing key');
-      return letter.id;
-    }, { prefix });
+    const letterId = await withTestKlaxon(
+      config(pd, 'R0REVOKEDROUTINGKEY0000000000001'),
+      async (broken) => {
+        await postReport(broken, report);
+        const letter = await deadLetterOf(broken, 'deliver.pd-oncall');
+        expect(letter.error.message).toContain('pagerduty: HTTP 400 Event object is invalid: Invalid routing key');
+        return letter.id;
+      },
+      { prefix },
+    );
 
-    await withTestKlaxon(config(pd), async (fixed) => {
-      await replay(fixed, letterId);
-      await waitFor(() => pd.events.length === 1, 'the trigger after replay', 30_000);
-      expect(pd.events[0]).toMatchObject({ event_action: 'trigger', routing_key: DEFAULT_ROUTING_KEY, payload: { severity: 'critical' } });
-    }, { prefix });
+    await withTestKlaxon(
+      config(pd),
+      async (fixed) => {
+        await replay(fixed, letterId);
+        await waitFor(() => pd.events.length === 1, 'the trigger after replay', 30_000);
+        expect(pd.events[0]).toMatchObject({ event_action: 'trigger', routing_key: DEFAULT_ROUTING_KEY, payload: { severity: 'critical' } });
+      },
+      { prefix },
+    );
   });
 });

@@ -91,15 +91,23 @@ describe('webhook delivery failures', () => {
   it('dead-letters a wrong secret (401) and delivers on replay once it is fixed', async () => {
     hook.reset();
     const prefix = testPrefix('e2e-hook-dlq');
-    const letterId = await withTestKlaxon(config(hook, 'not-the-secret'), async (broken) => {
-      await postReport(broken, report);
-      const letter = await deadLetterOf(broken, 'deliver.hook');
-      expect(letter.error.message).toContain('webhook: HTTP 401');
-      return letter.id;
-    }, { prefix });
-    await withTestKlaxon(config(hook), async (fixed) => {
-      await replay(fixed, letterId);
-      await waitFor(() => hook.processed().length === 1, 'the delivery after replay', 30_000);
-    }, { prefix });
+    const letterId = await withTestKlaxon(
+      config(hook, 'not-the-secret'),
+      async (broken) => {
+        await postReport(broken, report);
+        const letter = await deadLetterOf(broken, 'deliver.hook');
+        expect(letter.error.message).toContain('webhook: HTTP 401');
+        return letter.id;
+      },
+      { prefix },
+    );
+    await withTestKlaxon(
+      config(hook),
+      async (fixed) => {
+        await replay(fixed, letterId);
+        await waitFor(() => hook.processed().length === 1, 'the delivery after replay', 30_000);
+      },
+      { prefix },
+    );
   });
 });

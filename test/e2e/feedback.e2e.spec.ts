@@ -129,7 +129,12 @@ gate:
     expect(list.items.map((s: Json) => s.rule).sort()).toEqual(['read-only-root-filesystem', 'remove-package-manager']);
     // The proposal they make together, each rule a section.
     expect(list.proposals).toHaveLength(1);
-    expect(list.proposals[0]).toMatchObject({ tier: 'proposal', severity: 'medium', workload: { namespace: 'prod-shop', name: 'checkout' }, evidence: { count: 3 } });
+    expect(list.proposals[0]).toMatchObject({
+      tier: 'proposal',
+      severity: 'medium',
+      workload: { namespace: 'prod-shop', name: 'checkout' },
+      evidence: { count: 3 },
+    });
     expect(list.proposals[0].sections.map((s: Json) => s.rule)).toEqual(['read-only-root-filesystem', 'remove-package-manager']);
     expect(list.proposals[0].changes.securityContextPatch).toContain('readOnlyRootFilesystem: true');
     const ro = list.items.find((s: Json) => s.rule === 'read-only-root-filesystem');
@@ -197,7 +202,13 @@ gate:
 
   it('an adopted suggestion makes the gate fail a manifest that breaks it', async () => {
     const gate = async () =>
-      (await (await klaxon.api('/v1/gate?format=trivy&repo=acme/checkout&pr=43', { method: 'POST', body: manifestScan, headers: { 'content-type': 'application/json' } })).json()) as Json;
+      (await (
+        await klaxon.api('/v1/gate?format=trivy&repo=acme/checkout&pr=43', {
+          method: 'POST',
+          body: manifestScan,
+          headers: { 'content-type': 'application/json' },
+        })
+      ).json()) as Json;
     expect((await gate()).pass).toBe(true);
     const list = (await (await klaxon.api('/v1/suggestions')).json()) as Json;
     const id = list.items.find((s: Json) => s.rule === 'read-only-root-filesystem').id;

@@ -73,7 +73,9 @@ gate:
     expect(run.output!.title).toBe('FAIL: 1 of 2 findings fail the gate');
     const summary = run.output!.summary!;
     expect(summary).toContain('| Verdict | Severity | Reason |');
-    expect(summary).toMatch(/^\| FAIL \| critical \| CVE-2024-45490 \(critical\) in libexpat1 2\.5\.0-1 → 2\.5\.0-1\+deb12u1: .*apt-get install -y --only-upgrade libexpat1/m);
+    expect(summary).toMatch(
+      /^\| FAIL \| critical \| CVE-2024-45490 \(critical\) in libexpat1 2\.5\.0-1 → 2\.5\.0-1\+deb12u1: .*apt-get install -y --only-upgrade libexpat1/m,
+    );
     expect(summary).toMatch(/^\| WARN \| critical \| CVE-2023-45853 \(critical\) in zlib1g .*no fix is available yet \|$/m);
   });
 

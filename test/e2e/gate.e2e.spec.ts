@@ -30,7 +30,15 @@ const unfixableOnly = reportWith(['CVE-2023-45853', 'zlib1g'], ['CVE-2023-52425'
 interface GateAnswer {
   pass: boolean;
   reasons: string[];
-  findings: { verdict: string; rule: string; severity: string; package?: { name: string; installed?: string; fixed?: string }; fix?: string; reason: string; exception?: { id: string; expires?: string } }[];
+  findings: {
+    verdict: string;
+    rule: string;
+    severity: string;
+    package?: { name: string; installed?: string; fixed?: string };
+    fix?: string;
+    reason: string;
+    exception?: { id: string; expires?: string };
+  }[];
   exceptions: { id: string; owner: string; expires?: string; findings: number }[];
   summary: { total: number; failed: number; warned: number; excepted: number };
 }
@@ -89,12 +97,19 @@ gate:
     expect(answer.pass).toBe(false);
     expect(answer.summary).toEqual({ total: 2, failed: 1, warned: 1, excepted: 0 });
     const failing = answer.findings.find((f) => f.verdict === 'fail')!;
-    expect(failing).toMatchObject({ rule: 'CVE-2024-45490', severity: 'critical', package: { name: 'libexpat1', installed: '2.5.0-1', fixed: '2.5.0-1+deb12u1' } });
+    expect(failing).toMatchObject({
+      rule: 'CVE-2024-45490',
+      severity: 'critical',
+      package: { name: 'libexpat1', installed: '2.5.0-1', fixed: '2.5.0-1+deb12u1' },
+    });
     expect(failing.fix).toContain('apt-get install -y --only-upgrade libexpat1');
     expect(answer.reasons[0]).toMatch(/^FAIL CVE-2024-45490 \(critical\) in libexpat1 2\.5\.0-1 → 2\.5\.0-1\+deb12u1: rebuild on a patched base image/);
     // The exception exists but has expired by now: it is named, and does not help.
     expect(answer.reasons[0]).toContain('exception "expat-in-review" expired 2025-02-01T00:00:00.000Z');
-    expect(answer.findings.find((f) => f.verdict === 'warn')).toMatchObject({ rule: 'CVE-2023-45853', reason: expect.stringContaining('no fix is available yet') });
+    expect(answer.findings.find((f) => f.verdict === 'warn')).toMatchObject({
+      rule: 'CVE-2023-45853',
+      reason: expect.stringContaining('no fix is available yet'),
+    });
   });
 
   it('passes the same report while an exception covers the finding, and names the exception with its expiry', async () => {
@@ -103,10 +118,22 @@ gate:
     expect(answer.pass).toBe(true);
     expect(answer.summary).toMatchObject({ failed: 0, excepted: 1, warned: 1 });
     expect(answer.exceptions).toEqual([
-      { id: 'expat-in-review', owner: 'team-checkout', reason: expect.stringContaining('APPSEC-231'), expires: '2025-02-01T00:00:00.000Z', permanent: false, findings: 1 },
+      {
+        id: 'expat-in-review',
+        owner: 'team-checkout',
+        reason: expect.stringContaining('APPSEC-231'),
+        expires: '2025-02-01T00:00:00.000Z',
+        permanent: false,
+        findings: 1,
+      },
     ]);
-    expect(answer.findings.find((f) => f.rule === 'CVE-2024-45490')).toMatchObject({ verdict: 'excepted', exception: { id: 'expat-in-review', expires: '2025-02-01T00:00:00.000Z' } });
-    expect(answer.reasons).toContainEqual(expect.stringMatching(/^EXCEPTED CVE-2024-45490 .*excepted by "expat-in-review" \(team-checkout, until 2025-02-01T00:00:00\.000Z\)/));
+    expect(answer.findings.find((f) => f.rule === 'CVE-2024-45490')).toMatchObject({
+      verdict: 'excepted',
+      exception: { id: 'expat-in-review', expires: '2025-02-01T00:00:00.000Z' },
+    });
+    expect(answer.reasons).toContainEqual(
+      expect.stringMatching(/^EXCEPTED CVE-2024-45490 .*excepted by "expat-in-review" \(team-checkout, until 2025-02-01T00:00:00\.000Z\)/),
+    );
   });
 
   it('fails it again once the exception has expired', async () => {
@@ -139,7 +166,11 @@ gate:
 
   it('judges a digest Klaxon already knows from an earlier upload', async () => {
     now = new Date('2025-03-01T00:00:00Z');
-    const upload = await klaxon.api('/v1/reports?format=trivy&repo=acme/checkout&pr=42', { method: 'POST', body: fixableCritical, headers: { 'content-type': 'application/json' } });
+    const upload = await klaxon.api('/v1/reports?format=trivy&repo=acme/checkout&pr=42', {
+      method: 'POST',
+      body: fixableCritical,
+      headers: { 'content-type': 'application/json' },
+    });
     const { eventId } = (await upload.json()) as { eventId: string };
     await waitFor(async () => ((await (await klaxon.api(`/v1/events/${eventId}`)).json()) as { status: string }).status === 'triaged' || undefined, 'triage');
     const answer = await gate('', `digest=${DIGEST}`);
@@ -150,7 +181,13 @@ gate:
   });
 
   it.each([
-    ['a report that does not parse', 'format=trivy', '{"SchemaVersion": 2, "Results": [{"Target": "x", "Vulnerabilities": [{"PkgName": "a"}]}]}', 422, 'Results[0].Vulnerabilities[0].VulnerabilityID'],
+    [
+      'a report that does not parse',
+      'format=trivy',
+      '{"SchemaVersion": 2, "Results": [{"Target": "x", "Vulnerabilities": [{"PkgName": "a"}]}]}',
+      422,
+      'Results[0].Vulnerabilities[0].VulnerabilityID',
+    ],
     ['a bad pull request number', 'format=trivy&pr=abc', fixableCritical, 400, 'pr'],
     ['an unknown format', 'format=nessus', fixableCritical, 400, 'format'],
     ['neither a report nor a digest', 'repo=acme/checkout', '', 400, 'body'],
@@ -169,7 +206,18 @@ gate:
 
     it('exits 1 on a failing report and prints a table with the fix', async () => {
       now = new Date('2025-03-01T00:00:00Z');
-      const { code, text } = await run('--report', file('fail.json', fixableCritical), '--server', klaxon.url, '--token', API_TOKEN, '--repo', 'acme/checkout', '--pr', '42');
+      const { code, text } = await run(
+        '--report',
+        file('fail.json', fixableCritical),
+        '--server',
+        klaxon.url,
+        '--token',
+        API_TOKEN,
+        '--repo',
+        'acme/checkout',
+        '--pr',
+        '42',
+      );
       expect(code).toBe(1);
       expect(text).toContain('klaxon gate: FAIL (2 findings: 1 failing, 0 excepted, 1 warnings)');
       expect(text).toMatch(/FAIL +critical +CVE-2024-45490 +libexpat1 +2\.5\.0-1 → 2\.5\.0-1\+deb12u1/);
@@ -191,7 +239,11 @@ gate:
 
     it.each([
       ['a missing --server', ['--report', 'x.json', '--token', 't'], 'klaxon gate: --server (or KLAXON_URL) is required'],
-      ['a report that cannot be read', ['--report', '/nonexistent/trivy.json', '--server', 'http://127.0.0.1:9', '--token', 't'], 'cannot read /nonexistent/trivy.json: ENOENT'],
+      [
+        'a report that cannot be read',
+        ['--report', '/nonexistent/trivy.json', '--server', 'http://127.0.0.1:9', '--token', 't'],
+        'cannot read /nonexistent/trivy.json: ENOENT',
+      ],
       ['a stray argument', ['trivy.json', '--server', 'http://127.0.0.1:9', '--token', 't'], 'unexpected argument "trivy.json"'],
     ])('exits 2 on %s', async (_name, args, message) => {
       const saved = process.env.KLAXON_URL;

@@ -63,7 +63,8 @@ routes: {}
   });
 
   it('limits each source to its own budget: 429 with Retry-After, other sources unaffected', async () => {
-    const tetragon = () => fetch(`${klaxon.url}/v1/webhooks/tetragon`, { method: 'POST', body: '{"process_exit":{}}', headers: { 'content-type': 'application/json' } });
+    const tetragon = () =>
+      fetch(`${klaxon.url}/v1/webhooks/tetragon`, { method: 'POST', body: '{"process_exit":{}}', headers: { 'content-type': 'application/json' } });
     const statuses = [];
     for (let i = 0; i < 4; i++) statuses.push((await tetragon()).status);
     expect(statuses.slice(0, 3).every((s) => s !== 429)).toBe(true);

@@ -73,6 +73,8 @@ describe('/docs/openapi.json', () => {
 
   it('describes the query of the list endpoints', () => {
     const findings = operations().find((o) => o.name === 'GET /v1/findings')!.op;
-    expect(findings.parameters?.filter((p) => p.in === 'query').map((p) => p.name)).toEqual(expect.arrayContaining(['state', 'minSeverity', 'limit', 'offset']));
+    expect(findings.parameters?.filter((p) => p.in === 'query').map((p) => p.name)).toEqual(
+      expect.arrayContaining(['state', 'minSeverity', 'limit', 'offset']),
+    );
   });
 });

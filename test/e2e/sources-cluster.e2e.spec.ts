@@ -145,7 +145,10 @@ routes: {}
   const openCount = async (kind: string) => (await findings(klaxon, `kind=${kind}&state=open`)).total;
 
   it('lists and watches every kind, turning reports into findings', async () => {
-    await waitFor(async () => (await openCount('policy')) === 4 && (await openCount('misconfiguration')) === 4 && (await openCount('vulnerability')) === 8, 'the findings of the listed reports');
+    await waitFor(
+      async () => (await openCount('policy')) === 4 && (await openCount('misconfiguration')) === 4 && (await openCount('vulnerability')) === 8,
+      'the findings of the listed reports',
+    );
     const privileged = (await findings(klaxon, 'kind=misconfiguration&workload=prod-eu-1/prod-shop/Deployment/checkout')).items.map((f) => f.rule.id);
     expect(privileged).toContain('KSV017');
     // The ClusterComplianceReport's two failing controls, and its controls for GET /v1/compliance.

@@ -73,7 +73,11 @@ routes:
       const res = await deliver('pull_request', body, { signature: sign(body, 'not-the-secret') });
       expect(res.status).toBe(401);
       expect(await res.json()).toMatchObject({ error: 'unauthorized', field: 'authorization' });
-      const unsigned = await fetch(`${klaxon.url}/v1/webhooks/github`, { method: 'POST', body, headers: { 'content-type': 'application/json', 'x-github-event': 'pull_request' } });
+      const unsigned = await fetch(`${klaxon.url}/v1/webhooks/github`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json', 'x-github-event': 'pull_request' },
+      });
       expect(unsigned.status).toBe(401);
     });
 
@@ -112,7 +116,10 @@ routes:
       });
 
     it('accepts pipeline and merge request hooks with the token as builds', async () => {
-      for (const [kind, name] of [['Pipeline Hook', 'pipeline-hook.json'], ['Merge Request Hook', 'merge-request-hook.json']]) {
+      for (const [kind, name] of [
+        ['Pipeline Hook', 'pipeline-hook.json'],
+        ['Merge Request Hook', 'merge-request-hook.json'],
+      ]) {
         const res = await hook(kind!, fixture('gitlab', name!));
         expect(res.status).toBe(202);
         const event = await settled(((await res.json()) as { eventId: string }).eventId, kind!);
@@ -135,7 +142,11 @@ routes:
 
   describe('Quay', () => {
     const notify = (body: string, token?: string) =>
-      fetch(`${klaxon.url}/v1/webhooks/quay${token === undefined ? '' : `?token=${token}`}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+      fetch(`${klaxon.url}/v1/webhooks/quay${token === undefined ? '' : `?token=${token}`}`, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/json' },
+      });
 
     it('opens findings for vulnerability_found with the token in the URL, and refuses without it', async () => {
       const res = await notify(fixture('quay', 'vulnerabilities-found.json'), QUAY_TOKEN);
@@ -180,8 +191,7 @@ routes:
   });
 
   describe('report uploads', () => {
-    const upload = (body: string, query = '') =>
-      klaxon.api(`/v1/reports${query}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+    const upload = (body: string, query = '') => klaxon.api(`/v1/reports${query}`, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
 
     it('takes SARIF from CodeQL, detected without ?format=, and resolves its findings when a newer run is empty', async () => {
       const res = await upload(fixture('sarif', 'codeql-checkout.sarif.json'), '?pr=42');

@@ -7,7 +7,15 @@ import { waitFor } from '../support/wait';
 const text = (dir: string, name: string) => readFileSync(resolve(__dirname, '../fixtures', dir, name), 'utf8');
 const TOKENS = { falco: 'falco-hook-token', falcosidekick: 'sidekick-hook-token', stackrox: 'acs-hook-token', alertmanager: 'am-hook-token' };
 
-type Finding = { fingerprint: string; state: string; kind: string; rule: { id: string; tags?: string[] }; raw?: Record<string, unknown>; workload?: Record<string, string>; severity: string };
+type Finding = {
+  fingerprint: string;
+  state: string;
+  kind: string;
+  rule: { id: string; tags?: string[] };
+  raw?: Record<string, unknown>;
+  workload?: Record<string, string>;
+  severity: string;
+};
 
 describe('runtime webhooks over HTTP', () => {
   let klaxon: TestKlaxon;

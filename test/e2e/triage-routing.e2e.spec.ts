@@ -161,7 +161,10 @@ describe('triage and routing against real Redis, through HTTP, to the Slack emul
 
   it('merges the same CVE from Trivy and Grype into one finding with two sources', async () => {
     // The Trivy template's package is openssl, as in Grype's report of the same image.
-    const trivy = await triaged(klaxon, await post(klaxon, trivyReport('shop/checkout', D2, ['CVE-2026-0001', 'CVE-2026-0002', 'CVE-2026-0003', 'CVE-2024-5535'])));
+    const trivy = await triaged(
+      klaxon,
+      await post(klaxon, trivyReport('shop/checkout', D2, ['CVE-2026-0001', 'CVE-2026-0002', 'CVE-2026-0003', 'CVE-2024-5535'])),
+    );
     expect(trivy.triage).toMatchObject({ new: 1, unchanged: 3 });
     const grypeReport = readFileSync(resolve(__dirname, '../fixtures/grype/image-checkout.grype.json'), 'utf8');
     const res = await klaxon.api('/v1/reports?format=grype', { method: 'POST', body: grypeReport, headers: { 'content-type': 'application/json' } });
@@ -199,7 +202,11 @@ describe('triage and routing against real Redis, through HTTP, to the Slack emul
 
     const suppressed = await findingOf('shop/cart', 'CVE-2026-0009');
     expect(suppressed).toMatchObject({ state: 'suppressed', suppressedBy: 'cart-accepted' });
-    expect(suppressed.exception).toMatchObject({ id: 'cart-accepted', reason: 'not reachable, APPSEC-112', matched: ['rule = CVE-2026-0009', 'image = shop/cart'] });
+    expect(suppressed.exception).toMatchObject({
+      id: 'cart-accepted',
+      reason: 'not reachable, APPSEC-112',
+      matched: ['rule = CVE-2026-0009', 'image = shop/cart'],
+    });
     const listed = (await (await klaxon.api('/v1/findings?state=suppressed&image=shop/cart')).json()) as Json;
     expect(listed.items.map((f: Json) => f.rule.id)).toEqual(['CVE-2026-0009']);
 

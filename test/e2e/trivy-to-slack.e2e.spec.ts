@@ -102,14 +102,22 @@ routes:
     const quarantine = (await (await klaxon.api('/v1/quarantine')).json()) as { total: number; items: { id: string; error: { message: string } }[] };
     expect(quarantine.items.map((e) => e.id)).toContain(body.eventId);
 
-    const missingId = await klaxon.api('/v1/reports?format=trivy', { method: 'POST', body: fixture('missing-id.json'), headers: { 'content-type': 'application/json' } });
+    const missingId = await klaxon.api('/v1/reports?format=trivy', {
+      method: 'POST',
+      body: fixture('missing-id.json'),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(missingId.status).toBe(422);
     expect(((await missingId.json()) as { field: string }).field).toBe('Results[0].Vulnerabilities[0].VulnerabilityID');
     expect(slack.messages).toHaveLength(1);
   });
 
   it('replays a quarantined input through ingest, where it is quarantined again while still broken', async () => {
-    const res = await klaxon.api('/v1/reports?format=trivy', { method: 'POST', body: fixture('schema-v3.json'), headers: { 'content-type': 'application/json' } });
+    const res = await klaxon.api('/v1/reports?format=trivy', {
+      method: 'POST',
+      body: fixture('schema-v3.json'),
+      headers: { 'content-type': 'application/json' },
+    });
     const { eventId } = (await res.json()) as { eventId: string };
     const replay = await klaxon.api(`/v1/quarantine/${eventId}/replay`, { method: 'POST' });
     expect(replay.status).toBe(202);
@@ -134,7 +142,11 @@ routes:
   });
 
   it('answers 413 past the body limit and 415 for a type it does not read', async () => {
-    const huge = await klaxon.api('/v1/reports?format=trivy', { method: 'POST', body: 'x'.repeat(3 * 1024 * 1024), headers: { 'content-type': 'application/json' } });
+    const huge = await klaxon.api('/v1/reports?format=trivy', {
+      method: 'POST',
+      body: 'x'.repeat(3 * 1024 * 1024),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(huge.status).toBe(413);
     expect(await huge.json()).toMatchObject({ error: 'payload_too_large', field: 'body', message: expect.stringMatching(/too large/i) });
     const xml = await klaxon.api('/v1/reports?format=trivy', { method: 'POST', body: '<x/>', headers: { 'content-type': 'application/xml' } });

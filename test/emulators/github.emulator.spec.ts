@@ -78,8 +78,18 @@ describe('GitHubEmulator', () => {
     const sha = '4e1f0c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f';
     const annotation = { path: 'a.py', start_line: 1, end_line: 1, annotation_level: 'warning', message: 'm' };
     const token = await installationToken();
-    const created = (await (await call('/repos/acme/checkout/check-runs', { method: 'POST', token, body: { name: 'Klaxon', head_sha: sha, output: { title: 't', summary: 's', annotations: [annotation] } } })).json()) as { id: number };
-    await call(`/repos/acme/checkout/check-runs/${created.id}`, { method: 'PATCH', token, body: { status: 'completed', conclusion: 'success', output: { title: 't', summary: 's', annotations: [annotation] } } });
+    const created = (await (
+      await call('/repos/acme/checkout/check-runs', {
+        method: 'POST',
+        token,
+        body: { name: 'Klaxon', head_sha: sha, output: { title: 't', summary: 's', annotations: [annotation] } },
+      })
+    ).json()) as { id: number };
+    await call(`/repos/acme/checkout/check-runs/${created.id}`, {
+      method: 'PATCH',
+      token,
+      body: { status: 'completed', conclusion: 'success', output: { title: 't', summary: 's', annotations: [annotation] } },
+    });
 
     const listed = (await (await call(`/repos/acme/checkout/commits/${sha}/check-runs?check_name=Klaxon`)).json()) as { total_count: number };
     expect(listed.total_count).toBe(1);

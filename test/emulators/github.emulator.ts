@@ -168,7 +168,15 @@ export class GitHubEmulator {
       const token = `ghs_installation${this.installationTokens.size}${'0'.repeat(20)}`;
       const expiresAt = Date.now() + 3_600_000;
       this.installationTokens.set(token, expiresAt);
-      return { status: 201, body: { token, expires_at: new Date(expiresAt).toISOString(), permissions: { issues: 'write', checks: 'write', pull_requests: 'write' }, repository_selection: 'all' } };
+      return {
+        status: 201,
+        body: {
+          token,
+          expires_at: new Date(expiresAt).toISOString(),
+          permissions: { issues: 'write', checks: 'write', pull_requests: 'write' },
+          repository_selection: 'all',
+        },
+      };
     }
     if ((m = /^\/repos\/([^/]+)\/([^/]+)\/installation$/.exec(path)) && method === 'GET') {
       this.requireAppJwt(req);
@@ -203,7 +211,16 @@ export class GitHubEmulator {
       if (typeof body.name !== 'string' || typeof body.head_sha !== 'string' || !/^[0-9a-f]{40}$/.test(body.head_sha)) {
         throw new GitHubError(422, 'Validation Failed', { errors: [{ resource: 'CheckRun', code: 'invalid', field: 'head_sha' }] });
       }
-      const run: GitHubCheckRun = { id: this.nextId++, owner: m[1]!, repo: m[2]!, name: body.name, head_sha: body.head_sha, status: 'queued', annotations: [], updates: 0 };
+      const run: GitHubCheckRun = {
+        id: this.nextId++,
+        owner: m[1]!,
+        repo: m[2]!,
+        name: body.name,
+        head_sha: body.head_sha,
+        status: 'queued',
+        annotations: [],
+        updates: 0,
+      };
       this.applyCheckRun(run, body);
       this.checkRuns.push(run);
       return { status: 201, body: this.checkRunView(run) };
@@ -237,7 +254,12 @@ export class GitHubEmulator {
       u.searchParams.set('page', String(p));
       return `<${u.href}>; rel="${rel}"`;
     };
-    const links = [page < last && link(page + 1, 'next'), page < last && link(last, 'last'), page > 1 && link(1, 'first'), page > 1 && link(page - 1, 'prev')].filter(Boolean);
+    const links = [
+      page < last && link(page + 1, 'next'),
+      page < last && link(last, 'last'),
+      page > 1 && link(1, 'first'),
+      page > 1 && link(page - 1, 'prev'),
+    ].filter(Boolean);
     return {
       status: 200,
       body: all.slice((page - 1) * perPage, page * perPage).map((c) => this.commentView(c)),
@@ -250,8 +272,12 @@ export class GitHubEmulator {
     if (typeof body.conclusion === 'string') run.conclusion = body.conclusion;
     const output = body.output as GitHubCheckRun['output'] | undefined;
     if (output) {
-      if ((output.annotations?.length ?? 0) > 50) throw new GitHubError(422, 'Validation Failed', { errors: [{ resource: 'CheckRun', code: 'custom', field: 'output.annotations', message: 'no more than 50 annotations per request' }] });
-      if ((output.summary?.length ?? 0) > 65_535) throw new GitHubError(422, 'Validation Failed', { errors: [{ resource: 'CheckRun', code: 'custom', field: 'output.summary' }] });
+      if ((output.annotations?.length ?? 0) > 50)
+        throw new GitHubError(422, 'Validation Failed', {
+          errors: [{ resource: 'CheckRun', code: 'custom', field: 'output.annotations', message: 'no more than 50 annotations per request' }],
+        });
+      if ((output.summary?.length ?? 0) > 65_535)
+        throw new GitHubError(422, 'Validation Failed', { errors: [{ resource: 'CheckRun', code: 'custom', field: 'output.summary' }] });
       run.output = output;
       run.annotations.push(...(output.annotations ?? []));
     }
@@ -262,7 +288,9 @@ export class GitHubEmulator {
       throw new GitHubError(422, 'Validation Failed', { errors: [{ resource, code: 'missing_field', field: 'body' }] });
     }
     if (body.body.length > 65_536) {
-      throw new GitHubError(422, 'Validation Failed', { errors: [{ resource, code: 'custom', field: 'body', message: 'body is too long (maximum is 65536 characters)' }] });
+      throw new GitHubError(422, 'Validation Failed', {
+        errors: [{ resource, code: 'custom', field: 'body', message: 'body is too long (maximum is 65536 characters)' }],
+      });
     }
     return body.body;
   }
@@ -310,7 +338,14 @@ export class GitHubEmulator {
   }
 
   private checkRunView(r: GitHubCheckRun) {
-    return { id: r.id, name: r.name, head_sha: r.head_sha, status: r.status, conclusion: r.conclusion ?? null, output: { ...r.output, annotations_count: r.annotations.length } };
+    return {
+      id: r.id,
+      name: r.name,
+      head_sha: r.head_sha,
+      status: r.status,
+      conclusion: r.conclusion ?? null,
+      output: { ...r.output, annotations_count: r.annotations.length },
+    };
   }
 }
 
@@ -321,13 +356,28 @@ function requireApp(auth: 'personal' | 'installation') {
 
 function faultError(fault: GitHubFault): GitHubError {
   if (fault.kind === 'secondary') {
-    return new GitHubError(403, 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.', {}, fault.retryAfter === undefined ? {} : { 'retry-after': String(fault.retryAfter) });
+    return new GitHubError(
+      403,
+      'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+      {},
+      fault.retryAfter === undefined ? {} : { 'retry-after': String(fault.retryAfter) },
+    );
   }
   if (fault.kind === 'primary') {
-    return new GitHubError(403, 'API rate limit exceeded for installation ID 4242.', {}, {
-      'x-ratelimit-remaining': '0',
-      'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + fault.resetInSeconds),
-    });
+    return new GitHubError(
+      403,
+      'API rate limit exceeded for installation ID 4242.',
+      {},
+      {
+        'x-ratelimit-remaining': '0',
+        'x-ratelimit-reset': String(Math.floor(Date.now() / 1000) + fault.resetInSeconds),
+      },
+    );
   }
-  return new GitHubError(fault.status, fault.status === 429 ? 'Too Many Requests' : 'Server Error', {}, fault.retryAfter === undefined ? {} : { 'retry-after': String(fault.retryAfter) });
+  return new GitHubError(
+    fault.status,
+    fault.status === 429 ? 'Too Many Requests' : 'Server Error',
+    {},
+    fault.retryAfter === undefined ? {} : { 'retry-after': String(fault.retryAfter) },
+  );
 }

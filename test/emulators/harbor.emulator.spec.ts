@@ -44,7 +44,9 @@ describe('Harbor report pull against the Harbor emulator', () => {
   });
 
   it('gives up with the config keys to check when Harbor refuses the credentials', async () => {
-    const err = await fetchVulnerabilityReport({ ...robot(), password: 'wrong' }, { project: 'shop', repository: 'shop/checkout', reference: DIGEST }).catch((e) => e);
+    const err = await fetchVulnerabilityReport({ ...robot(), password: 'wrong' }, { project: 'shop', repository: 'shop/checkout', reference: DIGEST }).catch(
+      (e) => e,
+    );
     expect(err).toBeInstanceOf(UnrecoverableError);
     expect(err.message).toMatch(/401.*sources\.harbor\.username\/password/);
     expect(err.message).not.toContain('wrong');

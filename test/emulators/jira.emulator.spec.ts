@@ -43,7 +43,9 @@ describe('JiraEmulator', () => {
     await call('/issue', { method: 'POST', body: issue(['klaxon-bbbb']) });
 
     const get = (await (await call(`/search?jql=${encodeURIComponent('labels = "klaxon-bbbb"')}`)).json()) as { total: number; issues: Array<{ key: string }> };
-    const post = (await (await call('/search', { method: 'POST', body: { jql: 'project = "SEC" AND labels in ("klaxon-aaaa", "klaxon-bbbb") ORDER BY created ASC' } })).json()) as { total: number };
+    const post = (await (
+      await call('/search', { method: 'POST', body: { jql: 'project = "SEC" AND labels in ("klaxon-aaaa", "klaxon-bbbb") ORDER BY created ASC' } })
+    ).json()) as { total: number };
 
     expect(get).toMatchObject({ total: 1, issues: [{ key: 'SEC-2' }] });
     expect(post.total).toBe(2);
@@ -52,10 +54,14 @@ describe('JiraEmulator', () => {
 
   it('offers only the transitions valid from the current status', async () => {
     await call('/issue', { method: 'POST', body: issue(['klaxon-aaaa']) });
-    const names = async () => ((await (await call('/issue/SEC-1/transitions')).json()) as { transitions: Array<{ name: string }> }).transitions.map((t) => t.name);
+    const names = async () =>
+      ((await (await call('/issue/SEC-1/transitions')).json()) as { transitions: Array<{ name: string }> }).transitions.map((t) => t.name);
 
     expect(await names()).toEqual(['In Progress', 'Done']);
-    expect((await call('/issue/SEC-1/transitions', { method: 'POST', body: { transition: { id: '31' }, update: { comment: [{ add: { body: 'fixed' } }] } } })).status).toBe(204);
+    expect(
+      (await call('/issue/SEC-1/transitions', { method: 'POST', body: { transition: { id: '31' }, update: { comment: [{ add: { body: 'fixed' } }] } } }))
+        .status,
+    ).toBe(204);
     expect(await names()).toEqual(['Reopen']);
     expect((await call('/issue/SEC-1/transitions', { method: 'POST', body: { transition: { id: '31' } } })).status).toBe(400);
     expect(jira.issue('SEC-1')!.comments.map((c) => c.body)).toEqual(['fixed']);

@@ -159,7 +159,9 @@ export class JiraEmulator {
       return { status: 200, body: { ...page, isLast: true } };
     }
     if (path === '/search' && this.cloud) {
-      throw new JiraError(410, ['The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046']);
+      throw new JiraError(410, [
+        'The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. A full migration guideline is available at https://developer.atlassian.com/changelog/#CHANGE-2046',
+      ]);
     }
     if (path === '/search' && (method === 'GET' || method === 'POST')) {
       const params = method === 'GET' ? Object.fromEntries(url.searchParams) : ((body ?? {}) as Record<string, unknown>);
@@ -287,7 +289,9 @@ function checkText(version: '2' | '3', value: unknown, required = false): string
   if (value === undefined) return required ? 'Comment body can not be empty!' : undefined;
   if (version === '2') return typeof value === 'string' ? (value.length > 32_767 ? 'text is too long' : undefined) : 'Operation value must be a string';
   const doc = value as { type?: string; version?: number; content?: unknown };
-  return doc && doc.type === 'doc' && doc.version === 1 && Array.isArray(doc.content) ? undefined : 'Operation value must be an Atlassian Document (see the Atlassian Document Format)';
+  return doc && doc.type === 'doc' && doc.version === 1 && Array.isArray(doc.content)
+    ? undefined
+    : 'Operation value must be an Atlassian Document (see the Atlassian Document Format)';
 }
 
 /**
@@ -348,7 +352,11 @@ async function readBody(req: IncomingMessage): Promise<string> {
 
 function faultReply(fault: JiraFault): Reply {
   if (fault.status === 429) {
-    return { status: 429, body: { errorMessages: ['Rate limit exceeded.'], errors: {} }, headers: fault.retryAfter === undefined ? {} : { 'retry-after': String(fault.retryAfter) } };
+    return {
+      status: 429,
+      body: { errorMessages: ['Rate limit exceeded.'], errors: {} },
+      headers: fault.retryAfter === undefined ? {} : { 'retry-after': String(fault.retryAfter) },
+    };
   }
   return { status: fault.status, body: { errorMessages: ['Service unavailable'], errors: {} } };
 }

@@ -55,7 +55,9 @@ describe('kube-apiserver emulator', () => {
     const first = (await (await fetch(`${api.url}/apis/apps/v1/namespaces/prod-shop/deployments?limit=1`, { headers: auth })).json()) as any;
     expect(first.items.map((i: any) => i.metadata.name)).toEqual(['cart']);
     expect(first.metadata.remainingItemCount).toBe(1);
-    const second = (await (await fetch(`${api.url}/apis/apps/v1/namespaces/prod-shop/deployments?limit=1&continue=${first.metadata.continue}`, { headers: auth })).json()) as any;
+    const second = (await (
+      await fetch(`${api.url}/apis/apps/v1/namespaces/prod-shop/deployments?limit=1&continue=${first.metadata.continue}`, { headers: auth })
+    ).json()) as any;
     expect(second.items.map((i: any) => i.metadata.name)).toEqual(['checkout']);
     expect(second.metadata.continue).toBeUndefined();
   });

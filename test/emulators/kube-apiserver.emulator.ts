@@ -38,13 +38,42 @@ const TYPES: ResourceType[] = [
   { apiVersion: 'apps/v1', kind: 'DaemonSet', path: '/apis/apps/v1/daemonsets', namespaced: true, builtIn: true },
   { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', path: '/apis/networking.k8s.io/v1/ingresses', namespaced: true, builtIn: true },
   { apiVersion: 'wgpolicyk8s.io/v1alpha2', kind: 'PolicyReport', path: '/apis/wgpolicyk8s.io/v1alpha2/policyreports', namespaced: true, builtIn: false },
-  { apiVersion: 'wgpolicyk8s.io/v1alpha2', kind: 'ClusterPolicyReport', path: '/apis/wgpolicyk8s.io/v1alpha2/clusterpolicyreports', namespaced: false, builtIn: false },
-  { apiVersion: 'aquasecurity.github.io/v1alpha1', kind: 'VulnerabilityReport', path: '/apis/aquasecurity.github.io/v1alpha1/vulnerabilityreports', namespaced: true, builtIn: false },
-  { apiVersion: 'aquasecurity.github.io/v1alpha1', kind: 'ConfigAuditReport', path: '/apis/aquasecurity.github.io/v1alpha1/configauditreports', namespaced: true, builtIn: false },
-  { apiVersion: 'aquasecurity.github.io/v1alpha1', kind: 'ClusterComplianceReport', path: '/apis/aquasecurity.github.io/v1alpha1/clustercompliancereports', namespaced: false, builtIn: false },
+  {
+    apiVersion: 'wgpolicyk8s.io/v1alpha2',
+    kind: 'ClusterPolicyReport',
+    path: '/apis/wgpolicyk8s.io/v1alpha2/clusterpolicyreports',
+    namespaced: false,
+    builtIn: false,
+  },
+  {
+    apiVersion: 'aquasecurity.github.io/v1alpha1',
+    kind: 'VulnerabilityReport',
+    path: '/apis/aquasecurity.github.io/v1alpha1/vulnerabilityreports',
+    namespaced: true,
+    builtIn: false,
+  },
+  {
+    apiVersion: 'aquasecurity.github.io/v1alpha1',
+    kind: 'ConfigAuditReport',
+    path: '/apis/aquasecurity.github.io/v1alpha1/configauditreports',
+    namespaced: true,
+    builtIn: false,
+  },
+  {
+    apiVersion: 'aquasecurity.github.io/v1alpha1',
+    kind: 'ClusterComplianceReport',
+    path: '/apis/aquasecurity.github.io/v1alpha1/clustercompliancereports',
+    namespaced: false,
+    builtIn: false,
+  },
 ];
 
-export type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; uid?: string; resourceVersion?: string; [k: string]: unknown }; [k: string]: unknown };
+export type KubeObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; uid?: string; resourceVersion?: string; [k: string]: unknown };
+  [k: string]: unknown;
+};
 type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 interface Change {
@@ -284,7 +313,9 @@ export class KubeApiServerEmulator {
       kind: `${type.kind}List`,
       metadata: {
         resourceVersion: String(rv),
-        ...(more ? { continue: Buffer.from(JSON.stringify({ offset: offset + limit, rv })).toString('base64'), remainingItemCount: all.length - offset - limit } : {}),
+        ...(more
+          ? { continue: Buffer.from(JSON.stringify({ offset: offset + limit, rv })).toString('base64'), remainingItemCount: all.length - offset - limit }
+          : {}),
       },
       items: page.map((o) => (type.builtIn ? withoutTypeMeta(o) : o)),
     };
@@ -328,10 +359,20 @@ function withoutTypeMeta(o: KubeObject): Omit<KubeObject, 'apiVersion' | 'kind'>
 function goneEvent(from: string, compactedAt: number) {
   return {
     type: 'ERROR',
-    object: { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `too old resource version: ${from} (${compactedAt})`, reason: 'Expired', code: 410 },
+    object: {
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: `too old resource version: ${from} (${compactedAt})`,
+      reason: 'Expired',
+      code: 410,
+    },
   };
 }
 
 function status(res: ServerResponse, code: number, reason: string, message: string): void {
-  res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code }));
+  res
+    .writeHead(code, { 'content-type': 'application/json' })
+    .end(JSON.stringify({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code }));
 }

@@ -105,7 +105,11 @@ export class PagerDutyEmulator {
     const fault = this.faults.shift();
     if (fault) {
       if (fault.status === 429) {
-        return reply(429, { status: 'throttle event', message: 'Requests for this service are arriving too quickly.  Please retry later.' }, fault.retryAfter === undefined ? {} : { 'retry-after': String(fault.retryAfter) });
+        return reply(
+          429,
+          { status: 'throttle event', message: 'Requests for this service are arriving too quickly.  Please retry later.' },
+          fault.retryAfter === undefined ? {} : { 'retry-after': String(fault.retryAfter) },
+        );
       }
       return reply(fault.status, { status: 'error', message: 'Internal error' });
     }
@@ -155,7 +159,8 @@ function validate(e: Partial<PagerDutyEvent>): string[] {
   if (!['trigger', 'acknowledge', 'resolve'].includes(e.event_action as string)) {
     errors.push("'event_action' is invalid (must be one of the following: 'trigger', 'acknowledge' or 'resolve')");
   }
-  if (e.dedup_key !== undefined && (typeof e.dedup_key !== 'string' || e.dedup_key.length > 255)) errors.push("'dedup_key' is invalid (must be a string of at most 255 characters)");
+  if (e.dedup_key !== undefined && (typeof e.dedup_key !== 'string' || e.dedup_key.length > 255))
+    errors.push("'dedup_key' is invalid (must be a string of at most 255 characters)");
   if (e.event_action !== 'trigger') {
     if (!e.dedup_key) errors.push("'dedup_key' is missing or blank");
     return errors;
@@ -180,14 +185,29 @@ function selfSignedCertificate(dir: string): { key: string; cert: string; caFile
   try {
     execFileSync(
       'openssl',
-      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', caFile, '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'],
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        keyFile,
+        '-out',
+        caFile,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      ],
       { stdio: 'pipe' },
     );
   } catch (err) {
-    throw new Error(
-      `the PagerDuty emulator needs the openssl CLI to make its TLS certificate (pdjs speaks only https): ${(err as Error).message}`,
-      { cause: err },
-    );
+    throw new Error(`the PagerDuty emulator needs the openssl CLI to make its TLS certificate (pdjs speaks only https): ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   return { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(caFile, 'utf8'), caFile };
 }

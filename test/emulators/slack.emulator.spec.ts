@@ -13,9 +13,7 @@ beforeEach(() => slack.reset());
 
 /** What @slack/web-api sends: form-encoded, objects as JSON strings, the token as a bearer header. */
 function form(method: string, params: Record<string, unknown>, token = slack.token) {
-  const body = new URLSearchParams(
-    Object.entries(params).map(([k, v]): [string, string] => [k, typeof v === 'string' ? v : JSON.stringify(v)]),
-  );
+  const body = new URLSearchParams(Object.entries(params).map(([k, v]): [string, string] => [k, typeof v === 'string' ? v : JSON.stringify(v)]));
   return fetch(`${slack.url}${method}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-www-form-urlencoded' },

@@ -47,10 +47,7 @@ export interface SlackCall {
   status: number;
 }
 
-export type SlackFault =
-  | { status: 429; retryAfter: number }
-  | { status: 500 | 502 | 503 | 504 }
-  | { error: string };
+export type SlackFault = { status: 429; retryAfter: number } | { status: 500 | 502 | 503 | 504 } | { error: string };
 
 export const DEFAULT_TOKEN = 'xoxb-klaxon-test-token';
 export const DEFAULT_CHANNELS: SlackChannel[] = [{ id: 'C0SECALERTS', name: 'sec-alerts' }];
@@ -69,7 +66,10 @@ type Params = Record<string, unknown>;
 type Reply = { status: number; body: Params; headers?: Record<string, string> };
 
 class SlackError extends Error {
-  constructor(readonly error: string, readonly extra: Params = {}) {
+  constructor(
+    readonly error: string,
+    readonly extra: Params = {},
+  ) {
     super(error);
   }
 }
@@ -252,7 +252,14 @@ export class SlackEmulator {
 
 function toChannel(c: string | SlackChannel): SlackChannel {
   if (typeof c !== 'string') return c;
-  if (c.startsWith('#')) return { id: `C${c.slice(1).replace(/[^a-z0-9]/gi, '').toUpperCase()}`, name: c.slice(1) };
+  if (c.startsWith('#'))
+    return {
+      id: `C${c
+        .slice(1)
+        .replace(/[^a-z0-9]/gi, '')
+        .toUpperCase()}`,
+      name: c.slice(1),
+    };
   return /^[CGD][A-Z0-9]+$/.test(c) ? { id: c, name: c.toLowerCase() } : { id: `C${c.toUpperCase()}`, name: c };
 }
 
@@ -335,18 +342,15 @@ function blockErrors(blocks: unknown[]): string[] {
         if (block.text === undefined && !fields) errors.push(`must provide either text or fields [json-pointer:${at}]`);
         if (block.text !== undefined) errors.push(...textErrors(block.text as Params, MAX_SECTION_TEXT, `${at}/text`));
         if (fields) {
-          if (fields.length > MAX_SECTION_FIELDS)
-            errors.push(`no more than ${MAX_SECTION_FIELDS} items allowed [json-pointer:${at}/fields]`);
+          if (fields.length > MAX_SECTION_FIELDS) errors.push(`no more than ${MAX_SECTION_FIELDS} items allowed [json-pointer:${at}/fields]`);
           fields.forEach((f, j) => errors.push(...textErrors(f as Params, MAX_SECTION_FIELD_TEXT, `${at}/fields/${j}`)));
         }
         break;
       }
       case 'context': {
         const elements = block.elements as unknown[] | undefined;
-        if (!Array.isArray(elements) || elements.length === 0)
-          errors.push(`must provide at least 1 item [json-pointer:${at}/elements]`);
-        else if (elements.length > MAX_CONTEXT_ELEMENTS)
-          errors.push(`no more than ${MAX_CONTEXT_ELEMENTS} items allowed [json-pointer:${at}/elements]`);
+        if (!Array.isArray(elements) || elements.length === 0) errors.push(`must provide at least 1 item [json-pointer:${at}/elements]`);
+        else if (elements.length > MAX_CONTEXT_ELEMENTS) errors.push(`no more than ${MAX_CONTEXT_ELEMENTS} items allowed [json-pointer:${at}/elements]`);
         break;
       }
     }

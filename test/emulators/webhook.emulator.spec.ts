@@ -3,7 +3,8 @@ import { signBody } from '@klaxon/destinations';
 import { WebhookEmulator } from './webhook.emulator';
 
 let hook: WebhookEmulator;
-const send = (body: string, headers: Record<string, string>) => fetch(hook.url, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
+const send = (body: string, headers: Record<string, string>) =>
+  fetch(hook.url, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });
 
 beforeAll(async () => {
   hook = await WebhookEmulator.start({ secret: 's3cret' });

@@ -66,7 +66,11 @@ describe('the production build: compiled JavaScript that starts without TypeScri
     }
     expect(await exited).toBe(0);
     // What a read-only root filesystem needs: nothing written beside the code, only in KLAXON_DATA_DIR.
-    expect(filesUnder(out, out).filter((f) => !f.startsWith('data/')).sort()).toEqual(before);
+    expect(
+      filesUnder(out, out)
+        .filter((f) => !f.startsWith('data/'))
+        .sort(),
+    ).toEqual(before);
     expect(output).not.toMatch(/"level":(50|60)/);
   });
 });

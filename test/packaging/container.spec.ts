@@ -77,7 +77,11 @@ describe('Dockerfile', () => {
 
   it('builds in one stage and runs from another that holds only production dependencies and dist/', () => {
     expect(stage('build').join('\n')).toMatch(/^RUN npm run build$/m);
-    const from = (what: string) => runtime.find((l) => l.startsWith('COPY --from=') && l.endsWith(` ./${what}`))?.split(/\s+/)[1]?.slice('--from='.length);
+    const from = (what: string) =>
+      runtime
+        .find((l) => l.startsWith('COPY --from=') && l.endsWith(` ./${what}`))
+        ?.split(/\s+/)[1]
+        ?.slice('--from='.length);
     expect(stage(from('dist')!).join('\n')).toMatch(/^RUN npm run build$/m);
     expect(stage(from('node_modules')!).join('\n')).toMatch(/^RUN npm ci --omit=dev\b/m);
     expect(runtime.find((l) => l.startsWith('ENTRYPOINT'))).toContain('dist/apps/klaxon/bin/klaxon.js');

@@ -99,7 +99,10 @@ describe('deploy/kubernetes, the Kustomize base', () => {
     const service = objects.find((o) => o.kind === 'Service') as K8sObject & { spec: { selector: Record<string, string>; ports: { targetPort: string }[] } };
     expect(deployment('gateway').spec.template.metadata.labels).toMatchObject(service.spec.selector);
     expect(podSpec('gateway').containers[0]).toMatchObject({ ports: [{ name: service.spec.ports[0]!.targetPort, containerPort: 8080 }] });
-    expect(podSpec('gateway').containers[0]).toMatchObject({ readinessProbe: { httpGet: { path: '/readyz' } }, livenessProbe: { httpGet: { path: '/healthz' } } });
+    expect(podSpec('gateway').containers[0]).toMatchObject({
+      readinessProbe: { httpGet: { path: '/readyz' } },
+      livenessProbe: { httpGet: { path: '/healthz' } },
+    });
   });
 
   it('gives every container a hardened securityContext, resources, a writable /tmp and nothing else writable', () => {
@@ -119,7 +122,10 @@ describe('deploy/kubernetes, the Kustomize base', () => {
         expect(c.resources?.requests, app).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
         expect(c.resources?.limits, app).toMatchObject({ memory: expect.any(String) });
         const writable = (c.volumeMounts ?? []).filter((m) => !m.readOnly);
-        expect(writable.map((m) => m.mountPath), app).toEqual(['/tmp']);
+        expect(
+          writable.map((m) => m.mountPath),
+          app,
+        ).toEqual(['/tmp']);
         expect(spec.volumes!.find((v) => v.name === writable[0]!.name)!.emptyDir, app).toBeDefined();
       }
     }
@@ -160,9 +166,20 @@ describe('deploy/kubernetes, the Kustomize base', () => {
       return parts[0] === 'api' ? `/${parts[2]}` : `${parts[1]}/${parts[3]}`;
     }).sort();
     expect(granted).toEqual(watched);
-    expect(granted).toEqual(expect.arrayContaining(['/pods', 'apps/deployments', 'networking.k8s.io/ingresses', 'wgpolicyk8s.io/clusterpolicyreports', 'aquasecurity.github.io/configauditreports']));
+    expect(granted).toEqual(
+      expect.arrayContaining([
+        '/pods',
+        'apps/deployments',
+        'networking.k8s.io/ingresses',
+        'wgpolicyk8s.io/clusterpolicyreports',
+        'aquasecurity.github.io/configauditreports',
+      ]),
+    );
 
-    const binding = objects.find((o) => o.kind === 'ClusterRoleBinding') as K8sObject & { roleRef: { name: string }; subjects: { kind: string; name: string; namespace: string }[] };
+    const binding = objects.find((o) => o.kind === 'ClusterRoleBinding') as K8sObject & {
+      roleRef: { name: string };
+      subjects: { kind: string; name: string; namespace: string }[];
+    };
     expect(binding.roleRef.name).toBe(role.metadata.name);
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: podSpec('collector').serviceAccountName, namespace: kustomization.namespace }]);
     expect(objects.find((o) => o.kind === 'ServiceAccount')!.metadata.name).toBe(podSpec('collector').serviceAccountName);

@@ -90,7 +90,13 @@ async function applyDay(redis: Redis, order: number[]) {
   const held = new Map<string, Holding>();
 
   const route = async (eventId: string, changes: PendingChange[]) => {
-    const timers = await groups.add(groupChanges(config.routes, changes.map((c) => ({ ...c, eventId }))), NOW);
+    const timers = await groups.add(
+      groupChanges(
+        config.routes,
+        changes.map((c) => ({ ...c, eventId })),
+      ),
+      NOW,
+    );
     for (const timer of timers) {
       const r = routeByPath(config.routes, timer.route)!;
       const outcome = await groups.flush(timer.groupId, timer.seq, NOW, r.repeatInterval);
@@ -130,7 +136,9 @@ async function finalState(prefix: string, findings: FindingRepository, assets: A
   const holding = [...held.values()].filter((h) => h.findings.size);
   const open = (h: Holding) => [...h.findings.values()];
   const prs = new Set(
-    holding.filter((h) => h.destination === 'github-prs').flatMap((h) => open(h).flatMap((f) => (f.code?.pullRequest ? [`${f.code.repo}#${f.code.pullRequest}`] : []))),
+    holding
+      .filter((h) => h.destination === 'github-prs')
+      .flatMap((h) => open(h).flatMap((f) => (f.code?.pullRequest ? [`${f.code.repo}#${f.code.pullRequest}`] : []))),
   );
   return {
     prefix,
@@ -150,7 +158,14 @@ async function finalState(prefix: string, findings: FindingRepository, assets: A
         holding.flatMap((h) =>
           open(h).flatMap((f) => {
             const p = proposalOf(f);
-            return p ? [`${h.destination} ${p.tier} ${p.title}: ${p.sections.map((s) => s.suggestion.rule.id).sort().join(',')}`] : [];
+            return p
+              ? [
+                  `${h.destination} ${p.tier} ${p.title}: ${p.sections
+                    .map((s) => s.suggestion.rule.id)
+                    .sort()
+                    .join(',')}`,
+                ]
+              : [];
           }),
         ),
       ),
@@ -162,11 +177,22 @@ async function finalState(prefix: string, findings: FindingRepository, assets: A
     // they name. What is in them is compared for the pager and the PR only: a finding two tools report keeps
     // the last report's data (severity, fix), which can still move it in or out of a vulnerability group.
     objects: Object.fromEntries(
-      [...new Set(holding.map((h) => h.destination))].sort().map((d) => [d, holding.filter((h) => h.destination === d).map((h) => h.route).sort()]),
+      [...new Set(holding.map((h) => h.destination))].sort().map((d) => [
+        d,
+        holding
+          .filter((h) => h.destination === d)
+          .map((h) => h.route)
+          .sort(),
+      ]),
     ),
     paged: holding
       .filter((h) => h.destination === 'pagerduty-oncall')
-      .map((h) => open(h).map((f) => f.fingerprint).sort().join(','))
+      .map((h) =>
+        open(h)
+          .map((f) => f.fingerprint)
+          .sort()
+          .join(','),
+      )
       .sort(),
   };
 }
@@ -179,7 +205,12 @@ describe('the correlation day gives the same final state in any order, with rede
   let reference: ReturnType<typeof withoutPrefix>;
 
   it('in the order it happened: one incident, PR 42 holding the fixable criticals and the hardening proposal', async () => {
-    reference = withoutPrefix(await applyDay(redis, INPUTS.map((_, i) => i)));
+    reference = withoutPrefix(
+      await applyDay(
+        redis,
+        INPUTS.map((_, i) => i),
+      ),
+    );
     expect(reference.incidents).toBe(1);
     expect(reference.prComments).toEqual(['acme/checkout#42']);
     expect(reference.objects['github-prs']).toEqual(['root/build-suggestions', 'root/fixable-vulns-to-developers']);
@@ -209,7 +240,10 @@ describe('the correlation day gives the same final state in any order, with rede
           const state = withoutPrefix(await applyDay(redis, order));
           const differs = (Object.keys(reference) as (keyof typeof reference)[]).filter((k) => JSON.stringify(state[k]) !== JSON.stringify(reference[k]));
           const findings = Object.keys(reference.findings).filter((fp) => JSON.stringify(state.findings[fp]) !== JSON.stringify(reference.findings[fp]));
-          expect(state, `order ${order.join(',')}: ${differs.join(', ')} differ ${JSON.stringify(findings.map((fp) => [fp, reference.findings[fp], state.findings[fp]]))}`).toEqual(reference);
+          expect(
+            state,
+            `order ${order.join(',')}: ${differs.join(', ')} differ ${JSON.stringify(findings.map((fp) => [fp, reference.findings[fp], state.findings[fp]]))}`,
+          ).toEqual(reference);
         },
       ),
       { numRuns: RUNS, endOnFailure: true },

@@ -21,9 +21,7 @@ import { waitFor } from '../support/wait';
 const root = resolve(__dirname, '../..');
 
 function luaFiles(dir: string): string[] {
-  return (readdirSync(resolve(root, dir), { recursive: true }) as string[])
-    .filter((f) => f.endsWith('.lua'))
-    .map((f) => resolve(root, dir, f));
+  return (readdirSync(resolve(root, dir), { recursive: true }) as string[]).filter((f) => f.endsWith('.lua')).map((f) => resolve(root, dir, f));
 }
 
 const files = [...luaFiles('apps'), ...luaFiles('libs')];
@@ -165,7 +163,15 @@ describe('every script call keeps its keys in KEYS and in one cluster slot', () 
     await findings.resolveRecorded([a.fingerprint], now, 'recorded from an older report');
     await new AssetRepository(redis, prefix).recordAssets(
       [
-        { type: 'image', digest: d1, repository: 'shop/web', tags: ['1.0'], labels: {}, build: { repo: 'acme/web', commit: 'c1', pullRequests: [] }, observedAt: now.toISOString() },
+        {
+          type: 'image',
+          digest: d1,
+          repository: 'shop/web',
+          tags: ['1.0'],
+          labels: {},
+          build: { repo: 'acme/web', commit: 'c1', pullRequests: [] },
+          observedAt: now.toISOString(),
+        },
         { type: 'build', repo: 'acme/web', commit: 'c1', pullRequests: [7], digests: [], observedAt: now.toISOString() },
       ],
       now,
@@ -178,7 +184,14 @@ describe('every script call keeps its keys in KEYS and in one cluster slot', () 
 
     const groups = new GroupRepository(redis, prefix);
     const [timer] = await groups.add(
-      ['g1', 'g2'].map((groupId) => ({ groupId, route: 'root', labels: { group: groupId }, groupWait: 0, groupInterval: 1000, changes: [{ change: 'new' as const, finding: a }] })),
+      ['g1', 'g2'].map((groupId) => ({
+        groupId,
+        route: 'root',
+        labels: { group: groupId },
+        groupWait: 0,
+        groupInterval: 1000,
+        changes: [{ change: 'new' as const, finding: a }],
+      })),
       now,
     );
     await groups.flush(timer.groupId, timer.seq, now, 3_600_000);

@@ -18,10 +18,14 @@ export async function postReport(klaxon: TestKlaxon, body: string, query = ''): 
 
 /** The event once a destination has recorded a delivery of it. */
 export const delivered = (klaxon: TestKlaxon, eventId: string, what = `the delivery of ${eventId}`) =>
-  waitFor(async () => {
-    const e = await klaxon.runtime.events.get(eventId);
-    return e && Object.keys(e.deliveries ?? {}).length ? e : undefined;
-  }, what, 30_000);
+  waitFor(
+    async () => {
+      const e = await klaxon.runtime.events.get(eventId);
+      return e && Object.keys(e.deliveries ?? {}).length ? e : undefined;
+    },
+    what,
+    30_000,
+  );
 
 export interface DeadLetter {
   id: string;

@@ -10,7 +10,11 @@ export const FUZZ_SECRET = 'fuzz-secret';
 export function fuzzSourcesYaml(): string {
   return integrations()
     .map((name) =>
-      name === 'github' ? `  github: { secret: ${FUZZ_SECRET} }` : name === 'harbor' ? `  harbor: { webhookAuth: ${FUZZ_SECRET} }` : `  ${name}: { token: ${FUZZ_SECRET} }`,
+      name === 'github'
+        ? `  github: { secret: ${FUZZ_SECRET} }`
+        : name === 'harbor'
+          ? `  harbor: { webhookAuth: ${FUZZ_SECRET} }`
+          : `  ${name}: { token: ${FUZZ_SECRET} }`,
     )
     .join('\n');
 }
@@ -35,7 +39,9 @@ function authenticate(name: string, body: Uint8Array): { headers: Record<string,
 }
 
 const INTEGRATION_FORMAT: Record<string, string> = { falcosidekick: 'falco' };
-const seeds = new Map([...formats(), ...integrations()].map((f) => [f, fixturesOf(INTEGRATION_FORMAT[f] ?? integrationFor(f)?.format({ headers: {}, raw: '' }) ?? f)]));
+const seeds = new Map(
+  [...formats(), ...integrations()].map((f) => [f, fixturesOf(INTEGRATION_FORMAT[f] ?? integrationFor(f)?.format({ headers: {}, raw: '' }) ?? f)]),
+);
 
 const invalidUtf8 = fc.uint8Array({ maxLength: 64 }).map((bytes) => new Uint8Array([0x7b, 0x22, 0xff, 0xc3, 0x28, ...bytes, 0xed, 0xa0, 0x80, 0x7d]));
 const contentType = fc.constantFrom(

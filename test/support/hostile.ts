@@ -80,7 +80,11 @@ function damage(text: string, d: Damage): string {
       return `{"a":${'['.repeat(d.depth)}${']'.repeat(d.depth)}}`;
   }
 }
-type Damage = { kind: 'truncate'; at: number } | { kind: 'duplicate-key'; value: unknown } | { kind: 'garbage'; at: number; text: string } | { kind: 'deep-text'; depth: number };
+type Damage =
+  | { kind: 'truncate'; at: number }
+  | { kind: 'duplicate-key'; value: unknown }
+  | { kind: 'garbage'; at: number; text: string }
+  | { kind: 'deep-text'; depth: number };
 
 /** A hostile input derived from one of `seeds`: a few fields replaced or removed, maybe damaged as text. */
 export function hostileFrom(seeds: string[]): fc.Arbitrary<string> {

@@ -42,11 +42,7 @@ export async function startTestKlaxon(configYaml: string, options: Partial<Klaxo
 }
 
 /** Runs `fn` against an app started for it, and closes the app whatever happens. */
-export async function withTestKlaxon<T>(
-  configYaml: string,
-  fn: (klaxon: TestKlaxon) => Promise<T>,
-  options: Partial<KlaxonOptions> = {},
-): Promise<T> {
+export async function withTestKlaxon<T>(configYaml: string, fn: (klaxon: TestKlaxon) => Promise<T>, options: Partial<KlaxonOptions> = {}): Promise<T> {
   const klaxon = await startTestKlaxon(configYaml, options);
   try {
     return await fn(klaxon);

@@ -28,7 +28,21 @@ const session = { provide: SessionRepository, useFactory: (redis: Redis, prefix:
 
 @Module({
   imports: [TriageModule, SourcesModule, GateModule],
-  controllers: [ReportsController, WebhooksController, EventsController, HealthController, FindingsController, ExceptionsController, RoutesController, RiskController, GateController, SuggestionsController, OverviewController, ComplianceController, SessionController],
+  controllers: [
+    ReportsController,
+    WebhooksController,
+    EventsController,
+    HealthController,
+    FindingsController,
+    ExceptionsController,
+    RoutesController,
+    RiskController,
+    GateController,
+    SuggestionsController,
+    OverviewController,
+    ComplianceController,
+    SessionController,
+  ],
   providers: [
     session,
     IntakeService,

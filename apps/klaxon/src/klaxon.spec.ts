@@ -21,7 +21,15 @@ describe('starting Klaxon', () => {
     });
     const file = join(mkdtempSync(join(tmpdir(), 'klaxon-token-')), 'api-token');
     const config = parseConfig('sources:\n  falco: { allowUnauthenticated: true }\n  tetragon: {}\n  github:\n    secret: s3cret\nroutes: {}\n', {});
-    const klaxon = await startKlaxon({ config, redisUrl: testRedisUrl(), prefix: testPrefix('start'), port: 0, host: '127.0.0.1', logger, generatedTokenFile: file });
+    const klaxon = await startKlaxon({
+      config,
+      redisUrl: testRedisUrl(),
+      prefix: testPrefix('start'),
+      port: 0,
+      host: '127.0.0.1',
+      logger,
+      generatedTokenFile: file,
+    });
     try {
       const token = readFileSync(file, 'utf8').trim();
       expect(token).toHaveLength(32);

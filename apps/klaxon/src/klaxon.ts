@@ -86,7 +86,10 @@ export async function startKlaxon(options: KlaxonOptions): Promise<Klaxon> {
   if (apps.includes('gateway')) {
     const open = openIntegrations(options.config.sources);
     if (open.length) {
-      logger.warn({ integrations: open }, 'these webhooks accept requests from anyone (allowUnauthenticated: true): set their token or secret under sources.<name>');
+      logger.warn(
+        { integrations: open },
+        'these webhooks accept requests from anyone (allowUnauthenticated: true): set their token or secret under sources.<name>',
+      );
     }
   }
   const credentials = [...(apiToken ? [{ name: 'KLAXON_API_TOKEN', scope: 'admin' as const, repos: [], token: apiToken }] : []), ...tokens];

@@ -22,6 +22,15 @@ const feedbackSuggestions = {
 /** Workers for ingest, triage, route, group timers and exception ends; any number of hosts may run them. */
 @Module({
   imports: [TriageModule, RoutingModule],
-  providers: [IngestEventProcessor, TriageBatchProcessor, RouteFindingsProcessor, FlushGroupProcessor, ReleaseExceptionProcessor, FeedbackSuggestionsProcessor, RetentionSweepProcessor, feedbackSuggestions],
+  providers: [
+    IngestEventProcessor,
+    TriageBatchProcessor,
+    RouteFindingsProcessor,
+    FlushGroupProcessor,
+    ReleaseExceptionProcessor,
+    FeedbackSuggestionsProcessor,
+    RetentionSweepProcessor,
+    feedbackSuggestions,
+  ],
 })
 export class PipelineModule {}

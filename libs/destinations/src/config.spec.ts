@@ -61,7 +61,10 @@ describe('destination config', () => {
 
   it('refuses an unknown type at start-up with the supported ones, and reports every destination’s problems at once', () => {
     const problems = problemsOf(() =>
-      parseConfig('destinations:\n  teams-sec: { type: teams, url: "https://x.example.com/" }\n  slack-sec: { type: slack, channel: "#c" }\nroutes:\n  to: [teams-sec, slack-sec]\n', {}),
+      parseConfig(
+        'destinations:\n  teams-sec: { type: teams, url: "https://x.example.com/" }\n  slack-sec: { type: slack, channel: "#c" }\nroutes:\n  to: [teams-sec, slack-sec]\n',
+        {},
+      ),
     );
     expect(supportedDestinationTypes()).toEqual(expect.arrayContaining(['slack', 'jira', 'pagerduty', 'github', 'webhook']));
     // Routes naming a broken destination are not reported as unknown destinations on top.

@@ -74,7 +74,10 @@ export function defineDestination<C extends { type: string }>(descriptor: Destin
 /** The destination refused the request and retrying cannot help (auth, not found, validation). */
 export class DestinationRejected extends Error {
   readonly code = 'destination_rejected';
-  constructor(message: string, readonly status?: number) {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
     super(message);
     this.name = 'DestinationRejected';
   }
@@ -83,7 +86,10 @@ export class DestinationRejected extends Error {
 /** The destination asked us to slow down: retry after `retryAfterMs` without counting an attempt. */
 export class RateLimited extends Error {
   readonly code = 'rate_limited';
-  constructor(readonly retryAfterMs: number, message = `rate limited, retry after ${retryAfterMs} ms`) {
+  constructor(
+    readonly retryAfterMs: number,
+    message = `rate limited, retry after ${retryAfterMs} ms`,
+  ) {
     super(message);
     this.name = 'RateLimited';
   }
@@ -92,7 +98,10 @@ export class RateLimited extends Error {
 /** A transient failure (5xx, timeout, connection refused): retried with backoff. */
 export class DestinationUnavailable extends Error {
   readonly code = 'destination_unavailable';
-  constructor(message: string, readonly status?: number) {
+  constructor(
+    message: string,
+    readonly status?: number,
+  ) {
     super(message);
     this.name = 'DestinationUnavailable';
   }

@@ -13,7 +13,8 @@ const providers = [
   {
     provide: DESTINATIONS,
     // A type not built yet stops start-up here, not the first delivery.
-    useFactory: (config: KlaxonConfig): ReadonlyMap<string, Destination> => new Map(Object.entries(config.destinations).map(([name, c]) => [name, createDestination(c)])),
+    useFactory: (config: KlaxonConfig): ReadonlyMap<string, Destination> =>
+      new Map(Object.entries(config.destinations).map(([name, c]) => [name, createDestination(c)])),
     inject: [CONFIG],
   },
 ];

@@ -115,9 +115,7 @@ export function openBySeverity(n: Notification): Partial<Record<Severity, number
 
 /** The most severe of everything open in the group ('info' when nothing is). */
 export function worstOpenSeverity(n: Notification): Severity {
-  return (
-    [...SEVERITIES].sort(compareSeverityDesc).find((s) => (openBySeverity(n)[s] ?? 0) > 0) ?? 'info'
-  );
+  return [...SEVERITIES].sort(compareSeverityDesc).find((s) => (openBySeverity(n)[s] ?? 0) > 0) ?? 'info';
 }
 
 /** The group's label values in route order (`prod-shop, checkout`); empty when the route groups by nothing. */

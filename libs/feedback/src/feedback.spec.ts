@@ -52,8 +52,12 @@ function falcoEvent(rule: string, tags: string[], fields: Record<string, unknown
       ...fields,
     },
   };
-  return falcoParser.parse(JSON.stringify(event), { eventId: 'evt_inline', receivedAt: event.time, integration: 'webhook:falco', context: { cluster: 'prod-eu-1' } as ReportContext })
-    .findings[0];
+  return falcoParser.parse(JSON.stringify(event), {
+    eventId: 'evt_inline',
+    receivedAt: event.time,
+    integration: 'webhook:falco',
+    context: { cluster: 'prod-eu-1' } as ReportContext,
+  }).findings[0];
 }
 
 const table = ruleTable();
@@ -85,7 +89,14 @@ describe('the shipped rule table', () => {
   it('loads from YAML and every entry names detections and something to change', () => {
     const rules = loadShippedRules();
     expect(rules.map((r) => r.id)).toEqual(
-      expect.arrayContaining(['read-only-root-filesystem', 'remove-package-manager', 'remove-shells-and-block-exec', 'drop-privileges', 'restrict-egress', 'image-and-deploy-checks']),
+      expect.arrayContaining([
+        'read-only-root-filesystem',
+        'remove-package-manager',
+        'remove-shells-and-block-exec',
+        'drop-privileges',
+        'restrict-egress',
+        'image-and-deploy-checks',
+      ]),
     );
     for (const rule of rules) {
       expect(rule.detect.length).toBeGreaterThan(0);
@@ -97,8 +108,14 @@ describe('the shipped rule table', () => {
   it.each([
     ['suggestions:\n  - id: x\n    title: t\n    severity: urgent\n    why: w\n    detect: [{ rule: r }]\n', 'bad.yaml: suggestions[0].severity'],
     ['suggestions:\n  - id: x\n    title: t\n    severity: low\n    why: w\n    detect: [{}]\n', 'bad.yaml: suggestions[0].detect[0]: needs at least one of'],
-    ['suggestions:\n  - id: x\n    title: t\n    severity: low\n    why: w\n    detect: [{ match: ["rule ~ x"] }]\n', 'bad.yaml: suggestions[0].detect[0].match[0]'],
-    ['suggestions:\n  - id: x\n    title: t\n    severity: low\n    why: w\n    detect: [{ rule: r }]\n    policies: { kyverno: nope }\n', 'bad.yaml: suggestions[0].policies.kyverno'],
+    [
+      'suggestions:\n  - id: x\n    title: t\n    severity: low\n    why: w\n    detect: [{ match: ["rule ~ x"] }]\n',
+      'bad.yaml: suggestions[0].detect[0].match[0]',
+    ],
+    [
+      'suggestions:\n  - id: x\n    title: t\n    severity: low\n    why: w\n    detect: [{ rule: r }]\n    policies: { kyverno: nope }\n',
+      'bad.yaml: suggestions[0].policies.kyverno',
+    ],
     ['suggestions: [\n', 'bad.yaml: not valid YAML'],
   ])('rejects a broken rules file naming the path (%#)', (text, message) => {
     expect(() => parseRuleFile(text, 'bad.yaml')).toThrow(message);
@@ -108,8 +125,19 @@ describe('the shipped rule table', () => {
     const overrides = feedbackConfigSchema.parse({
       rules: [
         { id: 'restrict-egress', disabled: true },
-        { id: 'read-only-root-filesystem', severity: 'high', changes: { securityContext: { readOnlyRootFilesystem: true }, emptyDirs: ['/tmp', '/var/cache/nginx'] } },
-        { id: 'no-netcat', title: 'Remove netcat', severity: 'low', why: 'nc is a reverse-shell tool', detect: [{ ruleMatches: '.*netcat.*' }], changes: { dockerfile: ['Do not install netcat'] } },
+        {
+          id: 'read-only-root-filesystem',
+          severity: 'high',
+          changes: { securityContext: { readOnlyRootFilesystem: true }, emptyDirs: ['/tmp', '/var/cache/nginx'] },
+        },
+        {
+          id: 'no-netcat',
+          title: 'Remove netcat',
+          severity: 'low',
+          why: 'nc is a reverse-shell tool',
+          detect: [{ ruleMatches: '.*netcat.*' }],
+          changes: { dockerfile: ['Do not install netcat'] },
+        },
       ],
     }).rules;
     const merged = applyOverrides(loadShippedRules(), overrides);
@@ -122,7 +150,9 @@ describe('the shipped rule table', () => {
     expect(triggeredRules(merged, nc).map((t) => t.rule.id)).toContain('no-netcat');
 
     const incomplete = feedbackConfigSchema.parse({ rules: [{ id: 'brand-new', title: 'x' }] }).rules;
-    expect(() => applyOverrides(loadShippedRules(), incomplete)).toThrow('feedback.rules[0] ("brand-new") is not a shipped rule, so it needs severity, why, detect');
+    expect(() => applyOverrides(loadShippedRules(), incomplete)).toThrow(
+      'feedback.rules[0] ("brand-new") is not a shipped rule, so it needs severity, why, detect',
+    );
     expect(feedbackConfigSchema.safeParse({ rules: [{ id: 'x', detect: [{ ruleMatches: '(' }] }] }).success).toBe(false);
   });
 });
@@ -138,7 +168,12 @@ describe('Falco detections on prod-shop/checkout become suggestions', () => {
     expect(ro.image).toMatchObject({ registry: 'harbor.example.com', repository: 'shop/checkout', tag: '1.4.2' });
     expect(ro.evidence).toMatchObject({ count: 3, firstSeen: '2024-06-12T16:04:07.123456789Z', lastSeen: '2024-06-12T16:05:41.002003004Z' });
     expect(ro.evidence.detections).toEqual([
-      expect.objectContaining({ rule: 'Write below binary dir', tool: 'falco', count: 2, samples: ['cp /tmp/curl /usr/bin/curl', 'cp /tmp/.x /usr/local/bin/.x'] }),
+      expect.objectContaining({
+        rule: 'Write below binary dir',
+        tool: 'falco',
+        count: 2,
+        samples: ['cp /tmp/curl /usr/bin/curl', 'cp /tmp/.x /usr/local/bin/.x'],
+      }),
       expect.objectContaining({ rule: 'Launch Package Management Process in Container', count: 1, samples: ['apt-get install -y curl'] }),
     ]);
     const pm = byRule(suggestions, 'remove-package-manager');
@@ -190,7 +225,10 @@ describe('Falco detections on prod-shop/checkout become suggestions', () => {
     expect(c.apiVersion).toBe('constraints.gatekeeper.sh/v1beta1');
     expect(c.kind).toBe(t.spec.crd.spec.names.kind);
     expect(c.spec.enforcementAction).toBe('dryrun');
-    expect(c.spec.match.kinds).toEqual([{ apiGroups: [''], kinds: ['Pod'] }, { apiGroups: ['apps'], kinds: ['Deployment'] }]);
+    expect(c.spec.match.kinds).toEqual([
+      { apiGroups: [''], kinds: ['Pod'] },
+      { apiGroups: ['apps'], kinds: ['Deployment'] },
+    ]);
     expect(c.spec.match.namespaces).toEqual(['prod-shop']);
     expect(c.spec.parameters.fields).toEqual([{ path: 'readOnlyRootFilesystem', value: true }]);
   });
@@ -204,7 +242,13 @@ describe('Falco detections on prod-shop/checkout become suggestions', () => {
   it('travels as a finding of kind suggestion, one per (workload, suggestion), carrying the suggestion', () => {
     const ro = byRule(suggestions, 'read-only-root-filesystem');
     const finding = suggestionFinding({ ...ro, code: { repo: 'acme/checkout', pullRequest: 42 } }, 'evt_1');
-    expect(finding).toMatchObject({ kind: 'suggestion', fingerprint: ro.id, severity: 'medium', rule: { id: 'read-only-root-filesystem' }, code: { repo: 'acme/checkout', pullRequest: 42 } });
+    expect(finding).toMatchObject({
+      kind: 'suggestion',
+      fingerprint: ro.id,
+      severity: 'medium',
+      rule: { id: 'read-only-root-filesystem' },
+      code: { repo: 'acme/checkout', pullRequest: 42 },
+    });
     expect(finding.title).toBe('Make the root filesystem read-only (Deployment prod-shop/checkout)');
     expect(suggestionOf(finding)?.policies.kyverno).toBe(ro.policies.kyverno);
     // The same workload seen again (another pod, more events) is the same suggestion.
@@ -275,7 +319,12 @@ describe('other detections', () => {
     expect(np.metadata.annotations['klaxon.io/review']).toMatch(/^required: built from egress observed between 2024-06-12T17:00:00/);
     expect(np.spec.policyTypes).toEqual(['Egress']);
     expect(np.spec.egress).toEqual([
-      expect.objectContaining({ ports: [{ protocol: 'UDP', port: 53 }, { protocol: 'TCP', port: 53 }] }),
+      expect.objectContaining({
+        ports: [
+          { protocol: 'UDP', port: 53 },
+          { protocol: 'TCP', port: 53 },
+        ],
+      }),
       { to: [{ ipBlock: { cidr: '10.20.7.9/32' } }], ports: [{ protocol: 'TCP', port: 5432 }] },
       { to: [{ ipBlock: { cidr: '172.16.4.20/32' } }], ports: [{ protocol: 'TCP', port: 443 }] },
     ]);
@@ -296,7 +345,9 @@ describe('other detections', () => {
   });
 
   it('a sensitive-file read → CI checks and a trusted-registry policy for the image registry', () => {
-    const read = falcoEvent('Read sensitive file untrusted', ['maturity_stable', 'host', 'container', 'filesystem', 'mitre_credential_access', 'T1555'], { 'fd.name': '/etc/shadow' });
+    const read = falcoEvent('Read sensitive file untrusted', ['maturity_stable', 'host', 'container', 'filesystem', 'mitre_credential_access', 'T1555'], {
+      'fd.name': '/etc/shadow',
+    });
     const s = byRule(suggest([read]), 'image-and-deploy-checks');
     expect(s.changes.ci.join(' ')).toMatch(/trivy image/);
     const policy = parseYaml(s.policies.kyverno!);

@@ -57,7 +57,10 @@ export function renderSuggestionMarkdown(s: Suggestion): string {
   if (s.changes.networkPolicy) parts.push('', details('NetworkPolicy from observed egress (review before applying)', fence('yaml', s.changes.networkPolicy)));
   if (s.policies.kyverno) parts.push('', details('Kyverno ClusterPolicy', fence('yaml', s.policies.kyverno)));
   if (s.policies.gatekeeper) {
-    parts.push('', details('OPA Gatekeeper ConstraintTemplate + Constraint', fence('yaml', `${s.policies.gatekeeper.template}---\n${s.policies.gatekeeper.constraint}`)));
+    parts.push(
+      '',
+      details('OPA Gatekeeper ConstraintTemplate + Constraint', fence('yaml', `${s.policies.gatekeeper.template}---\n${s.policies.gatekeeper.constraint}`)),
+    );
   }
   return parts.join('\n');
 }
@@ -66,12 +69,20 @@ export function renderSuggestionMarkdown(s: Suggestion): string {
 function proposalSection(p: Proposal, i: number): string {
   const { suggestion: s, priority, lowerBecause } = p.sections[i];
   const backing = s.evidence.detections.map((d) => `${cell(d.rule)} ×${d.count}`).join(', ');
-  const parts = [`### ${i + 1}. ${s.rule.title}`, `**${priority}**${lowerBecause ? ` (${cell(lowerBecause)})` : ''} · ${s.rule.why}`, '', `Backed by: ${backing}.`];
+  const parts = [
+    `### ${i + 1}. ${s.rule.title}`,
+    `**${priority}**${lowerBecause ? ` (${cell(lowerBecause)})` : ''} · ${s.rule.why}`,
+    '',
+    `Backed by: ${backing}.`,
+  ];
   if (s.changes.rbac) parts.push('', details('RBAC for pods/exec', fence('yaml', s.changes.rbac)));
   if (s.changes.networkPolicy) parts.push('', details('NetworkPolicy from observed egress (review before applying)', fence('yaml', s.changes.networkPolicy)));
   if (s.policies.kyverno) parts.push('', details('Kyverno ClusterPolicy', fence('yaml', s.policies.kyverno)));
   if (s.policies.gatekeeper) {
-    parts.push('', details('OPA Gatekeeper ConstraintTemplate + Constraint', fence('yaml', `${s.policies.gatekeeper.template}---\n${s.policies.gatekeeper.constraint}`)));
+    parts.push(
+      '',
+      details('OPA Gatekeeper ConstraintTemplate + Constraint', fence('yaml', `${s.policies.gatekeeper.template}---\n${s.policies.gatekeeper.constraint}`)),
+    );
   }
   return parts.join('\n');
 }
@@ -104,6 +115,7 @@ export function renderSuggestionsMarkdown(findings: Finding[]): string {
     .sort((a, b) => (a.tier === b.tier ? 0 : a.tier === 'proposal' ? -1 : 1));
   const suggestions = findings.map(suggestionOf).filter((s): s is Suggestion => !!s);
   const parts = proposals.map(renderProposalMarkdown);
-  if (suggestions.length) parts.push([`## Hardening suggestions from runtime (${suggestions.length})`, '', ...suggestions.map(renderSuggestionMarkdown)].join('\n\n'));
+  if (suggestions.length)
+    parts.push([`## Hardening suggestions from runtime (${suggestions.length})`, '', ...suggestions.map(renderSuggestionMarkdown)].join('\n\n'));
   return parts.join('\n\n');
 }

@@ -16,10 +16,22 @@ const checkout: SuggestionSubject = {
   workload: { cluster: 'prod-eu-1', namespace: 'prod-shop', kind: 'Deployment', name: 'checkout', container: 'checkout' },
   image: { registry: 'harbor.example.com', repository: 'shop/checkout', tag: '1.4.2' },
 };
-const debug: SuggestionSubject = { workload: { cluster: 'prod-eu-1', namespace: 'dev-shop', kind: 'Pod', name: 'debug', container: 'debug' }, image: { repository: 'busybox', tag: 'latest' } };
+const debug: SuggestionSubject = {
+  workload: { cluster: 'prod-eu-1', namespace: 'dev-shop', kind: 'Pod', name: 'debug', container: 'debug' },
+  image: { repository: 'busybox', tag: 'latest' },
+};
 
 type Seen = { rule: string; subject: SuggestionSubject; o: Observation };
-const seen = (ruleId: string, subject: SuggestionSubject, detection: string, at: string, severity: Severity, stage: 'runtime' | 'deploy', container?: string, sample?: string): Seen => ({
+const seen = (
+  ruleId: string,
+  subject: SuggestionSubject,
+  detection: string,
+  at: string,
+  severity: Severity,
+  stage: 'runtime' | 'deploy',
+  container?: string,
+  sample?: string,
+): Seen => ({
   rule: ruleId,
   subject,
   o: { detection, tool: stage === 'runtime' ? 'falco' : 'kyverno', at, severity, stage, container, sample },
@@ -28,8 +40,26 @@ const seen = (ruleId: string, subject: SuggestionSubject, detection: string, at:
 /** A day on one workload: the attack in `checkout`, hygiene and a config failure about the `proxy` sidecar, and a debug pod. */
 const DAY: Seen[] = [
   seen('read-only-root-filesystem', checkout, 'Write below binary dir', '2026-11-23T09:00:00Z', 'high', 'runtime', 'checkout', 'cp x /usr/bin/x'),
-  seen('read-only-root-filesystem', checkout, 'Launch Package Management Process in Container', '2026-11-23T09:01:00Z', 'high', 'runtime', 'checkout', 'apt-get install curl'),
-  seen('remove-package-manager', checkout, 'Launch Package Management Process in Container', '2026-11-23T09:01:00Z', 'high', 'runtime', 'checkout', 'apt-get install curl'),
+  seen(
+    'read-only-root-filesystem',
+    checkout,
+    'Launch Package Management Process in Container',
+    '2026-11-23T09:01:00Z',
+    'high',
+    'runtime',
+    'checkout',
+    'apt-get install curl',
+  ),
+  seen(
+    'remove-package-manager',
+    checkout,
+    'Launch Package Management Process in Container',
+    '2026-11-23T09:01:00Z',
+    'high',
+    'runtime',
+    'checkout',
+    'apt-get install curl',
+  ),
   seen('drop-privileges', checkout, 'PTRACE attached to process', '2026-11-23T09:05:00Z', 'critical', 'runtime', 'checkout'),
   seen('remove-shells-and-block-exec', checkout, 'Terminal shell in container', '2026-11-23T08:59:00Z', 'low', 'runtime', 'checkout', 'bash'),
   seen('pin-image-tags', checkout, 'disallow-latest-tag', '2026-11-23T07:00:00Z', 'medium', 'deploy', 'proxy'),
@@ -45,14 +75,24 @@ function views(order: Seen[][]): SuggestionView[] {
     for (const s of batch) byKey.set(`${s.rule}|${s.subject.workload?.name}`, [...(byKey.get(`${s.rule}|${s.subject.workload?.name}`) ?? []), s]);
     for (const [key, list] of byKey) {
       const before = evidence.get(key);
-      evidence.set(key, { rule: list[0].rule, subject: list[0].subject, evidence: accumulate(before?.evidence, list.map((s) => s.o)) });
+      evidence.set(key, {
+        rule: list[0].rule,
+        subject: list[0].subject,
+        evidence: accumulate(
+          before?.evidence,
+          list.map((s) => s.o),
+        ),
+      });
     }
   }
   return [...evidence.values()].map((e) => buildSuggestion({ rule: rule(e.rule), subject: e.subject, evidence: e.evidence }, config));
 }
 
 const shape = (vs: SuggestionView[]) =>
-  consolidate(vs, table, config).map((p) => ({ ...p, sections: p.sections.map((s) => ({ rule: s.suggestion.rule.id, priority: s.priority, lowerBecause: s.lowerBecause, count: s.suggestion.evidence.count })) }));
+  consolidate(vs, table, config).map((p) => ({
+    ...p,
+    sections: p.sections.map((s) => ({ rule: s.suggestion.rule.id, priority: s.priority, lowerBecause: s.lowerBecause, count: s.suggestion.evidence.count })),
+  }));
 
 describe('consolidate: one proposal per workload, lower-priority items apart', () => {
   const reference = consolidate(views([DAY]), table, config);
@@ -147,13 +187,17 @@ describe('consolidate: one proposal per workload, lower-priority items apart', (
 
   it('is the same whatever order, batching and redelivery the observations arrive in', () => {
     fc.assert(
-      fc.property(fc.shuffledSubarray(DAY, { minLength: DAY.length, maxLength: DAY.length }), fc.array(fc.nat(DAY.length), { maxLength: 3 }), (shuffled, cuts) => {
-        const points = [...new Set([0, ...cuts, shuffled.length])].sort((a, b) => a - b);
-        const batches = points.slice(1).map((end, i) => shuffled.slice(points[i], end));
-        expect(shape(views(batches))).toEqual(shape(views([DAY])));
-        // The same suggestions listed in any order consolidate the same.
-        expect(shape(views(batches).reverse())).toEqual(shape(views([DAY])));
-      }),
+      fc.property(
+        fc.shuffledSubarray(DAY, { minLength: DAY.length, maxLength: DAY.length }),
+        fc.array(fc.nat(DAY.length), { maxLength: 3 }),
+        (shuffled, cuts) => {
+          const points = [...new Set([0, ...cuts, shuffled.length])].sort((a, b) => a - b);
+          const batches = points.slice(1).map((end, i) => shuffled.slice(points[i], end));
+          expect(shape(views(batches))).toEqual(shape(views([DAY])));
+          // The same suggestions listed in any order consolidate the same.
+          expect(shape(views(batches).reverse())).toEqual(shape(views([DAY])));
+        },
+      ),
       { numRuns: 100 },
     );
   });

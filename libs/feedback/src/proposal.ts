@@ -118,14 +118,18 @@ function attackOf(suggestions: SuggestionView[], threshold: Severity): { attacke
  */
 export function sectionOf(s: SuggestionView, attack: { attacked: boolean; containers: Set<string> }, threshold: Severity): ProposalSection {
   const detections = s.evidence.detections;
-  const strongest = detections.reduce<Severity | undefined>((max, d) => (max ? maxSeverity(max, d.severity ?? s.rule.severity) : (d.severity ?? s.rule.severity)), undefined);
+  const strongest = detections.reduce<Severity | undefined>(
+    (max, d) => (max ? maxSeverity(max, d.severity ?? s.rule.severity) : (d.severity ?? s.rule.severity)),
+    undefined,
+  );
   const priority = minSeverity(s.rule.severity, strongest ?? s.rule.severity);
   if (severityRank(s.rule.severity) < severityRank(threshold)) return { suggestion: s, priority, lowerBecause: `a ${s.rule.severity}-severity rule` };
   const elsewhere =
     attack.containers.size > 0 &&
     detections.length > 0 &&
     detections.every((d) => !isRuntime(d) && d.containers?.length && d.containers.every((c) => !attack.containers.has(c)));
-  if (elsewhere) return { suggestion: s, priority, lowerBecause: `seen only in a container that was not attacked (${[...attack.containers].sort().join(', ')} was)` };
+  if (elsewhere)
+    return { suggestion: s, priority, lowerBecause: `seen only in a container that was not attacked (${[...attack.containers].sort().join(', ')} was)` };
   if (!attack.attacked && detections.length > 0 && detections.every(isRuntime)) {
     return { suggestion: s, priority, lowerBecause: `backed only by runtime detections below ${threshold}` };
   }
@@ -152,7 +156,10 @@ function mergeEvidence(sections: ProposalSection[]): ProposalEvidence {
     }
   }
   const detections = [...byRule.values()].sort((a, b) => b.count - a.count || a.rule.localeCompare(b.rule));
-  const times = detections.flatMap((d) => [d.firstSeen, d.lastSeen]).filter(Boolean).sort();
+  const times = detections
+    .flatMap((d) => [d.firstSeen, d.lastSeen])
+    .filter(Boolean)
+    .sort();
   return {
     count: detections.reduce((n, d) => n + d.count, 0),
     firstSeen: times[0] ?? '',
@@ -196,7 +203,9 @@ function build(tier: ProposalTier, subject: SuggestionSubject, sections: Proposa
     code: sections.find((s) => s.suggestion.code?.repo)?.suggestion.code,
     evidence: mergeEvidence(sections),
     changes: {
-      securityContextPatch: securityContext ? securityContextPatch(targetFor(first?.workload ?? subject.workload, first?.image ?? subject.image), securityContext, emptyDirs) : undefined,
+      securityContextPatch: securityContext
+        ? securityContextPatch(targetFor(first?.workload ?? subject.workload, first?.image ?? subject.image), securityContext, emptyDirs)
+        : undefined,
       dockerfile: [...new Set(sections.flatMap((s) => s.suggestion.changes.dockerfile))],
       ci: [...new Set(sections.flatMap((s) => s.suggestion.changes.ci))],
     },
@@ -235,8 +244,22 @@ export function consolidate(suggestions: SuggestionView[], table: SuggestionRule
           a.suggestion.id.localeCompare(b.suggestion.id),
       );
     const subject = proposalSubject(unique[0]);
-    out.push(build('proposal', subject, sections.filter((s) => !s.lowerBecause), table));
-    out.push(build('lower', subject, sections.filter((s) => s.lowerBecause), table));
+    out.push(
+      build(
+        'proposal',
+        subject,
+        sections.filter((s) => !s.lowerBecause),
+        table,
+      ),
+    );
+    out.push(
+      build(
+        'lower',
+        subject,
+        sections.filter((s) => s.lowerBecause),
+        table,
+      ),
+    );
   }
   return out;
 }

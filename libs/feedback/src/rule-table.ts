@@ -3,13 +3,7 @@ import { join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { issuePath } from '@klaxon/findings';
-import {
-  feedbackConfigSchema,
-  suggestionRuleSchema,
-  type FeedbackConfig,
-  type SuggestionRule,
-  type SuggestionRuleOverride,
-} from '@klaxon/platform';
+import { feedbackConfigSchema, suggestionRuleSchema, type FeedbackConfig, type SuggestionRule, type SuggestionRuleOverride } from '@klaxon/platform';
 
 /*
  * The rule table: which runtime detections lead to which hardening suggestion. It is data

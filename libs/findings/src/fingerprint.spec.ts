@@ -33,7 +33,11 @@ describe('fingerprints identify the problem, not the occurrence', () => {
   });
 
   it('the same CVE seen by another tool through another registry host is the same finding', () => {
-    const harbor = { ...vuln, source: { tool: 'harbor', integration: 'webhook:harbor' }, artifact: { registry: 'core.harbor.local', repository: 'shop/checkout' } };
+    const harbor = {
+      ...vuln,
+      source: { tool: 'harbor', integration: 'webhook:harbor' },
+      artifact: { registry: 'core.harbor.local', repository: 'shop/checkout' },
+    };
     expect(fingerprintOf(harbor)).toBe(fingerprintOf(vuln));
   });
 

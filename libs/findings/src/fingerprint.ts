@@ -42,12 +42,7 @@ export function fingerprintParts(f: FindingDraft): string[] {
     }
     case 'code':
     case 'secret':
-      return [
-        f.rule.id,
-        image || f.code?.repo || '',
-        f.code?.path ?? f.package?.path ?? '',
-        f.code?.partialFingerprint ?? '',
-      ];
+      return [f.rule.id, image || f.code?.repo || '', f.code?.path ?? f.package?.path ?? '', f.code?.partialFingerprint ?? ''];
     case 'suggestion':
       return f.workload ? [f.rule.id, ...resource] : [f.rule.id, image];
   }

@@ -1,16 +1,7 @@
 import { z } from 'zod';
 import { SEVERITIES } from './severity';
 
-export const FINDING_KINDS = [
-  'vulnerability',
-  'misconfiguration',
-  'compliance',
-  'policy',
-  'runtime',
-  'code',
-  'secret',
-  'suggestion',
-] as const;
+export const FINDING_KINDS = ['vulnerability', 'misconfiguration', 'compliance', 'policy', 'runtime', 'code', 'secret', 'suggestion'] as const;
 export const STAGES = ['build', 'registry', 'deploy', 'runtime'] as const;
 export const FINDING_STATES = ['open', 'resolved', 'suppressed'] as const;
 
@@ -235,7 +226,9 @@ export const ingressAssetSchema = z.object({
   hosts: z.array(z.string()).default([]),
   tls: z.boolean().default(false),
   backends: z
-    .array(z.object({ service: z.string(), port: z.union([z.number().int(), z.string()]).optional(), host: z.string().optional(), path: z.string().optional() }))
+    .array(
+      z.object({ service: z.string(), port: z.union([z.number().int(), z.string()]).optional(), host: z.string().optional(), path: z.string().optional() }),
+    )
     .default([]),
   labels: z.record(z.string()).default({}),
   deleted: z.boolean().optional(),

@@ -82,7 +82,10 @@ describe('normalizeWorkload properties', () => {
   });
 
   it('normalising twice is normalising once', () => {
-    const anyName = fc.oneof(dnsLabel, fc.tuple(dnsLabel, podTemplateHash, fc.option(podSuffix)).map(([d, h, s]) => [d, h, s].filter(Boolean).join('-')));
+    const anyName = fc.oneof(
+      dnsLabel,
+      fc.tuple(dnsLabel, podTemplateHash, fc.option(podSuffix)).map(([d, h, s]) => [d, h, s].filter(Boolean).join('-')),
+    );
     const workload = fc.record(
       {
         cluster,

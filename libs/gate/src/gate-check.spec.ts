@@ -23,7 +23,13 @@ describe('renderGateCheck', () => {
     expect(check.conclusion).toBe('failure');
     expect(check.title).toBe('FAIL: 1 of 3 findings fail the gate');
     expect(check.annotations).toEqual([
-      expect.objectContaining({ path: 'config/dev.env', start_line: 3, end_line: 3, annotation_level: 'failure', title: 'generic.secrets.security.detected-generic-secret.detected-generic-secret (high)' }),
+      expect.objectContaining({
+        path: 'config/dev.env',
+        start_line: 3,
+        end_line: 3,
+        annotation_level: 'failure',
+        title: 'generic.secrets.security.detected-generic-secret.detected-generic-secret (high)',
+      }),
       expect.objectContaining({ path: 'src/web/login.js', start_line: 41, end_line: 41, annotation_level: 'warning' }),
     ]);
     const rows = check.summary.split('\n').filter((l) => /^\| (FAIL|WARN|EXCEPTED) \|/.test(l));

@@ -23,7 +23,13 @@ export function renderGateCheck(result: GateResult, findings: readonly Finding[]
     if (result.findings.length > rows.length) lines.push('', `_+${result.findings.length - rows.length} more_`);
   }
   if (result.exceptions.length) {
-    lines.push('', 'Exceptions used:', ...result.exceptions.map((e) => `- \`${e.id}\` (${markdownCell(e.owner)}, ${e.permanent ? 'permanent' : `expires ${e.expires}`}): ${markdownCell(e.reason)}`));
+    lines.push(
+      '',
+      'Exceptions used:',
+      ...result.exceptions.map(
+        (e) => `- \`${e.id}\` (${markdownCell(e.owner)}, ${e.permanent ? 'permanent' : `expires ${e.expires}`}): ${markdownCell(e.reason)}`,
+      ),
+    );
   }
 
   const byFingerprint = new Map(findings.map((f) => [f.fingerprint, f]));

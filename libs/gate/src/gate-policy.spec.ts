@@ -30,7 +30,13 @@ describe('evaluateGate', () => {
   });
 
   it('honours a permanent exception and lists how many findings it let through', () => {
-    const permanent = exceptionSchema.parse({ id: 'node-deps', match: ['package.ecosystem = node-pkg'], reason: 'vendored, rebuilt monthly', owner: 'team-checkout', permanent: true });
+    const permanent = exceptionSchema.parse({
+      id: 'node-deps',
+      match: ['package.ecosystem = node-pkg'],
+      reason: 'vendored, rebuilt monthly',
+      owner: 'team-checkout',
+      permanent: true,
+    });
     const result = evaluateGate(findings, policy({ failOn: ['fixable = true', 'severity >= high', 'package.ecosystem = node-pkg'] }), [permanent], [], now);
     expect(result.pass).toBe(true);
     expect(result.exceptions).toEqual([expect.objectContaining({ id: 'node-deps', permanent: true, findings: result.summary.excepted })]);
@@ -39,7 +45,13 @@ describe('evaluateGate', () => {
   });
 
   it('adds warnOn warnings to findings that do not fail', () => {
-    const result = evaluateGate(findings, policy({ failOn: ['fixable = true', 'severity >= critical'], warnOn: ['severity >= high'], warnOnUnfixable: false }), [], [], now);
+    const result = evaluateGate(
+      findings,
+      policy({ failOn: ['fixable = true', 'severity >= critical'], warnOn: ['severity >= high'], warnOnUnfixable: false }),
+      [],
+      [],
+      now,
+    );
     expect(result.findings.filter((f) => f.verdict === 'warn').every((f) => f.severity === 'high' || (f.severity === 'critical' && !f.fixable))).toBe(true);
     expect(result.summary.warned).toBeGreaterThan(0);
   });

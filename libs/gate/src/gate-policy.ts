@@ -163,7 +163,14 @@ interface Judged {
   expired?: ExceptionConfig;
 }
 
-function judge(f: Finding, policy: GatePolicy, exceptions: readonly ExceptionConfig[], adopted: AdoptedSuggestion[], now: Date, unfixableMatchers: Matcher[]): Judged {
+function judge(
+  f: Finding,
+  policy: GatePolicy,
+  exceptions: readonly ExceptionConfig[],
+  adopted: AdoptedSuggestion[],
+  now: Date,
+  unfixableMatchers: Matcher[],
+): Judged {
   const fails: string[] = [];
   if (policy.failOn.length && matchesAll(policy.failOn, f)) fails.push(`matches gate.failOn (${policy.failOn.map((m) => m.text).join(', ')})`);
   if (policy.failOnRiskAbove !== undefined && (f.risk?.score ?? 0) > policy.failOnRiskAbove) {
@@ -208,7 +215,13 @@ function sentence(j: Judged, verdict: Verdict): string {
 const ORDER: Record<Verdict, number> = { fail: 0, excepted: 1, warn: 2 };
 
 /** The gate's answer for a set of findings. Unfixable-only reports pass, with warnings. */
-export function evaluateGate(findings: Finding[], policy: GatePolicy, exceptions: readonly ExceptionConfig[], adopted: AdoptedSuggestion[], now: Date): GateResult {
+export function evaluateGate(
+  findings: Finding[],
+  policy: GatePolicy,
+  exceptions: readonly ExceptionConfig[],
+  adopted: AdoptedSuggestion[],
+  now: Date,
+): GateResult {
   // "Would fail if it had a fix": failOn without its fixability matchers.
   const unfixableMatchers = policy.failOn.filter((m) => m.field !== 'fixable');
   const unique = [...new Map(findings.map((f) => [f.fingerprint, f])).values()];

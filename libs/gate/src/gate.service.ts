@@ -96,7 +96,13 @@ export class GateService {
   /** Throws the parsers' ParseError: not quarantined, the gate stores nothing and the CI sees the error now. */
   private parseReport(raw: string, format: string | undefined, context: ReportContext, now: Date): { findings: Finding[]; source: string } {
     try {
-      const parsed = parseInput(raw, format, { eventId: `gate-${now.getTime()}`, receivedAt: now.toISOString(), integration: 'gate', context, cluster: this.runtime.config.sources.kubernetes?.clusterName });
+      const parsed = parseInput(raw, format, {
+        eventId: `gate-${now.getTime()}`,
+        receivedAt: now.toISOString(),
+        integration: 'gate',
+        context,
+        cluster: this.runtime.config.sources.kubernetes?.clusterName,
+      });
       return { findings: parsed.batch.findings, source: `${parsed.format} report` };
     } catch (err) {
       if (err instanceof IgnoredInput) return { findings: [], source: `report with nothing to judge (${err.reason})` };

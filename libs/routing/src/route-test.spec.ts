@@ -54,12 +54,24 @@ describe('routes test: where a finding would go and why', () => {
   });
 
   it('names the exception that suppresses it, and sends nowhere', () => {
-    const exception = exceptionSchema.parse({ id: 'drill', match: ['rule = Terminal shell in container', 'namespace = prod-shop'], reason: 'red-team drill', owner: 'secops', expires: '2027-01-01T00:00:00Z' });
+    const exception = exceptionSchema.parse({
+      id: 'drill',
+      match: ['rule = Terminal shell in container', 'namespace = prod-shop'],
+      reason: 'red-team drill',
+      owner: 'secops',
+      expires: '2027-01-01T00:00:00Z',
+    });
     const result = testRoute(config.routes, shell, exception);
     expect(result).toMatchObject({
       suppressed: true,
       destinations: [],
-      exception: { id: 'drill', reason: 'red-team drill', owner: 'secops', expires: '2027-01-01T00:00:00.000Z', matched: ['rule = Terminal shell in container', 'namespace = prod-shop'] },
+      exception: {
+        id: 'drill',
+        reason: 'red-team drill',
+        owner: 'secops',
+        expires: '2027-01-01T00:00:00.000Z',
+        matched: ['rule = Terminal shell in container', 'namespace = prod-shop'],
+      },
     });
     expect(formatRouteTest(result)).toContain('would send to: nothing while suppressed');
   });

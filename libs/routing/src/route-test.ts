@@ -71,7 +71,12 @@ export function formatRouteTest(result: RouteTestResult): string[] {
   for (const r of result.routes) {
     lines.push(`route ${r.path} → ${r.to.length ? r.to.join(', ') : '(no destinations)'}`);
     lines.push(`  matched: ${r.matched.length ? r.matched.join('; ') : '(no matchers: catch-all)'}`);
-    if (r.groupBy.length) lines.push(`  group: ${Object.entries(r.groupLabels).map(([k, v]) => `${k}=${v || '""'}`).join(', ')}`);
+    if (r.groupBy.length)
+      lines.push(
+        `  group: ${Object.entries(r.groupLabels)
+          .map(([k, v]) => `${k}=${v || '""'}`)
+          .join(', ')}`,
+      );
   }
   if (result.exception) {
     const e = result.exception;

@@ -7,7 +7,25 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 /** Fields of a finding that name things (images, workloads, code, packages): keys of indexes and scopes. */
 const FINDING_IDENTIFIERS = ['artifact', 'workload', 'code', 'package'] as const;
 /** Keys of an asset whose values identify something; labels and annotations are free text. */
-const ASSET_IDENTIFIERS = new Set(['digest', 'registry', 'repository', 'tag', 'tags', 'cluster', 'namespace', 'kind', 'name', 'pod', 'container', 'repo', 'commit', 'branch', 'host', 'hosts', 'service']);
+const ASSET_IDENTIFIERS = new Set([
+  'digest',
+  'registry',
+  'repository',
+  'tag',
+  'tags',
+  'cluster',
+  'namespace',
+  'kind',
+  'name',
+  'pod',
+  'container',
+  'repo',
+  'commit',
+  'branch',
+  'host',
+  'hosts',
+  'service',
+]);
 
 function controlIn(value: unknown, path: (string | number)[], keys?: Set<string>): string | undefined {
   if (typeof value === 'string') return CONTROL.test(value) ? zodPath(path) : undefined;

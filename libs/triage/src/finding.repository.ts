@@ -133,9 +133,7 @@ function filterIndexes(filter: FindingFilter): string[][] {
     ['workload', 'workload'],
     ['repo', 'repo'],
   ];
-  return groups
-    .filter(([name]) => filter[name]?.length)
-    .map(([name, field]) => filter[name]!.map((v) => index(field, v)));
+  return groups.filter(([name]) => filter[name]?.length).map(([name, field]) => filter[name]!.map((v) => index(field, v)));
 }
 
 /**
@@ -159,7 +157,17 @@ export class FindingRepository {
     // {…} is a Redis Cluster hash tag: all these keys share one slot, so one script spans them (docs/redis.md, Hash tags).
     this.base = `${prefix}:{findings}`;
     const b = this.base;
-    this.lifecycleKeys = [`${b}:finding:`, `${b}:idx:`, `${b}:findings`, `${b}:findings:seen`, `${b}:findings:risk`, `${b}:scope:`, `${b}:image:`, `${b}:release:`, `${b}:scope-last:`];
+    this.lifecycleKeys = [
+      `${b}:finding:`,
+      `${b}:idx:`,
+      `${b}:findings`,
+      `${b}:findings:seen`,
+      `${b}:findings:risk`,
+      `${b}:scope:`,
+      `${b}:image:`,
+      `${b}:release:`,
+      `${b}:scope-last:`,
+    ];
     if (!redis.upsertFindings) {
       const keys = this.lifecycleKeys.length;
       redis.defineCommand('upsertFindings', { numberOfKeys: keys, lua: PRELUDE + lua('upsert-findings') });
@@ -292,7 +300,10 @@ export class FindingRepository {
     const keys = [`${b}:findings:seen`, `${b}:findings:risk`, `${b}:query:result`, `${b}:query:risk`, ...filters.map((_, f) => `${b}:query:union:${f + 1}`)];
     for (const names of filters) keys.push(...names.map((name) => `${b}:idx:${name}`));
     const counts = filters.map((names) => String(names.length));
-    const [total, fingerprints] = (await this.redis.queryFindings(keys.length, ...keys, String(offset), String(limit), minRisk, ...counts)) as [number, string[]];
+    const [total, fingerprints] = (await this.redis.queryFindings(keys.length, ...keys, String(offset), String(limit), minRisk, ...counts)) as [
+      number,
+      string[],
+    ];
     return { total, fingerprints };
   }
 
@@ -302,12 +313,7 @@ export class FindingRepository {
     const pipeline = this.redis.pipeline();
     for (const fp of fingerprints) {
       const key = this.key(fp);
-      pipeline
-        .hgetall(key)
-        .lrange(`${key}:history`, 0, -1)
-        .smembers(`${key}:sources`)
-        .smembers(`${key}:digests`)
-        .smembers(`${key}:workloads`);
+      pipeline.hgetall(key).lrange(`${key}:history`, 0, -1).smembers(`${key}:sources`).smembers(`${key}:digests`).smembers(`${key}:workloads`);
     }
     const results = (await pipeline.exec())!.map(([err, value]) => {
       if (err) throw err;
@@ -406,17 +412,7 @@ export class FindingRepository {
 
 /** The Finding part of a record (what routing and destinations read), its current state set. */
 export function findingOf(record: FindingRecord): Finding {
-  const {
-    firstSeen: _f,
-    lastSeen: _l,
-    occurrences: _o,
-    sources: _s,
-    digests: _d,
-    workloads: _w,
-    exception: _e,
-    history: _h,
-    ...finding
-  } = record;
+  const { firstSeen: _f, lastSeen: _l, occurrences: _o, sources: _s, digests: _d, workloads: _w, exception: _e, history: _h, ...finding } = record;
   return finding as Finding;
 }
 

@@ -34,10 +34,15 @@ const providers = [
   },
   {
     provide: TriageBatch,
-    useFactory: (f: FindingRepository, e: ExceptionStore, r: ReportTimeRepository, config: KlaxonConfig) => new TriageBatch(f, e, r, routingSignature(config.routes)),
+    useFactory: (f: FindingRepository, e: ExceptionStore, r: ReportTimeRepository, config: KlaxonConfig) =>
+      new TriageBatch(f, e, r, routingSignature(config.routes)),
     inject: [FindingRepository, ExceptionStore, ReportTimeRepository, CONFIG],
   },
-  { provide: ReleaseException, useFactory: (f: FindingRepository, e: ExceptionStore) => new ReleaseException(f, e), inject: [FindingRepository, ExceptionStore] },
+  {
+    provide: ReleaseException,
+    useFactory: (f: FindingRepository, e: ExceptionStore) => new ReleaseException(f, e),
+    inject: [FindingRepository, ExceptionStore],
+  },
   {
     provide: CorrelateFindings,
     useFactory: (a: AssetRepository, f: FindingRepository, config: KlaxonConfig) => new CorrelateFindings(a, f, config),

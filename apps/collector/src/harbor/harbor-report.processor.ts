@@ -75,7 +75,10 @@ export class HarborReportProcessor implements OnModuleInit {
     );
     if (outcome.status === 'quarantined') {
       // Not a job failure: pulling again brings the same document. It waits in quarantine for a replay.
-      logger.warn({ eventId, reportEventId, repository: artifact.repository, path: outcome.error.path, error: outcome.error.message }, 'Harbor report pulled but unreadable: quarantined');
+      logger.warn(
+        { eventId, reportEventId, repository: artifact.repository, path: outcome.error.path, error: outcome.error.message },
+        'Harbor report pulled but unreadable: quarantined',
+      );
     } else {
       logger.info({ eventId, reportEventId, repository: artifact.repository, outcome: outcome.status }, 'Harbor report pulled');
     }

@@ -60,7 +60,11 @@ export class KubernetesCollector implements OnModuleInit, OnModuleDestroy {
     const queue = resyncQueue(this.cluster);
     this.runtime.queues.work({ queue, schema: kubernetesResyncJobSchema, handle: () => this.resync(), options: { concurrency: 1 } });
     const resyncs = this.runtime.queues.queue(queue);
-    await resyncs.upsertJobScheduler(`resync-${this.cluster}`, { every: settings.resyncInterval }, { name: JOB.kubernetesResync, data: { cluster: this.cluster } });
+    await resyncs.upsertJobScheduler(
+      `resync-${this.cluster}`,
+      { every: settings.resyncInterval },
+      { name: JOB.kubernetesResync, data: { cluster: this.cluster } },
+    );
     // A collector that (re)starts asks for one resync now: what was deleted while it was down is only
     // found by comparing a full list with what was last sent. Two starting together cost two lists, no
     // duplicate events (object versions are claimed).

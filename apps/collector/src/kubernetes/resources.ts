@@ -1,4 +1,12 @@
-import { AppsV1Api, CoreV1Api, CustomObjectsApi, NetworkingV1Api, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  NetworkingV1Api,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
 
 /** One kind the collector watches: where its list and watch live, and which parser reads it. */
 export interface WatchedResource {
@@ -32,13 +40,62 @@ function custom(group: string, version: string, plural: string, kind: string, fo
  * their items (the API server's TypeMeta rule), so the collector puts them back from this table.
  */
 export const WATCHED_RESOURCES: readonly WatchedResource[] = [
-  { apiVersion: 'v1', kind: 'Namespace', path: '/api/v1/namespaces', format: 'kubernetes', namespaced: false, list: (kc) => kc.makeApiClient(CoreV1Api).listNamespace() as Promise<List> },
-  { apiVersion: 'v1', kind: 'Pod', path: '/api/v1/pods', format: 'kubernetes', namespaced: true, list: (kc) => kc.makeApiClient(CoreV1Api).listPodForAllNamespaces() as Promise<List> },
-  { apiVersion: 'v1', kind: 'Service', path: '/api/v1/services', format: 'kubernetes', namespaced: true, list: (kc) => kc.makeApiClient(CoreV1Api).listServiceForAllNamespaces() as Promise<List> },
-  { apiVersion: 'apps/v1', kind: 'Deployment', path: '/apis/apps/v1/deployments', format: 'kubernetes', namespaced: true, list: (kc) => kc.makeApiClient(AppsV1Api).listDeploymentForAllNamespaces() as Promise<List> },
-  { apiVersion: 'apps/v1', kind: 'StatefulSet', path: '/apis/apps/v1/statefulsets', format: 'kubernetes', namespaced: true, list: (kc) => kc.makeApiClient(AppsV1Api).listStatefulSetForAllNamespaces() as Promise<List> },
-  { apiVersion: 'apps/v1', kind: 'DaemonSet', path: '/apis/apps/v1/daemonsets', format: 'kubernetes', namespaced: true, list: (kc) => kc.makeApiClient(AppsV1Api).listDaemonSetForAllNamespaces() as Promise<List> },
-  { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', path: '/apis/networking.k8s.io/v1/ingresses', format: 'kubernetes', namespaced: true, list: (kc) => kc.makeApiClient(NetworkingV1Api).listIngressForAllNamespaces() as Promise<List> },
+  {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    path: '/api/v1/namespaces',
+    format: 'kubernetes',
+    namespaced: false,
+    list: (kc) => kc.makeApiClient(CoreV1Api).listNamespace() as Promise<List>,
+  },
+  {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    path: '/api/v1/pods',
+    format: 'kubernetes',
+    namespaced: true,
+    list: (kc) => kc.makeApiClient(CoreV1Api).listPodForAllNamespaces() as Promise<List>,
+  },
+  {
+    apiVersion: 'v1',
+    kind: 'Service',
+    path: '/api/v1/services',
+    format: 'kubernetes',
+    namespaced: true,
+    list: (kc) => kc.makeApiClient(CoreV1Api).listServiceForAllNamespaces() as Promise<List>,
+  },
+  {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    path: '/apis/apps/v1/deployments',
+    format: 'kubernetes',
+    namespaced: true,
+    list: (kc) => kc.makeApiClient(AppsV1Api).listDeploymentForAllNamespaces() as Promise<List>,
+  },
+  {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    path: '/apis/apps/v1/statefulsets',
+    format: 'kubernetes',
+    namespaced: true,
+    list: (kc) => kc.makeApiClient(AppsV1Api).listStatefulSetForAllNamespaces() as Promise<List>,
+  },
+  {
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    path: '/apis/apps/v1/daemonsets',
+    format: 'kubernetes',
+    namespaced: true,
+    list: (kc) => kc.makeApiClient(AppsV1Api).listDaemonSetForAllNamespaces() as Promise<List>,
+  },
+  {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'Ingress',
+    path: '/apis/networking.k8s.io/v1/ingresses',
+    format: 'kubernetes',
+    namespaced: true,
+    list: (kc) => kc.makeApiClient(NetworkingV1Api).listIngressForAllNamespaces() as Promise<List>,
+  },
   custom('wgpolicyk8s.io', 'v1alpha2', 'policyreports', 'PolicyReport', 'policyreport'),
   custom('wgpolicyk8s.io', 'v1alpha2', 'clusterpolicyreports', 'ClusterPolicyReport', 'policyreport', false),
   custom('aquasecurity.github.io', 'v1alpha1', 'vulnerabilityreports', 'VulnerabilityReport', 'trivy-operator'),

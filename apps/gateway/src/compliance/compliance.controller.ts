@@ -46,12 +46,13 @@ export class ComplianceController {
         ...standard,
         controls: standard.controls.map(({ findings, ...control }) => ({
           ...control,
-          findings: control.status === 'pass'
-            ? []
-            : findings.slice(0, FINDINGS_PER_CONTROL).flatMap((fp) => {
-                const r = records.get(fp);
-                return r ? [{ fingerprint: fp, title: r.title, severity: r.severity, state: r.state, workload: r.workload, remediation: r.remediation }] : [];
-              }),
+          findings:
+            control.status === 'pass'
+              ? []
+              : findings.slice(0, FINDINGS_PER_CONTROL).flatMap((fp) => {
+                  const r = records.get(fp);
+                  return r ? [{ fingerprint: fp, title: r.title, severity: r.severity, state: r.state, workload: r.workload, remediation: r.remediation }] : [];
+                }),
         })),
       })),
       trend: trend.filter((p) => !filter.standard || p.standard === filter.standard),

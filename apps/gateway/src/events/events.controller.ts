@@ -9,8 +9,14 @@ import { Access } from '../http/api-token.guard';
 
 /** Lenient on purpose: a limit out of range is clamped, one that is not a number is the default. */
 const pageSchema = z.object({
-  limit: z.coerce.number().catch(50).transform((n) => Math.min(Math.max(Math.trunc(n) || 50, 1), 500)),
-  offset: z.coerce.number().catch(0).transform((n) => Math.max(Math.trunc(n) || 0, 0)),
+  limit: z.coerce
+    .number()
+    .catch(50)
+    .transform((n) => Math.min(Math.max(Math.trunc(n) || 50, 1), 500)),
+  offset: z.coerce
+    .number()
+    .catch(0)
+    .transform((n) => Math.max(Math.trunc(n) || 0, 0)),
 });
 class PageQueryDto extends createZodDto(pageSchema) {}
 
@@ -42,7 +48,8 @@ export class EventsController {
     const { events, queues } = this.runtime;
     if (!(await events.isQuarantined(id))) throw ApiError.notFound(`quarantined event ${id}`);
     const bodyDropped = (await events.get(id))?.bodyDropped;
-    if (bodyDropped) throw new ApiError(HttpStatus.GONE, { error: 'gone', message: `event ${id} cannot be replayed: its body was dropped, ${bodyDropped}`, field: 'id' });
+    if (bodyDropped)
+      throw new ApiError(HttpStatus.GONE, { error: 'gone', message: `event ${id} cannot be replayed: its body was dropped, ${bodyDropped}`, field: 'id' });
     await events.release(id);
     const event = await events.get(id);
     await queues.add(QUEUE.ingest, JOB.ingest, { eventId: id }, { jobId: `ingest-${id}-${event!.replays}` });

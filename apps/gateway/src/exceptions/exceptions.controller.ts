@@ -57,7 +57,11 @@ export class ExceptionsController {
     const now = this.runtime.clock();
     const parsed = { ...body, created: body.created ?? now };
     if (this.store.isConfigured(parsed.id)) {
-      throw new ApiError(HttpStatus.CONFLICT, { error: 'conflict', message: `id: exception ${parsed.id} is declared in the exceptions file; change it there`, field: 'id' });
+      throw new ApiError(HttpStatus.CONFLICT, {
+        error: 'conflict',
+        message: `id: exception ${parsed.id} is declared in the exceptions file; change it there`,
+        field: 'id',
+      });
     }
     if (!parsed.permanent && parsed.expires && parsed.expires.getTime() <= now.getTime()) {
       throw ApiError.badRequest('expires', 'must be in the future');
@@ -73,7 +77,11 @@ export class ExceptionsController {
   @Delete(':id')
   async remove(@Param('id') id: string) {
     if (this.store.isConfigured(id)) {
-      throw new ApiError(HttpStatus.CONFLICT, { error: 'conflict', message: `exception ${id} is declared in the exceptions file; remove it there`, field: 'id' });
+      throw new ApiError(HttpStatus.CONFLICT, {
+        error: 'conflict',
+        message: `exception ${id} is declared in the exceptions file; remove it there`,
+        field: 'id',
+      });
     }
     if (!(await this.repository.remove(id))) throw ApiError.notFound(`exception ${id}`);
     await armExceptionEnd(this.runtime.queues, { id }, 'deleted', this.runtime.clock());

@@ -10,7 +10,12 @@ import { ApiError } from '../http/api-error';
 import { FindingResponse, FindingsResponse } from '../http/api-responses';
 import { Access } from '../http/api-token.guard';
 
-const csv = z.string().transform((s) => s.split(',').map((v) => v.trim()).filter(Boolean));
+const csv = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean),
+);
 /** `a,b` or a single value. */
 const textList = () => csv.optional();
 /** `a,b` or a single value, each one of `values`. */

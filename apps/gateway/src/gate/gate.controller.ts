@@ -24,7 +24,10 @@ export class GateController {
   ) {}
 
   @ApiConsumes('application/json', 'text/plain')
-  @ApiBody({ description: 'the document exactly as the tool wrote it (JSON, NDJSON or YAML), judged, not stored; leave it empty to judge ?digest=', schema: { type: 'string' } })
+  @ApiBody({
+    description: 'the document exactly as the tool wrote it (JSON, NDJSON or YAML), judged, not stored; leave it empty to judge ?digest=',
+    schema: { type: 'string' },
+  })
   @ApiResponse({ status: 200, type: GateResponse })
   @Post()
   @HttpCode(200)

@@ -56,8 +56,23 @@ const exceptionView = z
     active: z.boolean(),
   })
   .passthrough();
-const covering = z.object({ id: z.string(), reason: z.string(), owner: z.string(), expires: z.string().optional(), permanent: z.boolean(), matched: z.array(z.string()).optional() }).passthrough();
-const routeMatch = z.object({ path: z.string(), matched: z.array(z.string()), to: z.array(z.string()), groupBy: z.array(z.string()), groupLabels: z.record(z.string()) });
+const covering = z
+  .object({
+    id: z.string(),
+    reason: z.string(),
+    owner: z.string(),
+    expires: z.string().optional(),
+    permanent: z.boolean(),
+    matched: z.array(z.string()).optional(),
+  })
+  .passthrough();
+const routeMatch = z.object({
+  path: z.string(),
+  matched: z.array(z.string()),
+  to: z.array(z.string()),
+  groupBy: z.array(z.string()),
+  groupLabels: z.record(z.string()),
+});
 const findingRecord = findingSchema.passthrough();
 
 const gateException = z.object({ id: z.string(), reason: z.string(), owner: z.string(), expires: z.string().optional(), permanent: z.boolean() });
@@ -86,7 +101,12 @@ const suggestionSummary = z
     workload: open.optional(),
     image: open.optional(),
     code: open.optional(),
-    evidence: z.object({ count: z.number(), firstSeen: z.string(), lastSeen: z.string(), detections: z.array(z.object({ rule: z.string(), count: z.number() })) }),
+    evidence: z.object({
+      count: z.number(),
+      firstSeen: z.string(),
+      lastSeen: z.string(),
+      detections: z.array(z.object({ rule: z.string(), count: z.number() })),
+    }),
     policies: z.array(z.string()),
     adoptedAt: z.string().optional(),
   })
@@ -102,10 +122,22 @@ export class ExceptionsResponse extends createZodDto(z.object({ total: z.number(
 export class DeletedResponse extends createZodDto(z.object({ id: z.string(), deleted: z.literal(true) })) {}
 export class FindingsResponse extends createZodDto(z.object({ ...page, items: z.array(findingRecord) })) {}
 export class FindingResponse extends createZodDto(
-  findingRecord.extend({ history: z.array(open), suppressedBy: covering.nullable(), routes: z.array(routeMatch), exception: covering.nullable(), context: open.nullable() }),
+  findingRecord.extend({
+    history: z.array(open),
+    suppressedBy: covering.nullable(),
+    routes: z.array(routeMatch),
+    exception: covering.nullable(),
+    context: open.nullable(),
+  }),
 ) {}
 export class RouteTestResponse extends createZodDto(
-  z.object({ fingerprint: z.string().optional(), routes: z.array(routeMatch), destinations: z.array(z.string()), suppressed: z.boolean(), exception: covering.optional() }),
+  z.object({
+    fingerprint: z.string().optional(),
+    routes: z.array(routeMatch),
+    destinations: z.array(z.string()),
+    suppressed: z.boolean(),
+    exception: covering.optional(),
+  }),
 ) {}
 export class RiskResponse extends createZodDto(z.object({ limit: z.number().int(), total: z.number().int(), items: z.array(open) })) {}
 export class GateResponse extends createZodDto(

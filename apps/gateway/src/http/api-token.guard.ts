@@ -1,4 +1,12 @@
-import { ForbiddenException, Injectable, SetMetadata, UnauthorizedException, createParamDecorator, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import {
+  ForbiddenException,
+  Injectable,
+  SetMetadata,
+  UnauthorizedException,
+  createParamDecorator,
+  type CanActivate,
+  type ExecutionContext,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
@@ -39,9 +47,18 @@ export const Caller = createParamDecorator((_data: unknown, context: ExecutionCo
 /** A ci token acts only for the repositories it names: a report or gate of another repository is a 403 naming `repo`. */
 export function assertRepo(caller: ApiCredential | undefined, repo: string | undefined): void {
   if (!caller || caller.scope === 'admin') return;
-  if (!repo) throw new ForbiddenException({ error: 'forbidden', message: `repo: a ci token must name the repository (one of ${caller.repos.join(', ')})`, field: 'repo' });
+  if (!repo)
+    throw new ForbiddenException({
+      error: 'forbidden',
+      message: `repo: a ci token must name the repository (one of ${caller.repos.join(', ')})`,
+      field: 'repo',
+    });
   if (!caller.repos.includes(repo)) {
-    throw new ForbiddenException({ error: 'forbidden', message: `repo: the token "${caller.name}" may not act for ${repo} (only ${caller.repos.join(', ')})`, field: 'repo' });
+    throw new ForbiddenException({
+      error: 'forbidden',
+      message: `repo: the token "${caller.name}" may not act for ${repo} (only ${caller.repos.join(', ')})`,
+      field: 'repo',
+    });
   }
 }
 
@@ -82,10 +99,18 @@ export class ApiTokenGuard implements CanActivate {
     const token = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
     const caller = token ? credentialFor(this.runtime.credentials, token) : undefined;
     if (!caller) {
-      throw new UnauthorizedException({ error: 'unauthorized', message: 'Authorization: Bearer <token> required (KLAXON_API_TOKEN or one of auth.tokens)', field: 'authorization' });
+      throw new UnauthorizedException({
+        error: 'unauthorized',
+        message: 'Authorization: Bearer <token> required (KLAXON_API_TOKEN or one of auth.tokens)',
+        field: 'authorization',
+      });
     }
     if (caller.scope === 'ci' && access === 'admin') {
-      throw new ForbiddenException({ error: 'forbidden', message: `the token "${caller.name}" is a ci token; this call needs an admin token`, field: 'authorization' });
+      throw new ForbiddenException({
+        error: 'forbidden',
+        message: `the token "${caller.name}" is a ci token; this call needs an admin token`,
+        field: 'authorization',
+      });
     }
     request.caller = caller;
     return true;

@@ -9,12 +9,21 @@ const name = () => z.string().regex(/^[^\u0000-\u001f\u007f-\u009f\u2028\u2029]*
 /** The build a CI upload belongs to; the parsers attach it to every finding of the report. */
 export const reportContextSchema = z
   .object({
-    repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'expected owner/name').optional(),
-    commit: z.string().regex(/^[0-9a-f]{7,64}$/i, 'expected a commit SHA').optional(),
+    repo: z
+      .string()
+      .regex(/^[\w.-]+\/[\w.-]+$/, 'expected owner/name')
+      .optional(),
+    commit: z
+      .string()
+      .regex(/^[0-9a-f]{7,64}$/i, 'expected a commit SHA')
+      .optional(),
     branch: name().optional(),
     pr: z.coerce.number({ invalid_type_error: 'expected a pull request number' }).int().positive().optional(),
     image: name().optional(),
-    digest: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected sha256:<64 hex>').optional(),
+    digest: z
+      .string()
+      .regex(/^sha256:[0-9a-f]{64}$/, 'expected sha256:<64 hex>')
+      .optional(),
   })
   .strict();
 

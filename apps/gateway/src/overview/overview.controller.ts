@@ -26,7 +26,11 @@ export class OverviewController {
   @ApiResponse({ status: 200, type: OverviewResponse })
   @Get()
   async overview(@Query() { days }: OverviewQueryDto) {
-    const filters = [{ state: 'open' }, ...SEVERITIES.map((severity) => ({ state: 'open', severity })), ...FINDING_KINDS.map((kind) => ({ state: 'open', kind }))];
+    const filters = [
+      { state: 'open' },
+      ...SEVERITIES.map((severity) => ({ state: 'open', severity })),
+      ...FINDING_KINDS.map((kind) => ({ state: 'open', kind })),
+    ];
     const [counts, daily, sent, quarantine, deadLetters] = await Promise.all([
       this.findings.countMatching(filters),
       this.stats.daily(days, this.runtime.clock()),

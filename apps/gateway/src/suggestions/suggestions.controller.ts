@@ -3,16 +3,7 @@ import { ApiResponse } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { createZodDto } from 'nestjs-zod';
 import { z } from 'zod';
-import {
-  consolidate,
-  proposalSubject,
-  ruleTable,
-  suggestionId,
-  toYaml,
-  type Proposal,
-  type Suggestion,
-  type SuggestionRule,
-} from '@klaxon/feedback';
+import { consolidate, proposalSubject, ruleTable, suggestionId, toYaml, type Proposal, type Suggestion, type SuggestionRule } from '@klaxon/feedback';
 import { Runtime } from '@klaxon/platform';
 import { SuggestionRepository, viewOf, type StoredSuggestion } from '@klaxon/triage';
 import { ApiError } from '../http/api-error';
@@ -21,7 +12,10 @@ import { Access } from '../http/api-token.guard';
 
 const listQuery = z
   .object({
-    repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/, 'expected owner/name').optional(),
+    repo: z
+      .string()
+      .regex(/^[\w.-]+\/[\w.-]+$/, 'expected owner/name')
+      .optional(),
     limit: z.coerce.number().int().min(1).max(500).default(50),
     offset: z.coerce.number().int().min(0).default(0),
   })
@@ -40,7 +34,12 @@ function summary(s: View) {
     workload: s.workload,
     image: s.image,
     code: s.code,
-    evidence: { count: s.evidence.count, firstSeen: s.evidence.firstSeen, lastSeen: s.evidence.lastSeen, detections: s.evidence.detections.map((d) => ({ rule: d.rule, count: d.count })) },
+    evidence: {
+      count: s.evidence.count,
+      firstSeen: s.evidence.firstSeen,
+      lastSeen: s.evidence.lastSeen,
+      detections: s.evidence.detections.map((d) => ({ rule: d.rule, count: d.count })),
+    },
     policies: Object.keys(s.policies),
     adoptedAt: s.adoptedAt,
   };

@@ -34,7 +34,11 @@ export async function mountWebUi(app: NestFastifyApplication): Promise<void> {
     const file = files[(request.params as { file: string }).file];
     if (!file) return reply.code(404).send({ error: 'not_found', message: 'no such vendor file' });
     // Vendor modules change only with an upgrade (and a restart): a day in the browser's cache.
-    return (reply as unknown as { sendFile(name: string, root: string, options: object): unknown }).sendFile(file.slice(dirname(file).length + 1), dirname(file), { maxAge: 86_400_000 });
+    return (reply as unknown as { sendFile(name: string, root: string, options: object): unknown }).sendFile(
+      file.slice(dirname(file).length + 1),
+      dirname(file),
+      { maxAge: 86_400_000 },
+    );
   });
   fastify.get('/', async (_request, reply) => reply.redirect('/ui/'));
   // The single-page app's own routes live after '#', so every /ui/ path is a file or a 404.

@@ -37,7 +37,11 @@ export class WebhooksController {
     if (!integration) throw ApiError.badRequest('integration', `unknown integration "${name}"; one of ${integrations().join(', ')}`);
     // A web page can post text/plain anywhere without a CORS preflight: no sender of ours needs it.
     if (/^text\/plain\b/i.test(headers['content-type'] ?? '')) {
-      throw new ApiError(HttpStatus.UNSUPPORTED_MEDIA_TYPE, { error: 'unsupported_media_type', message: 'content-type: text/plain is not read on webhooks; send application/json', field: 'content-type' });
+      throw new ApiError(HttpStatus.UNSUPPORTED_MEDIA_TYPE, {
+        error: 'unsupported_media_type',
+        message: 'content-type: text/plain is not read on webhooks; send application/json',
+        field: 'content-type',
+      });
     }
     const raw = typeof request.body === 'string' ? request.body : '';
     if (raw.trim() === '') throw ApiError.badRequest('body', 'the webhook body is empty');

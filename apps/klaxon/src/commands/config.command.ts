@@ -24,4 +24,3 @@ function validateConfig(args: string[], out: Console): number {
   );
   return 0;
 }
-

@@ -16,7 +16,12 @@ const USAGE = [
 function table(rows: string[][]): string[] {
   const widths = rows[0].map((_, c) => Math.min(60, Math.max(...rows.map((r) => r[c].length))));
   const cell = (text: string, w: number) => (text.length > w ? `${text.slice(0, w - 1)}…` : text.padEnd(w));
-  return rows.map((r) => r.map((text, c) => cell(text, widths[c])).join('  ').trimEnd());
+  return rows.map((r) =>
+    r
+      .map((text, c) => cell(text, widths[c]))
+      .join('  ')
+      .trimEnd(),
+  );
 }
 
 /** What a developer reads in the CI log: one row per finding that matters, then what to do. */
@@ -43,7 +48,9 @@ export function renderGate(answer: GateAnswer): string[] {
   if (answer.exceptions.length) {
     lines.push('', 'Exceptions applied:');
     for (const e of answer.exceptions) {
-      lines.push(`  ${e.id} (${e.owner}, ${e.permanent ? 'permanent' : `expires ${e.expires}`}): ${e.reason} — ${e.findings} finding${e.findings === 1 ? '' : 's'}`);
+      lines.push(
+        `  ${e.id} (${e.owner}, ${e.permanent ? 'permanent' : `expires ${e.expires}`}): ${e.reason} — ${e.findings} finding${e.findings === 1 ? '' : 's'}`,
+      );
     }
   }
   if (answer.check) {

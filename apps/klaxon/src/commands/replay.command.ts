@@ -13,7 +13,10 @@ interface Listing {
 }
 
 async function list(server: string, token: string, out: Console): Promise<number> {
-  for (const [title, path] of [['quarantined inputs', '/v1/quarantine'], ['dead letters', '/v1/dead-letters']] as const) {
+  for (const [title, path] of [
+    ['quarantined inputs', '/v1/quarantine'],
+    ['dead letters', '/v1/dead-letters'],
+  ] as const) {
     const { status, body } = await callServer(server, token, path, { query: { limit: '500' } });
     if (status !== 200) throw new ServerCallFailed(errorMessage(status, body));
     const listing = body as Listing;

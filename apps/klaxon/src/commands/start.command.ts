@@ -36,7 +36,15 @@ async function start(args: string[], out: Console): Promise<number> {
   }
   let klaxon;
   try {
-    klaxon = await startKlaxon({ config, exceptions, redisUrl, apps: only ? [only] : APPS, logger, generatedTokenFile: join(dataDir, 'api-token'), port: process.env.PORT ? Number(process.env.PORT) : undefined });
+    klaxon = await startKlaxon({
+      config,
+      exceptions,
+      redisUrl,
+      apps: only ? [only] : APPS,
+      logger,
+      generatedTokenFile: join(dataDir, 'api-token'),
+      port: process.env.PORT ? Number(process.env.PORT) : undefined,
+    });
   } catch (err) {
     await embedded?.stop();
     throw err;
@@ -71,4 +79,3 @@ async function start(args: string[], out: Console): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
   });
 }
-

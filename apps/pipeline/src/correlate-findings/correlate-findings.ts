@@ -23,6 +23,7 @@ export async function correlateBatch(correlate: CorrelateFindings, runtime: Runt
     const relinked = result.rescored.filter((r) => r.finding.kind === 'runtime' && r.finding.code?.repo).map((r) => r.finding);
     if (relinked.length) await runtime.queues.add(QUEUE.feedback, JOB.feedback, { eventId, findings: relinked, relink: true }, { jobId: `relink-${eventId}` });
   }
-  if (result.rescoredCount) runtime.logger.debug({ eventId, rescored: result.rescoredCount, rerouted: result.rescored.length }, 'context changed: findings rescored');
+  if (result.rescoredCount)
+    runtime.logger.debug({ eventId, rescored: result.rescoredCount, rerouted: result.rescored.length }, 'context changed: findings rescored');
   return result.batch;
 }

@@ -41,7 +41,9 @@ describe('FeedbackSuggestions on the test Redis', () => {
   it('stores one suggestion per (workload, rule) and routes one proposal for the workload, with the build it came from', async () => {
     const { outcome, suggestions, changes } = await feedback.execute('evt_a', correlated(falco('checkout-hardening.jsonl', 'evt_a')));
     expect(outcome.touched.map((t) => t.change)).toEqual(['new', 'new']);
-    expect(changes.map((c) => [c.change, c.finding.kind, c.finding.rule.id, c.finding.code?.pullRequest])).toEqual([['new', 'suggestion', 'hardening-proposal', 42]]);
+    expect(changes.map((c) => [c.change, c.finding.kind, c.finding.rule.id, c.finding.code?.pullRequest])).toEqual([
+      ['new', 'suggestion', 'hardening-proposal', 42],
+    ]);
     const proposal = proposalOf(suggestions[0])!;
     expect(proposal.sections.map((s) => s.suggestion.rule.id)).toEqual(['read-only-root-filesystem', 'remove-package-manager']);
     // One Falco event (the package manager) backs both rules: merged evidence counts it once.
@@ -77,7 +79,10 @@ describe('FeedbackSuggestions on the test Redis', () => {
     const debugPod = falco('events-prod-shop.ndjson', 'evt_d').filter((f) => f.workload?.name === 'debug');
     const weak = await feedback.execute('evt_d', debugPod);
     expect(weak.changes.map((c) => [c.change, c.finding.rule.id, c.finding.severity])).toEqual([['new', 'hardening-lower-priority', 'low']]);
-    const strong = await feedback.execute('evt_e', debugPod.map((f) => ({ ...f, severity: 'high' as const, observedAt: '2026-11-23T12:00:00Z' })));
+    const strong = await feedback.execute(
+      'evt_e',
+      debugPod.map((f) => ({ ...f, severity: 'high' as const, observedAt: '2026-11-23T12:00:00Z' })),
+    );
     expect(strong.changes.map((c) => [c.change, c.finding.rule.id])).toEqual([
       ['updated', 'hardening-proposal'],
       ['resolved', 'hardening-lower-priority'],
@@ -98,7 +103,11 @@ describe('FeedbackSuggestions on the test Redis', () => {
 
   it('reads the build from correlated labels when correlation left no code', () => {
     const [f] = falco('checkout-hardening.jsonl', 'evt_l');
-    expect(buildOf({ ...f, labels: { ...f.labels, repo: 'acme/checkout', pr: '#42, #40', commit: 'abc1234' } })).toEqual({ repo: 'acme/checkout', commit: 'abc1234', pullRequest: 42 });
+    expect(buildOf({ ...f, labels: { ...f.labels, repo: 'acme/checkout', pr: '#42, #40', commit: 'abc1234' } })).toEqual({
+      repo: 'acme/checkout',
+      commit: 'abc1234',
+      pullRequest: 42,
+    });
     expect(buildOf(f)).toBeUndefined();
   });
 });

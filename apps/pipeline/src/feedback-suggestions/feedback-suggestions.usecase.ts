@@ -136,7 +136,10 @@ export class FeedbackSuggestions {
    * The proposals of the subjects this outcome touched, rebuilt from all their suggestions as stored now:
    * a retried job (same outcome) routes the same findings.
    */
-  private async changesOf(outcome: FeedbackOutcome, eventId: string): Promise<{ outcome: FeedbackOutcome; suggestions: Finding[]; changes: SuggestionChange[] }> {
+  private async changesOf(
+    outcome: FeedbackOutcome,
+    eventId: string,
+  ): Promise<{ outcome: FeedbackOutcome; suggestions: Finding[]; changes: SuggestionChange[] }> {
     const touched = await this.repository.getMany(outcome.touched.map((t) => t.id));
     const subjects = new Map([...touched.values()].map((s) => [proposalId('proposal', proposalSubject(s)), proposalSubject(s)]));
     // Every suggestion a subject can have is named by the rule table: no index of subjects is needed.

@@ -42,7 +42,10 @@ export class IngestEventProcessor implements OnModuleInit {
       this.runtime.logger.warn({ eventId, err: err.message }, 'input quarantined');
       return;
     }
-    const { format, batch: { followUps = [], ...batch } } = parsed;
+    const {
+      format,
+      batch: { followUps = [], ...batch },
+    } = parsed;
     await events.markParsed(eventId, {
       format,
       findings: batch.findings.length,

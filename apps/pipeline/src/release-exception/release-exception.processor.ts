@@ -25,7 +25,12 @@ export class ReleaseExceptionProcessor implements OnModuleInit {
     const now = new Date(Math.max(this.runtime.clock().getTime(), Date.parse(at)));
     const changes = await this.release.execute(exceptionId, reason, now, `${reason}@${at}`);
     if (changes.length) {
-      await this.runtime.queues.add(QUEUE.route, JOB.route, { cause: 'exception-release', changes }, { jobId: `route-release-${encodeURIComponent(exceptionId)}-${reason}-${Date.parse(at)}` });
+      await this.runtime.queues.add(
+        QUEUE.route,
+        JOB.route,
+        { cause: 'exception-release', changes },
+        { jobId: `route-release-${encodeURIComponent(exceptionId)}-${reason}-${Date.parse(at)}` },
+      );
     }
   }
 }

@@ -157,7 +157,13 @@ describe('the retention sweep', () => {
       attempts: 1,
       failedAt: new Date(now - daysAgo * DAY).toISOString(),
     });
-    for (const [id, days] of [['a', 20], ['b', 3], ['c', 2], ['d', 1]] as const) await runtime.queues.deadLetters.add(letter(id, days));
+    for (const [id, days] of [
+      ['a', 20],
+      ['b', 3],
+      ['c', 2],
+      ['d', 1],
+    ] as const)
+      await runtime.queues.deadLetters.add(letter(id, days));
     expect((await sweep.execute()).deadLetters).toBe(2);
     expect((await runtime.queues.deadLetters.list(0, 10)).items.map((l) => l.id)).toEqual(['d', 'c']);
   });

@@ -78,7 +78,10 @@ describe('GitHubDestination', () => {
   const old = vulnerability('CVE-2023-0001', 'medium', '3.0.12-1');
 
   it('posts one sticky comment: new fixable first with the fix version, then unfixable, then resolved', async () => {
-    const ledger = await new GitHubDestination(config).send(notification({ new: [fixable, unfixable], open: [old], resolved: [vulnerability('CVE-2022-1', 'low', '1')] }), undefined);
+    const ledger = await new GitHubDestination(config).send(
+      notification({ new: [fixable, unfixable], open: [old], resolved: [vulnerability('CVE-2022-1', 'low', '1')] }),
+      undefined,
+    );
 
     const [comment, ...more] = gh.commentsOn('acme/checkout', 42);
     expect(more).toEqual([]);
@@ -86,9 +89,19 @@ describe('GitHubDestination', () => {
     expect(body.startsWith(PULL_REQUEST_MARKER)).toBe(true);
     expect(body).toContain(commentMarker('pull-requests/gh/acme/checkout').replace('klaxon:', 'klaxon-section:'));
     expect(body).toContain('### 🛡️ Klaxon: 3 open findings at 4e1f0c2');
-    const order = ['<b>Fixable (2)', 'CVE-2024-2511', 'CVE-2023-0001', '<b>No fix available yet (1)', 'CVE-2024-9999', '<b>Resolved since last push (1)', 'CVE-2022-1'].map((s) => body.indexOf(s));
+    const order = [
+      '<b>Fixable (2)',
+      'CVE-2024-2511',
+      'CVE-2023-0001',
+      '<b>No fix available yet (1)',
+      'CVE-2024-9999',
+      '<b>Resolved since last push (1)',
+      'CVE-2022-1',
+    ].map((s) => body.indexOf(s));
     expect(order.every((at, i) => at > (order[i - 1] ?? -1))).toBe(true);
-    expect(body).toContain('| 🆕 | critical | [CVE-2024-2511](https://nvd.nist.gov/vuln/detail/CVE-2024-2511) openssl: flaw CVE-2024-2511 | openssl | `3.0.11-1` | `3.0.13-1` |');
+    expect(body).toContain(
+      '| 🆕 | critical | [CVE-2024-2511](https://nvd.nist.gov/vuln/detail/CVE-2024-2511) openssl: flaw CVE-2024-2511 | openssl | `3.0.11-1` | `3.0.13-1` |',
+    );
     expect(ledger).toMatchObject({ ref: `acme/checkout#42:${comment!.id}`, status: 'open' });
   });
 
@@ -114,7 +127,10 @@ describe('GitHubDestination', () => {
     const vulns = { ...notification({ new: [fixable] }), createdAt: at };
     const other = { ...notification({ new: [unfixable] }), key: 'suggestions/gh/acme/checkout', id: 'n-other', createdAt: at };
     const bodies: string[] = [];
-    for (const order of [[vulns, other], [other, vulns]]) {
+    for (const order of [
+      [vulns, other],
+      [other, vulns],
+    ]) {
       gh.reset();
       const destination = new GitHubDestination(config);
       for (const n of order) await destination.send(n, undefined);

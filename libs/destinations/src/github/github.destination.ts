@@ -64,7 +64,10 @@ export class GitHubDestination implements Destination {
 
   constructor(private readonly config: GitHubDestinationConfig) {
     // Pacing is shared by everything that uses the same credentials, not by every destination object.
-    this.throttleId = createHash('sha256').update(`${config.baseUrl}\0${config.token ?? config.appId}`).digest('hex').slice(0, 16);
+    this.throttleId = createHash('sha256')
+      .update(`${config.baseUrl}\0${config.token ?? config.appId}`)
+      .digest('hex')
+      .slice(0, 16);
   }
 
   async send(n: Notification, previous: DeliveryLedger | undefined): Promise<DeliveryLedger> {
@@ -159,7 +162,10 @@ export class GitHubDestination implements Destination {
   private clientFor(t: RepoRef): Promise<Client> {
     if (this.config.token) return this.cached('token', () => Promise.resolve(this.client({ auth: this.config.token })));
     const { appId, privateKey, installationId } = this.config;
-    if (installationId) return this.cached(`installation:${installationId}`, async () => this.client({ authStrategy: createAppAuth, auth: { appId, privateKey, installationId } }));
+    if (installationId)
+      return this.cached(`installation:${installationId}`, async () =>
+        this.client({ authStrategy: createAppAuth, auth: { appId, privateKey, installationId } }),
+      );
     // No installation configured: the app's installation on this repository (GET /repos/{o}/{r}/installation, as the app).
     return this.cached(`repo:${t.owner}/${t.repo}`, async () => {
       const app = this.client({ authStrategy: createAppAuth, auth: { appId, privateKey } });

@@ -113,8 +113,8 @@ function renderWith(n: Notification, target: PullRequestTarget, changes: Notific
     open.length === 0 && suggestions.length
       ? `### 🛡️ Klaxon: ${suggestions.length} hardening proposal${suggestions.length === 1 ? '' : 's'} from runtime`
       : open.length === 0
-      ? `### ✅ Klaxon: no open findings${commit}`
-      : `### 🛡️ Klaxon: ${open.length} open finding${open.length === 1 ? '' : 's'}${commit}`;
+        ? `### ✅ Klaxon: no open findings${commit}`
+        : `### 🛡️ Klaxon: ${open.length} open finding${open.length === 1 ? '' : 's'}${commit}`;
   const tally = [
     changes.new.length && `${changes.new.length} new`,
     changes.regressed.length && `${changes.regressed.length} regressed`,
@@ -125,14 +125,14 @@ function renderWith(n: Notification, target: PullRequestTarget, changes: Notific
   const parts = [commentMarker(n.key), title, tally.length ? `> ${tally.join(' · ')}` : ''];
   if (fixable.length) {
     parts.push(
-      section(`Fixable (${fixable.length}): upgrade to the version shown`, true, ['', 'Severity', 'Finding', 'Package', 'Installed', 'Fixed in'], fixable, rows, (f) => [
-        mark(f),
-        f.severity,
-        findingCell(f),
-        cell(f.package?.name ?? ''),
-        code(f.package?.installed),
-        code(f.package?.fixed),
-      ]),
+      section(
+        `Fixable (${fixable.length}): upgrade to the version shown`,
+        true,
+        ['', 'Severity', 'Finding', 'Package', 'Installed', 'Fixed in'],
+        fixable,
+        rows,
+        (f) => [mark(f), f.severity, findingCell(f), cell(f.package?.name ?? ''), code(f.package?.installed), code(f.package?.fixed)],
+      ),
     );
   }
   if (unfixable.length) {
@@ -147,7 +147,13 @@ function renderWith(n: Notification, target: PullRequestTarget, changes: Notific
   }
   if (suggestions.length) parts.push(renderSuggestionsMarkdown(suggestions));
   if (resolved.length) {
-    parts.push(section(`Resolved since last push (${resolved.length})`, false, ['Severity', 'Finding', 'Where'], resolved, rows, (f) => [f.severity, findingCell(f), cell(where(f))]));
+    parts.push(
+      section(`Resolved since last push (${resolved.length})`, false, ['Severity', 'Finding', 'Where'], resolved, rows, (f) => [
+        f.severity,
+        findingCell(f),
+        cell(where(f)),
+      ]),
+    );
   }
   parts.push(`<sub>Updated by Klaxon at ${n.createdAt} · route ${cell(n.route)}. This comment is edited in place on every push.</sub>`);
   return parts.filter(Boolean).join('\n\n');
@@ -205,7 +211,14 @@ export interface CheckRunOutput {
   output: {
     title: string;
     summary: string;
-    annotations: Array<{ path: string; start_line: number; end_line: number; annotation_level: 'failure' | 'warning' | 'notice'; title: string; message: string }>;
+    annotations: Array<{
+      path: string;
+      start_line: number;
+      end_line: number;
+      annotation_level: 'failure' | 'warning' | 'notice';
+      title: string;
+      message: string;
+    }>;
   };
 }
 
@@ -220,7 +233,8 @@ export function renderCheckRun(changes: Notification['changes']): CheckRunOutput
     path: f.code!.path!,
     start_line: f.code!.line!,
     end_line: f.code!.line!,
-    annotation_level: f.severity === 'critical' || f.severity === 'high' ? ('failure' as const) : f.severity === 'medium' ? ('warning' as const) : ('notice' as const),
+    annotation_level:
+      f.severity === 'critical' || f.severity === 'high' ? ('failure' as const) : f.severity === 'medium' ? ('warning' as const) : ('notice' as const),
     title: `${f.rule.id} (${f.severity})`.slice(0, 255),
     message: (f.remediation ? `${f.title}\n\n${f.remediation}` : f.title).slice(0, 64_000),
   }));

@@ -22,11 +22,7 @@ export const jiraDestinationSchema = z
     /** The finding label whose value picks the assignee from `assignees`. */
     assigneeLabel: z.string().default('team'),
     /** Klaxon severity → Jira priority name, for schemes that renamed them. */
-    priorities: z
-      .object({ critical: z.string(), high: z.string(), medium: z.string(), low: z.string(), info: z.string() })
-      .partial()
-      .strict()
-      .optional(),
+    priorities: z.object({ critical: z.string(), high: z.string(), medium: z.string(), low: z.string(), info: z.string() }).partial().strict().optional(),
     /** A finding seen again adds at most one comment per this interval to its open ticket. */
     commentEvery: durationSchema.default('24h'),
     /** One ticket per finding (default) or per notification group. */

@@ -90,7 +90,9 @@ describe('JiraDestination, one ticket per finding', () => {
 
     await new JiraDestination(config).send(notification({ new: [multiline] }), undefined);
 
-    expect(jira.issues.map((i) => i.fields.summary)).toEqual(['[high] CVE-2024-9143 in openssl: openssl: out-of-bounds access in GF(2^m) curve APIs (shop/checkout)']);
+    expect(jira.issues.map((i) => i.fields.summary)).toEqual([
+      '[high] CVE-2024-9143 in openssl: openssl: out-of-bounds access in GF(2^m) curve APIs (shop/checkout)',
+    ]);
   });
 
   it('finds its ticket by label when the ledger is lost, and creates no second one', async () => {

@@ -100,8 +100,12 @@ export class JiraDestination implements Destination {
       Object.assign(extra, { [`issue:${fp}`]: ticket.key, [`state:${fp}`]: 'open' });
     }
 
-    const keys = Object.entries(extra).filter(([k]) => k.startsWith('issue:')).map(([, v]) => v);
-    const allResolved = Object.entries(extra).filter(([k]) => k.startsWith('state:')).every(([, v]) => v === 'resolved');
+    const keys = Object.entries(extra)
+      .filter(([k]) => k.startsWith('issue:'))
+      .map(([, v]) => v);
+    const allResolved = Object.entries(extra)
+      .filter(([k]) => k.startsWith('state:'))
+      .every(([, v]) => v === 'resolved');
     return {
       ref: summarizeRefs(keys),
       lastNotificationId: n.id,
@@ -113,9 +117,7 @@ export class JiraDestination implements Destination {
 
   private async sendGroup(n: Notification, previous: DeliveryLedger | undefined): Promise<DeliveryLedger> {
     const label = groupLabel(n.key);
-    const ticket: Ticket | undefined = previous
-      ? { key: previous.ref, done: previous.status === 'resolved' }
-      : (await this.searchByLabels([label])).get(label);
+    const ticket: Ticket | undefined = previous ? { key: previous.ref, done: previous.status === 'resolved' } : (await this.searchByLabels([label])).get(label);
     const resolved = isAllResolved(n);
     const extra: Record<string, string> = { ...previous?.extra };
     const changed = n.changes.new.length + n.changes.regressed.length + n.changes.resolved.length > 0;
@@ -158,7 +160,9 @@ export class JiraDestination implements Destination {
     for (let i = 0; i < unique.length; i += SEARCH_BATCH) {
       const batch = unique.slice(i, i + SEARCH_BATCH);
       const jql = `project = "${this.config.project}" AND labels in (${batch.map((l) => `"${l}"`).join(', ')}) ORDER BY created ASC`;
-      const result = (await this.search(jql, batch.length * 2)) as { issues?: Array<{ key: string; fields?: { labels?: string[]; status?: { statusCategory?: { key?: string } } } }> };
+      const result = (await this.search(jql, batch.length * 2)) as {
+        issues?: Array<{ key: string; fields?: { labels?: string[]; status?: { statusCategory?: { key?: string } } } }>;
+      };
       for (const issue of result.issues ?? []) {
         const done = issue.fields?.status?.statusCategory?.key === 'done';
         // The oldest ticket wins when someone cloned one by hand: ORDER BY created ASC.
@@ -224,13 +228,9 @@ export class JiraDestination implements Destination {
     if (!wanted) {
       const opposite = name === this.config.doneTransition ? this.config.reopenTransition : this.config.doneTransition;
       if (match(opposite)) return;
-      throw new DestinationRejected(
-        `jira: ${key} offers no transition "${name}" (available: ${transitions.map((t) => t.name).join(', ') || 'none'})`,
-      );
+      throw new DestinationRejected(`jira: ${key} offers no transition "${name}" (available: ${transitions.map((t) => t.name).join(', ') || 'none'})`);
     }
-    await this.call(() =>
-      this.client.transitionIssue(key, { transition: { id: wanted.id }, update: { comment: [{ add: { body: this.text(doc) } }] } }),
-    );
+    await this.call(() => this.client.transitionIssue(key, { transition: { id: wanted.id }, update: { comment: [{ add: { body: this.text(doc) } }] } }));
   }
 
   /** v2 takes wiki markup, v3 Atlassian Document Format. */

@@ -130,19 +130,13 @@ function listDoc(title: string, findings: Finding[]): Doc {
 
 /** What a later notification changed in a group ticket's findings. */
 export function changesDoc(n: Notification): Doc {
-  return [
-    ...listDoc('New', n.changes.new),
-    ...listDoc('Regressed', n.changes.regressed),
-    ...listDoc('Resolved', n.changes.resolved),
-  ];
+  return [...listDoc('New', n.changes.new), ...listDoc('Regressed', n.changes.regressed), ...listDoc('Resolved', n.changes.resolved)];
 }
 
 export const comments = {
   seenAgain: (f: Finding, at: string): Doc => [{ line: [`Klaxon saw this again at ${at}${where(f)}.`] }],
   stillOpen: (n: Notification): Doc => [{ line: [`Klaxon: ${stillOpen(n).count} finding(s) still open at ${n.createdAt}.`] }],
-  resolved: (at: string, what = 'this finding'): Doc => [
-    { line: [`Klaxon: ${what} is no longer reported (resolved at ${at}). Closing.`] },
-  ],
+  resolved: (at: string, what = 'this finding'): Doc => [{ line: [`Klaxon: ${what} is no longer reported (resolved at ${at}). Closing.`] }],
   regressed: (at: string, f?: Finding): Doc => [{ line: [`Klaxon: reported again at ${at}${f ? where(f) : ''}. Reopening.`] }],
 };
 
@@ -165,9 +159,7 @@ export function toWiki(doc: Doc): string {
     .map((block) => {
       if ('heading' in block) return `h3. ${escapeWiki(block.heading)}`;
       if ('rule' in block) return '----';
-      return block.line
-        .map((part) => (typeof part === 'string' ? escapeWiki(part) : `[${escapeWiki(part.text)}|${part.href}]`))
-        .join('');
+      return block.line.map((part) => (typeof part === 'string' ? escapeWiki(part) : `[${escapeWiki(part.text)}|${part.href}]`)).join('');
     })
     .join('\n');
   return cut(out, JIRA_TEXT_MAX);
@@ -186,9 +178,7 @@ export function toAdf(doc: Doc): Record<string, unknown> {
         content: block.line
           .filter((part) => (typeof part === 'string' ? part.length > 0 : true))
           .map((part) =>
-            typeof part === 'string'
-              ? { type: 'text', text: part }
-              : { type: 'text', text: part.text, marks: [{ type: 'link', attrs: { href: part.href } }] },
+            typeof part === 'string' ? { type: 'text', text: part } : { type: 'text', text: part.text, marks: [{ type: 'link', attrs: { href: part.href } }] },
           ),
       };
     }),

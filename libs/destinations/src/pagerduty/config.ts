@@ -6,9 +6,7 @@ export const pagerdutyDestinationSchema = z
   .object({
     type: z.literal('pagerduty'),
     routingKey: requiredText('routingKey'),
-    eventsUrl: endpointUrl
-      .refine((u) => u.startsWith('https://'), 'the PagerDuty client speaks only https')
-      .default('https://events.pagerduty.com/v2/enqueue'),
+    eventsUrl: endpointUrl.refine((u) => u.startsWith('https://'), 'the PagerDuty client speaks only https').default('https://events.pagerduty.com/v2/enqueue'),
     /** PEM file of extra CAs trusted for eventsUrl: a self-hosted proxy with a private CA, or a test server. */
     caFile: optionalText,
   })

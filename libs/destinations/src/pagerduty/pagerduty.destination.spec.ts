@@ -16,7 +16,11 @@ function shellInContainer(severity: Severity = 'critical', over: Partial<Finding
     severity,
     rule: { id: 'Terminal shell in container', references: ['https://falco.org/docs/rules/'] },
     workload: { cluster: 'prod-eu-1', namespace: 'prod-shop', kind: 'Deployment', name: 'checkout', pod: 'checkout-7d9c5b6f4-x2k8p', container: 'app' },
-    artifact: { registry: 'harbor.example.com', repository: 'shop/checkout', digest: 'sha256:9f2c1a7e3b5d4c6f8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f' },
+    artifact: {
+      registry: 'harbor.example.com',
+      repository: 'shop/checkout',
+      digest: 'sha256:9f2c1a7e3b5d4c6f8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f',
+    },
     fixable: false,
     observedAt: '2024-11-23T10:00:00Z',
     risk: { score: 92, reasons: ['+20 internet-facing via Ingress shop/checkout', '+15 production'] },
@@ -92,7 +96,12 @@ describe('renderTrigger', () => {
       image: { digest: 'sha256:9f2c1a7e3b5d4c6f8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f', repository: 'shop/checkout', tags: ['1.4.2'] },
       linkedBy: 'digest',
       build: { repo: 'acme/checkout', commit, branch: 'feature/faster-cart', pullRequests: [42] },
-      workload: { id: 'prod-eu-1/prod-shop/Deployment/checkout', environment: 'production', exposedVia: ['Ingress shop/checkout'], owners: { team: 'payments' } },
+      workload: {
+        id: 'prod-eu-1/prod-shop/Deployment/checkout',
+        environment: 'production',
+        exposedVia: ['Ingress shop/checkout'],
+        owners: { team: 'payments' },
+      },
       runningIn: Array.from({ length: 12 }, (_, i) => `prod-eu-1/prod-shop/Deployment/checkout-${i}`),
       vulnerablePackages: [{ id: 'CVE-2024-5535', package: 'openssl', installed: '3.0.11-1~deb12u2', fixed: '3.0.14-1~deb12u1', severity: 'critical' }],
     };
@@ -184,7 +193,9 @@ describe('PagerDutyDestination', () => {
     const closed = await PagerDutyEmulator.start();
     const eventsUrl = closed.eventsUrl;
     await closed.stop();
-    await expect(new PagerDutyDestination({ ...config, eventsUrl }).send(notification({ new: [shell] }), undefined)).rejects.toBeInstanceOf(DestinationUnavailable);
+    await expect(new PagerDutyDestination({ ...config, eventsUrl }).send(notification({ new: [shell] }), undefined)).rejects.toBeInstanceOf(
+      DestinationUnavailable,
+    );
   });
 
   it('does not trust the emulator’s certificate without caFile', async () => {

@@ -131,7 +131,15 @@ function details(f: Finding): Record<string, unknown> {
 function codeDetails(f: Finding): Record<string, unknown> | undefined {
   const c = f.code;
   if (!c?.repo && !c?.commit) return undefined;
-  const code = { repo: c.repo, commit: c.commit, branch: c.branch, pull_request: c.pullRequest, pull_request_url: pullRequestUrl(f), path: c.path, line: c.line };
+  const code = {
+    repo: c.repo,
+    commit: c.commit,
+    branch: c.branch,
+    pull_request: c.pullRequest,
+    pull_request_url: pullRequestUrl(f),
+    path: c.path,
+    line: c.line,
+  };
   return Object.fromEntries(Object.entries(code).filter(([, v]) => v !== undefined));
 }
 

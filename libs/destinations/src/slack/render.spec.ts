@@ -112,9 +112,7 @@ describe('renderSlack', () => {
 
     const { blocks } = renderSlack(notification({ new: [finding] }), { klaxonUrl: 'https://klaxon.example.com/' });
 
-    expect(sectionTexts(blocks)[0]).toContain(
-      `*<https://klaxon.example.com/v1/findings/${finding.fingerprint}|CVE-2024-2511>*`,
-    );
+    expect(sectionTexts(blocks)[0]).toContain(`*<https://klaxon.example.com/v1/findings/${finding.fingerprint}|CVE-2024-2511>*`);
   });
 
   it('stays within Slack limits for 5,000 findings and summarizes the rest as "+N more"', () => {
@@ -133,9 +131,7 @@ describe('renderSlack', () => {
     expect(rendering.text.length).toBeLessThanOrEqual(SLACK_LIMITS.fallbackText);
     const sections = sectionTexts(rendering.blocks);
     for (const text of sections) expect(text.length).toBeLessThanOrEqual(SLACK_LIMITS.sectionText);
-    expect(header(rendering.blocks)).toBe(
-      '4500 new findings in shop/checkout: 900 critical, 900 high, 900 medium, 900 low, 900 info',
-    );
+    expect(header(rendering.blocks)).toBe('4500 new findings in shop/checkout: 900 critical, 900 high, 900 medium, 900 low, 900 info');
     const all = sections.join('\n');
     expect(all).toContain('_+880 more critical_');
     expect(all).toContain('_+480 more resolved_');
@@ -256,9 +252,7 @@ describe('renderSlack', () => {
   });
 
   it('is deterministic: same notification, same message, whatever the order of findings', () => {
-    const findings = ['CVE-1', 'CVE-2', 'CVE-3', 'CVE-4'].map((id, i) =>
-      vulnerability(id, i % 2 ? 'high' : 'critical'),
-    );
+    const findings = ['CVE-1', 'CVE-2', 'CVE-3', 'CVE-4'].map((id, i) => vulnerability(id, i % 2 ? 'high' : 'critical'));
     const a = renderSlack(notification({ new: findings }), {});
     const b = renderSlack(notification({ new: [...findings].reverse() }), {});
 
@@ -291,7 +285,10 @@ describe('renderSlack links and remediation', () => {
   });
 
   it('says each thing once: no rule id repeated from the title, no fix line that only restates the fixed version', () => {
-    const upgrade = { ...vulnerability('CVE-2024-5535', 'critical', { fixed: '3.0.13-1' }, { title: 'CVE-2024-5535 in openssl — buffer overread' }), remediation: 'Upgrade openssl from 3.0.11-1 to 3.0.13-1' };
+    const upgrade = {
+      ...vulnerability('CVE-2024-5535', 'critical', { fixed: '3.0.13-1' }, { title: 'CVE-2024-5535 in openssl — buffer overread' }),
+      remediation: 'Upgrade openssl from 3.0.11-1 to 3.0.13-1',
+    };
     const config = toFinding({
       kind: 'misconfiguration',
       stage: 'build',

@@ -145,11 +145,7 @@ function groupSections(group: FindingGroup, maxSections: number): SectionBlock[]
 }
 
 /** "12 new findings in shop/checkout: 3 critical, 5 high, 4 medium" (plain text, at most 150 characters). */
-function renderHeadline(
-  n: Notification,
-  listed: Finding[],
-  { allResolved, reminder }: { allResolved: boolean; reminder: boolean },
-): string {
+function renderHeadline(n: Notification, listed: Finding[], { allResolved, reminder }: { allResolved: boolean; reminder: boolean }): string {
   const { new: added, regressed, resolved } = n.changes;
   const told = stillOpen(n);
   let make: (group: string) => string;

@@ -128,9 +128,7 @@ describe('SlackDestination', () => {
   });
 
   it('posts a 5,000-finding notification that passes Slack block validation', async () => {
-    const findings = Array.from({ length: 5000 }, (_, i) =>
-      vulnerability(`CVE-2024-${i}`, SEVERITIES[i % SEVERITIES.length]!, `package-${i}`),
-    );
+    const findings = Array.from({ length: 5000 }, (_, i) => vulnerability(`CVE-2024-${i}`, SEVERITIES[i % SEVERITIES.length]!, `package-${i}`));
 
     await new SlackDestination(config).send(notification({ new: findings }), undefined);
 

@@ -1,13 +1,7 @@
 import { ErrorCode, LogLevel, WebClient, type WebAPICallError } from '@slack/web-api';
 import type { Notification } from '@klaxon/routing';
 import type { SlackDestinationConfig } from './config';
-import {
-  DestinationRejected,
-  DestinationUnavailable,
-  RateLimited,
-  type DeliveryLedger,
-  type Destination,
-} from '../destination';
+import { DestinationRejected, DestinationUnavailable, RateLimited, type DeliveryLedger, type Destination } from '../destination';
 import { isAllResolved } from '../finding-facts';
 import { renderSlack, type SlackRenderOptions, type SlackRendering } from './render';
 
@@ -110,11 +104,7 @@ export class SlackDestination implements Destination {
     };
   }
 
-  private async post(
-    message: SlackRendering,
-    channel: string,
-    thread?: { threadTs: string; broadcast: boolean },
-  ): Promise<{ channel: string; ts: string }> {
+  private async post(message: SlackRendering, channel: string, thread?: { threadTs: string; broadcast: boolean }): Promise<{ channel: string; ts: string }> {
     const args = {
       channel,
       text: message.text,
@@ -124,9 +114,7 @@ export class SlackDestination implements Destination {
       unfurl_media: false,
     };
     const result = await this.call(() =>
-      this.client.chat.postMessage(
-        thread ? { ...args, thread_ts: thread.threadTs, reply_broadcast: thread.broadcast } : args,
-      ),
+      this.client.chat.postMessage(thread ? { ...args, thread_ts: thread.threadTs, reply_broadcast: thread.broadcast } : args),
     );
     if (!result.channel || !result.ts) {
       throw new DestinationUnavailable('slack: chat.postMessage answered without channel or ts');
@@ -135,9 +123,7 @@ export class SlackDestination implements Destination {
   }
 
   private async update(message: SlackRendering, root: { channel: string; ts: string }): Promise<void> {
-    await this.call(() =>
-      this.client.chat.update({ channel: root.channel, ts: root.ts, text: message.text, blocks: message.blocks }),
-    );
+    await this.call(() => this.client.chat.update({ channel: root.channel, ts: root.ts, text: message.text, blocks: message.blocks }));
   }
 
   private async call<T>(request: () => Promise<T>): Promise<T> {
@@ -167,9 +153,7 @@ export function toDeliveryError(err: unknown): unknown {
       return new RateLimited(err.retryAfter * 1000);
     case ErrorCode.PlatformError: {
       const error = err.data.error;
-      return REJECTING_ERRORS.has(error)
-        ? new DestinationRejected(`slack: ${error}`)
-        : new DestinationUnavailable(`slack: ${error}`);
+      return REJECTING_ERRORS.has(error) ? new DestinationRejected(`slack: ${error}`) : new DestinationUnavailable(`slack: ${error}`);
     }
     case ErrorCode.HTTPError:
       // Slack answers with 200 or 429 only; a 5xx or 408 is an outage, any other status a wrong apiUrl.

@@ -11,7 +11,12 @@ function cidr(ip: string): string {
  * denies everything else. Destinations seen only by detections marked `egress: deny` (C2, miner pools)
  * are left out and named in the review note. Always marked for review: observation is not intent.
  */
-export function observedEgressNetworkPolicy(target: PolicyTarget, egress: Egress[], window: { from: string; to: string }, suggestionId: string): string | undefined {
+export function observedEgressNetworkPolicy(
+  target: PolicyTarget,
+  egress: Egress[],
+  window: { from: string; to: string },
+  suggestionId: string,
+): string | undefined {
   const w = target.workload;
   if (!w) return undefined;
   const allowed = egress.filter((e) => !e.denied).sort((a, b) => a.ip.localeCompare(b.ip) || a.port - b.port);

@@ -4,7 +4,13 @@ import { toYaml } from './yaml';
 
 /** The volume name for a writable path: `/tmp` → `tmp`, `/var/cache/nginx` → `var-cache-nginx`. */
 function volumeName(path: string): string {
-  return path.replace(/^\/+/, '').replace(/[^a-zA-Z0-9]+/g, '-').toLowerCase().slice(0, 63) || 'scratch';
+  return (
+    path
+      .replace(/^\/+/, '')
+      .replace(/[^a-zA-Z0-9]+/g, '-')
+      .toLowerCase()
+      .slice(0, 63) || 'scratch'
+  );
 }
 
 /**

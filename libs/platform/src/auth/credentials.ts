@@ -35,7 +35,9 @@ export function resolveCredentials(
         token = read(t.tokenFile).trim();
         if (!token) problems.push(`${formatPath(['auth', 'tokens', i, 'tokenFile'])}: ${t.tokenFile} is empty`);
       } catch (err) {
-        problems.push(`${formatPath(['auth', 'tokens', i, 'tokenFile'])}: cannot read ${t.tokenFile} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+        problems.push(
+          `${formatPath(['auth', 'tokens', i, 'tokenFile'])}: cannot read ${t.tokenFile} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+        );
       }
     }
     if (token) credentials.push({ name: t.name, scope: t.scope, repos: t.repos ?? [], token });

@@ -45,7 +45,10 @@ export const securityContextSchema = z
     allowPrivilegeEscalation: z.boolean().optional(),
     privileged: z.boolean().optional(),
     capabilities: capabilitiesSchema.optional(),
-    seccompProfile: z.object({ type: z.enum(['RuntimeDefault', 'Localhost', 'Unconfined']) }).strict().optional(),
+    seccompProfile: z
+      .object({ type: z.enum(['RuntimeDefault', 'Localhost', 'Unconfined']) })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -79,7 +82,6 @@ export const suggestionRuleSchema = z
     checks: z.array(z.string()).default([]),
   })
   .strict();
-
 
 /** An entry of `feedback.rules` in klaxon.yaml: replaces the named fields of a shipped rule, or adds one. */
 export const suggestionRuleOverrideSchema = suggestionRuleSchema

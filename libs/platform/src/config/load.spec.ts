@@ -51,12 +51,7 @@ describe('config loading', () => {
     expect(Object.keys(config.destinations)).toEqual(['slack-sec', 'jira-appsec', 'pagerduty-oncall', 'github-prs', 'siem']);
     expect(config.server.port).toBe(8080);
     expect(config.routes.groupWait).toBe(10_000);
-    expect(config.routes.routes.map((r) => r.name)).toEqual([
-      'runtime-incidents',
-      'fixable-vulns-to-developers',
-      'build-suggestions',
-      'everything-to-siem',
-    ]);
+    expect(config.routes.routes.map((r) => r.name)).toEqual(['runtime-incidents', 'fixable-vulns-to-developers', 'build-suggestions', 'everything-to-siem']);
     expect(config.routes.routes[0].match.map((m) => [m.field, m.op, m.value])).toEqual([
       ['kind', '=', 'runtime'],
       ['risk.score', '>=', '80'],
@@ -103,13 +98,22 @@ describe('config loading', () => {
   });
 
   it.each([
-    [minimal('  to: [slack-sec]\n  routes:\n    - match: ["severity >= urgent"]'), 'routes.routes[0].match[0]: unknown level "urgent" (one of info, low, medium, high, critical)'],
+    [
+      minimal('  to: [slack-sec]\n  routes:\n    - match: ["severity >= urgent"]'),
+      'routes.routes[0].match[0]: unknown level "urgent" (one of info, low, medium, high, critical)',
+    ],
     [minimal('  to: [slack-sec]\n  routes:\n    - to: [nowhere]'), 'routes.routes[0].to[0]: unknown destination "nowhere" (declared: slack-sec)'],
     [minimal('  to: [slack-sec]\n  groupWait: soon'), 'routes.groupWait: "soon" is not a duration like 30s, 5m, 4h, 1d'],
     [minimal('  to: [slack-sec]\n  colour: red'), 'routes: unknown key "colour"'],
-    [minimal('  to: [slack-sec]\n  routes:\n    - match: ["severity high"]'), 'routes.routes[0].match[0]: "severity high" is not "field op value" with op one of =~ !~ != >= <= = > <'],
+    [
+      minimal('  to: [slack-sec]\n  routes:\n    - match: ["severity high"]'),
+      'routes.routes[0].match[0]: "severity high" is not "field op value" with op one of =~ !~ != >= <= = > <',
+    ],
     ['destinations:\n  slack-sec:\n    type: slack\n    token: x\nroutes: {}\n', 'destinations.slack-sec.channel: required'],
-    ['destinations:\n  pd:\n    type: pagerduty\n    routingKey: k\n    eventsUrl: http://127.0.0.1/v2/enqueue\nroutes: {}\n', 'destinations.pd.eventsUrl: the PagerDuty client speaks only https'],
+    [
+      'destinations:\n  pd:\n    type: pagerduty\n    routingKey: k\n    eventsUrl: http://127.0.0.1/v2/enqueue\nroutes: {}\n',
+      'destinations.pd.eventsUrl: the PagerDuty client speaks only https',
+    ],
     ['routes: {}\nredis:\n  host: x\n', 'redis: unknown key "host"'],
   ])('rejects a bad config with the path named (%#)', (text, problem) => {
     expect(problemsOf(() => parseConfig(text, {}))).toContain(problem);
@@ -150,9 +154,7 @@ describe('config loading', () => {
   });
 
   it('rejects an exception with neither expiry nor permanent', () => {
-    const problems = problemsOf(() =>
-      parseExceptions('exceptions:\n  - id: x\n    match: ["rule = CVE-1"]\n    reason: r\n    owner: o\n', {}),
-    );
+    const problems = problemsOf(() => parseExceptions('exceptions:\n  - id: x\n    match: ["rule = CVE-1"]\n    reason: r\n    owner: o\n', {}));
     expect(problems).toEqual(['exceptions[0].expires: required unless permanent: true']);
   });
 });

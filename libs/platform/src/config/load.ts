@@ -22,11 +22,13 @@ export function formatPath(path: (string | number)[]): string {
 function zodProblems(error: ZodError, unsetPaths: string[]): string[] {
   // A value left empty by an unset variable is already reported as such: say it once.
   const related = (path: string) => unsetPaths.some((p) => p.startsWith(path) || path.startsWith(p));
-  return error.issues.filter((issue) => !related(formatPath(issue.path))).map((issue) => {
-    const message =
-      issue.code === 'unrecognized_keys' ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
-    return `${formatPath(issue.path)}: ${message}`;
-  });
+  return error.issues
+    .filter((issue) => !related(formatPath(issue.path)))
+    .map((issue) => {
+      const message =
+        issue.code === 'unrecognized_keys' ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
+      return `${formatPath(issue.path)}: ${message}`;
+    });
 }
 
 const ENV_RE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
@@ -35,13 +37,7 @@ const ENV_RE = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
  * Replaces `${VAR}` and `${VAR:-default}` in every string of the parsed tree, so errors can name
  * the path of a missing variable. Secrets come only from the environment.
  */
-export function interpolateEnv(
-  node: unknown,
-  env: NodeJS.ProcessEnv,
-  path: (string | number)[],
-  problems: string[],
-  unset: string[] = [],
-): unknown {
+export function interpolateEnv(node: unknown, env: NodeJS.ProcessEnv, path: (string | number)[], problems: string[], unset: string[] = []): unknown {
   if (typeof node === 'string') {
     return node.replace(ENV_RE, (_whole, name: string, fallback: string | undefined) => {
       const value = env[name];
@@ -54,9 +50,7 @@ export function interpolateEnv(
   }
   if (Array.isArray(node)) return node.map((item, i) => interpolateEnv(item, env, [...path, i], problems, unset));
   if (node && typeof node === 'object') {
-    return Object.fromEntries(
-      Object.entries(node).map(([key, value]) => [key, interpolateEnv(value, env, [...path, key], problems, unset)]),
-    );
+    return Object.fromEntries(Object.entries(node).map(([key, value]) => [key, interpolateEnv(value, env, [...path, key], problems, unset)]));
   }
   return node;
 }

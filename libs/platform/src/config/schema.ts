@@ -29,8 +29,11 @@ export const endpointUrl = z
     if (!URL.canParse(text)) return true;
     const url = new URL(text);
     return !url.username && !url.password;
-  }, 'credentials in the URL (user:pass@) would end up in logs and dead letters; use the destination\'s secret or headers');
-export const optionalText = z.string().optional().transform((v) => (v ? v : undefined));
+  }, "credentials in the URL (user:pass@) would end up in logs and dead letters; use the destination's secret or headers");
+export const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v ? v : undefined));
 export const requiredText = (what: string) => z.string({ required_error: 'required' }).min(1, `${what} must not be empty`);
 export const portSchema = port;
 const required = requiredText;
@@ -67,7 +70,10 @@ const DESTINATION_NAME = /^[A-Za-z0-9][\w.-]*$/;
 
 /** Keys every destination has, whatever its type. */
 const destinationEnvelope = z
-  .object({ type: z.string({ required_error: 'required', invalid_type_error: 'a destination type name' }).min(1, 'required'), rateLimit: rateLimitSchema.optional() })
+  .object({
+    type: z.string({ required_error: 'required', invalid_type_error: 'a destination type name' }).min(1, 'required'),
+    rateLimit: rateLimitSchema.optional(),
+  })
   .passthrough();
 
 /**
@@ -175,7 +181,10 @@ export const apiTokenSchema = z
     name: required('name'),
     scope: z.enum(['admin', 'ci']),
     repos: z.array(repoName).optional(),
-    tokenEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the name of an environment variable').optional(),
+    tokenEnv: z
+      .string()
+      .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'the name of an environment variable')
+      .optional(),
     tokenFile: z.string().min(1).optional(),
     /** Only to say why a literal is refused. */
     token: z.unknown().optional(),
@@ -186,8 +195,10 @@ export const apiTokenSchema = z
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['token'], message: "a token never goes in the config's text: use tokenEnv or tokenFile" });
     }
     if (!t.tokenEnv === !t.tokenFile) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['tokenEnv'], message: 'one of tokenEnv or tokenFile' });
-    if (t.scope === 'ci' && !t.repos?.length) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['repos'], message: 'a ci token names the repositories it may report for' });
-    if (t.scope === 'admin' && t.repos) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['repos'], message: 'an admin token is not limited to repositories' });
+    if (t.scope === 'ci' && !t.repos?.length)
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['repos'], message: 'a ci token names the repositories it may report for' });
+    if (t.scope === 'admin' && t.repos)
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['repos'], message: 'an admin token is not limited to repositories' });
   });
 
 /**
@@ -340,9 +351,7 @@ const configObject = z
       .default({}),
     context: z
       .object({
-        environments: z
-          .array(z.object({ match: z.array(matcherSchema), environment: z.string().min(1) }).strict())
-          .default([]),
+        environments: z.array(z.object({ match: z.array(matcherSchema), environment: z.string().min(1) }).strict()).default([]),
         ownerLabels: z.array(z.string()).default(['team', 'owner', 'app.kubernetes.io/part-of']),
       })
       .strict()

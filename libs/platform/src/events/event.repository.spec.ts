@@ -84,7 +84,9 @@ describe('raw bodies as stored', () => {
   it('keeps small bodies as text and compresses large ones, reading both back exactly', () => {
     const small = '{"a":1}';
     expect(packBody(small)).toBe(small);
-    const large = JSON.stringify({ alerts: Array.from({ length: 200 }, (_, i) => ({ labels: { alertname: 'KubePodCrashLooping', pod: `svc-${i}`, note: 'é ✓' } })) });
+    const large = JSON.stringify({
+      alerts: Array.from({ length: 200 }, (_, i) => ({ labels: { alertname: 'KubePodCrashLooping', pod: `svc-${i}`, note: 'é ✓' } })),
+    });
     const packed = packBody(large) as Buffer;
     expect(Buffer.isBuffer(packed)).toBe(true);
     expect(packed.length).toBeLessThan(large.length / 5);

@@ -57,7 +57,6 @@ const DEFAULT_RETENTION: EventRetention = {
   quarantine: { keep: 30 * 86_400_000, maxItemBytes: 1_048_576, maxTotalBytes: 268_435_456 },
 };
 
-
 export function newEventId(): string {
   return `evt_${Date.now().toString(36)}${randomUUID().replace(/-/g, '').slice(0, 12)}`;
 }
@@ -177,19 +176,11 @@ export class EventRepository {
 
   /** Rescore routing told by one group flush (`flush` names it, so a retried flush counts once). */
   async markRescored(id: string, flush: string, told: NonNullable<EventView['rescored']>): Promise<void> {
-    await this.redis
-      .multi()
-      .hset(this.rescoredKey(id), flush, JSON.stringify(told))
-      .expire(this.rescoredKey(id), this.ttlSeconds)
-      .exec();
+    await this.redis.multi().hset(this.rescoredKey(id), flush, JSON.stringify(told)).expire(this.rescoredKey(id), this.ttlSeconds).exec();
   }
 
   async recordDelivery(id: string, name: string, outcome: Record<string, unknown>): Promise<void> {
-    await this.redis
-      .multi()
-      .hset(this.deliveriesKey(id), name, JSON.stringify(outcome))
-      .expire(this.deliveriesKey(id), this.ttlSeconds)
-      .exec();
+    await this.redis.multi().hset(this.deliveriesKey(id), name, JSON.stringify(outcome)).expire(this.deliveriesKey(id), this.ttlSeconds).exec();
   }
 
   /** Keeps the raw input (retention.quarantine: its own TTL and size caps) and lists it for replay after a fix. */
@@ -250,10 +241,7 @@ export class EventRepository {
   }
 
   async listQuarantine(offset: number, limit: number): Promise<{ total: number; items: EventView[] }> {
-    const [total, ids] = await Promise.all([
-      this.redis.zcard(this.quarantineKey),
-      this.redis.zrevrange(this.quarantineKey, offset, offset + limit - 1),
-    ]);
+    const [total, ids] = await Promise.all([this.redis.zcard(this.quarantineKey), this.redis.zrevrange(this.quarantineKey, offset, offset + limit - 1)]);
     const items = (await Promise.all(ids.map((id) => this.get(id)))).filter((e): e is EventView => e !== null);
     return { total, items };
   }

@@ -60,7 +60,14 @@ export class InputIntake {
     const meta = { eventId, receivedAt: receivedAt.toISOString(), integration: input.integration, context: input.context };
     const store = () =>
       events.store(
-        { id: eventId, integration: input.integration, format: input.format, context: input.context, receivedAt: meta.receivedAt, contentType: input.contentType },
+        {
+          id: eventId,
+          integration: input.integration,
+          format: input.format,
+          context: input.context,
+          receivedAt: meta.receivedAt,
+          contentType: input.contentType,
+        },
         input.raw,
       );
     let format: string;

@@ -25,18 +25,11 @@ export class DeadLetterRepository {
   }
 
   async add(letter: DeadLetter): Promise<void> {
-    await this.redis
-      .multi()
-      .set(this.key(letter.id), JSON.stringify(letter))
-      .zadd(this.indexKey, Date.parse(letter.failedAt), letter.id)
-      .exec();
+    await this.redis.multi().set(this.key(letter.id), JSON.stringify(letter)).zadd(this.indexKey, Date.parse(letter.failedAt), letter.id).exec();
   }
 
   async list(offset: number, limit: number): Promise<{ total: number; items: DeadLetter[] }> {
-    const [total, ids] = await Promise.all([
-      this.redis.zcard(this.indexKey),
-      this.redis.zrevrange(this.indexKey, offset, offset + limit - 1),
-    ]);
+    const [total, ids] = await Promise.all([this.redis.zcard(this.indexKey), this.redis.zrevrange(this.indexKey, offset, offset + limit - 1)]);
     if (!ids.length) return { total, items: [] };
     const values = await this.redis.mget(ids.map((id) => this.key(id)));
     return { total, items: values.filter((v): v is string => v !== null).map((v) => JSON.parse(v) as DeadLetter) };
@@ -66,7 +59,11 @@ export class DeadLetterRepository {
     const ids = [...old, ...over];
     for (let i = 0; i < ids.length; i += 1000) {
       const chunk = ids.slice(i, i + 1000);
-      await this.redis.multi().del(...chunk.map((id) => this.key(id))).zrem(this.indexKey, ...chunk).exec();
+      await this.redis
+        .multi()
+        .del(...chunk.map((id) => this.key(id)))
+        .zrem(this.indexKey, ...chunk)
+        .exec();
     }
     return ids.length;
   }

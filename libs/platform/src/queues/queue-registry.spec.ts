@@ -26,7 +26,9 @@ describe('a failed job as it is stored', () => {
       queue: 'deliver.webhook',
       schema: z.object({ n: z.number() }),
       handle: async () => {
-        throw Object.assign(new Error('webhook: ECONNREFUSED (request to https://klaxon:s3cret@siem.example.com/hook?token=t0ken failed)'), { code: 'destination_rejected' });
+        throw Object.assign(new Error('webhook: ECONNREFUSED (request to https://klaxon:s3cret@siem.example.com/hook?token=t0ken failed)'), {
+          code: 'destination_rejected',
+        });
       },
     });
     await queues.add('deliver.webhook', 'deliver', { n: 1 }, { jobId: 'redact-1', attempts: 1 });

@@ -139,7 +139,10 @@ export class QueueRegistry {
     worker.on('failed', (job, err) => {
       if (!job) return;
       const exhausted = err instanceof UnrecoverableError || err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
-      this.logger.warn({ queue: spec.queue, jobId: job.id, attempt: job.attemptsMade, err: err.message }, exhausted ? 'job dead-lettered' : 'job failed, will retry');
+      this.logger.warn(
+        { queue: spec.queue, jobId: job.id, attempt: job.attemptsMade, err: err.message },
+        exhausted ? 'job dead-lettered' : 'job failed, will retry',
+      );
       if (!exhausted) return;
       void this.deadLetters
         .add({

@@ -62,7 +62,11 @@ describe('Alertmanager-style groups in Redis', () => {
   const change = (kind: PendingChange['change'], finding: Finding, eventId = 'evt-1'): PendingChange => ({ change: kind, finding, eventId });
 
   it('sorts changes into one group per route and groupBy value, with the route timing resolved', () => {
-    const sorted = groupChanges(config.routes, [change('new', vuln('CVE-1')), change('new', vuln('CVE-2', 'shop/cart')), change('new', vuln('CVE-3', 'shop/cart', 'low'))]);
+    const sorted = groupChanges(config.routes, [
+      change('new', vuln('CVE-1')),
+      change('new', vuln('CVE-2', 'shop/cart')),
+      change('new', vuln('CVE-3', 'shop/cart', 'low')),
+    ]);
     expect(sorted.map((g) => [g.route, g.labels['artifact.repository'], g.groupWait, g.changes.length])).toEqual([
       ['root/fixable', 'shop/checkout', 10_000, 1],
       ['root/fixable', 'shop/cart', 10_000, 1],
@@ -103,7 +107,11 @@ describe('Alertmanager-style groups in Redis', () => {
       resolved: ['CVE-2'],
       open: [],
     });
-    expect(update.changes.told).toEqual({ count: 2, bySeverity: { high: 2 }, fingerprints: expect.arrayContaining([vuln('CVE-1').fingerprint, vuln('CVE-3').fingerprint]) });
+    expect(update.changes.told).toEqual({
+      count: 2,
+      bySeverity: { high: 2 },
+      fingerprints: expect.arrayContaining([vuln('CVE-1').fingerprint, vuln('CVE-3').fingerprint]),
+    });
     expect(update.events).toEqual(['evt-3']);
 
     // Nothing changed: the repeat timer re-notifies what is still open.

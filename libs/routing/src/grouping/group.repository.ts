@@ -145,8 +145,17 @@ export class GroupRepository {
   async flush(groupId: string, seq: number, now: Date, repeatInterval: number, keepMs = 86_400_000, records = false): Promise<FlushOutcome | undefined> {
     const g = this.key(groupId);
     const raw = await this.redis.flushGroup(
-      g, `${g}:pending`, `${g}:open`, `${g}:outcome:${seq}`, this.indexKey,
-      String(seq), String(now.getTime()), String(repeatInterval), String(keepMs), groupId, records ? '1' : '',
+      g,
+      `${g}:pending`,
+      `${g}:open`,
+      `${g}:outcome:${seq}`,
+      this.indexKey,
+      String(seq),
+      String(now.getTime()),
+      String(repeatInterval),
+      String(keepMs),
+      groupId,
+      records ? '1' : '',
     );
     if (!raw) return undefined;
     // The records were validated when their input was ingested, and stored by this repository as they were.

@@ -30,7 +30,11 @@ describe('alertmanager parser', () => {
       observedAt: '2026-11-23T10:00:00.000Z',
     });
     expect(crash.remediation).toBe('Runbook: https://runbooks.prometheus-operator.dev/runbooks/kubernetes/kubepodcrashlooping');
-    expect(falco).toMatchObject({ severity: 'critical', workload: { kind: 'Deployment', name: 'checkout' }, artifact: { repository: 'shop/checkout', tag: '1.4.2' } });
+    expect(falco).toMatchObject({
+      severity: 'critical',
+      workload: { kind: 'Deployment', name: 'checkout' },
+      artifact: { repository: 'shop/checkout', tag: '1.4.2' },
+    });
     expect(falco.title).toContain('严重');
     expect(falco.description!.length).toBe(3000);
     expect(falco.labels['workload.derived']).toBeUndefined();

@@ -14,7 +14,13 @@ const inputs: [string, string, string, string][] = [
 
 describe('one workload, many names', () => {
   it.each(inputs)('%s (%s) names checkout by its Deployment in the configured cluster', (format, dir, name, integration) => {
-    const { batch } = parseInput(fixture(dir, name), format, { eventId: 'evt-1', receivedAt: '2026-11-23T10:00:00.000Z', integration, context: {}, cluster: 'prod-eu-1' });
+    const { batch } = parseInput(fixture(dir, name), format, {
+      eventId: 'evt-1',
+      receivedAt: '2026-11-23T10:00:00.000Z',
+      integration,
+      context: {},
+      cluster: 'prod-eu-1',
+    });
     const checkout = batch.findings.filter((f) => f.workload?.namespace === 'prod-shop' && f.workload.name?.startsWith('checkout'));
     expect(checkout.length).toBeGreaterThan(0);
     for (const f of checkout) expect(f.workload).toMatchObject(CHECKOUT);
@@ -27,7 +33,9 @@ describe('one workload, many names', () => {
     asReplicaSet.metadata.labels['trivy-operator.resource.kind'] = 'ReplicaSet';
     asReplicaSet.metadata.labels['trivy-operator.resource.name'] = 'checkout-7d9f8c6b5d';
     const fingerprints = (doc: unknown, cluster?: string) =>
-      parseInput(JSON.stringify(doc), 'trivy-operator', meta(cluster)).batch.findings.map((f) => f.fingerprint).sort();
+      parseInput(JSON.stringify(doc), 'trivy-operator', meta(cluster))
+        .batch.findings.map((f) => f.fingerprint)
+        .sort();
     expect(fingerprints(report).length).toBeGreaterThan(0);
     expect(fingerprints(asReplicaSet)).toEqual(fingerprints(report));
     // The collector names the cluster itself; an upload gets the configured one: the same findings.
@@ -37,7 +45,13 @@ describe('one workload, many names', () => {
   });
 
   it('fills the configured cluster on the Kubernetes objects an upload carries', () => {
-    const { batch } = parseInput(fixture('kubernetes', 'deployment-checkout.json'), 'kubernetes', { eventId: 'evt-1', receivedAt: '2026-11-23T10:00:00.000Z', integration: 'report', context: {}, cluster: 'prod-eu-1' });
+    const { batch } = parseInput(fixture('kubernetes', 'deployment-checkout.json'), 'kubernetes', {
+      eventId: 'evt-1',
+      receivedAt: '2026-11-23T10:00:00.000Z',
+      integration: 'report',
+      context: {},
+      cluster: 'prod-eu-1',
+    });
     expect(batch.assets[0]).toMatchObject({ type: 'workload', ...CHECKOUT });
   });
 });

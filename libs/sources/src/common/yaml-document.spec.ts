@@ -16,7 +16,10 @@ describe('Kubernetes documents as YAML', () => {
   it('reads a List of Trivy Operator reports, and several documents as one List', () => {
     const list = parse(yamlToJson(fixture('trivy-operator', 'reports-list.yaml')), 'trivy-operator');
     expect(list.findings.map((f) => f.kind).sort()).toEqual(
-      [...parse(fixture('trivy-operator', 'vulnerabilityreport-checkout.json')).findings, ...parse(fixture('trivy-operator', 'configauditreport-checkout.json')).findings]
+      [
+        ...parse(fixture('trivy-operator', 'vulnerabilityreport-checkout.json')).findings,
+        ...parse(fixture('trivy-operator', 'configauditreport-checkout.json')).findings,
+      ]
         .map((f) => f.kind)
         .sort(),
     );

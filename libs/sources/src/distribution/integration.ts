@@ -13,7 +13,7 @@ export const registryIntegration: Integration = {
     const expected = sources.registry?.token;
     if (!expected) return sources.registry?.allowUnauthenticated ? undefined : unconfigured('registry', 'token');
     const presented = headers.authorization?.startsWith('Bearer ') ? headers.authorization.slice('Bearer '.length) : undefined;
-    if (!presented) return 'missing Authorization: Bearer <sources.registry.token> (set it in the registry\'s notification endpoint headers)';
+    if (!presented) return "missing Authorization: Bearer <sources.registry.token> (set it in the registry's notification endpoint headers)";
     return sameSecret(presented, expected) ? undefined : 'bearer token does not match sources.registry.token';
   },
   format: () => 'registry',

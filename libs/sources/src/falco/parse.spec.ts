@@ -10,7 +10,9 @@ const parse = (raw: string) => falcoParser.parse(raw, meta({}, 'webhook:falco'))
 
 describe('falco parser', () => {
   const batch = parse(EVENTS);
-  const lines = EVENTS.trim().split('\n').map((l) => JSON.parse(l));
+  const lines = EVENTS.trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 
   it('turns each event of a newline-delimited batch into a runtime finding', () => {
     expect(() => batchSchema.parse(batch)).not.toThrow();

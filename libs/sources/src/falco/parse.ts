@@ -25,9 +25,12 @@ const eventSchema = z
   .object({
     uuid: z.string().optional(),
     output: z.string(),
-    priority: z.string().refine((p) => p.toLowerCase() in PRIORITY, (p) => ({
-      message: `unknown priority "${p}"; one of Emergency, Alert, Critical, Error, Warning, Notice, Informational, Debug`,
-    })),
+    priority: z.string().refine(
+      (p) => p.toLowerCase() in PRIORITY,
+      (p) => ({
+        message: `unknown priority "${p}"; one of Emergency, Alert, Critical, Error, Warning, Notice, Informational, Debug`,
+      }),
+    ),
     rule: z.string().min(1),
     time: z.string().optional(),
     output_fields: z.record(z.unknown()).nullish(),
@@ -66,7 +69,14 @@ function workloadOf(fields: Record<string, unknown>, meta: SourceMeta): { worklo
   const container = text(fields, 'container.name');
   if (!namespace && !pod) return {};
   const deployment = text(fields, 'k8s.deployment.name');
-  return normalizeWorkload({ cluster: clusterOf(meta), namespace, kind: deployment ? 'Deployment' : pod ? 'Pod' : undefined, name: deployment ?? pod, pod, container });
+  return normalizeWorkload({
+    cluster: clusterOf(meta),
+    namespace,
+    kind: deployment ? 'Deployment' : pod ? 'Pod' : undefined,
+    name: deployment ?? pod,
+    pod,
+    container,
+  });
 }
 
 function finding(event: FalcoEvent, meta: SourceMeta): Finding {
@@ -92,7 +102,17 @@ function finding(event: FalcoEvent, meta: SourceMeta): Finding {
       ...(event.hostname ? { hostname: event.hostname } : {}),
       ...(derived ? { 'workload.derived': derived } : {}),
     },
-    raw: { output: event.output, priority: event.priority, rule: event.rule, time: event.time, hostname: event.hostname, source: event.source, uuid: event.uuid, tags: event.tags ?? [], ...fields },
+    raw: {
+      output: event.output,
+      priority: event.priority,
+      rule: event.rule,
+      time: event.time,
+      hostname: event.hostname,
+      source: event.source,
+      uuid: event.uuid,
+      tags: event.tags ?? [],
+      ...fields,
+    },
   });
 }
 

@@ -42,7 +42,13 @@ describe('GitHub webhooks', () => {
 
   it('links a pull request to its head commit', () => {
     const [asset] = parse('pull-request-opened.json', 'pull_request').assets;
-    expect(asset).toMatchObject({ repo: 'acme/checkout', commit: SHA, branch: 'feature/faster-cart', pullRequests: [42], url: 'https://github.com/acme/checkout/pull/42' });
+    expect(asset).toMatchObject({
+      repo: 'acme/checkout',
+      commit: SHA,
+      branch: 'feature/faster-cart',
+      pullRequests: [42],
+      url: 'https://github.com/acme/checkout/pull/42',
+    });
   });
 
   it('turns an open code scanning alert into a code finding scoped to that alert', () => {

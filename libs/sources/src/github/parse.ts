@@ -92,10 +92,7 @@ const codeScanningAlertSchema = z
             ref: z.string().nullish(),
             commit_sha: z.string().nullish(),
             message: z.object({ text: z.string().optional() }).passthrough().nullish(),
-            location: z
-              .object({ path: z.string().optional(), start_line: z.number().int().optional() })
-              .passthrough()
-              .nullish(),
+            location: z.object({ path: z.string().optional(), start_line: z.number().int().optional() }).passthrough().nullish(),
           })
           .passthrough()
           .nullish(),
@@ -167,7 +164,12 @@ function codeScanningAlert(payload: Alert, meta: SourceMeta): Batch {
     ? toFinding({
         ...common,
         kind: 'vulnerability',
-        artifact: { registry: vulnerability.image.registry, repository: vulnerability.image.repository, tag: vulnerability.image.tag, digest: vulnerability.image.digest },
+        artifact: {
+          registry: vulnerability.image.registry,
+          repository: vulnerability.image.repository,
+          tag: vulnerability.image.tag,
+          digest: vulnerability.image.digest,
+        },
         package: vulnerability.pkg,
         code,
         fixable: !!vulnerability.pkg.fixed,
@@ -195,17 +197,29 @@ function parse(raw: string, meta: SourceMeta): Batch {
     case 'workflow_run': {
       const { repository, workflow_run: run } = validateAt(workflowRunSchema, doc);
       const prs = (run.pull_requests ?? []).map((p) => p.number);
-      return { findings: [], assets: [buildAsset({ repo: repository.full_name, commit: run.head_sha, branch: run.head_branch, pullRequests: prs, url: run.html_url }, meta)], scopes: [] };
+      return {
+        findings: [],
+        assets: [buildAsset({ repo: repository.full_name, commit: run.head_sha, branch: run.head_branch, pullRequests: prs, url: run.html_url }, meta)],
+        scopes: [],
+      };
     }
     case 'check_suite': {
       const { repository, check_suite: suite } = validateAt(checkSuiteSchema, doc);
       const prs = (suite.pull_requests ?? []).map((p) => p.number);
-      return { findings: [], assets: [buildAsset({ repo: repository.full_name, commit: suite.head_sha, branch: suite.head_branch, pullRequests: prs, url: suite.url }, meta)], scopes: [] };
+      return {
+        findings: [],
+        assets: [buildAsset({ repo: repository.full_name, commit: suite.head_sha, branch: suite.head_branch, pullRequests: prs, url: suite.url }, meta)],
+        scopes: [],
+      };
     }
     case 'pull_request': {
       // The PR number belongs to the base repository, even when the head branch lives in a fork.
       const { repository, number, pull_request: pr } = validateAt(pullRequestSchema, doc);
-      return { findings: [], assets: [buildAsset({ repo: repository.full_name, commit: pr.head.sha, branch: pr.head.ref, pullRequests: [number], url: pr.html_url }, meta)], scopes: [] };
+      return {
+        findings: [],
+        assets: [buildAsset({ repo: repository.full_name, commit: pr.head.sha, branch: pr.head.ref, pullRequests: [number], url: pr.html_url }, meta)],
+        scopes: [],
+      };
     }
     case 'code_scanning_alert':
       return codeScanningAlert(validateAt(codeScanningAlertSchema, doc), meta);

@@ -9,7 +9,7 @@ export const gitlabIntegration: Integration = {
   name: 'gitlab',
   authenticate({ headers }, sources) {
     const token = sources.gitlab?.token;
-    if (!token) return 'GitLab webhooks are not accepted until sources.gitlab.token is set (the hook\'s secret token in GitLab)';
+    if (!token) return "GitLab webhooks are not accepted until sources.gitlab.token is set (the hook's secret token in GitLab)";
     if (!headers['x-gitlab-token']) return 'missing X-Gitlab-Token (set the secret token of the hook in GitLab)';
     return sameSecret(headers['x-gitlab-token'], token) ? undefined : 'X-Gitlab-Token does not match sources.gitlab.token';
   },

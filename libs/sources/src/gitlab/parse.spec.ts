@@ -26,14 +26,20 @@ describe('GitLab pipeline and merge request hooks', () => {
     ]);
   });
 
-  it('does not take a tag pipeline\'s ref for a branch', () => {
+  it("does not take a tag pipeline's ref for a branch", () => {
     const [asset] = gitlabParser.parse(fixture('pipeline-tag.json'), meta).assets;
     expect(asset).toMatchObject({ commit: SHA, branch: undefined, pullRequests: [] });
   });
 
   it('links a merge request to its last commit', () => {
     const [asset] = gitlabParser.parse(fixture('merge-request-hook.json'), meta).assets;
-    expect(asset).toMatchObject({ repo: 'acme/checkout', commit: SHA, branch: 'feature/faster-cart', pullRequests: [42], url: 'https://gitlab.example.com/acme/checkout/-/merge_requests/42' });
+    expect(asset).toMatchObject({
+      repo: 'acme/checkout',
+      commit: SHA,
+      branch: 'feature/faster-cart',
+      pullRequests: [42],
+      url: 'https://gitlab.example.com/acme/checkout/-/merge_requests/42',
+    });
   });
 
   it('acknowledges other hooks and rejects malformed ones naming the field', () => {

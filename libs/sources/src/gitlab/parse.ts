@@ -57,7 +57,10 @@ function parse(raw: string, meta: SourceMeta): Batch {
     }
     case 'merge_request': {
       const { object_attributes: mr, project } = validateAt(mergeRequestSchema, doc);
-      const asset = buildAsset({ repo: project.path_with_namespace, commit: mr.last_commit.id, branch: mr.source_branch, pullRequests: [mr.iid], url: mr.url }, meta);
+      const asset = buildAsset(
+        { repo: project.path_with_namespace, commit: mr.last_commit.id, branch: mr.source_branch, pullRequests: [mr.iid], url: mr.url },
+        meta,
+      );
       return { findings: [], assets: [asset], scopes: [] };
     }
     default:

@@ -7,7 +7,12 @@ import { grypeParser } from './parse';
 const fixture = (name: string) => fixtureIn('grype', name);
 const DIGEST = 'sha256:9f2c1a7e3b5d4c6f8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f';
 const SHA = '4e1f0c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f';
-const meta = (context: SourceMeta['context'] = {}): SourceMeta => ({ eventId: 'evt_grype', receivedAt: '2024-06-03T09:16:00.000Z', integration: 'report', context });
+const meta = (context: SourceMeta['context'] = {}): SourceMeta => ({
+  eventId: 'evt_grype',
+  receivedAt: '2024-06-03T09:16:00.000Z',
+  integration: 'report',
+  context,
+});
 
 describe('Grype JSON', () => {
   const batch = grypeParser.parse(fixture('image-checkout.grype.json'), meta({ pr: 42 }));
@@ -28,7 +33,14 @@ describe('Grype JSON', () => {
       source: { tool: 'grype', toolVersion: '0.78.0', integration: 'report', eventId: 'evt_grype' },
       toolSeverity: 'Critical',
       artifact: { registry: 'harbor.example.com', repository: 'shop/checkout', tag: '1.4.2', digest: DIGEST },
-      package: { name: 'openssl', ecosystem: 'deb', installed: '3.0.11-1~deb12u2', fixed: '3.0.13-1~deb12u1', purl: 'pkg:deb/debian/openssl@3.0.11-1~deb12u2?arch=amd64&distro=debian-12', path: '/var/lib/dpkg/status' },
+      package: {
+        name: 'openssl',
+        ecosystem: 'deb',
+        installed: '3.0.11-1~deb12u2',
+        fixed: '3.0.13-1~deb12u1',
+        purl: 'pkg:deb/debian/openssl@3.0.11-1~deb12u2?arch=amd64&distro=debian-12',
+        path: '/var/lib/dpkg/status',
+      },
       rule: { cvss: 9.1, epss: 0.00431, references: ['https://security-tracker.debian.org/tracker/CVE-2024-5535'] },
       remediation: 'Upgrade openssl from 3.0.11-1~deb12u2 to 3.0.13-1~deb12u1',
     });
@@ -36,7 +48,7 @@ describe('Grype JSON', () => {
     expect(batch.findings[3]!.package!.fixed).toBe('3.0.14-1~deb12u1, 3.0.14-1~deb12u2');
   });
 
-  it('names a GitHub advisory match by its CVE, so it meets Trivy\'s finding, keeping the GHSA as an alias', () => {
+  it("names a GitHub advisory match by its CVE, so it meets Trivy's finding, keeping the GHSA as an alias", () => {
     const semver = batch.findings[2]!;
     expect(semver.rule).toMatchObject({ id: 'CVE-2022-25883', tags: ['GHSA-c2qf-rxjj-qqgw'], cvss: 7.5 });
     const trivy = trivyParser.parse(fixtureIn('trivy', 'image-checkout.json'), meta());

@@ -23,14 +23,19 @@ const vulnerabilitySchema = z
     cvss: z.array(cvssSchema).nullish(),
     knownExploited: z.array(z.unknown()).nullish(),
     epss: z.array(z.object({ epss: z.number().optional() }).passthrough()).nullish(),
-    fix: z.object({ versions: z.array(z.string()).nullish(), state: z.string().optional() }).passthrough().optional(),
+    fix: z
+      .object({ versions: z.array(z.string()).nullish(), state: z.string().optional() })
+      .passthrough()
+      .optional(),
   })
   .passthrough();
 
 const matchSchema = z
   .object({
     vulnerability: vulnerabilitySchema,
-    relatedVulnerabilities: z.array(z.object({ id: z.string(), cvss: z.array(cvssSchema).nullish(), description: z.string().nullish() }).passthrough()).nullish(),
+    relatedVulnerabilities: z
+      .array(z.object({ id: z.string(), cvss: z.array(cvssSchema).nullish(), description: z.string().nullish() }).passthrough())
+      .nullish(),
     artifact: z
       .object({
         name: z.string().min(1),

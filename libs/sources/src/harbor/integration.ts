@@ -12,7 +12,7 @@ export const harborIntegration: Integration = {
   authenticate({ headers }, sources) {
     const expected = sources.harbor?.webhookAuth;
     if (!expected) return sources.harbor?.allowUnauthenticated ? undefined : unconfigured('harbor', 'webhookAuth');
-    if (!headers.authorization) return 'missing Authorization header (Harbor sends the webhook policy\'s auth header; it must equal sources.harbor.webhookAuth)';
+    if (!headers.authorization) return "missing Authorization header (Harbor sends the webhook policy's auth header; it must equal sources.harbor.webhookAuth)";
     return sameSecret(headers.authorization, expected) ? undefined : 'Authorization does not match sources.harbor.webhookAuth';
   },
   format: () => 'harbor',

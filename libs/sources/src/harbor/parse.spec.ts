@@ -77,7 +77,10 @@ describe('Harbor webhooks', () => {
     ['{"occur_at": 1}', 'type'],
     ['{"type": "SCANNING_COMPLETED", "occur_at": 1}', 'event_data'],
     ['{"type": "SCANNING_COMPLETED", "event_data": {"resources": []}}', 'event_data.repository'],
-    ['{"specversion": "1.0", "type": "harbor.scan.completed", "data": {"repository": {"name": "c", "namespace": "s", "repo_full_name": "s/c"}}}', 'data.resources'],
+    [
+      '{"specversion": "1.0", "type": "harbor.scan.completed", "data": {"repository": {"name": "c", "namespace": "s", "repo_full_name": "s/c"}}}',
+      'data.resources',
+    ],
   ])('rejects %s naming %s', (input, path) => {
     const raw = input.endsWith('.json') ? fixture(input) : input;
     expect(parseError(() => harborParser.parse(raw, meta())).path).toBe(path);
@@ -101,7 +104,13 @@ describe('Harbor vulnerability report (additions/vulnerabilities)', () => {
 
     expect(batch.findings).toHaveLength(items.length);
     const bySeverity = (s: string) => batch.findings.filter((f) => f.severity === s).length;
-    expect({ critical: bySeverity('critical'), high: bySeverity('high'), medium: bySeverity('medium'), low: bySeverity('low'), info: bySeverity('info') }).toEqual({
+    expect({
+      critical: bySeverity('critical'),
+      high: bySeverity('high'),
+      medium: bySeverity('medium'),
+      low: bySeverity('low'),
+      info: bySeverity('info'),
+    }).toEqual({
       critical: 2,
       high: 2,
       medium: 2,
@@ -138,7 +147,8 @@ describe('Harbor vulnerability report (additions/vulnerabilities)', () => {
 
   it('meets the CI Trivy scan of the same repository in one fingerprint', () => {
     const fromHarbor = harborReportParser.parse(fixture('report-checkout.json'), meta(context)).findings.find((f) => f.rule.id === 'CVE-2022-25883')!;
-    const fromCi = harborReportParser.parse(fixture('report-checkout.json'), meta({ image: 'shop/checkout:1.5.0', digest: 'sha256:' + 'a'.repeat(64) }))
+    const fromCi = harborReportParser
+      .parse(fixture('report-checkout.json'), meta({ image: 'shop/checkout:1.5.0', digest: 'sha256:' + 'a'.repeat(64) }))
       .findings.find((f) => f.rule.id === 'CVE-2022-25883')!;
     expect(fromHarbor.fingerprint).toBe(fromCi.fingerprint);
   });

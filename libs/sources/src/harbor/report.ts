@@ -24,10 +24,7 @@ const itemSchema = z
     purl: z.string().optional(),
     artifact_digest: z.string().optional(),
     artifact_digests: z.array(z.string()).nullish(),
-    preferred_cvss: z
-      .object({ score_v3: z.number().nullish(), score_v2: z.number().nullish(), vector_v3: z.string().nullish() })
-      .passthrough()
-      .nullish(),
+    preferred_cvss: z.object({ score_v3: z.number().nullish(), score_v2: z.number().nullish(), vector_v3: z.string().nullish() }).passthrough().nullish(),
     cwe_ids: z.array(z.string()).nullish(),
     vendor_attributes: z.record(z.unknown()).nullish(),
   })

@@ -21,7 +21,14 @@ describe('kubernetes parser', () => {
       name: 'checkout',
       labels: { team: 'payments' },
       podLabels: { 'app.kubernetes.io/name': 'checkout', team: 'payments' },
-      security: { privileged: true, hostPaths: ['/var/run/docker.sock'], runAsNonRoot: true, runAsUser: 10001, serviceAccount: 'checkout', capabilitiesAdded: ['NET_ADMIN'] },
+      security: {
+        privileged: true,
+        hostPaths: ['/var/run/docker.sock'],
+        runAsNonRoot: true,
+        runAsUser: 10001,
+        serviceAccount: 'checkout',
+        capabilitiesAdded: ['NET_ADMIN'],
+      },
     });
     expect(deployment.containers[0]).toEqual({
       name: 'checkout',
@@ -58,7 +65,11 @@ describe('kubernetes parser', () => {
         { service: 'checkout-metrics', port: 'metrics', host: 'shop.example.com', path: '/metrics-ünïcode' },
       ],
     });
-    expect(one<NamespaceAsset>('namespace-prod-shop.json')).toMatchObject({ type: 'namespace', name: 'prod-shop', labels: { environment: 'production', team: 'payments', owner: 'jane.doe' } });
+    expect(one<NamespaceAsset>('namespace-prod-shop.json')).toMatchObject({
+      type: 'namespace',
+      name: 'prod-shop',
+      labels: { environment: 'production', team: 'payments', owner: 'jane.doe' },
+    });
   });
 
   it('reads a List of every kind, skipping kinds it does not read', () => {

@@ -15,9 +15,7 @@ const metadataSchema = z
     name: z.string().min(1),
     namespace: z.string().optional(),
     labels,
-    ownerReferences: z
-      .array(z.object({ kind: z.string(), name: z.string(), controller: z.boolean().optional() }).passthrough())
-      .nullish(),
+    ownerReferences: z.array(z.object({ kind: z.string(), name: z.string(), controller: z.boolean().optional() }).passthrough()).nullish(),
   })
   .passthrough();
 
@@ -28,7 +26,10 @@ const securityContextSchema = z
     runAsUser: z.number().int().nullish(),
     allowPrivilegeEscalation: z.boolean().nullish(),
     readOnlyRootFilesystem: z.boolean().nullish(),
-    capabilities: z.object({ add: z.array(z.string()).nullish(), drop: z.array(z.string()).nullish() }).passthrough().nullish(),
+    capabilities: z
+      .object({ add: z.array(z.string()).nullish(), drop: z.array(z.string()).nullish() })
+      .passthrough()
+      .nullish(),
   })
   .passthrough();
 
@@ -107,7 +108,10 @@ const serviceSchema = z
 // `serviceName`/`servicePort`. Both still turn up in exported manifests.
 const backendSchema = z
   .object({
-    service: z.object({ name: z.string(), port: z.object({ number: z.number().int().optional(), name: z.string().optional() }).passthrough().nullish() }).passthrough().nullish(),
+    service: z
+      .object({ name: z.string(), port: z.object({ number: z.number().int().optional(), name: z.string().optional() }).passthrough().nullish() })
+      .passthrough()
+      .nullish(),
     serviceName: z.string().optional(),
     servicePort: z.union([z.number().int(), z.string()]).optional(),
   })
@@ -127,7 +131,10 @@ const ingressSchema = z
             z
               .object({
                 host: z.string().optional(),
-                http: z.object({ paths: z.array(z.object({ path: z.string().optional(), backend: backendSchema }).passthrough()) }).passthrough().nullish(),
+                http: z
+                  .object({ paths: z.array(z.object({ path: z.string().optional(), backend: backendSchema }).passthrough()) })
+                  .passthrough()
+                  .nullish(),
               })
               .passthrough(),
           )
@@ -152,8 +159,7 @@ export function digestOf(reference: string | undefined): string | undefined {
   return /^sha256:[0-9a-f]{64}$/.test(digest) ? digest : undefined;
 }
 
-const defined = <T extends object>(value: T): T =>
-  Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined && v !== null)) as T;
+const defined = <T extends object>(value: T): T => Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined && v !== null)) as T;
 
 function containerSecurity(container: Container, pod: PodSpec): ContainerSecurity | undefined {
   const sc = container.securityContext;
@@ -305,7 +311,14 @@ function ingressAsset(item: KubernetesItem, ctx: Context): Asset {
 
 function namespaceAsset(item: KubernetesItem, ctx: Context): Asset {
   const { metadata } = validateAt(namespaceSchema, item.object, item.path);
-  return defined({ type: 'namespace' as const, cluster: ctx.cluster, name: metadata.name, labels: metadata.labels ?? {}, deleted: ctx.deleted, observedAt: ctx.observedAt });
+  return defined({
+    type: 'namespace' as const,
+    cluster: ctx.cluster,
+    name: metadata.name,
+    labels: metadata.labels ?? {},
+    deleted: ctx.deleted,
+    observedAt: ctx.observedAt,
+  });
 }
 
 function assetOf(item: KubernetesItem, ctx: Context): Asset | undefined {

@@ -52,10 +52,9 @@ describe('policyreport parser', () => {
   });
 
   it('declares one complete scope per resource and source, so a result that turns pass resolves', () => {
-    expect(batch.scopes.map((s) => s.key).sort()).toEqual([
-      policyScopeKey(DEPLOYMENT, 'kyverno'),
-      policyScopeKey({ ...DEPLOYMENT, kind: 'Pod', name: 'checkout-7d9c5b6f4-x2k8p' }, 'kyverno'),
-    ].sort());
+    expect(batch.scopes.map((s) => s.key).sort()).toEqual(
+      [policyScopeKey(DEPLOYMENT, 'kyverno'), policyScopeKey({ ...DEPLOYMENT, kind: 'Pod', name: 'checkout-7d9c5b6f4-x2k8p' }, 'kyverno')].sort(),
+    );
     expect(batch.scopes.every((s) => s.kinds.join() === 'policy')).toBe(true);
     const later = parse(fixture('policyreport', 'kyverno-v1alpha2-prod-shop-fixed.json'));
     expect(later.scopes.map((s) => s.key).sort()).toEqual(batch.scopes.map((s) => s.key).sort());
@@ -107,7 +106,9 @@ describe('policyreport parser: Pod Security Standards controls', () => {
     for (const control of controls) {
       const results = pss.filter((r: any) => r.policy === control.control.id);
       expect(control.status).toBe(results.some((r: any) => r.result !== 'pass') ? 'fail' : 'pass');
-      expect(control.findings).toEqual(batch.findings.filter((f) => f.rule.name === control.control.id && f.labels.category?.startsWith('Pod Security')).map((f) => f.fingerprint));
+      expect(control.findings).toEqual(
+        batch.findings.filter((f) => f.rule.name === control.control.id && f.labels.category?.startsWith('Pod Security')).map((f) => f.fingerprint),
+      );
     }
   });
 });

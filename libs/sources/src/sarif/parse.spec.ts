@@ -7,7 +7,12 @@ import { relativePath, sarifParser, severityFromScore } from './parse';
 const fixture = (name: string) => fixtureIn('sarif', name);
 const SHA = '4e1f0c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f';
 const DIGEST = 'sha256:9f2c1a7e3b5d4c6f8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f';
-const meta = (context: SourceMeta['context'] = {}): SourceMeta => ({ eventId: 'evt_sarif', receivedAt: '2024-06-03T09:20:00.000Z', integration: 'report', context });
+const meta = (context: SourceMeta['context'] = {}): SourceMeta => ({
+  eventId: 'evt_sarif',
+  receivedAt: '2024-06-03T09:20:00.000Z',
+  integration: 'report',
+  context,
+});
 
 function parseError(run: () => unknown): ParseError {
   try {
@@ -84,7 +89,13 @@ describe('SARIF 2.1.0', () => {
   it('reads Semgrep: levels without scores, secrets by tag, unicode and very long text, a result without a location', () => {
     const batch = sarifParser.parse(fixture('semgrep-checkout.sarif.json'), meta({ repo: 'acme/checkout', commit: SHA, branch: 'feature/faster-cart' }));
     const [redirect, secret, alert] = batch.findings;
-    expect(redirect).toMatchObject({ kind: 'code', severity: 'medium', toolSeverity: 'warning', source: { tool: 'semgrep oss', toolVersion: '1.75.0' }, code: { path: 'src/web/login.js', line: 41 } });
+    expect(redirect).toMatchObject({
+      kind: 'code',
+      severity: 'medium',
+      toolSeverity: 'warning',
+      source: { tool: 'semgrep oss', toolVersion: '1.75.0' },
+      code: { path: 'src/web/login.js', line: 41 },
+    });
     expect(redirect!.description).toContain('🔀');
     expect(redirect!.rule.references).toEqual(['https://semgrep.dev/r/javascript.express.security.audit.express-open-redirect.express-open-redirect']);
     expect(secret).toMatchObject({ kind: 'secret', severity: 'high', code: { repo: 'acme/checkout', path: 'config/dev.env', line: 3 } });
@@ -142,7 +153,11 @@ describe('SARIF 2.1.0', () => {
     const log = JSON.parse(fixture('trivy-image.sarif.json'));
     delete log.runs[0].properties;
     const openssl = sarifParser.parse(JSON.stringify(log), meta({ repo: 'acme/checkout' })).findings.find((f) => f.rule.id === 'CVE-2024-5535')!;
-    expect(openssl).toMatchObject({ kind: 'vulnerability', artifact: { registry: 'harbor.example.com', repository: 'shop/checkout' }, package: { name: 'openssl' } });
+    expect(openssl).toMatchObject({
+      kind: 'vulnerability',
+      artifact: { registry: 'harbor.example.com', repository: 'shop/checkout' },
+      package: { name: 'openssl' },
+    });
     expect(openssl.code?.path).toBeUndefined();
   });
 

@@ -11,9 +11,7 @@ import { packageFromMessage } from '../common/trivy-message';
 // `security-severity` (docs "SARIF support for code scanning"): over 9.0 critical, 7.0–8.9 high,
 // 4.0–6.9 medium, 0.1–3.9 low.
 const messageSchema = z.object({ text: z.string().optional(), markdown: z.string().optional() }).passthrough();
-const propertiesSchema = z
-  .object({ tags: z.array(z.string()).optional(), 'security-severity': z.union([z.string(), z.number()]).optional() })
-  .passthrough();
+const propertiesSchema = z.object({ tags: z.array(z.string()).optional(), 'security-severity': z.union([z.string(), z.number()]).optional() }).passthrough();
 
 const ruleSchema = z
   .object({
@@ -54,7 +52,11 @@ const resultSchema = z
     ruleId: z.string().optional(),
     ruleIndex: z.number().int().optional(),
     rule: z
-      .object({ id: z.string().optional(), index: z.number().int().optional(), toolComponent: z.object({ index: z.number().int().optional() }).passthrough().optional() })
+      .object({
+        id: z.string().optional(),
+        index: z.number().int().optional(),
+        toolComponent: z.object({ index: z.number().int().optional() }).passthrough().optional(),
+      })
       .passthrough()
       .optional(),
     kind: z.string().optional(),

@@ -25,16 +25,30 @@ describe('stackrox parser', () => {
       fixable: false,
       labels: { lifecycleStage: 'RUNTIME', 'stackrox.state': 'ACTIVE' },
     });
-    expect(batch.findings[0].raw).toMatchObject({ violations: ["Binary '/bin/sh' executed with arguments '-c id' under user ID 0"], processes: [{ execFilePath: '/bin/sh', args: '-c id' }] });
+    expect(batch.findings[0].raw).toMatchObject({
+      violations: ["Binary '/bin/sh' executed with arguments '-c id' under user ID 0"],
+      processes: [{ execFilePath: '/bin/sh', args: '-c id' }],
+    });
     expect(batch.scopes).toEqual([{ key: stackroxScopeKey('5d6e7f80-9a1b-4c2d-8e3f-4a5b6c7d8e9f'), kinds: ['runtime'] }]);
   });
 
   it('turns deploy and build alerts into fixable policy findings, even without a deployment', () => {
     const deploy = parse(fixture('stackrox', 'deploy-alert.json')).findings[0];
-    expect(deploy).toMatchObject({ kind: 'policy', stage: 'deploy', severity: 'critical', fixable: true, remediation: 'Set securityContext.privileged to false' });
+    expect(deploy).toMatchObject({
+      kind: 'policy',
+      stage: 'deploy',
+      severity: 'critical',
+      fixable: true,
+      remediation: 'Set securityContext.privileged to false',
+    });
     expect(deploy.description!.length).toBeGreaterThan(6000);
     const build = parse(fixture('stackrox', 'build-alert-no-deployment.json')).findings[0];
-    expect(build).toMatchObject({ kind: 'policy', stage: 'build', severity: 'low', artifact: { repository: 'library/busybox', tag: 'latest', digest: undefined } });
+    expect(build).toMatchObject({
+      kind: 'policy',
+      stage: 'build',
+      severity: 'low',
+      artifact: { repository: 'library/busybox', tag: 'latest', digest: undefined },
+    });
     expect(build.workload).toBeUndefined();
   });
 

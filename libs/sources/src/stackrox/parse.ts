@@ -140,7 +140,12 @@ function finding(alert: Alert, meta: SourceMeta): Finding {
       policyId: alert.policy.id,
       rationale: alert.policy.rationale,
       violations: messages,
-      processes: (alert.processViolation?.processes ?? []).map((p) => ({ containerName: p.containerName, name: p.signal?.name, execFilePath: p.signal?.execFilePath, args: p.signal?.args })),
+      processes: (alert.processViolation?.processes ?? []).map((p) => ({
+        containerName: p.containerName,
+        name: p.signal?.name,
+        execFilePath: p.signal?.execFilePath,
+        args: p.signal?.args,
+      })),
       enforcement: alert.enforcement ?? undefined,
       firstOccurred: alert.firstOccurred,
     },

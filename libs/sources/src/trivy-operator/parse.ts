@@ -56,9 +56,7 @@ const vulnerabilityReportSchema = z
         updateTimestamp: z.string().optional(),
         scanner: scannerSchema.optional(),
         registry: z.object({ server: z.string().optional() }).passthrough().optional(),
-        artifact: z
-          .object({ repository: z.string().optional(), tag: z.string().optional(), digest: z.string().optional() })
-          .passthrough(),
+        artifact: z.object({ repository: z.string().optional(), tag: z.string().optional(), digest: z.string().optional() }).passthrough(),
         vulnerabilities: z.array(vulnerabilitySchema).nullish(),
       })
       .passthrough(),
@@ -83,9 +81,7 @@ const configAuditReportSchema = z
   .object({
     kind: z.string(),
     metadata: metadataSchema,
-    report: z
-      .object({ updateTimestamp: z.string().optional(), scanner: scannerSchema.optional(), checks: z.array(checkSchema).nullish() })
-      .passthrough(),
+    report: z.object({ updateTimestamp: z.string().optional(), scanner: scannerSchema.optional(), checks: z.array(checkSchema).nullish() }).passthrough(),
   })
   .passthrough();
 
@@ -115,7 +111,11 @@ const complianceReportSchema = z
             title: z.string().default(''),
             version: z.string().optional(),
             controls: z
-              .array(z.object({ id: z.string().min(1), name: z.string().default(''), description: z.string().optional(), severity: z.string().optional() }).passthrough())
+              .array(
+                z
+                  .object({ id: z.string().min(1), name: z.string().default(''), description: z.string().optional(), severity: z.string().optional() })
+                  .passthrough(),
+              )
               .nullish(),
           })
           .passthrough(),
@@ -129,7 +129,12 @@ const complianceReportSchema = z
             results: z
               .array(
                 z
-                  .object({ id: z.string().min(1), name: z.string().default(''), severity: z.string().optional(), checks: z.array(complianceCheckSchema).nullish() })
+                  .object({
+                    id: z.string().min(1),
+                    name: z.string().default(''),
+                    severity: z.string().optional(),
+                    checks: z.array(complianceCheckSchema).nullish(),
+                  })
                   .passthrough(),
               )
               .nullish(),
@@ -139,7 +144,11 @@ const complianceReportSchema = z
         summaryReport: z
           .object({
             controlCheck: z
-              .array(z.object({ id: z.string().min(1), name: z.string().default(''), severity: z.string().optional(), totalFail: z.number().int().nullish() }).passthrough())
+              .array(
+                z
+                  .object({ id: z.string().min(1), name: z.string().default(''), severity: z.string().optional(), totalFail: z.number().int().nullish() })
+                  .passthrough(),
+              )
               .nullish(),
           })
           .passthrough()
@@ -241,11 +250,27 @@ function parseVulnerabilityReport(item: KubernetesItem, meta: SourceMeta): Batch
   const resource = resourceOf(doc.metadata, item, clusterOf(meta));
   const { report } = doc;
   const artifact = artifactOf(report);
-  const workload: Workload = { cluster: resource.cluster, namespace: resource.namespace, kind: resource.kind, name: resource.name, container: resource.container };
+  const workload: Workload = {
+    cluster: resource.cluster,
+    namespace: resource.namespace,
+    kind: resource.kind,
+    name: resource.name,
+    container: resource.container,
+  };
   const observedAt = report.updateTimestamp ?? meta.receivedAt;
   const findings = (report.vulnerabilities ?? []).map((v) => vulnerabilityFinding(v, artifact, workload, observedAt, meta, report.scanner?.version));
   const assets: Asset[] = artifact.digest
-    ? [{ type: 'image', digest: artifact.digest, registry: artifact.registry, repository: artifact.repository, tags: artifact.tag ? [artifact.tag] : [], labels: {}, observedAt }]
+    ? [
+        {
+          type: 'image',
+          digest: artifact.digest,
+          registry: artifact.registry,
+          repository: artifact.repository,
+          tags: artifact.tag ? [artifact.tag] : [],
+          labels: {},
+          observedAt,
+        },
+      ]
     : [];
   const scopeKey = artifact.digest
     ? imageVulnerabilityScopeKey(artifact.digest)
@@ -280,9 +305,7 @@ function parseConfigAuditReport(item: KubernetesItem, meta: SourceMeta): Batch {
   const scope = { key: configAuditScopeKey(resource), kinds: ['misconfiguration' as const], reportedAt: doc.report.updateTimestamp };
   if (item.deleted) return { findings: [], assets: [], scopes: [scope] };
   const observedAt = doc.report.updateTimestamp ?? meta.receivedAt;
-  const findings = (doc.report.checks ?? [])
-    .filter((c) => !c.success)
-    .map((c) => checkFinding(c, resource, observedAt, meta, doc.report.scanner?.version));
+  const findings = (doc.report.checks ?? []).filter((c) => !c.success).map((c) => checkFinding(c, resource, observedAt, meta, doc.report.scanner?.version));
   return { findings, assets: [], scopes: [scope] };
 }
 
@@ -341,9 +364,10 @@ function parseComplianceReport(item: KubernetesItem, meta: SourceMeta): Batch {
         stage: 'deploy',
         source: { tool: TOOL, integration: meta.integration, eventId: meta.eventId },
         title: `${standard.title} ${outcome.id} ${outcome.name} fails (${outcome.failed})`.replace(/\s+/g, ' '),
-        description: [described.get(outcome.id)?.description, ...outcome.failing.map((c) => [c.target, c.title, ...(c.messages ?? [])].filter(Boolean).join(': '))]
-          .filter(Boolean)
-          .join('\n') || undefined,
+        description:
+          [described.get(outcome.id)?.description, ...outcome.failing.map((c) => [c.target, c.title, ...(c.messages ?? [])].filter(Boolean).join(': '))]
+            .filter(Boolean)
+            .join('\n') || undefined,
         severity,
         toolSeverity: outcome.severity,
         rule: { id: `${compliance.id}/${outcome.id}`, name: outcome.name, tags: [compliance.id] },

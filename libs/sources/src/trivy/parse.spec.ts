@@ -231,7 +231,9 @@ describe('trivy parser on the checkout image report', () => {
 
   it('declares itself complete for the image digest', () => {
     // Trivy's CreatedAt: reports of the digest apply in the order Trivy made them.
-    expect(batch.scopes).toEqual([{ key: `image:${DIGEST}`, kinds: ['vulnerability', 'misconfiguration', 'secret'], reportedAt: '2026-11-23T09:58:31.402715372Z' }]);
+    expect(batch.scopes).toEqual([
+      { key: `image:${DIGEST}`, kinds: ['vulnerability', 'misconfiguration', 'secret'], reportedAt: '2026-11-23T09:58:31.402715372Z' },
+    ]);
   });
 
   it('gives the same CVE in the same package the same fingerprint wherever it was found', () => {
@@ -266,10 +268,7 @@ describe('trivy parser on the checkout image report', () => {
       fixable: true,
       remediation: "Add 'USER <non root user name>' line to the Dockerfile",
       rule: {
-        references: [
-          'https://avd.aquasec.com/misconfig/ds002',
-          'https://docs.docker.com/develop/develop-images/dockerfile_best-practices/',
-        ],
+        references: ['https://avd.aquasec.com/misconfig/ds002', 'https://docs.docker.com/develop/develop-images/dockerfile_best-practices/'],
       },
       raw: { ID: 'DS002', Message: 'Specify at least 1 USER command in Dockerfile with non-root user as argument' },
     });
@@ -397,7 +396,9 @@ describe('trivy parser on reports without findings', () => {
   it('gives an empty batch that still claims its scope, so everything open for the image resolves', () => {
     const batch = parse(fixture('empty.json'));
     expect(batch.findings).toEqual([]);
-    expect(batch.scopes).toEqual([{ key: `image:${DIGEST}`, kinds: ['vulnerability', 'misconfiguration', 'secret'], reportedAt: '2026-11-24T06:00:12.118000431Z' }]);
+    expect(batch.scopes).toEqual([
+      { key: `image:${DIGEST}`, kinds: ['vulnerability', 'misconfiguration', 'secret'], reportedAt: '2026-11-24T06:00:12.118000431Z' },
+    ]);
     expect(batch.assets).toHaveLength(1);
   });
 
@@ -424,7 +425,12 @@ describe('trivy parser errors', () => {
       'Results[0].Misconfigurations[0].ID',
       /Required/,
     ],
-    ['a numeric PkgName', '{"SchemaVersion":2,"Results":[{"Target":"t","Vulnerabilities":[{"VulnerabilityID":"CVE-1","PkgName":7}]}]}', 'Results[0].Vulnerabilities[0].PkgName', /Expected string/],
+    [
+      'a numeric PkgName',
+      '{"SchemaVersion":2,"Results":[{"Target":"t","Vulnerabilities":[{"VulnerabilityID":"CVE-1","PkgName":7}]}]}',
+      'Results[0].Vulnerabilities[0].PkgName',
+      /Expected string/,
+    ],
   ])('rejects %s', (_name, raw, path, message) => {
     const err = parseError(() => parse(raw));
     expect(err.path).toBe(path);

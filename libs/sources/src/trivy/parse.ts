@@ -94,7 +94,12 @@ const reportSchema = z
         RepoTags: list(z.string()),
         RepoDigests: list(z.string()),
         ImageConfig: z
-          .object({ config: z.object({ Labels: z.record(z.string()).nullish() }).passthrough().optional() })
+          .object({
+            config: z
+              .object({ Labels: z.record(z.string()).nullish() })
+              .passthrough()
+              .optional(),
+          })
           .passthrough()
           .optional(),
       })
@@ -125,10 +130,7 @@ function validate(document: unknown): Report {
     throw new ParseError(`missing; Klaxon reads Trivy SchemaVersion ${SUPPORTED_SCHEMA}`, 'SchemaVersion');
   }
   if (version !== SUPPORTED_SCHEMA) {
-    throw new ParseError(
-      `unsupported Trivy schema version ${JSON.stringify(version)}; Klaxon reads SchemaVersion ${SUPPORTED_SCHEMA}`,
-      'SchemaVersion',
-    );
+    throw new ParseError(`unsupported Trivy schema version ${JSON.stringify(version)}; Klaxon reads SchemaVersion ${SUPPORTED_SCHEMA}`, 'SchemaVersion');
   }
   return validateAt(reportSchema, document);
 }
@@ -281,9 +283,7 @@ function secretFinding(s: Secret, result: Result, subject: Subject): Finding {
 function findingsOf(result: Result, subject: Subject): Finding[] {
   return [
     ...(result.Vulnerabilities ?? []).map((v) => vulnerabilityFinding(v, result, subject)),
-    ...(result.Misconfigurations ?? [])
-      .filter((m) => m.Status === 'FAIL')
-      .map((m) => misconfigurationFinding(m, result, subject)),
+    ...(result.Misconfigurations ?? []).filter((m) => m.Status === 'FAIL').map((m) => misconfigurationFinding(m, result, subject)),
     ...(result.Secrets ?? []).map((s) => secretFinding(s, result, subject)),
   ];
 }

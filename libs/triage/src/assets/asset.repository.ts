@@ -138,9 +138,7 @@ export class AssetRepository {
     // Read what the writes depend on: the previous facts of each workload and the digests of tag-only images.
     const facts = workloads.map(workloadFactsOf);
     const ids = [...new Set(facts.map((f) => f.id))];
-    const tagRefs = [
-      ...new Set(facts.flatMap((f) => f.images.filter((i) => !i.digest && i.repository && i.tag).map((i) => `${i.repository}:${i.tag}`))),
-    ];
+    const tagRefs = [...new Set(facts.flatMap((f) => f.images.filter((i) => !i.digest && i.repository && i.tag).map((i) => `${i.repository}:${i.tag}`)))];
     const exposure = assets.filter((a) => a.type === 'service' || a.type === 'ingress' || a.type === 'namespace');
     // A runtime event that named no cluster may have taught the graph this workload without one: its twin.
     const twins = [...new Map(facts.filter((f) => f.cluster).map((f) => [f.id, workloadId({ ...f, cluster: undefined })])).entries()];
@@ -150,12 +148,19 @@ export class AssetRepository {
     for (const ref of tagRefs) read.get(this.tagKey(ref.slice(0, ref.lastIndexOf(':')), ref.slice(ref.lastIndexOf(':') + 1)));
     for (const a of exposure) {
       if (a.type === 'namespace') read.get(this.namespaceKey(namespaceKey(a.cluster, a.name)));
-      else read.hget(a.type === 'service' ? this.servicesKey(namespaceKey(a.cluster, a.namespace)) : this.ingressesKey(namespaceKey(a.cluster, a.namespace)), a.name);
+      else
+        read.hget(
+          a.type === 'service' ? this.servicesKey(namespaceKey(a.cluster, a.namespace)) : this.ingressesKey(namespaceKey(a.cluster, a.namespace)),
+          a.name,
+        );
     }
     const values = ids.length + tagRefs.length + exposure.length ? (exec(await read.exec()) as (string | null)[]) : [];
     let n = 0;
     const twinFacts = new Map(
-      twins.map(([id, twin]) => [id, { twin, facts: json<WorkloadFacts>(values[n++]), detections: values[n++] as unknown as Record<string, string>, ttl: values[n++] as unknown as number }]),
+      twins.map(([id, twin]) => [
+        id,
+        { twin, facts: json<WorkloadFacts>(values[n++]), detections: values[n++] as unknown as Record<string, string>, ttl: values[n++] as unknown as number },
+      ]),
     );
     const previous = new Map(ids.map((id) => [id, json<WorkloadFacts>(values[n++])]));
     const tagDigests = new Map(tagRefs.map((ref) => [ref, values[n++] ?? undefined]));
@@ -389,7 +394,11 @@ export class AssetRepository {
     }
     for (const build of builds) {
       const info = { repo: build.repo, commit: build.commit, branch: build.branch, pullRequests: build.pullRequests, url: build.url };
-      records.push({ key: this.commitKey(build.repo, build.commit), record: buildRecordOf(info, build.observedAt), commit: this.commitDigestsKey(build.repo, build.commit) });
+      records.push({
+        key: this.commitKey(build.repo, build.commit),
+        record: buildRecordOf(info, build.observedAt),
+        commit: this.commitDigestsKey(build.repo, build.commit),
+      });
       for (const digest of build.digests) {
         records.push({ key: this.imageKey(digest), record: imageRecordOf({ tags: [], build: info }, build.observedAt), digest });
         index.push({ key: this.commitDigestsKey(build.repo, build.commit), member: digest });
@@ -489,10 +498,11 @@ export class AssetRepository {
     return new Map(
       unique.map((d, i) => {
         const facts = new Map<string, VulnerabilityFact>();
-        for (const _ of lists[i]) for (const v of values[n++]) {
-          const fact = JSON.parse(v) as VulnerabilityFact;
-          if (!facts.has(fact.fingerprint)) facts.set(fact.fingerprint, fact);
-        }
+        for (const _ of lists[i])
+          for (const v of values[n++]) {
+            const fact = JSON.parse(v) as VulnerabilityFact;
+            if (!facts.has(fact.fingerprint)) facts.set(fact.fingerprint, fact);
+          }
         return [d, [...facts.values()]];
       }),
     );
@@ -517,7 +527,13 @@ export class AssetRepository {
     const values = exec(await read.exec()) as string[][];
     const cutoff = since.toISOString();
     return new Map(
-      unique.map((id, i) => [id, values[i].map((v) => JSON.parse(v) as DetectionFact).filter((d) => d.at >= cutoff).sort((a, b) => b.at.localeCompare(a.at))]),
+      unique.map((id, i) => [
+        id,
+        values[i]
+          .map((v) => JSON.parse(v) as DetectionFact)
+          .filter((d) => d.at >= cutoff)
+          .sort((a, b) => b.at.localeCompare(a.at)),
+      ]),
     );
   }
 

@@ -43,7 +43,10 @@ describe('reading cluster facts', () => {
   it('names privileges from the pod spec, and only an explicit uid 0 as root', () => {
     const facts = workloadFactsOf(
       deployment({
-        containers: [{ name: 'checkout', image: 'x', security: { privileged: true } }, { name: 'sidecar', image: 'y', security: { runAsUser: 0 } }],
+        containers: [
+          { name: 'checkout', image: 'x', security: { privileged: true } },
+          { name: 'sidecar', image: 'y', security: { runAsUser: 0 } },
+        ],
         security: { hostNetwork: true, hostPaths: ['/var/run/docker.sock'], capabilitiesAdded: ['NET_ADMIN', 'CHOWN'] },
       }),
     );
@@ -63,13 +66,22 @@ describe('reading cluster facts', () => {
   });
 
   it('takes owners from the workload first, then its namespace', () => {
-    const owners = ownersOf(workloadFactsOf(deployment()), view({ facts: { labels: { team: 'payments', 'app.kubernetes.io/part-of': 'platform' } } }), ['team', 'owner', 'app.kubernetes.io/part-of']);
+    const owners = ownersOf(workloadFactsOf(deployment()), view({ facts: { labels: { team: 'payments', 'app.kubernetes.io/part-of': 'platform' } } }), [
+      'team',
+      'owner',
+      'app.kubernetes.io/part-of',
+    ]);
     expect(owners).toEqual({ team: 'payments', 'app.kubernetes.io/part-of': 'shop' });
   });
 
   it('keeps a Pod under the Deployment that owns it, with the digest its status names', () => {
     const pod = workloadFactsOf(
-      deployment({ kind: 'Pod', name: 'checkout-7d9c5b6f4-x2k8p', controller: { kind: 'Deployment', name: 'checkout', derived: true }, containers: [{ name: 'checkout', image: 'harbor.example.com/shop/checkout:1.4.2', digest: D }] }),
+      deployment({
+        kind: 'Pod',
+        name: 'checkout-7d9c5b6f4-x2k8p',
+        controller: { kind: 'Deployment', name: 'checkout', derived: true },
+        containers: [{ name: 'checkout', image: 'harbor.example.com/shop/checkout:1.4.2', digest: D }],
+      }),
     );
     expect(pod.id).toBe('prod-eu-1/prod-shop/Deployment/checkout');
     expect(pod.images).toEqual([{ container: 'checkout', repository: 'shop/checkout', tag: '1.4.2', digest: D, linkedBy: 'digest' }]);

@@ -76,7 +76,10 @@ function factRecord(at: string, scalars: Record<string, string | undefined>, set
 }
 
 /** What one image asset (a scan, a push, a report) says about its digest. */
-export function imageRecordOf(image: { registry?: string; repository?: string; tags: string[]; labels?: Record<string, string>; build?: Partial<BuildInfo> }, at: string): FactRecord {
+export function imageRecordOf(
+  image: { registry?: string; repository?: string; tags: string[]; labels?: Record<string, string>; build?: Partial<BuildInfo> },
+  at: string,
+): FactRecord {
   const labels = Object.fromEntries(Object.entries(image.labels ?? {}).map(([k, v]) => [`label.${k}`, v]));
   return factRecord(
     at,
@@ -98,7 +101,9 @@ export function buildInfoOf(r: FactRecord): BuildInfo | undefined {
   const f = (name: string) => r.fields[name]?.value;
   const pullRequests = (r.sets.pullRequests ?? []).map(Number).sort((x, y) => x - y);
   if (!f('build.repo') && !f('build.commit') && !pullRequests.length) return undefined;
-  return JSON.parse(JSON.stringify({ repo: f('build.repo'), commit: f('build.commit'), branch: f('build.branch'), url: f('build.url'), pullRequests })) as BuildInfo;
+  return JSON.parse(
+    JSON.stringify({ repo: f('build.repo'), commit: f('build.commit'), branch: f('build.branch'), url: f('build.url'), pullRequests }),
+  ) as BuildInfo;
 }
 
 export function imageFactsOf(digest: string, r: FactRecord): ImageFacts {
@@ -266,7 +271,8 @@ export function exposureOf(w: WorkloadFacts, ns: NamespaceView): string[] {
   const names = new Set(services.map((s) => s.name));
   const via: string[] = [];
   for (const ing of ns.ingresses) if (ing.services.some((s) => names.has(s))) via.push(`Ingress ${w.namespace}/${ing.name}`);
-  for (const s of services) if (s.serviceType === 'LoadBalancer' || s.serviceType === 'NodePort') via.push(`Service ${w.namespace}/${s.name} (${s.serviceType})`);
+  for (const s of services)
+    if (s.serviceType === 'LoadBalancer' || s.serviceType === 'NodePort') via.push(`Service ${w.namespace}/${s.name} (${s.serviceType})`);
   return via;
 }
 

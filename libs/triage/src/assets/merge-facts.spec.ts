@@ -9,7 +9,10 @@ const value = fc.constantFrom('acme/checkout', 'acme/other', '4e1f0c2a', '9f2c1a
 const record: fc.Arbitrary<FactRecord> = fc
   .record({
     sets: fc.dictionary(fc.constantFrom('tags', 'pullRequests'), fc.uniqueArray(fc.constantFrom('1.4.2', 'latest', '42', '40'))),
-    fields: fc.dictionary(fc.constantFrom('registry', 'repository', 'build.repo', 'build.commit', 'label.org.opencontainers.image.revision'), fc.record({ value, at })),
+    fields: fc.dictionary(
+      fc.constantFrom('registry', 'repository', 'build.repo', 'build.commit', 'label.org.opencontainers.image.revision'),
+      fc.record({ value, at }),
+    ),
     lastSeen: at,
   })
   .map((r) => normalFacts({ ...r, sets: Object.fromEntries(Object.entries(r.sets).map(([k, v]) => [k, [...v].sort()])) }));
@@ -41,8 +44,15 @@ describe('mergeFacts: what the graph keeps of a digest or a commit is the same i
     );
     const push = imageRecordOf({ repository: 'shop/checkout', tags: ['1.4.2', 'latest'] }, '2026-11-23T10:05:00Z');
     const run = buildRecordOf({ repo: 'acme/checkout', commit: '4e1f0c2a', pullRequests: [42] }, '2026-11-23T09:50:00Z');
-    for (const order of [[scan, push, run], [run, push, scan], [push, run, scan]]) {
-      const facts = imageFactsOf('sha256:d', order.reduce<FactRecord | undefined>((acc, r) => mergeFacts(acc, r), undefined)!);
+    for (const order of [
+      [scan, push, run],
+      [run, push, scan],
+      [push, run, scan],
+    ]) {
+      const facts = imageFactsOf(
+        'sha256:d',
+        order.reduce<FactRecord | undefined>((acc, r) => mergeFacts(acc, r), undefined)!,
+      );
       expect(facts).toMatchObject({
         repository: 'shop/checkout',
         tags: ['1.4.2', 'latest'],

@@ -6,17 +6,20 @@ import { dropPrefix, testPrefix, testRedis } from '../../../../test/support/redi
 import { ComplianceRepository } from './compliance.repository';
 import { summarizeCompliance } from './compliance';
 
-const result = fc.record<ControlResult>({
-  standard: fc.constantFrom({ id: 'cis-kubernetes', title: 'CIS Kubernetes Benchmark' }, { id: 'pss-baseline', title: 'Pod Security Standards (Baseline)' }),
-  control: fc.record({ id: fc.constantFrom('1.1.12', '1.2.6', 'disallow-privileged-containers'), title: fc.constant('a control') }),
-  cluster: fc.constantFrom('prod-eu-1', 'dev-eu-1'),
-  namespace: fc.constantFrom(undefined, 'prod-shop'),
-  status: fc.constantFrom('pass', 'fail', 'warn'),
-  passed: fc.nat(3),
-  failed: fc.nat(3),
-  findings: fc.array(fc.constantFrom('a1b2', 'c3d4', 'e5f6'), { maxLength: 2 }),
-  observedAt: fc.constantFrom('2026-11-23T10:00:00.000Z', '2026-11-24T10:00:00.000Z', '2026-11-25T10:00:00.000Z'),
-}, { requiredKeys: ['standard', 'control', 'cluster', 'status', 'passed', 'failed', 'findings', 'observedAt'] });
+const result = fc.record<ControlResult>(
+  {
+    standard: fc.constantFrom({ id: 'cis-kubernetes', title: 'CIS Kubernetes Benchmark' }, { id: 'pss-baseline', title: 'Pod Security Standards (Baseline)' }),
+    control: fc.record({ id: fc.constantFrom('1.1.12', '1.2.6', 'disallow-privileged-containers'), title: fc.constant('a control') }),
+    cluster: fc.constantFrom('prod-eu-1', 'dev-eu-1'),
+    namespace: fc.constantFrom(undefined, 'prod-shop'),
+    status: fc.constantFrom('pass', 'fail', 'warn'),
+    passed: fc.nat(3),
+    failed: fc.nat(3),
+    findings: fc.array(fc.constantFrom('a1b2', 'c3d4', 'e5f6'), { maxLength: 2 }),
+    observedAt: fc.constantFrom('2026-11-23T10:00:00.000Z', '2026-11-24T10:00:00.000Z', '2026-11-25T10:00:00.000Z'),
+  },
+  { requiredKeys: ['standard', 'control', 'cluster', 'status', 'passed', 'failed', 'findings', 'observedAt'] },
+);
 
 describe('ComplianceRepository', () => {
   let redis: Redis;
@@ -37,7 +40,7 @@ describe('ComplianceRepository', () => {
         for (const r of reports) await stores[0].record([r], now);
         // The other store gets them reversed, some in batches of several.
         const reversed = [...reports].reverse();
-        for (let i = 0; i < reversed.length; ) {
+        for (let i = 0; i < reversed.length;) {
           const n = 1 + split(i);
           await stores[1].record(reversed.slice(i, i + n), now);
           i += n;
@@ -53,7 +56,14 @@ describe('ComplianceRepository', () => {
     const prefix = testPrefix('compliance');
     prefixes.push(prefix);
     const store = new ComplianceRepository(redis, prefix);
-    const base = { standard: { id: 'cis-kubernetes', title: 'CIS' }, cluster: 'prod-eu-1', passed: 0, failed: 1, findings: [] as string[], observedAt: '2026-11-24T10:00:00.000Z' };
+    const base = {
+      standard: { id: 'cis-kubernetes', title: 'CIS' },
+      cluster: 'prod-eu-1',
+      passed: 0,
+      failed: 1,
+      findings: [] as string[],
+      observedAt: '2026-11-24T10:00:00.000Z',
+    };
     await store.record(
       [
         { ...base, control: { id: '1.1.12', title: 'etcd dir' }, status: 'fail' as const },
@@ -61,7 +71,10 @@ describe('ComplianceRepository', () => {
       ],
       new Date('2026-11-24T12:00:00Z'),
     );
-    await store.record([{ ...base, control: { id: '1.1.12', title: 'etcd dir' }, status: 'pass' as const, observedAt: '2026-11-25T10:00:00.000Z' }], new Date('2026-11-25T12:00:00Z'));
+    await store.record(
+      [{ ...base, control: { id: '1.1.12', title: 'etcd dir' }, status: 'pass' as const, observedAt: '2026-11-25T10:00:00.000Z' }],
+      new Date('2026-11-25T12:00:00Z'),
+    );
     expect(await store.trend(3, new Date('2026-11-25T12:00:00Z'))).toEqual([
       { day: '2026-11-24', standard: 'cis-kubernetes', failing: 1, passing: 1 },
       { day: '2026-11-25', standard: 'cis-kubernetes', failing: 0, passing: 2 },

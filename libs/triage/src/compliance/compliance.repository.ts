@@ -83,7 +83,11 @@ export class ComplianceRepository {
     for (const d of dates) pipeline.hgetall(this.trendKey(d));
     const replies = (await pipeline.exec())!;
     return dates.flatMap((d, i) =>
-      Object.entries((replies[i][1] ?? {}) as Record<string, string>).map(([standard, counts]) => ({ day: d, standard, ...(JSON.parse(counts) as { passing: number; failing: number }) })),
+      Object.entries((replies[i][1] ?? {}) as Record<string, string>).map(([standard, counts]) => ({
+        day: d,
+        standard,
+        ...(JSON.parse(counts) as { passing: number; failing: number }),
+      })),
     );
   }
 }

@@ -43,7 +43,12 @@ const iso = (minute: number) => at(minute).toISOString();
 
 function trivyBatch(): Batch {
   const raw = readFileSync(resolve(__dirname, '../../../../test/fixtures/trivy/image-checkout.json'), 'utf8');
-  return parseInput(raw, 'trivy', { eventId: 'evt-trivy', receivedAt: iso(0), integration: 'report', context: { repo: 'acme/checkout', commit: COMMIT, pr: 42 } }).batch;
+  return parseInput(raw, 'trivy', {
+    eventId: 'evt-trivy',
+    receivedAt: iso(0),
+    integration: 'report',
+    context: { repo: 'acme/checkout', commit: COMMIT, pr: 42 },
+  }).batch;
 }
 
 /** A namespace with its Deployment `checkout`, one running pod (digest D from its status), a Service and optionally an Ingress. */
@@ -75,7 +80,18 @@ function cluster(namespace: string, { ingress, minute = 1 }: { ingress: boolean;
       controller: { kind: 'Deployment', name: 'checkout', derived: true },
       observedAt,
     },
-    { type: 'service', cluster: CLUSTER, namespace, name: 'checkout', serviceType: 'ClusterIP', selector: podLabels, ports: [{ port: 80 }], externalAddresses: [], labels: {}, observedAt },
+    {
+      type: 'service',
+      cluster: CLUSTER,
+      namespace,
+      name: 'checkout',
+      serviceType: 'ClusterIP',
+      selector: podLabels,
+      ports: [{ port: 80 }],
+      externalAddresses: [],
+      labels: {},
+      observedAt,
+    },
     ...(ingress
       ? [
           {
@@ -122,7 +138,11 @@ describe('correlation against Redis: from build to runtime', () => {
   /** What the triage step does around correlation: enrich, then store. */
   const run = async (batch: Batch, minute: number) => {
     const result = await correlate.execute(batch, at(minute));
-    await findings.upsert(result.batch.findings.map((finding) => ({ finding })), at(minute), `evt-${minute}`);
+    await findings.upsert(
+      result.batch.findings.map((finding) => ({ finding })),
+      at(minute),
+      `evt-${minute}`,
+    );
     return result;
   };
 

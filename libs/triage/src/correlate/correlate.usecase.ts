@@ -2,14 +2,7 @@ import { matches as matchesRecord, type Batch, type Finding, type Matcher } from
 import type { KlaxonConfig, RouteConfig } from '@klaxon/platform';
 import { matchRoutes } from '@klaxon/routing';
 import type { AssetRepository, GraphChanges, RiskRecord } from '../assets/asset.repository';
-import {
-  namespaceKey,
-  workloadContext,
-  workloadId,
-  type DetectionFact,
-  type VulnerabilityFact,
-  type WorkloadFacts,
-} from '../assets/facts';
+import { namespaceKey, workloadContext, workloadId, type DetectionFact, type VulnerabilityFact, type WorkloadFacts } from '../assets/facts';
 import { findingOf, type DerivedFields, type FindingRepository } from '../finding.repository';
 import { scoreRisk, type BuildInfo, type FindingContext, type LinkedBy, type RiskAssessment, type RiskSubject, type WorkloadContext } from '../risk/risk';
 
@@ -108,7 +101,8 @@ export class CorrelateFindings {
     runtime.forEach((f, i) => {
       const w = f.workload!;
       let facts = found[i];
-      const name = w.kind && w.name ? { kind: w.kind, name: w.name } : w.pod && deploymentOfPod(w.pod) ? { kind: 'Deployment', name: deploymentOfPod(w.pod)! } : undefined;
+      const name =
+        w.kind && w.name ? { kind: w.kind, name: w.name } : w.pod && deploymentOfPod(w.pod) ? { kind: 'Deployment', name: deploymentOfPod(w.pod)! } : undefined;
       const image = facts?.images.find((img) => (w.container && img.container === w.container) || img.repository === f.artifact?.repository);
       let digest = f.artifact?.digest;
       let linkedBy: LinkedBy | undefined = digest ? 'digest' : undefined;
@@ -169,7 +163,8 @@ export class CorrelateFindings {
       byScope.set(scope, [...(byScope.get(scope) ?? []), vulnerabilityFact(f)]);
       vulns.set(digest, byScope);
     }
-    for (const f of batch.findings) if (!subjects.has(f.fingerprint)) subjects.set(f.fingerprint, { fingerprint: f.fingerprint, finding: f, digest: f.artifact?.digest });
+    for (const f of batch.findings)
+      if (!subjects.has(f.fingerprint)) subjects.set(f.fingerprint, { fingerprint: f.fingerprint, finding: f, digest: f.artifact?.digest });
     await this.assets.recordVulnerabilities(vulns, complete);
     // A new scan of an image changes how its runtime detections read.
     for (const d of [...vulns.keys(), ...complete.keys()]) changes.newVulnerabilities.add(d);
@@ -184,14 +179,14 @@ export class CorrelateFindings {
     const runtimeDigests = subjects.flatMap((s) => (s.workload && s.digest ? [s.digest] : []));
     const [images, running, vulnerabilities] = await Promise.all([
       this.assets.images(digests),
-      this.assets.runningWorkloads(subjects.filter((s) => !s.workload && s.digest).map((s) => s.digest!), since),
+      this.assets.runningWorkloads(
+        subjects.filter((s) => !s.workload && s.digest).map((s) => s.digest!),
+        since,
+      ),
       this.assets.vulnerabilities(runtimeDigests),
     ]);
     const ids = [...new Set([...subjects.flatMap((s) => (s.workload ? [s.workload] : [])), ...[...running.values()].flat()])];
-    const [workloads, detections] = await Promise.all([
-      this.assets.workloads(ids),
-      this.assets.detections(ids, new Date(now.getTime() - this.windowMs)),
-    ]);
+    const [workloads, detections] = await Promise.all([this.assets.workloads(ids), this.assets.detections(ids, new Date(now.getTime() - this.windowMs))]);
     const live = [...workloads.values()].filter((w) => w.lastSeen >= since.toISOString());
     const namespaces = await this.assets.namespaces(live.map((w) => namespaceKey(w.cluster, w.namespace)));
 
@@ -220,7 +215,15 @@ export class CorrelateFindings {
         const w = workloads.get(s.workload);
         if (w) context.workloads.push(contextOf(w, s.linkedBy ?? 'workload'));
         context.vulnerabilities = s.digest
-          ? (vulnerabilities.get(s.digest) ?? []).map((v) => ({ fingerprint: v.fingerprint, id: v.id, package: v.package, installed: v.installed, fixed: v.fixed, severity: v.severity, fixable: v.fixable }))
+          ? (vulnerabilities.get(s.digest) ?? []).map((v) => ({
+              fingerprint: v.fingerprint,
+              id: v.id,
+              package: v.package,
+              installed: v.installed,
+              fixed: v.fixed,
+              severity: v.severity,
+              fixable: v.fixable,
+            }))
           : [];
       } else if (s.digest) {
         for (const id of running.get(s.digest) ?? []) {
@@ -257,7 +260,11 @@ export class CorrelateFindings {
     if (!workloadIds.size && !changes.digests.size && !changes.links.size) return { rescored: [], count: 0 };
 
     const workloads = await this.assets.workloads([...workloadIds]);
-    const vulnDigests = new Set([...changes.digests, ...changes.links, ...[...workloads.values()].flatMap((w) => w.images.flatMap((i) => (i.digest ? [i.digest] : [])))]);
+    const vulnDigests = new Set([
+      ...changes.digests,
+      ...changes.links,
+      ...[...workloads.values()].flatMap((w) => w.images.flatMap((i) => (i.digest ? [i.digest] : []))),
+    ]);
     for (const d of changes.newVulnerabilities) if (!changes.links.has(d)) vulnDigests.delete(d);
     const none = { fingerprints: [] as string[] };
     const [vulns, detections, linkedOpen, digestsOpen] = await Promise.all([
@@ -279,7 +286,11 @@ export class CorrelateFindings {
       for (const d of list) {
         if (skip.has(d.fingerprint) || subjects.has(d.fingerprint)) continue;
         // A detection that came before its workload's image was known reads it from the workload now.
-        const image = d.digest ? undefined : workloads.get(id)?.images.find((i) => i.digest && ((d.container && i.container === d.container) || (d.repository && i.repository === d.repository)));
+        const image = d.digest
+          ? undefined
+          : workloads
+              .get(id)
+              ?.images.find((i) => i.digest && ((d.container && i.container === d.container) || (d.repository && i.repository === d.repository)));
         subjects.set(d.fingerprint, {
           fingerprint: d.fingerprint,
           finding: { kind: 'runtime', severity: d.severity, fixable: false, rule: { id: d.rule } },
@@ -331,7 +342,11 @@ export class CorrelateFindings {
         artifact: updated.artifact,
       });
       if (record.state !== 'open' || (!crosses.has(record.fingerprint) && !relinked)) continue;
-      const paths = (f: Finding) => matchRoutes(this.config.routes, f).map((m) => m.path).sort().join('\n');
+      const paths = (f: Finding) =>
+        matchRoutes(this.config.routes, f)
+          .map((m) => m.path)
+          .sort()
+          .join('\n');
       if (paths(finding) !== paths(updated)) rescored.push({ change: 'rescored', finding: updated });
       else if (relinked) rescored.push({ change: 'updated', finding: updated });
     }
@@ -352,7 +367,11 @@ const LINKED_MAX = 10_000;
 
 /** What routing reads of a finding: the routes it matches and what it belongs to (triage re-routes an open finding when it changes). */
 export function routingSignature(routes: RouteConfig): (f: Finding) => string {
-  return (f) => `${matchRoutes(routes, f).map((r) => r.path).sort().join(',')}|${linkOf(f)}`;
+  return (f) =>
+    `${matchRoutes(routes, f)
+      .map((r) => r.path)
+      .sort()
+      .join(',')}|${linkOf(f)}`;
 }
 
 /** What a finding belongs to, as destinations address it: the repo, commit and pull request, the image digest. */
@@ -411,7 +430,15 @@ function codeOf(code: Finding['code'], build: BuildInfo | undefined): Finding['c
   if (!code) return JSON.parse(JSON.stringify({ repo: build.repo, commit: build.commit, branch: build.branch, pullRequest }));
   if (code.repo && code.repo !== build.repo) return code;
   if (code.commit && build.commit && code.commit !== build.commit) return code;
-  return JSON.parse(JSON.stringify({ ...code, repo: code.repo ?? build.repo, commit: code.commit ?? build.commit, branch: code.branch ?? build.branch, pullRequest: code.pullRequest ?? pullRequest }));
+  return JSON.parse(
+    JSON.stringify({
+      ...code,
+      repo: code.repo ?? build.repo,
+      commit: code.commit ?? build.commit,
+      branch: code.branch ?? build.branch,
+      pullRequest: code.pullRequest ?? pullRequest,
+    }),
+  );
 }
 
 /**
@@ -457,4 +484,3 @@ function enrich(finding: Finding, s: Scored): Finding {
     raw: { ...finding.raw, correlation: JSON.parse(JSON.stringify(correlation)) },
   };
 }
-

@@ -60,13 +60,22 @@ export class RankWorkloads {
           if (seen.has(v.fingerprint)) continue;
           seen.add(v.fingerprint);
           const risk = scoreRisk(vulnerabilitySubject(v), { workloads: [ctx(linkedBy)], vulnerabilities: [] }, this.config.risk, now);
-          scored.push({ fingerprint: v.fingerprint, kind: 'vulnerability', rule: v.id, severity: v.severity, package: v.package, fixed: v.fixed, score: risk.score, reasons: risk.reasons });
+          scored.push({
+            fingerprint: v.fingerprint,
+            kind: 'vulnerability',
+            rule: v.id,
+            severity: v.severity,
+            package: v.package,
+            fixed: v.fixed,
+            score: risk.score,
+            reasons: risk.reasons,
+          });
         }
       }
       for (const d of detections.get(w.id) ?? []) {
         if (seen.has(d.fingerprint)) continue;
         seen.add(d.fingerprint);
-        const imageVulns = d.digest ? vulns.get(d.digest) ?? [] : [];
+        const imageVulns = d.digest ? (vulns.get(d.digest) ?? []) : [];
         const risk = scoreRisk(
           { kind: 'runtime', severity: d.severity, fixable: false, rule: { id: d.rule } },
           { workloads: [ctx(d.linkedBy ?? 'workload')], vulnerabilities: imageVulns },

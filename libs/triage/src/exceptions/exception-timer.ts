@@ -6,7 +6,12 @@ import type { Exception } from './exception';
  * it is deleted. The job id is derived from the exception and the instant, so every process that arms
  * the same expiry (each pipeline replica at start-up) adds one job, not one each.
  */
-export async function armExceptionEnd(queues: QueueRegistry, exception: Pick<Exception, 'id' | 'expires'>, reason: 'expired' | 'deleted', now: Date): Promise<void> {
+export async function armExceptionEnd(
+  queues: QueueRegistry,
+  exception: Pick<Exception, 'id' | 'expires'>,
+  reason: 'expired' | 'deleted',
+  now: Date,
+): Promise<void> {
   const at = reason === 'expired' && exception.expires ? exception.expires : now;
   await queues.add(
     QUEUE.exceptions,

@@ -40,7 +40,17 @@ describe('the finding scripts on their KEYS and ARGV', () => {
     redis = testRedis();
     prefix = testPrefix('findings-lua');
     b = `${prefix}:{findings}`;
-    keys = [`${b}:finding:`, `${b}:idx:`, `${b}:findings`, `${b}:findings:seen`, `${b}:findings:risk`, `${b}:scope:`, `${b}:image:`, `${b}:release:`, `${b}:scope-last:`];
+    keys = [
+      `${b}:finding:`,
+      `${b}:idx:`,
+      `${b}:findings`,
+      `${b}:findings:seen`,
+      `${b}:findings:risk`,
+      `${b}:scope:`,
+      `${b}:image:`,
+      `${b}:release:`,
+      `${b}:scope-last:`,
+    ];
   });
   afterAll(async () => {
     await dropPrefix(redis, prefix);
@@ -48,7 +58,10 @@ describe('the finding scripts on their KEYS and ARGV', () => {
   });
 
   it('upsert-findings: stores each finding with its indexes and answers its change; the same cause again answers the same', async () => {
-    expect(await run(upsert, NOW, '1000', 'evt-1', '50', ...item('fp-a', { score: '42' }), ...item('fp-b', { exception: 'exc-1' }))).toEqual(['new', 'suppressed']);
+    expect(await run(upsert, NOW, '1000', 'evt-1', '50', ...item('fp-a', { score: '42' }), ...item('fp-b', { exception: 'exc-1' }))).toEqual([
+      'new',
+      'suppressed',
+    ]);
     expect(await redis.hmget(`${b}:finding:fp-a`, 'state', 'occurrences', 'firstSeen')).toEqual(['open', '1', NOW]);
     expect(await redis.smembers(`${b}:idx:state:open`)).toEqual(['fp-a']);
     expect(await redis.smembers(`${b}:idx:exception:exc-1`)).toEqual(['fp-b']);
@@ -93,7 +106,9 @@ describe('the finding scripts on their KEYS and ARGV', () => {
 
   it('set-derived: writes derived fields and the risk of stored findings only, answering 0', async () => {
     const derived = '{"risk":{"score":80,"reasons":["+20 internet-facing"]}}';
-    expect(await redis.eval(setDerived, 3, `${b}:findings:risk`, `${b}:finding:fp-a`, `${b}:finding:fp-none`, 'fp-a', derived, '80', 'fp-none', derived, '80')).toBe(0);
+    expect(
+      await redis.eval(setDerived, 3, `${b}:findings:risk`, `${b}:finding:fp-a`, `${b}:finding:fp-none`, 'fp-a', derived, '80', 'fp-none', derived, '80'),
+    ).toBe(0);
     expect(await redis.hmget(`${b}:finding:fp-a`, 'derived', 'score')).toEqual([derived, '80']);
     expect(await redis.zscore(`${b}:findings:risk`, 'fp-a')).toBe('80');
     expect(await redis.exists(`${b}:finding:fp-none`)).toBe(0);

@@ -18,7 +18,12 @@ export class ReleaseException {
    * `ending` names this end (the job's): a retried job answers with the findings the first attempt
    * reopened, though they are no longer suppressed, so routing still hears of them.
    */
-  async execute(exceptionId: string, reason: 'expired' | 'deleted', now: Date, ending = `${reason}@${now.toISOString()}`): Promise<{ change: 'unsuppressed'; finding: Finding }[]> {
+  async execute(
+    exceptionId: string,
+    reason: 'expired' | 'deleted',
+    now: Date,
+    ending = `${reason}@${now.toISOString()}`,
+  ): Promise<{ change: 'unsuppressed'; finding: Finding }[]> {
     const records = await this.findings.getMany(await this.findings.suppressedBy(exceptionId));
     const exceptions = records.length ? await this.exceptions.list() : [];
     const coveredNow = new Map(records.map((r) => [r.fingerprint, coveringException(exceptions, findingOf(r), now)?.id]));

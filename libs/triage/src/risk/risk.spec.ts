@@ -34,9 +34,23 @@ function workload(overrides: Partial<WorkloadContext> = {}): WorkloadContext {
   };
 }
 const devTwin = workload({ id: 'prod-eu-1/dev-shop/Deployment/checkout', namespace: 'dev-shop', environment: 'development', exposedVia: [] });
-const shellDetection = { fingerprint: 'f1', title: 'Terminal shell in container', rule: 'Terminal shell in container', severity: 'low' as const, at: minutesAgo(4) };
+const shellDetection = {
+  fingerprint: 'f1',
+  title: 'Terminal shell in container',
+  rule: 'Terminal shell in container',
+  severity: 'low' as const,
+  at: minutesAgo(4),
+};
 const vulnerable = [
-  { fingerprint: 'v1', id: 'CVE-2024-5535', package: 'openssl', installed: '3.0.11-1~deb12u2', fixed: '3.0.14-1~deb12u2', severity: 'critical' as const, fixable: true },
+  {
+    fingerprint: 'v1',
+    id: 'CVE-2024-5535',
+    package: 'openssl',
+    installed: '3.0.11-1~deb12u2',
+    fixed: '3.0.14-1~deb12u2',
+    severity: 'critical' as const,
+    fixable: true,
+  },
   { fingerprint: 'v2', id: 'CVE-2023-44487', package: 'golang.org/x/net', fixed: '0.17.0', severity: 'high' as const, fixable: true },
   { fingerprint: 'v3', id: 'CVE-2023-45853', package: 'zlib1g', severity: 'critical' as const, fixable: false },
 ];
@@ -44,7 +58,13 @@ const context = (c: Partial<FindingContext>): FindingContext => ({ workloads: []
 
 describe('scoreRisk', () => {
   it.each<[string, RiskSubject, FindingContext, number, string[]]>([
-    ['a fixable critical in an image not known to run', opensslCritical, context({}), 37, ['+32 critical severity (CVSS 9.1)', '+5 fix available: openssl 3.0.14-1~deb12u2']],
+    [
+      'a fixable critical in an image not known to run',
+      opensslCritical,
+      context({}),
+      37,
+      ['+32 critical severity (CVSS 9.1)', '+5 fix available: openssl 3.0.14-1~deb12u2'],
+    ],
     [
       'the same critical in an internet-facing production workload',
       opensslCritical,
@@ -101,7 +121,9 @@ describe('scoreRisk', () => {
     [
       'known exploitation and EPSS, without CVSS, in a privileged staging pod linked by tag',
       { kind: 'vulnerability', severity: 'high', fixable: false, rule: { id: 'CVE-2021-44228', exploited: true, epss: 0.94 } },
-      context({ workloads: [workload({ environment: 'staging', exposedVia: [], privileges: ['privileged', 'hostNetwork', 'runs as root'], linkedBy: 'tag' })] }),
+      context({
+        workloads: [workload({ environment: 'staging', exposedVia: [], privileges: ['privileged', 'hostNetwork', 'runs as root'], linkedBy: 'tag' })],
+      }),
       87,
       [
         '+25 high severity',
@@ -129,7 +151,11 @@ describe('scoreRisk', () => {
       'the vulnerable image names the build that shipped it',
       shell,
       context({
-        image: { digest: 'sha256:9f2c', tags: ['1.4.2'], build: { repo: 'acme/checkout', commit: '4e1f0c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f', pullRequests: [42] } },
+        image: {
+          digest: 'sha256:9f2c',
+          tags: ['1.4.2'],
+          build: { repo: 'acme/checkout', commit: '4e1f0c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f', pullRequests: [42] },
+        },
         workloads: [workload()],
         vulnerabilities: [vulnerable[1]],
       }),
@@ -158,16 +184,32 @@ describe('scoreRisk', () => {
       shell,
       context({ workloads: [workload()], vulnerabilities: [vulnerable[2]] }),
       50,
-      ['+5 low severity', '+10 running in prod-eu-1/prod-shop Deployment checkout', '+15 production environment', '+20 internet-facing via Ingress prod-shop/checkout'],
+      [
+        '+5 low severity',
+        '+10 running in prod-eu-1/prod-shop Deployment checkout',
+        '+15 production environment',
+        '+20 internet-facing via Ingress prod-shop/checkout',
+      ],
     ],
     [
       'a critical detection in an internet-facing production pod is an incident on its own',
       dropAndExecute,
       context({ workloads: [workload()] }),
       80,
-      ['+35 critical severity', '+10 running in prod-eu-1/prod-shop Deployment checkout', '+15 production environment', '+20 internet-facing via Ingress prod-shop/checkout'],
+      [
+        '+35 critical severity',
+        '+10 running in prod-eu-1/prod-shop Deployment checkout',
+        '+15 production environment',
+        '+20 internet-facing via Ingress prod-shop/checkout',
+      ],
     ],
-    ['an info finding with no context scores 0 and says nothing', { kind: 'misconfiguration', severity: 'info', fixable: true, rule: { id: 'DS026' } }, context({}), 0, []],
+    [
+      'an info finding with no context scores 0 and says nothing',
+      { kind: 'misconfiguration', severity: 'info', fixable: true, rule: { id: 'DS026' } },
+      context({}),
+      0,
+      [],
+    ],
   ])('%s', (_name, finding, ctx, score, reasons) => {
     const risk = scoreRisk(finding, ctx, config, now);
     expect(risk.reasons).toEqual(reasons);

@@ -130,7 +130,7 @@ function vulnerableImage(finding: RiskSubject, context: FindingContext, config: 
 function workloadLines(finding: RiskSubject, w: WorkloadContext, config: RiskConfig, now: Date) {
   const weights = config.weights;
   const lines = [line(weights.running, `running in ${describeWorkload(w)}`)];
-  const envPoints = w.environment ? config.environments[w.environment] ?? 0 : 0;
+  const envPoints = w.environment ? (config.environments[w.environment] ?? 0) : 0;
   if (envPoints > 0) lines.push(line(envPoints, `${w.environment} environment`));
   if (w.exposedVia.length) lines.push(line(weights.internetFacing, `internet-facing via ${w.exposedVia.join(', ')}`));
   if (w.privileges.length) lines.push(line(weights.privileged, `privileged: ${w.privileges.join(', ')}`));

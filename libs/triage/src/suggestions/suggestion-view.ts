@@ -8,6 +8,9 @@ import type { StoredSuggestion } from './suggestion.repository';
 export function viewOf(stored: StoredSuggestion, table: SuggestionRule[], config: FeedbackConfig): (Suggestion & { adoptedAt?: string }) | undefined {
   const rule = table.find((r) => r.id === stored.rule);
   if (!rule) return undefined;
-  const suggestion = buildSuggestion({ rule, subject: { workload: stored.workload, image: stored.image }, code: stored.code, evidence: stored.evidence }, config);
+  const suggestion = buildSuggestion(
+    { rule, subject: { workload: stored.workload, image: stored.image }, code: stored.code, evidence: stored.evidence },
+    config,
+  );
   return { ...suggestion, adoptedAt: stored.adoptedAt };
 }

@@ -12,7 +12,8 @@ export class ReportTimeRepository {
     private readonly redis: Redis,
     private readonly prefix: string,
   ) {
-    if (!redis.claimReportTime) redis.defineCommand('claimReportTime', { numberOfKeys: 1, lua: readFileSync(resolve(__dirname, '../lua/claim-report-time.lua'), 'utf8') });
+    if (!redis.claimReportTime)
+      redis.defineCommand('claimReportTime', { numberOfKeys: 1, lua: readFileSync(resolve(__dirname, '../lua/claim-report-time.lua'), 'utf8') });
   }
 
   /** The scopes of `scopes` for which a newer report was applied already (checked and recorded atomically). */

@@ -122,7 +122,10 @@ describe('lifecycle per image repository, exceptions and queries against Redis',
 
   it('an exception suppresses on sight; when it ends its findings reopen, or move to another exception', async () => {
     const accept = (id: string, match: string[]) =>
-      exceptions.put({ ...exceptionSchema.parse({ id, match, reason: 'accepted in APPSEC-112', owner: 'team-payments', expires: '2027-01-31T00:00:00Z' }), origin: 'api' });
+      exceptions.put({
+        ...exceptionSchema.parse({ id, match, reason: 'accepted in APPSEC-112', owner: 'team-payments', expires: '2027-01-31T00:00:00Z' }),
+        origin: 'api',
+      });
     await accept('a-openssl-accepted', ['package = openssl', 'image = shop/api']);
     await accept('z-cve-x-accepted', ['rule = CVE-X']);
 
@@ -156,7 +159,12 @@ describe('lifecycle per image repository, exceptions and queries against Redis',
       {
         findings: [
           toFinding(vuln('CVE-Q1', 'shop/query', digest(7), { severity: 'critical' })),
-          toFinding(vuln('CVE-Q2', 'shop/query', digest(7), { severity: 'low', workload: { cluster: 'prod-eu-1', namespace: 'prod-shop', kind: 'Deployment', name: 'query' } })),
+          toFinding(
+            vuln('CVE-Q2', 'shop/query', digest(7), {
+              severity: 'low',
+              workload: { cluster: 'prod-eu-1', namespace: 'prod-shop', kind: 'Deployment', name: 'query' },
+            }),
+          ),
         ],
         assets: [],
         scopes: [],
@@ -193,7 +201,16 @@ describe('lifecycle per image repository, exceptions and queries against Redis',
   });
 
   it('a retried release job routes the findings its first attempt reopened', async () => {
-    await exceptions.put({ ...exceptionSchema.parse({ id: 'rel-accepted', match: ['image = shop/release'], reason: 'accepted in APPSEC-113', owner: 'team-payments', expires: '2027-01-31T00:00:00Z' }), origin: 'api' });
+    await exceptions.put({
+      ...exceptionSchema.parse({
+        id: 'rel-accepted',
+        match: ['image = shop/release'],
+        reason: 'accepted in APPSEC-113',
+        owner: 'team-payments',
+        expires: '2027-01-31T00:00:00Z',
+      }),
+      origin: 'api',
+    });
     await run(scan('shop/release', digest(41), ['CVE-RX']), 50);
     await exceptions.remove('rel-accepted');
     const release = new ReleaseException(findings, new ExceptionStore([], exceptions));

@@ -79,11 +79,7 @@ describe('triage of a batch against Redis', () => {
   });
 
   it('two tools reporting the same CVE give one finding with two sources and both digests', async () => {
-    const result = await triage.execute(
-      { findings: [toFinding(vuln('CVE-9', 'glibc', 'harbor', D2))], assets: [], scopes: [] },
-      t(30),
-      'evt-5',
-    );
+    const result = await triage.execute({ findings: [toFinding(vuln('CVE-9', 'glibc', 'harbor', D2))], assets: [], scopes: [] }, t(30), 'evt-5');
     expect(result.counts.new).toBe(1);
     await triage.execute({ findings: [toFinding(vuln('CVE-9', 'glibc', 'trivy', D1))], assets: [], scopes: [] }, t(31), 'evt-6');
     const record = await repo.get(toFinding(vuln('CVE-9', 'glibc')).fingerprint);

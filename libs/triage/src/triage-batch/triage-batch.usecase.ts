@@ -53,20 +53,31 @@ export class TriageBatch {
 
     const resolvedByRunning = await this.findings.recordRunning(runningImages(batch), now, cause);
     const resolvedByScope = await Promise.all(
-      batch.scopes.filter((scope) => !older.has(scope.key)).map((scope) =>
-        this.findings.resolveScope(
-          scope,
-          unique.filter((f) => scope.kinds.includes(f.kind)).map((f) => f.fingerprint),
-          now,
-          cause,
-          imageOf(scope, batch),
+      batch.scopes
+        .filter((scope) => !older.has(scope.key))
+        .map((scope) =>
+          this.findings.resolveScope(
+            scope,
+            unique.filter((f) => scope.kinds.includes(f.kind)).map((f) => f.fingerprint),
+            now,
+            cause,
+            imageOf(scope, batch),
+          ),
         ),
-      ),
     );
     const resolved = await this.findings.getMany([...new Set([...resolvedByRunning, ...resolvedByScope.flat()])]);
 
     const changes: TriageResult['changes'] = [];
-    const counts = { new: 0, regressed: 0, unchanged: 0, updated: 0, suppressed: 0, unsuppressed: 0, resolved: resolved.length, ...(older.size && { olderReport: late.length }) };
+    const counts = {
+      new: 0,
+      regressed: 0,
+      unchanged: 0,
+      updated: 0,
+      suppressed: 0,
+      unsuppressed: 0,
+      resolved: resolved.length,
+      ...(older.size && { olderReport: late.length }),
+    };
     unique.forEach((finding, i) => {
       const change = upserted[i];
       if (recorded.has(finding.fingerprint)) return;

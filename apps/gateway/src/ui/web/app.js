@@ -215,9 +215,10 @@ function Findings({ query }) {
       </select></label>
       ${data && html`<span class="muted" data-testid="findings-total">${data.total} finding(s)</span>`}
     </div>
-    ${!data
-      ? html`<${Loading} error=${error} />`
-      : html`<table data-testid="findings">
+    ${
+      !data
+        ? html`<${Loading} error=${error} />`
+        : html`<table data-testid="findings">
           <thead><tr><th>severity</th><th>finding</th><th>kind</th><th>where</th><th>risk</th><th>last seen</th></tr></thead>
           <tbody>
             ${data.items.map(
@@ -235,7 +236,8 @@ function Findings({ query }) {
         <div class="toolbar">
           <button disabled=${offset === 0} onClick=${() => setOffset(Math.max(0, offset - 50))}>Previous</button>
           <button disabled=${offset + 50 >= data.total} onClick=${() => setOffset(offset + 50)}>Next</button>
-        </div>`}`;
+        </div>`
+    }`;
 }
 
 /** Boxes in columns, each joined to every box of the next column: commit and PR → image → workloads → runtime. */
@@ -250,11 +252,13 @@ function ChainPicture({ columns }) {
   const clip = (s, n = 32) => (s.length > n ? `${s.slice(0, n - 1)}…` : s);
   return html`<svg viewBox=${`0 0 ${columns.length * (W + GAP)} ${height}`} role="img" aria-label="The chain behind this finding" data-testid="chain">
     ${columns.map((col, c) => html`<text class="col-title" x=${x(c)} y="20">${col.title}</text>`)}
-    ${columns.slice(0, -1).flatMap((col, c) =>
-      col.nodes.flatMap((_, i) =>
-        columns[c + 1].nodes.map((__, j) => html`<line x1=${x(c) + W} y1=${y(i) + BOX / 2} x2=${x(c + 1)} y2=${y(j) + BOX / 2} />`),
-      ),
-    )}
+    ${columns
+      .slice(0, -1)
+      .flatMap((col, c) =>
+        col.nodes.flatMap((_, i) =>
+          columns[c + 1].nodes.map((__, j) => html`<line x1=${x(c) + W} y1=${y(i) + BOX / 2} x2=${x(c + 1)} y2=${y(j) + BOX / 2} />`),
+        ),
+      )}
     ${columns.flatMap((col, c) =>
       col.nodes.map(
         (node, i) => html`<g class=${`node ${col.kind ?? ''} ${node.missing ? 'missing' : ''}`}>
@@ -273,10 +277,24 @@ function chainOf(f, runtime) {
   const repo = f.code?.repo ?? build?.repo;
   const commit = f.code?.commit ?? build?.commit;
   const prs = [...new Set([f.code?.pullRequest, ...(build?.pullRequests ?? [])].filter((p) => p !== undefined && p !== null))];
-  const code = repo || commit ? [{ label: repo ?? 'unknown repository', detail: [commit && `commit ${commit.slice(0, 12)}`, ...prs.map((p) => `PR #${p}`)].filter(Boolean).join(' · ') }] : [];
+  const code =
+    repo || commit
+      ? [
+          {
+            label: repo ?? 'unknown repository',
+            detail: [commit && `commit ${commit.slice(0, 12)}`, ...prs.map((p) => `PR #${p}`)].filter(Boolean).join(' · '),
+          },
+        ]
+      : [];
   const digests = [...new Set([f.context?.image?.digest, f.artifact?.digest, ...(f.digests ?? [])].filter(Boolean))];
-  const images = digests.map((d) => ({ label: d.replace(/^sha256:/, 'sha256:').slice(0, 19) + '…', detail: [f.artifact?.repository, f.artifact?.tag].filter(Boolean).join(':') }));
-  const running = (f.context?.runsIn ?? []).map((w) => ({ label: w.id.split('/').slice(1).join('/'), detail: [w.environment, ...(w.exposedVia ?? [])].filter(Boolean).join(' · ') }));
+  const images = digests.map((d) => ({
+    label: d.replace(/^sha256:/, 'sha256:').slice(0, 19) + '…',
+    detail: [f.artifact?.repository, f.artifact?.tag].filter(Boolean).join(':'),
+  }));
+  const running = (f.context?.runsIn ?? []).map((w) => ({
+    label: w.id.split('/').slice(1).join('/'),
+    detail: [w.environment, ...(w.exposedVia ?? [])].filter(Boolean).join(' · '),
+  }));
   const workloads = running.length ? running : (f.workloads ?? []).map((w) => ({ label: w, detail: '' }));
   const detections = runtime.map((r) => ({ label: r.title, detail: `${r.severity} · ${workloadName(r.workload)}` }));
   const or = (nodes, label) => (nodes.length ? nodes : [{ label, missing: true }]);
@@ -290,7 +308,10 @@ function chainOf(f, runtime) {
 
 function useRuntimeDetections(f) {
   const [found, setFound] = useState([]);
-  const places = f ? (f.context?.runsIn?.map((w) => `${w.namespace}/${w.name}`) ?? (f.workload?.namespace && f.workload?.name ? [`${f.workload.namespace}/${f.workload.name}`] : [])) : [];
+  const places = f
+    ? (f.context?.runsIn?.map((w) => `${w.namespace}/${w.name}`) ??
+      (f.workload?.namespace && f.workload?.name ? [`${f.workload.namespace}/${f.workload.name}`] : []))
+    : [];
   const key = places.slice(0, 4).join(',');
   useEffect(() => {
     if (!key) return setFound(f?.kind === 'runtime' ? [f] : []);
@@ -312,12 +333,16 @@ function Finding({ fingerprint }) {
       <section class="panel"><h2>Risk ${f.risk?.score ?? '—'}</h2>
         <ul class="reasons">${(f.risk?.reasons ?? []).map((r) => html`<li>${r}</li>`)}</ul></section>
       <section class="panel"><h2>Where it was routed, and why</h2>
-        ${f.routes?.length
-          ? html`<ul class="reasons">${f.routes.map((r) => html`<li><strong>${r.to.join(', ') || 'no destination'}</strong> by route ${r.path} (${r.matched.join(', ') || 'matches everything'})</li>`)}</ul>`
-          : html`<p class="muted">no route matches it</p>`}
-        ${f.exception
-          ? html`<p>Covered by exception <strong>${f.exception.id}</strong>: ${f.exception.reason} (${f.exception.owner}, ${f.exception.permanent ? 'permanent' : `until ${when(f.exception.expires)}`})</p>`
-          : html`<p class="muted">No exception covers it.</p>`}
+        ${
+          f.routes?.length
+            ? html`<ul class="reasons">${f.routes.map((r) => html`<li><strong>${r.to.join(', ') || 'no destination'}</strong> by route ${r.path} (${r.matched.join(', ') || 'matches everything'})</li>`)}</ul>`
+            : html`<p class="muted">no route matches it</p>`
+        }
+        ${
+          f.exception
+            ? html`<p>Covered by exception <strong>${f.exception.id}</strong>: ${f.exception.reason} (${f.exception.owner}, ${f.exception.permanent ? 'permanent' : `until ${when(f.exception.expires)}`})</p>`
+            : html`<p class="muted">No exception covers it.</p>`
+        }
       </section>
     </div>
     <section class="chain"><h2>The chain behind it</h2><${ChainPicture} columns=${chainOf(f, runtime)} /></section>
@@ -366,7 +391,13 @@ function Compliance() {
       return html`<section class="panel" data-testid=${`standard-${s.id}`}>
         <h2>${s.title}</h2>
         <p><span class="status-fail">${s.failing} failing</span> · <span class="status-warn">${s.warning} to check</span> · <span class="status-pass">${s.passing} passing</span></p>
-        ${trend.length > 1 && html`<${Chart} height=${120} days=${trend.map((p) => p.day)} series=${[{ label: 'failing controls', color: '#b42318', values: trend.map((p) => p.failing) }, { label: 'passing controls', color: '#2e7d32', values: trend.map((p) => p.passing) }]} />`}
+        ${
+          trend.length > 1 &&
+          html`<${Chart} height=${120} days=${trend.map((p) => p.day)} series=${[
+            { label: 'failing controls', color: '#b42318', values: trend.map((p) => p.failing) },
+            { label: 'passing controls', color: '#2e7d32', values: trend.map((p) => p.passing) },
+          ]} />`
+        }
         <table>
           <thead><tr><th>status</th><th>control</th><th>where</th><th>findings and remediation</th></tr></thead>
           <tbody>
@@ -375,12 +406,14 @@ function Compliance() {
                 <td><${Status} s=${c.status} /></td>
                 <td><strong>${c.id}</strong> ${c.title} ${c.severity ? html`<${Sev} s=${c.severity} />` : ''}</td>
                 <td>${c.scopes.map((p) => html`<span class="pill">${[p.cluster, p.namespace].filter(Boolean).join('/') || 'cluster'}: ${p.status}${p.failed ? ` (${p.failed} failing)` : ''}</span>`)}</td>
-                <td>${c.status === 'pass'
-                  ? ''
-                  : html`<details><summary>${c.findings.length} finding(s)</summary>
+                <td>${
+                  c.status === 'pass'
+                    ? ''
+                    : html`<details><summary>${c.findings.length} finding(s)</summary>
                       <ul class="reasons">${c.findings.map((f) => html`<li><a href=${`#/finding/${enc(f.fingerprint)}`}>${f.title}</a> (${f.state})</li>`)}</ul>
                       ${c.remediation && html`<p><strong>Fix:</strong> ${c.remediation}</p>`}
-                    </details>`}</td>
+                    </details>`
+                }</td>
               </tr>`,
             )}
           </tbody>
@@ -446,7 +479,9 @@ function Suggestion({ id }) {
   const [s, error, reload] = usePoll(`/v1/suggestions/${enc(id)}`);
   const [yaml, setYaml] = useState('');
   useEffect(() => {
-    request(`/v1/suggestions/${enc(id)}?format=yaml`, { text: true }).then(setYaml).catch(() => setYaml(''));
+    request(`/v1/suggestions/${enc(id)}?format=yaml`, { text: true })
+      .then(setYaml)
+      .catch(() => setYaml(''));
   }, [id, s?.evidence?.count]);
   if (!s) return html`<${Loading} error=${error} />`;
   return html`<p><a href="#/suggestions">← Suggestions</a></p>
@@ -474,7 +509,15 @@ function Exceptions() {
     try {
       await request('/v1/exceptions', {
         method: 'POST',
-        body: { match: form.match.split('\n').map((m) => m.trim()).filter(Boolean), reason: form.reason, owner: form.owner, expires: form.expires ? new Date(form.expires).toISOString() : undefined },
+        body: {
+          match: form.match
+            .split('\n')
+            .map((m) => m.trim())
+            .filter(Boolean),
+          reason: form.reason,
+          owner: form.owner,
+          expires: form.expires ? new Date(form.expires).toISOString() : undefined,
+        },
       });
       setForm({ match: '', reason: '', owner: '', expires: '' });
       reload();
@@ -493,22 +536,29 @@ function Exceptions() {
             <td>${e.match.map((m) => html`<code class="pill">${m}</code>`)}</td>
             <td>${e.reason}</td><td>${e.owner}</td>
             <td>${e.permanent ? 'never' : when(e.expires)}${soon(e) ? html` <strong>expires soon</strong>` : ''}</td>
-            <td>${isAdmin() && e.origin === 'api' && html`<${Action} label="Delete" className="danger" run=${async () => {
-              await request(`/v1/exceptions/${enc(e.id)}`, { method: 'DELETE' });
-              reload();
-            }} />`}</td>
+            <td>${
+              isAdmin() &&
+              e.origin === 'api' &&
+              html`<${Action} label="Delete" className="danger" run=${async () => {
+                await request(`/v1/exceptions/${enc(e.id)}`, { method: 'DELETE' });
+                reload();
+              }} />`
+            }</td>
           </tr>`,
         )}
       </tbody>
     </table>
-    ${isAdmin() && html`<h2>New exception</h2>
+    ${
+      isAdmin() &&
+      html`<h2>New exception</h2>
       <form class="stack" onSubmit=${submit}>
         <label>Matchers, one per line <textarea required rows="3" placeholder="rule = CVE-2021-44228" value=${form.match} onInput=${field('match')}></textarea></label>
         <label>Reason <input required value=${form.reason} onInput=${field('reason')} /></label>
         <label>Owner <input required value=${form.owner} onInput=${field('owner')} /></label>
         <label>Expires <input required type="datetime-local" value=${form.expires} onInput=${field('expires')} /></label>
         <div><button class="primary" type="submit">Create</button> ${problem && html`<span class="error" role="alert">${problem}</span>`}</div>
-      </form>`}`;
+      </form>`
+    }`;
 }
 
 function Failed() {
@@ -516,34 +566,44 @@ function Failed() {
   const [dead, dError, reloadD] = usePoll('/v1/dead-letters?limit=100');
   return html`<h1>What failed</h1>
     <h2>Quarantined inputs</h2>
-    ${!quarantine
-      ? html`<${Loading} error=${qError} />`
-      : html`<table data-testid="quarantine"><thead><tr><th>received</th><th>from</th><th>error</th><th></th></tr></thead>
+    ${
+      !quarantine
+        ? html`<${Loading} error=${qError} />`
+        : html`<table data-testid="quarantine"><thead><tr><th>received</th><th>from</th><th>error</th><th></th></tr></thead>
           <tbody>
             ${quarantine.items.map(
               (e) => html`<tr><td>${when(e.receivedAt)}</td><td>${e.integration}${e.format ? ` (${e.format})` : ''}</td>
                 <td>${e.error?.path ? html`<code>${e.error.path}</code>: ` : ''}${e.error?.message}</td>
-                <td>${isAdmin() && html`<${Action} label="Replay" run=${async () => {
-                  await request(`/v1/quarantine/${enc(e.id)}/replay`, { method: 'POST' });
-                  reloadQ();
-                }} />`}</td></tr>`,
+                <td>${
+                  isAdmin() &&
+                  html`<${Action} label="Replay" run=${async () => {
+                    await request(`/v1/quarantine/${enc(e.id)}/replay`, { method: 'POST' });
+                    reloadQ();
+                  }} />`
+                }</td></tr>`,
             )}
             ${quarantine.items.length === 0 && html`<tr><td colspan="4" class="muted">nothing quarantined</td></tr>`}
-          </tbody></table>`}
+          </tbody></table>`
+    }
     <h2>Dead letters</h2>
-    ${!dead
-      ? html`<${Loading} error=${dError} />`
-      : html`<table data-testid="dead-letters"><thead><tr><th>failed</th><th>queue</th><th>error</th><th></th></tr></thead>
+    ${
+      !dead
+        ? html`<${Loading} error=${dError} />`
+        : html`<table data-testid="dead-letters"><thead><tr><th>failed</th><th>queue</th><th>error</th><th></th></tr></thead>
           <tbody>
             ${dead.items.map(
               (d) => html`<tr><td>${when(d.failedAt)}</td><td>${d.queue}</td><td>${d.error.message}</td>
-                <td>${isAdmin() && html`<${Action} label="Replay" run=${async () => {
-                  await request(`/v1/dead-letters/${enc(d.id)}/replay`, { method: 'POST' });
-                  reloadD();
-                }} />`}</td></tr>`,
+                <td>${
+                  isAdmin() &&
+                  html`<${Action} label="Replay" run=${async () => {
+                    await request(`/v1/dead-letters/${enc(d.id)}/replay`, { method: 'POST' });
+                    reloadD();
+                  }} />`
+                }</td></tr>`,
             )}
             ${dead.items.length === 0 && html`<tr><td colspan="4" class="muted">no dead letters</td></tr>`}
-          </tbody></table>`}`;
+          </tbody></table>`
+    }`;
 }
 
 function SignIn() {

@@ -33,7 +33,12 @@ describe('commit-suggestions.lua: KEYS marker, order, then per suggestion its ha
   });
 
   it('writes every suggestion, orders it, files it under its repo, and marks the event with a TTL', async () => {
-    expect(await commit('e1', '{"touched":[]}', [['s1', 0, 'shop/web'], ['s2', 0, '']])).toEqual(['ok', '']);
+    expect(
+      await commit('e1', '{"touched":[]}', [
+        ['s1', 0, 'shop/web'],
+        ['s2', 0, ''],
+      ]),
+    ).toEqual(['ok', '']);
     expect(await redis.hgetall(`${base}:suggestion:s1`)).toEqual({ data: '{"id":"s1"}', version: '1' });
     expect(await redis.zrange(`${base}:suggestions`, 0, -1)).toEqual(['s1', 's2']);
     expect(await redis.smembers(`${base}:suggestions:repo:shop/web`)).toEqual(['s1']);
@@ -47,7 +52,12 @@ describe('commit-suggestions.lua: KEYS marker, order, then per suggestion its ha
   });
 
   it('answers conflict and writes nothing when a version moved since it was read', async () => {
-    expect(await commit('e2', '{}', [['s3', 0, ''], ['s1', 0, 'shop/web']])).toEqual(['conflict', '']);
+    expect(
+      await commit('e2', '{}', [
+        ['s3', 0, ''],
+        ['s1', 0, 'shop/web'],
+      ]),
+    ).toEqual(['conflict', '']);
     expect(await redis.exists(`${base}:suggestion:s3`, `${base}:feedback:event:e2`)).toBe(0);
   });
 });
