@@ -129,6 +129,19 @@ async function postAll(url: string, bodies: string[], inFlight: number, headers:
   await Promise.all(Array.from({ length: inFlight }, worker));
 }
 
+/** One run's figures: its times, what the meter read, and what the receiver counted. */
+function figuresOf(alerts: number, ingestMs: number, deliveredMs: number, m: ReturnType<Meter['end']>, receiver: Receiver): Figures {
+  return {
+    deliveredMs,
+    ingestMs,
+    alertsPerSecond: (alerts / ingestMs) * 1000,
+    ...m,
+    delivered: receiver.seen.size,
+    duplicates: receiver.duplicates,
+    notifications: receiver.notifications,
+  };
+}
+
 /** A webhook receiver counting distinct alert ids (and the repeats of ids already seen) from the bodies it gets. */
 class Receiver {
   readonly seen = new Set<string>();
@@ -321,16 +334,7 @@ receivers:
     const ingestMs = performance.now() - started;
     await receiver.reached(w.alerts, 300_000);
     const deliveredMs = performance.now() - started;
-    const m = meter.end();
-    return {
-      deliveredMs,
-      ingestMs,
-      alertsPerSecond: (w.alerts / ingestMs) * 1000,
-      ...m,
-      delivered: receiver.seen.size,
-      duplicates: receiver.duplicates,
-      notifications: receiver.notifications,
-    };
+    return figuresOf(w.alerts, ingestMs, deliveredMs, meter.end(), receiver);
   } finally {
     await stopChild(child);
     await receiver.stop();
@@ -514,15 +518,7 @@ export async function runKlaxon(w: Workload, topology: Topology = [{ count: 1 }]
       for (const [at, n] of receiver.trace) bySecond.set(Math.floor((at - t0) / 1000), n);
       console.error(`ingest done at ${Math.round(ingestMs)} ms; delivered by second: ${[...bySecond].map(([s, n]) => `${s}:${n}`).join(' ')}`);
     }
-    const figures: Figures = {
-      deliveredMs,
-      ingestMs,
-      alertsPerSecond: (w.alerts / ingestMs) * 1000,
-      ...m,
-      delivered: receiver.seen.size,
-      duplicates: receiver.duplicates,
-      notifications: receiver.notifications,
-    };
+    const figures: Figures = figuresOf(w.alerts, ingestMs, deliveredMs, m, receiver);
     if (process.env.KLAXON_VERSUS_SLOWLOG) {
       const { createHash } = await import('node:crypto');
       const { execSync } = await import('node:child_process');

@@ -48,21 +48,25 @@ function evidenceTable(detections: DetectionEvidence[]): string {
   return `| detection | tool | count | first seen | last seen | examples |\n| --- | --- | --- | --- | --- | --- |\n${rows}`;
 }
 
+/** What is a rule's own, apart from the shared securityContext and Dockerfile changes: RBAC, NetworkPolicy, its policies. */
+function ruleOwnParts(s: Suggestion): string[] {
+  const parts: string[] = [];
+  if (s.changes.rbac) parts.push('', details('RBAC for pods/exec', fence('yaml', s.changes.rbac)));
+  if (s.changes.networkPolicy) parts.push('', details('NetworkPolicy from observed egress (review before applying)', fence('yaml', s.changes.networkPolicy)));
+  if (s.policies.kyverno) parts.push('', details('Kyverno ClusterPolicy', fence('yaml', s.policies.kyverno)));
+  if (s.policies.gatekeeper) {
+    const yaml = `${s.policies.gatekeeper.template}---\n${s.policies.gatekeeper.constraint}`;
+    parts.push('', details('OPA Gatekeeper ConstraintTemplate + Constraint', fence('yaml', yaml)));
+  }
+  return parts;
+}
+
 export function renderSuggestionMarkdown(s: Suggestion): string {
   const parts = [`### ${s.rule.title} — ${subject(s)}`, `**${s.rule.severity}** · ${s.rule.why}`, '', evidenceTable(s.evidence.detections)];
   if (s.changes.dockerfile.length) parts.push('', '**Dockerfile**', ...s.changes.dockerfile.map((h) => `- ${h}`));
   if (s.changes.ci.length) parts.push('', '**CI**', ...s.changes.ci.map((c) => `- \`${c}\``));
   if (s.changes.securityContextPatch) parts.push('', details('securityContext patch', fence('yaml', s.changes.securityContextPatch)));
-  if (s.changes.rbac) parts.push('', details('RBAC for pods/exec', fence('yaml', s.changes.rbac)));
-  if (s.changes.networkPolicy) parts.push('', details('NetworkPolicy from observed egress (review before applying)', fence('yaml', s.changes.networkPolicy)));
-  if (s.policies.kyverno) parts.push('', details('Kyverno ClusterPolicy', fence('yaml', s.policies.kyverno)));
-  if (s.policies.gatekeeper) {
-    parts.push(
-      '',
-      details('OPA Gatekeeper ConstraintTemplate + Constraint', fence('yaml', `${s.policies.gatekeeper.template}---\n${s.policies.gatekeeper.constraint}`)),
-    );
-  }
-  return parts.join('\n');
+  return [...parts, ...ruleOwnParts(s)].join('\n');
 }
 
 /** A rule's section of a proposal: why, what backs it, and its own policies (the shared changes are on top). */
@@ -75,16 +79,7 @@ function proposalSection(p: Proposal, i: number): string {
     '',
     `Backed by: ${backing}.`,
   ];
-  if (s.changes.rbac) parts.push('', details('RBAC for pods/exec', fence('yaml', s.changes.rbac)));
-  if (s.changes.networkPolicy) parts.push('', details('NetworkPolicy from observed egress (review before applying)', fence('yaml', s.changes.networkPolicy)));
-  if (s.policies.kyverno) parts.push('', details('Kyverno ClusterPolicy', fence('yaml', s.policies.kyverno)));
-  if (s.policies.gatekeeper) {
-    parts.push(
-      '',
-      details('OPA Gatekeeper ConstraintTemplate + Constraint', fence('yaml', `${s.policies.gatekeeper.template}---\n${s.policies.gatekeeper.constraint}`)),
-    );
-  }
-  return parts.join('\n');
+  return [...parts, ...ruleOwnParts(s)].join('\n');
 }
 
 /** One proposal: the merged evidence and changes first, then a section per rule. */
