@@ -63,6 +63,12 @@ export interface DestinationDescriptor<C extends { type: string } = { type: stri
   readonly type: C['type'];
   readonly configSchema: ZodType<C, ZodTypeDef, unknown>;
   readonly defaultLimits: DeliveryLimits;
+  /**
+   * True when each message lists every finding still open in the group (a GitHub pull request comment,
+   * edited in place): the routes it is on keep every told finding's record, and each notification carries
+   * them all in `changes.open`. Otherwise notifications carry records only of what changed.
+   */
+  readonly listsEveryOpenFinding?: boolean;
   create(config: C): Destination;
 }
 

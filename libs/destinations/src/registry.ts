@@ -35,6 +35,11 @@ export function deliveryLimits(config: DestinationConfig): DeliveryLimits {
   return { rateLimit: config.rateLimit, concurrency: descriptorOf(config.type).defaultLimits.concurrency };
 }
 
+/** Whether a destination's messages list every open finding of a group (see DestinationDescriptor.listsEveryOpenFinding). */
+export function listsEveryOpenFinding(config: DestinationConfig): boolean {
+  return descriptorOf(config.type).listsEveryOpenFinding === true;
+}
+
 /** A type's own limits, before any `rateLimit` of the config. */
 export function defaultDeliveryLimits(type: string): DeliveryLimits {
   return descriptorOf(type).defaultLimits;

@@ -42,7 +42,7 @@ export const notificationSchema = z.object({
     resolved: z.array(findingRecord),
     /**
      * Records of findings still open and already told: those whose data changed in this window
-     * (`updated`), and every one for a route whose destinations show the group's whole state (GitHub).
+     * (`updated`), and every one for a route with a destination that lists every open finding (GitHub; see DestinationDescriptor.listsEveryOpenFinding).
      */
     open: z.array(findingRecord),
     /**
@@ -60,13 +60,6 @@ export type NotificationChanges = Notification['changes'];
 /** The job of a `deliver.<destination>` queue (named in libs/platform): one notification to one destination. */
 export const deliverJobSchema = z.object({ notification: notificationSchema });
 export type DeliverJob = z.infer<typeof deliverJobSchema>;
-
-/**
- * Destination types whose message is the group's whole state, every open finding listed (a GitHub pull
- * request comment, edited in place): their routes' groups keep every told finding's record, and each
- * notification carries them all in `changes.open`. Other types get records only of what changed.
- */
-export const WHOLE_STATE_TYPES: ReadonlySet<string> = new Set(['github']);
 
 /** What is still open and already told: `changes.told`, or for a notification of an earlier version, its `open` records counted. */
 export function stillOpen(n: Notification): ToldOpen {

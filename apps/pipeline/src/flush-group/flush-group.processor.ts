@@ -1,6 +1,7 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { JOB, Runtime, QUEUE, deliverQueue, flushGroupJobSchema, type FlushGroupJob } from '@klaxon/platform';
-import { GroupRepository, WHOLE_STATE_TYPES, notificationsOf, routeByPath } from '@klaxon/routing';
+import { listsEveryOpenFinding } from '@klaxon/destinations';
+import { GroupRepository, notificationsOf, routeByPath } from '@klaxon/routing';
 import { armGroupTimer } from './group-timer';
 
 /**
@@ -23,7 +24,8 @@ export class FlushGroupProcessor implements OnModuleInit {
     const route = routeByPath(config.routes, path);
     if (!route) return logger.warn({ route: path, groupId }, 'group of a route the config no longer has: dropped');
     const now = this.runtime.clock();
-    const records = route.to.some((name) => WHOLE_STATE_TYPES.has(config.destinations[name]?.type ?? ''));
+    // A route keeps every told finding's record only when one of its destinations lists them all.
+    const records = route.to.some((name) => config.destinations[name] !== undefined && listsEveryOpenFinding(config.destinations[name]));
     const outcome = await this.groups.flush(groupId, seq, now, route.repeatInterval, config.retention.failedJobs, records);
     if (!outcome) return;
     const notifications = notificationsOf(outcome, route, groupId, seq, now);

@@ -6,5 +6,7 @@ export const github = defineDestination({
   type: 'github',
   configSchema: githubDestinationSchema,
   defaultLimits: GITHUB_DELIVERY_LIMITS,
+  // The sticky PR comment lists every open finding of the pull request.
+  listsEveryOpenFinding: true,
   create: (config) => new GitHubDestination(config),
 });
