@@ -136,6 +136,21 @@ function filterIndexes(filter: FindingFilter): string[][] {
   return groups.filter(([name]) => filter[name]?.length).map(([name, field]) => filter[name]!.map((v) => index(field, v)));
 }
 
+/** The KEYS of the scripts that run after finding-prelude.lua, in its order: key prefixes under `b` (the store's base, `<prefix>:{findings}`). */
+export function lifecycleKeys(b: string): string[] {
+  return [
+    `${b}:finding:`,
+    `${b}:idx:`,
+    `${b}:findings`,
+    `${b}:findings:seen`,
+    `${b}:findings:risk`,
+    `${b}:scope:`,
+    `${b}:image:`,
+    `${b}:release:`,
+    `${b}:scope-last:`,
+  ];
+}
+
 /**
  * Every key of finding state is spelled here, under one hash tag `<prefix>:{findings}` (a scope's
  * resolution spans findings, indexes and image digests): `…:finding:<fp>` (+ `:history`, `:sources`,
@@ -157,17 +172,7 @@ export class FindingRepository {
     // {…} is a Redis Cluster hash tag: all these keys share one slot, so one script spans them (docs/redis.md, Hash tags).
     this.base = `${prefix}:{findings}`;
     const b = this.base;
-    this.lifecycleKeys = [
-      `${b}:finding:`,
-      `${b}:idx:`,
-      `${b}:findings`,
-      `${b}:findings:seen`,
-      `${b}:findings:risk`,
-      `${b}:scope:`,
-      `${b}:image:`,
-      `${b}:release:`,
-      `${b}:scope-last:`,
-    ];
+    this.lifecycleKeys = lifecycleKeys(b);
     if (!redis.upsertFindings) {
       const keys = this.lifecycleKeys.length;
       redis.defineCommand('upsertFindings', { numberOfKeys: keys, lua: PRELUDE + lua('upsert-findings') });

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dropPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
+import { lifecycleKeys } from '../finding.repository';
 
 const lua = (name: string) => readFileSync(resolve(__dirname, `${name}.lua`), 'utf8');
 const prelude = lua('finding-prelude');
@@ -40,17 +41,7 @@ describe('the finding scripts on their KEYS and ARGV', () => {
     redis = testRedis();
     prefix = testPrefix('findings-lua');
     b = `${prefix}:{findings}`;
-    keys = [
-      `${b}:finding:`,
-      `${b}:idx:`,
-      `${b}:findings`,
-      `${b}:findings:seen`,
-      `${b}:findings:risk`,
-      `${b}:scope:`,
-      `${b}:image:`,
-      `${b}:release:`,
-      `${b}:scope-last:`,
-    ];
+    keys = lifecycleKeys(b);
   });
   afterAll(async () => {
     await dropPrefix(redis, prefix);
