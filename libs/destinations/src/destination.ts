@@ -1,3 +1,4 @@
+import type { Finding } from '@klaxon/findings';
 import type { ZodType, ZodTypeDef } from 'zod';
 import type { DestinationTypeSpec, RateLimit } from '@klaxon/platform';
 import type { Notification } from '@klaxon/routing';
@@ -69,6 +70,12 @@ export interface DestinationDescriptor<C extends { type: string } = { type: stri
    * them all in `changes.open`. Otherwise notifications carry records only of what changed.
    */
   readonly listsEveryOpenFinding?: boolean;
+  /**
+   * The records of one change list (new, regressed, resolved) its message can show, when it shows only
+   * some: the rest is left out of its notifications and counted (`changes.more`), so a report of 5,000
+   * findings is not carried whole to a message that lists 20. Absent: every record is carried.
+   */
+  readonly shows?: (findings: Finding[]) => Finding[];
   create(config: C): Destination;
 }
 

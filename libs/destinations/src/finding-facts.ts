@@ -1,5 +1,5 @@
 import { SEVERITIES, compareSeverityDesc, type Finding, type Severity } from '@klaxon/findings';
-import { stillOpen, type Notification } from '@klaxon/routing';
+import { listBySeverity, listCount, stillOpen, type Notification } from '@klaxon/routing';
 
 /**
  * Plain facts about a finding that every destination shows, before any markup: the text is raw and
@@ -85,8 +85,9 @@ export function byUrgency(a: Finding, b: Finding): number {
 
 /** Everything the group held is resolved: the root message, ticket or alert can say so. */
 export function isAllResolved(n: Notification): boolean {
-  const { new: added, regressed, open, resolved } = n.changes;
-  return added.length === 0 && regressed.length === 0 && open.length === 0 && stillOpen(n).count === 0 && resolved.length > 0;
+  return (
+    listCount(n, 'new') === 0 && listCount(n, 'regressed') === 0 && n.changes.open.length === 0 && stillOpen(n).count === 0 && listCount(n, 'resolved') > 0
+  );
 }
 
 /**
@@ -99,14 +100,14 @@ export function openFindings(n: Notification): Finding[] {
 
 /** How many findings are open in the group: new, regressed, and every one told already (records carried or not). */
 export function openCount(n: Notification): number {
-  return n.changes.new.length + n.changes.regressed.length + stillOpen(n).count;
+  return listCount(n, 'new') + listCount(n, 'regressed') + stillOpen(n).count;
 }
 
-/** Open findings of the group by severity, counted from the records and the told counts. */
+/** Open findings of the group by severity, counted from the records, what was left out of them and the told counts. */
 export function openBySeverity(n: Notification): Partial<Record<Severity, number>> {
   const counts: Partial<Record<Severity, number>> = {};
-  for (const f of [...n.changes.new, ...n.changes.regressed]) counts[f.severity] = (counts[f.severity] ?? 0) + 1;
-  for (const [severity, count] of Object.entries(stillOpen(n).bySeverity)) {
+  const carried = [listBySeverity(n, 'new'), listBySeverity(n, 'regressed'), stillOpen(n).bySeverity];
+  for (const [severity, count] of carried.flatMap((c) => Object.entries(c))) {
     const s = (SEVERITIES as readonly string[]).includes(severity) ? (severity as Severity) : 'info';
     counts[s] = (counts[s] ?? 0) + count;
   }

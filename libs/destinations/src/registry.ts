@@ -1,6 +1,7 @@
 import type { DestinationConfig, DestinationTypes } from '@klaxon/platform';
 import type { DeliveryLimits, Destination, DestinationDescriptor } from './destination';
 import * as registered from './registered';
+import { shortenNotification, type Notification } from '@klaxon/routing';
 
 /** Destination type → its descriptor, from `registered.ts`. */
 const DESCRIPTORS: ReadonlyMap<string, DestinationDescriptor> = (() => {
@@ -38,6 +39,12 @@ export function deliveryLimits(config: DestinationConfig): DeliveryLimits {
 /** Whether a destination's messages list every open finding of a group (see DestinationDescriptor.listsEveryOpenFinding). */
 export function listsEveryOpenFinding(config: DestinationConfig): boolean {
   return descriptorOf(config.type).listsEveryOpenFinding === true;
+}
+
+/** A notification as one destination is sent it: cut to the records its message can show (DestinationDescriptor.shows). */
+export function notificationFor(config: DestinationConfig, notification: Notification): Notification {
+  const shows = descriptorOf(config.type).shows;
+  return shows ? shortenNotification(notification, shows) : notification;
 }
 
 /** A type's own limits, before any `rateLimit` of the config. */

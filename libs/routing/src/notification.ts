@@ -17,6 +17,13 @@ const toldSchema = z.object({
 });
 export type ToldOpen = z.infer<typeof toldSchema>;
 
+const countsSchema = z.object({ count: z.number().int(), bySeverity: z.record(z.number().int()) });
+export type ListCounts = z.infer<typeof countsSchema>;
+
+/** The change lists a destination may be sent only the first records of (`changes.more` counts the rest). */
+export const SHORTENED_LISTS = ['new', 'regressed', 'resolved'] as const;
+export type ShortenedList = (typeof SHORTENED_LISTS)[number];
+
 /**
  * What one destination is told about one group of findings. `key` is stable for the group
  * (route + group labels), so a destination's ledger finds what it created for it earlier;
@@ -51,6 +58,12 @@ export const notificationSchema = z.object({
      * notifications of earlier versions, whose `open` had every record.
      */
     told: toldSchema.optional(),
+    /**
+     * Records a destination could not show, left out of its notification and counted here, per list: a
+     * Slack message lists 20 findings of a severity, so a report of 5,000 new ones is not carried whole to
+     * it (DestinationDescriptor.shows). Absent when every record is carried.
+     */
+    more: z.object({ new: countsSchema, regressed: countsSchema, resolved: countsSchema }).partial().optional(),
   }),
 });
 
@@ -67,6 +80,44 @@ export function stillOpen(n: Notification): ToldOpen {
   const bySeverity: Record<string, number> = {};
   for (const f of n.changes.open) bySeverity[f.severity] = (bySeverity[f.severity] ?? 0) + 1;
   return { count: n.changes.open.length, bySeverity: bySeverity as Partial<Record<Severity, number>>, fingerprints: n.changes.open.map((f) => f.fingerprint) };
+}
+
+/** How many findings a change list holds: the records carried plus those counted in `more`. */
+export function listCount(n: Notification, list: ShortenedList): number {
+  return n.changes[list].length + (n.changes.more?.[list]?.count ?? 0);
+}
+
+/** A change list's findings by severity, carried and counted. */
+export function listBySeverity(n: Notification, list: ShortenedList): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const f of n.changes[list]) counts[f.severity] = (counts[f.severity] ?? 0) + 1;
+  for (const [severity, count] of Object.entries(n.changes.more?.[list]?.bySeverity ?? {})) counts[severity] = (counts[severity] ?? 0) + count;
+  return counts;
+}
+
+/**
+ * The notification with each change list cut to what `keep` picks of it (the records a destination can
+ * show); what is left out is counted in `changes.more`. Pure; `keep` returns a subset of its input.
+ */
+export function shortenNotification(n: Notification, keep: (findings: Finding[]) => Finding[]): Notification {
+  const changes = { ...n.changes };
+  const more: NonNullable<NotificationChanges['more']> = { ...n.changes.more };
+  let shortened = false;
+  for (const list of SHORTENED_LISTS) {
+    const kept = keep(n.changes[list]);
+    if (kept.length === n.changes[list].length) continue;
+    const keptIds = new Set(kept.map((f) => f.fingerprint));
+    const counts: ListCounts = { count: more[list]?.count ?? 0, bySeverity: { ...more[list]?.bySeverity } };
+    for (const f of n.changes[list]) {
+      if (keptIds.has(f.fingerprint)) continue;
+      counts.count++;
+      counts.bySeverity[f.severity] = (counts.bySeverity[f.severity] ?? 0) + 1;
+    }
+    changes[list] = n.changes[list].filter((f) => keptIds.has(f.fingerprint));
+    more[list] = counts;
+    shortened = true;
+  }
+  return shortened ? { ...n, changes: { ...changes, more } } : n;
 }
 
 /** Every finding record a notification carries, in the order new, regressed, open, resolved. */

@@ -1,6 +1,6 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { JOB, Runtime, QUEUE, deliverQueue, flushGroupJobSchema, type FlushGroupJob } from '@klaxon/platform';
-import { listsEveryOpenFinding } from '@klaxon/destinations';
+import { listsEveryOpenFinding, notificationFor } from '@klaxon/destinations';
 import { GroupRepository, notificationsOf, routeByPath } from '@klaxon/routing';
 import { armGroupTimer } from './group-timer';
 
@@ -28,7 +28,10 @@ export class FlushGroupProcessor implements OnModuleInit {
     const records = route.to.some((name) => config.destinations[name] !== undefined && listsEveryOpenFinding(config.destinations[name]));
     const outcome = await this.groups.flush(groupId, seq, now, route.repeatInterval, config.retention.failedJobs, records);
     if (!outcome) return;
-    const notifications = notificationsOf(outcome, route, groupId, seq, now);
+    // Each destination is sent the records its message can show; the rest travel as counts.
+    const notifications = notificationsOf(outcome, route, groupId, seq, now).map((n) =>
+      config.destinations[n.destination] ? notificationFor(config.destinations[n.destination], n) : n,
+    );
     await Promise.all(
       notifications.map((notification) =>
         queues.add(deliverQueue(notification.destination), JOB.deliver, { notification }, { jobId: `deliver-${notification.id}` }),

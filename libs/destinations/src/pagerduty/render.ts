@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Finding, Severity } from '@klaxon/findings';
-import { allFindings, type Notification } from '@klaxon/routing';
+import { allFindings, listCount, type Notification } from '@klaxon/routing';
 import {
+  byUrgency,
   cut,
   findingName,
   groupLabelText,
@@ -77,8 +78,10 @@ export function renderTrigger(n: Notification): TriggerEvent {
   const others = lead && count > 1 ? ` (+${count - 1} more)` : '';
   const summary = cut(`[${lead?.severity ?? severity}] ${what}${where ? ` on ${where}` : ''}${others}`, PD_SUMMARY_MAX);
 
+  // Links and the class come from the findings the incident quotes, the records it is sent (pagerdutyShows).
+  const quoted = open.slice(0, MAX_DETAILED);
   const links: TriggerEvent['links'] = [];
-  for (const f of open) {
+  for (const f of quoted) {
     const pr = pullRequestUrl(f);
     if (pr && !links.some((l) => l.href === pr)) links.push({ href: pr, text: `Pull request #${f.code!.pullRequest}` });
     const rule = ruleUrl(f);
@@ -95,18 +98,26 @@ export function renderTrigger(n: Notification): TriggerEvent {
       timestamp: n.createdAt,
       component: lead?.workload?.name ?? lead?.artifact?.repository,
       group: lead?.workload?.namespace ?? (group || undefined),
-      class: [...new Set(open.map((f) => f.kind))].sort().join(',') || undefined,
+      class: [...new Set(quoted.map((f) => f.kind))].sort().join(',') || undefined,
       custom_details: {
         route: n.route,
         group: n.groupLabels,
-        counts: { new: n.changes.new.length, regressed: n.changes.regressed.length, open: count, resolved: n.changes.resolved.length },
-        findings: open.slice(0, MAX_DETAILED).map(details),
+        counts: { new: listCount(n, 'new'), regressed: listCount(n, 'regressed'), open: count, resolved: listCount(n, 'resolved') },
+        findings: quoted.map(details),
         ...(count > Math.min(open.length, MAX_DETAILED) ? { more: count - Math.min(open.length, MAX_DETAILED) } : {}),
         ...(n.eventId ? { klaxon_event: n.eventId } : {}),
       },
     },
     links,
   };
+}
+
+/**
+ * The records of one change list an incident can quote (DestinationDescriptor.shows): the most urgent
+ * MAX_DETAILED, which hold the lead, the quoted findings and the first links of the merged open list.
+ */
+export function pagerdutyShows(findings: Finding[]): Finding[] {
+  return [...findings].sort(byUrgency).slice(0, MAX_DETAILED);
 }
 
 function details(f: Finding): Record<string, unknown> {

@@ -1,6 +1,6 @@
 import type { ContextBlock, DividerBlock, HeaderBlock, KnownBlock, SectionBlock } from '@slack/types';
 import { compareSeverityDesc, SEVERITIES, type Finding, type Severity } from '@klaxon/findings';
-import { allFindings, stillOpen, type Notification } from '@klaxon/routing';
+import { allFindings, listBySeverity, listCount, stillOpen, type Notification } from '@klaxon/routing';
 import { isAllResolved } from '../finding-facts';
 
 export interface SlackRenderOptions {
@@ -71,35 +71,41 @@ export function escapeMrkdwn(raw: string, max = Number.POSITIVE_INFINITY): strin
 export function renderSlack(notification: Notification, opts: SlackRenderOptions = {}): SlackRendering {
   const { new: added, regressed, open, resolved } = notification.changes;
   const allResolved = isAllResolved(notification);
-  const reminder = added.length === 0 && regressed.length === 0 && resolved.length === 0;
+  const reminder = listCount(notification, 'new') === 0 && listCount(notification, 'regressed') === 0 && listCount(notification, 'resolved') === 0;
   // A repeat with nothing changed reminds of what is still open (counted; listed where records came, as for
   // findings whose data changed); otherwise open findings were told already.
   const listed = reminder ? open : [...added, ...regressed];
+  // How many there are of each severity: the records carried and those left out of this notification (changes.more).
+  const listedCounts = reminder ? countBySeverity(open) : sumCounts(listBySeverity(notification, 'new'), listBySeverity(notification, 'regressed'));
   const regressedSet = new Set(regressed.map((f) => f.fingerprint));
 
   const groups: FindingGroup[] = [];
   for (const severity of [...SEVERITIES].sort(compareSeverityDesc)) {
     const findings = listed.filter((f) => f.severity === severity).sort(compareFindings);
-    if (findings.length === 0) continue;
+    const total = listedCounts[severity] ?? 0;
+    if (total === 0) continue;
     groups.push({
-      heading: `${SEVERITY_EMOJI[severity]} *${capitalize(severity)}* (${findings.length})`,
+      heading: `${SEVERITY_EMOJI[severity]} *${capitalize(severity)}* (${total})`,
       findings,
+      total,
       moreLabel: severity,
       lineOf: (f) => findingLine(f, opts, { regressed: regressedSet.has(f.fingerprint) }),
     });
   }
-  if (resolved.length > 0) {
+  const resolvedTotal = listCount(notification, 'resolved');
+  if (resolvedTotal > 0) {
     groups.push({
-      heading: `:white_check_mark: *Resolved* (${resolved.length})`,
+      heading: `:white_check_mark: *Resolved* (${resolvedTotal})`,
       findings: [...resolved].sort((a, b) => compareSeverityDesc(a.severity, b.severity) || compareFindings(a, b)),
+      total: resolvedTotal,
       moreLabel: 'resolved',
       lineOf: (f) => findingLine(f, opts, { severity: true }),
     });
   }
 
-  const headline = renderHeadline(notification, listed, { allResolved, reminder });
+  const headline = renderHeadline(notification, listedCounts, { allResolved, reminder });
   const fixed: KnownBlock[] = [headerBlock(headline), contextBlock(notification, opts, { reminder })];
-  const needsDivider = resolved.length > 0 && groups.length > 1;
+  const needsDivider = resolvedTotal > 0 && groups.length > 1;
   const available = SLACK_LIMITS.blocks - fixed.length - (needsDivider ? 1 : 0);
   // Every group gets an equal share of the remaining blocks, so the critical list cannot crowd out
   // the resolved one and the message never exceeds Slack's 50 blocks.
@@ -113,9 +119,28 @@ export function renderSlack(notification: Notification, opts: SlackRenderOptions
   return { text: fallbackText(headline, listed.length > 0 ? listed : resolved), blocks };
 }
 
+/**
+ * The records of one change list a Slack message can show (DestinationDescriptor.shows): the first
+ * MAX_LISTED_PER_GROUP of each severity in the order the message lists them. The resolved list and the
+ * fallback text take theirs from the same severities' heads, so nothing the message names is left out.
+ */
+export function slackShows(findings: Finding[]): Finding[] {
+  const kept: Finding[] = [];
+  for (const severity of SEVERITIES)
+    kept.push(
+      ...findings
+        .filter((f) => f.severity === severity)
+        .sort(compareFindings)
+        .slice(0, MAX_LISTED_PER_GROUP),
+    );
+  return kept;
+}
+
 interface FindingGroup {
   heading: string;
   findings: Finding[];
+  /** Findings of the group, listed or not (the notification may carry only the first ones). */
+  total: number;
   moreLabel: string;
   lineOf: (f: Finding) => string;
 }
@@ -138,32 +163,35 @@ function groupSections(group: FindingGroup, maxSections: number): SectionBlock[]
     }
     shown++;
   }
-  const hidden = group.findings.length - shown;
+  const hidden = group.total - shown;
   if (hidden > 0) current = `${current}\n_+${hidden} more ${group.moreLabel}_`;
   texts.push(current);
   return texts.map((text) => ({ type: 'section', text: { type: 'mrkdwn', text, verbatim: true } }));
 }
 
 /** "12 new findings in shop/checkout: 3 critical, 5 high, 4 medium" (plain text, at most 150 characters). */
-function renderHeadline(n: Notification, listed: Finding[], { allResolved, reminder }: { allResolved: boolean; reminder: boolean }): string {
-  const { new: added, regressed, resolved } = n.changes;
+function renderHeadline(n: Notification, listedCounts: Record<string, number>, { allResolved, reminder }: { allResolved: boolean; reminder: boolean }): string {
+  const added = listCount(n, 'new');
+  const regressed = listCount(n, 'regressed');
+  const resolved = listCount(n, 'resolved');
+  const listed = Object.values(listedCounts).reduce((a, b) => a + b, 0);
   const told = stillOpen(n);
   let make: (group: string) => string;
   if (allResolved) {
-    make = (g) => `:white_check_mark: All ${plural(resolved.length, 'finding')} resolved in ${g}`;
+    make = (g) => `:white_check_mark: All ${plural(resolved, 'finding')} resolved in ${g}`;
   } else if (reminder && told.count > 0) {
     make = (g) => `${plural(told.count, 'finding')} still open in ${g}: ${countsText(told.bySeverity)}`;
-  } else if (listed.length > 0) {
+  } else if (listed > 0) {
     const what = reminder
-      ? `${plural(listed.length, 'finding')} still open`
-      : added.length && regressed.length
-        ? `${added.length} new and ${regressed.length} regressed findings`
-        : added.length
-          ? `${plural(added.length, 'new finding')}`
-          : `${plural(regressed.length, 'regressed finding')}`;
-    make = (g) => `${what} in ${g}: ${severityCounts(listed)}`;
-  } else if (resolved.length > 0) {
-    make = (g) => `${plural(resolved.length, 'finding')} resolved in ${g}`;
+      ? `${plural(listed, 'finding')} still open`
+      : added && regressed
+        ? `${added} new and ${regressed} regressed findings`
+        : added
+          ? `${plural(added, 'new finding')}`
+          : `${plural(regressed, 'regressed finding')}`;
+    make = (g) => `${what} in ${g}: ${countsText(listedCounts)}`;
+  } else if (resolved > 0) {
+    make = (g) => `${plural(resolved, 'finding')} resolved in ${g}`;
   } else {
     make = (g) => `No changes in ${g}`;
   }
@@ -192,10 +220,16 @@ function groupName(n: Notification): string {
   return `route ${n.route}`;
 }
 
-function severityCounts(findings: Finding[]): string {
+function countBySeverity(findings: Finding[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const f of findings) counts[f.severity] = (counts[f.severity] ?? 0) + 1;
-  return countsText(counts);
+  return counts;
+}
+
+function sumCounts(...all: Record<string, number>[]): Record<string, number> {
+  const sum: Record<string, number> = {};
+  for (const counts of all) for (const [key, n] of Object.entries(counts)) sum[key] = (sum[key] ?? 0) + n;
+  return sum;
 }
 
 /** `3 critical, 5 high` from counts by severity, most severe first. */
