@@ -4,6 +4,7 @@ export * from './queues/queue-registry';
 export * from './queues/dead-letter.repository';
 export * from './events/event.repository';
 export * from './events/intake';
+export * from './events/parsed-inputs';
 export * from './logging/logger';
 export * from './logging/redact';
 export * from './redis/connection';

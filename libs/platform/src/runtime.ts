@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { ApiCredential } from './auth/credentials';
 import type { ExceptionConfig, KlaxonConfig } from './config/schema';
 import { EventRepository } from './events/event.repository';
+import { ParsedInputs } from './events/parsed-inputs';
 import type { Logger } from './logging/logger';
 import { Metrics } from './metrics/metrics';
 import { QueueRegistry } from './queues/queue-registry';
@@ -14,6 +15,8 @@ export class Runtime {
   readonly queues: QueueRegistry;
   readonly events: EventRepository;
   readonly metrics: Metrics;
+  /** What intake parsed, for this process's ingest worker (see ParsedInputs). */
+  readonly parsedInputs = new ParsedInputs();
 
   constructor(
     readonly config: KlaxonConfig,

@@ -6,7 +6,11 @@ import type { SourceMeta } from './source';
 const intake = {
   provide: InputIntake,
   // The intake checks an input with the parsers it will be ingested with, so a broken one is answered now.
-  useFactory: (runtime: Runtime) => new InputIntake(runtime, (raw, format, meta) => parseInput(raw, format, meta as SourceMeta).format),
+  useFactory: (runtime: Runtime) =>
+    new InputIntake(runtime, (raw, format, meta) => {
+      const input = parseInput(raw, format, meta as SourceMeta);
+      return { format: input.format, parsed: input, findings: input.batch.findings.length };
+    }),
   inject: [Runtime],
 };
 

@@ -39,7 +39,8 @@ export class IntakeService {
   private intakeFor(caller: ApiCredential | undefined): InputIntake {
     const { runtime } = this;
     return new InputIntake(runtime, async (raw, format, meta) => {
-      const { batch, format: parsed } = parseInput(raw, format, meta as SourceMeta);
+      const input = parseInput(raw, format, meta as SourceMeta);
+      const { batch } = input;
       const field = controlCharacterField(batch);
       if (field) throw ApiError.badRequest(field, 'control characters are not allowed in identifiers');
       const max = runtime.config.server.maxFindingsPerInput;
@@ -51,7 +52,7 @@ export class IntakeService {
         });
       }
       if (caller?.scope === 'ci') await this.assertOwnImages(batch, caller);
-      return parsed;
+      return { format: input.format, parsed: input, findings: batch.findings.length };
     });
   }
 

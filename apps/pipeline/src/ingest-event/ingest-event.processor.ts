@@ -1,9 +1,11 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
 import { batchSchema } from '@klaxon/findings';
-import { JOB, QUEUE, Runtime, collectQueue, ingestJobSchema, type IngestJob } from '@klaxon/platform';
+import { JOB, QUEUE, Runtime, collectQueue, ingestJobSchema, type EventView, type IngestJob } from '@klaxon/platform';
 import { IgnoredInput, ParseError, parseInput, type ReportContext } from '@klaxon/sources';
 import { TriageBatchProcessor } from '../triage-batch/triage-batch.processor';
+
+type ParsedInput = ReturnType<typeof parseInput>;
 
 /**
  * `ingest`: raw input → Batch, then triage and routing of that Batch in the same job. A parse failure
@@ -19,29 +21,19 @@ export class IngestEventProcessor implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
+    // Intake in this process now keeps what it parsed for this worker (ParsedInputs).
+    this.runtime.parsedInputs.enable();
     this.runtime.queues.work({ queue: QUEUE.ingest, schema: ingestJobSchema, handle: (job) => this.execute(job) });
   }
 
   async execute({ eventId }: IngestJob): Promise<void> {
     const { events, queues } = this.runtime;
-    const [event, raw] = await Promise.all([events.get(eventId), events.raw(eventId)]);
-    if (!event || raw === null) throw new UnrecoverableError(`event ${eventId} is gone (expired or deleted)`);
-    let parsed;
-    try {
-      parsed = parseInput(raw, event.format, {
-        eventId,
-        receivedAt: event.receivedAt,
-        integration: event.integration,
-        context: event.context as ReportContext,
-        cluster: this.runtime.config.sources.kubernetes?.clusterName,
-      });
-    } catch (err) {
-      if (err instanceof IgnoredInput) return events.markIgnored(eventId, err.reason);
-      if (!(err instanceof ParseError)) throw err;
-      await events.quarantine(eventId, { message: err.message, path: err.path }, this.runtime.clock());
-      this.runtime.logger.warn({ eventId, err: err.message }, 'input quarantined');
-      return;
-    }
+    // Parsed by this process's intake a moment ago: the stored body would give the same (same parsers, same meta).
+    const handed = this.runtime.parsedInputs.take(eventId) as ParsedInput | undefined;
+    const event = await events.get(eventId);
+    if (!event) throw new UnrecoverableError(`event ${eventId} is gone (expired or deleted)`);
+    const parsed = handed ?? (await this.parseStored(event));
+    if (!parsed) return;
     const {
       format,
       batch: { followUps = [], ...batch },
@@ -60,5 +52,27 @@ export class IngestEventProcessor implements OnModuleInit {
     );
     // Validated once, as the triage job's payload was: the same defaults, no stray fields.
     await this.triage.execute({ eventId, batch: batchSchema.parse(batch) });
+  }
+
+  /** The stored body parsed (a retry, a replay, or an input another process took in); undefined when it was quarantined or ignored. */
+  private async parseStored(event: EventView): Promise<ParsedInput | undefined> {
+    const { events } = this.runtime;
+    const raw = await events.raw(event.id);
+    if (raw === null) throw new UnrecoverableError(`event ${event.id} is gone (expired or deleted)`);
+    try {
+      return parseInput(raw, event.format, {
+        eventId: event.id,
+        receivedAt: event.receivedAt,
+        integration: event.integration,
+        context: event.context as ReportContext,
+        cluster: this.runtime.config.sources.kubernetes?.clusterName,
+      });
+    } catch (err) {
+      if (err instanceof IgnoredInput) return void (await events.markIgnored(event.id, err.reason));
+      if (!(err instanceof ParseError)) throw err;
+      await events.quarantine(event.id, { message: err.message, path: err.path }, this.runtime.clock());
+      this.runtime.logger.warn({ eventId: event.id, err: err.message }, 'input quarantined');
+      return undefined;
+    }
   }
 }

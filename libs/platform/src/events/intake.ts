@@ -8,6 +8,15 @@ export interface IntakeMeta {
   receivedAt: string;
   integration: string;
   context: Record<string, unknown>;
+  /** The cluster this deployment watches, as the ingest worker tells the parsers (so both parse alike). */
+  cluster?: string;
+}
+
+/** A check's answer: the format, and what it parsed, for this process's ingest worker (ParsedInputs). */
+export interface IntakeParsed {
+  format: string;
+  parsed: unknown;
+  findings: number;
 }
 
 /**
@@ -15,7 +24,7 @@ export interface IntakeMeta {
  * Throws the sources' ParseError (`code: 'parse_error'`, `path`) or IgnoredInput (`code: 'ignored_input'`, `reason`);
  * any other error refuses the input before anything is stored (a caller's limit, a field it may not send).
  */
-export type IntakeCheck = (raw: string, format: string | undefined, meta: IntakeMeta) => string | Promise<string>;
+export type IntakeCheck = (raw: string, format: string | undefined, meta: IntakeMeta) => string | IntakeParsed | Promise<string | IntakeParsed>;
 
 export interface IntakeInput {
   /** How it arrived: `report`, `webhook:falco`, `collector:kubernetes`. */
@@ -57,7 +66,13 @@ export class InputIntake {
   async accept(input: IntakeInput, eventId = newEventId()): Promise<IntakeOutcome> {
     const { events, queues, clock, metrics } = this.runtime;
     const receivedAt = clock();
-    const meta = { eventId, receivedAt: receivedAt.toISOString(), integration: input.integration, context: input.context };
+    const meta: IntakeMeta = {
+      eventId,
+      receivedAt: receivedAt.toISOString(),
+      integration: input.integration,
+      context: input.context,
+      cluster: this.runtime.config.sources.kubernetes?.clusterName,
+    };
     const store = () =>
       events.store(
         {
@@ -71,8 +86,11 @@ export class InputIntake {
         input.raw,
       );
     let format: string;
+    let parsed: IntakeParsed | undefined;
     try {
-      format = await this.check(input.raw, input.format, meta);
+      const checked = await this.check(input.raw, input.format, meta);
+      if (typeof checked === 'string') format = checked;
+      else ({ format } = parsed = checked);
     } catch (err) {
       const code = codeOf(err);
       if (code === 'ignored_input' || code === 'parse_error') await store();
@@ -90,6 +108,8 @@ export class InputIntake {
     }
     await store();
     if (!input.format) await events.setFormat(eventId, format);
+    // Before the job exists, so this process's worker finds it; the stored body stays the truth for a retry.
+    if (parsed) this.runtime.parsedInputs.put(eventId, parsed.parsed, parsed.findings);
     await queues.add(QUEUE.ingest, JOB.ingest, { eventId }, { jobId: ingestJobId(eventId) });
     metrics.inputs.inc({ integration: input.integration, outcome: 'accepted' });
     return { status: 'accepted', eventId, format };
