@@ -153,12 +153,15 @@ export function lifecycleKeys(b: string): string[] {
 
 /**
  * Every key of finding state is spelled here, under one hash tag `<prefix>:{findings}` (a scope's
- * resolution spans findings, indexes and image digests): `…:finding:<fp>` (+ `:history`, `:sources`,
- * `:digests`, `:workloads`), the secondary indexes `…:idx:<name>:<value>`, the last-seen order
- * `…:findings:seen`, the current risk order `…:findings:risk`, scope memberships `…:scope:<key>` (and the
- * last answer of each, `…:scope-last:<key>`), the accumulated index names of a finding `…:finding:<fp>:indexes`,
+ * resolution spans findings, indexes and image digests): a finding is one hash `…:finding:<fp>` (its
+ * history, sources, digests, workloads and accumulated index names are fields of it), the secondary
+ * indexes `…:idx:<name>:<value>`, the last-seen order `…:findings:seen`, the current risk order
+ * `…:findings:risk`, scope memberships `…:scope:<key>` (and the last answer of each, `…:scope-last:<key>`),
  * the current digests of each image repository `…:image:<repository>:{scans,running,current,scopes,running-last}`,
  * the answer of an exception's last end `…:release:<exception id>`, and a query's scratch keys `…:query:*`.
+ * Earlier versions kept a finding's history and sets in keys beside its hash (`:history`, `:sources`,
+ * `:digests`, `:workloads`, `:indexes`): reads fall back to them, and the scripts fold them into the hash
+ * when they next change the finding (finding-prelude.lua), so stored data needs no migration.
  */
 export class FindingRepository {
   private readonly base: string;
@@ -181,7 +184,7 @@ export class FindingRepository {
       redis.defineCommand('releaseSuppressed', { numberOfKeys: keys, lua: PRELUDE + lua('release-suppressed') });
       redis.defineCommand('queryFindings', { lua: lua('query-findings') });
       redis.defineCommand('setDerivedFindings', { lua: lua('set-derived') });
-      redis.defineCommand('resolveRecorded', { lua: lua('resolve-recorded') });
+      redis.defineCommand('resolveRecorded', { numberOfKeys: keys, lua: PRELUDE + lua('resolve-recorded') });
       redis.defineCommand('removeResolvedFindings', { numberOfKeys: keys, lua: PRELUDE + lua('remove-resolved') });
       redis.defineCommand('forgetDigests', { numberOfKeys: keys, lua: PRELUDE + lua('forget-digests') });
     }
@@ -252,8 +255,7 @@ export class FindingRepository {
    */
   async resolveRecorded(fingerprints: string[], now: Date, reason: string): Promise<string[]> {
     if (!fingerprints.length) return [];
-    const keys = [`${this.base}:idx:state:open`, `${this.base}:idx:state:resolved`, ...fingerprints.flatMap((fp) => [this.key(fp), `${this.key(fp)}:history`])];
-    return this.redis.resolveRecorded(keys.length, ...keys, now.toISOString(), reason, String(HISTORY_LIMIT), ...fingerprints);
+    return (await this.redis.resolveRecorded(...this.lifecycleKeys, now.toISOString(), reason, String(HISTORY_LIMIT), ...fingerprints)) as string[];
   }
 
   /** Fingerprints currently suppressed by an exception. */
@@ -312,46 +314,40 @@ export class FindingRepository {
     return { total, fingerprints };
   }
 
-  /** Loads records in one pipeline; missing fingerprints are left out. */
+  /**
+   * Loads records, one HGETALL each in one pipeline; missing fingerprints are left out. A finding an
+   * earlier version stored and no script folded since (no `sources` field) is read from its old keys.
+   */
   async getMany(fingerprints: string[]): Promise<FindingRecord[]> {
     if (!fingerprints.length) return [];
-    const pipeline = this.redis.pipeline();
-    for (const fp of fingerprints) {
-      const key = this.key(fp);
-      pipeline.hgetall(key).lrange(`${key}:history`, 0, -1).smembers(`${key}:sources`).smembers(`${key}:digests`).smembers(`${key}:workloads`);
+    const hashes = await this.execAll(fingerprints.map((fp) => ['hgetall', this.key(fp)]));
+    const found = fingerprints.map((fp, i) => ({ fp, hash: hashes[i] as Record<string, string> })).filter(({ hash }) => hash.data);
+    const old = found.filter(({ hash }) => hash.sources === undefined);
+    const lists = new Map<string, StoredLists>();
+    if (old.length) {
+      const commands = old.flatMap(({ fp }) => {
+        const key = this.key(fp);
+        return [
+          ['lrange', `${key}:history`, '0', '-1'],
+          ['smembers', `${key}:sources`],
+          ['smembers', `${key}:digests`],
+          ['smembers', `${key}:workloads`],
+        ];
+      });
+      const values = await this.execAll(commands);
+      old.forEach(({ fp }, n) => {
+        const [history, sources, digests, workloads] = values.slice(4 * n, 4 * n + 4) as string[][];
+        lists.set(fp, { history: history.map((h) => JSON.parse(h) as HistoryEntry), sources, digests, workloads });
+      });
     }
-    const results = (await pipeline.exec())!.map(([err, value]) => {
+    return found.map(({ fp, hash }) => recordOf(hash, lists.get(fp) ?? storedLists(hash)));
+  }
+
+  private async execAll(commands: string[][]): Promise<unknown[]> {
+    return (await this.redis.pipeline(commands).exec())!.map(([err, value]) => {
       if (err) throw err;
       return value;
     });
-    const records: FindingRecord[] = [];
-    for (let i = 0; i < results.length; i += 5) {
-      const hash = results[i] as Record<string, string>;
-      if (!hash.data) continue;
-      const finding = findingSchema.parse(JSON.parse(hash.data));
-      const derived = hash.derived ? (JSON.parse(hash.derived) as DerivedFields) : undefined;
-      records.push({
-        ...finding,
-        ...(derived && {
-          risk: derived.risk,
-          environment: derived.environment ?? finding.environment,
-          exposure: derived.exposure ?? finding.exposure,
-          code: derived.code ?? finding.code,
-          labels: derived.labels ?? finding.labels,
-          artifact: derived.artifact ?? finding.artifact,
-        }),
-        state: hash.state as FindingState,
-        firstSeen: hash.firstSeen,
-        lastSeen: hash.lastSeen,
-        occurrences: Number(hash.occurrences),
-        exception: hash.exception || undefined,
-        history: (results[i + 1] as string[]).map((h) => JSON.parse(h) as HistoryEntry),
-        sources: (results[i + 2] as string[]).sort(),
-        digests: (results[i + 3] as string[]).sort(),
-        workloads: (results[i + 4] as string[]).sort(),
-      } as FindingRecord);
-    }
-    return records;
   }
 
   async get(fingerprint: string): Promise<FindingRecord | undefined> {
@@ -415,6 +411,45 @@ export class FindingRepository {
   }
 }
 
+/** A finding's history and member lists, as its hash keeps them or as an earlier version kept them. */
+interface StoredLists {
+  history: HistoryEntry[];
+  sources: string[];
+  digests: string[];
+  workloads: string[];
+}
+
+/** The lists in a finding's hash (JSON arrays, written by the scripts); a list never written is empty. */
+function storedLists(hash: Record<string, string>): StoredLists {
+  const list = <T>(field: string): T[] => (hash[field] ? (JSON.parse(hash[field]) as T[]) : []);
+  return { history: list<HistoryEntry>('history'), sources: list('sources'), digests: list('digests'), workloads: list('workloads') };
+}
+
+function recordOf(hash: Record<string, string>, lists: StoredLists): FindingRecord {
+  const finding = findingSchema.parse(JSON.parse(hash.data));
+  const derived = hash.derived ? (JSON.parse(hash.derived) as DerivedFields) : undefined;
+  return {
+    ...finding,
+    ...(derived && {
+      risk: derived.risk,
+      environment: derived.environment ?? finding.environment,
+      exposure: derived.exposure ?? finding.exposure,
+      code: derived.code ?? finding.code,
+      labels: derived.labels ?? finding.labels,
+      artifact: derived.artifact ?? finding.artifact,
+    }),
+    state: hash.state as FindingState,
+    firstSeen: hash.firstSeen,
+    lastSeen: hash.lastSeen,
+    occurrences: Number(hash.occurrences),
+    exception: hash.exception || undefined,
+    history: lists.history,
+    sources: [...lists.sources].sort(),
+    digests: [...lists.digests].sort(),
+    workloads: [...lists.workloads].sort(),
+  } as FindingRecord;
+}
+
 /** The Finding part of a record (what routing and destinations read), its current state set. */
 export function findingOf(record: FindingRecord): Finding {
   const { firstSeen: _f, lastSeen: _l, occurrences: _o, sources: _s, digests: _d, workloads: _w, exception: _e, history: _h, ...finding } = record;
@@ -431,6 +466,6 @@ declare module 'ioredis' {
     releaseSuppressed(...args: string[]): Result<string[], Context>;
     queryFindings(numberOfKeys: number, ...keysThenArgs: string[]): Result<[number, string[]], Context>;
     setDerivedFindings(numberOfKeys: number, ...keysThenArgs: string[]): Result<number, Context>;
-    resolveRecorded(numberOfKeys: number, ...keysThenArgs: string[]): Result<string[], Context>;
+    resolveRecorded(...args: string[]): Result<string[], Context>;
   }
 }

@@ -1,11 +1,12 @@
 -- Shared by the finding scripts that change lifecycle state (upsert, resolve-scope, record-running,
--- release-suppressed): history, the state index, and resolution against the current digests of an image
--- repository. A finding seen in several digests resolves only when no current digest (the newest
--- scanned, plus those running in the cluster) still has it.
+-- release-suppressed, resolve-recorded): a finding's one hash (history and member lists as fields, and
+-- the folding of the keys earlier versions kept beside it), the state index, and resolution against the
+-- current digests of an image repository. A finding seen in several digests resolves only when no
+-- current digest (the newest scanned, plus those running in the cluster) still has it.
 --
 -- Those scripts take the same KEYS, every one under the store's hash tag `<prefix>:{findings}`:
--- KEYS[1]  `…:finding:`  prefix of a finding's hash `…:finding:<fp>` and its `:history` list, `:sources`,
---          `:digests`, `:workloads` sets
+-- KEYS[1]  `…:finding:`  prefix of a finding's hash `…:finding:<fp>` (one key per finding: its history
+--          and member lists are fields of it; see fold below for the keys of findings stored before)
 -- KEYS[2]  `…:idx:`      prefix of the index sets `…:idx:<name>:<value>` (state, kind, severity, image,
 --          repo, digest, workload, exception)
 -- KEYS[3]  `…:findings`  set of every fingerprint
@@ -24,11 +25,68 @@
 local function fkey(fp) return KEYS[1] .. fp end
 local function idx(name) return KEYS[2] .. name end
 local riskIdx = KEYS[5]
-local function history(fp, at, state, cause, limit)
-  local key = fkey(fp) .. ':history'
-  if redis.call('RPUSH', key, cjson.encode({at = at, state = state, cause = cause})) > limit then
-    redis.call('LTRIM', key, -limit, -1)
+-- A finding's member lists (`sources`, `digests`, `workloads`) are JSON arrays of unique members in
+-- the order first seen: their values come from reports, so no separator character is safe. cjson writes
+-- an empty table as {}, hence the literal.
+local function encodeList(list)
+  if #list == 0 then return '[]' end
+  return cjson.encode(list)
+end
+local function decodeList(stored)
+  if stored then return cjson.decode(stored) end
+  return {}
+end
+-- `history` is a JSON array of entries {at, state, cause}, the last `limit`. Returns it with one more.
+local function appended(hist, at, state, cause, limit)
+  local list = decodeList(hist)
+  list[#list + 1] = {at = at, state = state, cause = cause}
+  if #list > limit then
+    local kept = {}
+    for i = #list - limit + 1, #list do kept[#kept + 1] = list[i] end
+    list = kept
   end
+  return cjson.encode(list)
+end
+-- Earlier versions kept a finding's history and sets in keys of their own beside its hash (`:history`
+-- list; `:sources`, `:digests`, `:workloads`, `:indexes` sets), ~1.5 KB of key overhead per finding.
+-- A script about to change one of those on such a finding folds them into the hash first and deletes
+-- them, so stored data needs no migration. `sources` in the hash (every report writes it) marks a
+-- finding already folded. Only for a finding whose hash exists. Returns the folded history (or false).
+local function fold(key)
+  local fields = {}
+  local hist = redis.call('LRANGE', key .. ':history', 0, -1)
+  -- The entries are JSON already: joined, they are the array.
+  if #hist > 0 then
+    hist = '[' .. table.concat(hist, ',') .. ']'
+    fields[#fields + 1] = 'history'
+    fields[#fields + 1] = hist
+  else
+    hist = false
+  end
+  for _, name in ipairs({'sources', 'digests', 'workloads'}) do
+    local members = redis.call('SMEMBERS', key .. ':' .. name)
+    table.sort(members)
+    if #members > 0 or name == 'sources' then
+      fields[#fields + 1] = name
+      fields[#fields + 1] = encodeList(members)
+    end
+  end
+  -- Index names have no newline (indexValue encodes control characters), so they join like `ix`.
+  local names = redis.call('SMEMBERS', key .. ':indexes')
+  if #names > 0 then
+    table.sort(names)
+    fields[#fields + 1] = 'indexes'
+    fields[#fields + 1] = table.concat(names, '\n')
+  end
+  redis.call('HSET', key, unpack(fields))
+  redis.call('DEL', key .. ':history', key .. ':sources', key .. ':digests', key .. ':workloads', key .. ':indexes')
+  return hist
+end
+local function history(fp, at, state, cause, limit)
+  local key = fkey(fp)
+  local cur = redis.call('HMGET', key, 'sources', 'history')
+  if not cur[1] then cur[2] = fold(key) end
+  redis.call('HSET', key, 'history', appended(cur[2], at, state, cause, limit))
 end
 local function setState(fp, from, to)
   if from then redis.call('SREM', idx('state:' .. from), fp) end

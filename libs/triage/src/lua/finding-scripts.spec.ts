@@ -59,8 +59,10 @@ describe('the finding scripts on their KEYS and ARGV', () => {
     expect((await redis.smembers(`${b}:idx:severity:high`)).sort()).toEqual(['fp-a', 'fp-b']);
     expect(await redis.zscore(`${b}:findings:risk`, 'fp-a')).toBe('42');
     expect(await redis.zscore(`${b}:findings:seen`, 'fp-a')).toBe('1000');
-    expect(await redis.smembers(`${b}:finding:fp-a:sources`)).toEqual(['trivy/report']);
-    expect(await redis.llen(`${b}:finding:fp-a:history`)).toBe(1);
+    // One key per finding: its history and member lists are fields of its hash.
+    expect(await redis.hget(`${b}:finding:fp-a`, 'sources')).toBe('["trivy\\/report"]');
+    expect(JSON.parse((await redis.hget(`${b}:finding:fp-a`, 'history'))!)).toHaveLength(1);
+    expect(await redis.keys(`${b}:finding:fp-a:*`)).toEqual([]);
     expect(await run(upsert, NOW, '1000', 'evt-1', '50', ...item('fp-a'))).toEqual(['new']);
     expect(await run(upsert, NOW, '2000', 'evt-2', '50', ...item('fp-a'))).toEqual(['unchanged']);
   });

@@ -1,7 +1,8 @@
--- Upserts a chunk of findings: the latest report as opaque JSON (`data`), lifecycle fields in the same
--- hash, sets of sources, digests and workloads, and the secondary indexes queries read. A new report
--- carries the risk correlation just gave it: it replaces a rescore's `derived`. An open finding reported
--- again whose routing signature changed (the routes it matches, its pull request) is `updated`.
+-- Upserts a chunk of findings: the latest report as opaque JSON (`data`), lifecycle fields, history and
+-- the member lists of sources, digests and workloads, all in the finding's one hash, and the secondary
+-- indexes queries read. A new report carries the risk correlation just gave it: it replaces a rescore's
+-- `derived`. An open finding reported again whose routing signature changed (the routes it matches, its
+-- pull request) is `updated`.
 -- KEYS     as in finding-prelude.lua (run after it)
 -- ARGV     now (ISO), now (ms), cause, history limit, then per finding 10 values: fingerprint, data
 --          JSON, source key, digest, workload, exception ('' none), attribute indexes ('\n'-joined,
@@ -15,10 +16,28 @@ local function split(s)
   for part in string.gmatch(s, '[^\n]+') do t[part] = true end
   return t
 end
+local function put(fields, name, value)
+  fields[#fields + 1] = name
+  fields[#fields + 1] = value
+end
+-- Puts a member list with `member` added, if it is new: the usual repost of a finding rewrites no list.
+local function add(fields, name, stored, member)
+  local list = decodeList(stored)
+  for _, m in ipairs(list) do
+    if m == member then return end
+  end
+  list[#list + 1] = member
+  put(fields, name, encodeList(list))
+end
+local FIELDS = {'state', 'lastCause', 'lastChange', 'exception', 'ix', 'occurrences', 'score', 'sig', 'sources', 'digests', 'workloads', 'indexes'}
 for i = 5, #ARGV, 10 do
   local fp, data, source, digest, workload, exc, ix, acc, score, sig = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8], ARGV[i + 9]
   local key = fkey(fp)
-  local cur = redis.call('HMGET', key, 'state', 'lastCause', 'lastChange', 'exception', 'ix', 'occurrences', 'score', 'sig')
+  local cur = redis.call('HMGET', key, unpack(FIELDS))
+  if cur[1] and not cur[9] then
+    fold(key)
+    cur = redis.call('HMGET', key, unpack(FIELDS))
+  end
   local state, lastCause, change, prevExc, prevIx = cur[1], cur[2], 'unchanged', cur[4] or '', cur[5] or ''
   if lastCause == cause then
     -- The same input again (a retried job): report what it did the first time, change nothing.
@@ -26,11 +45,12 @@ for i = 5, #ARGV, 10 do
   else
     local target = exc ~= '' and 'suppressed' or 'open'
     local why
+    local fields
     if not state then
       change = target == 'open' and 'new' or 'suppressed'
       why = 'first seen in ' .. cause .. (exc ~= '' and (', covered by exception ' .. exc) or '')
-      redis.call('HSET', key, 'data', data, 'state', target, 'firstSeen', now, 'lastSeen', now, 'occurrences', 1,
-        'lastCause', cause, 'lastChange', change, 'exception', exc, 'ix', ix, 'score', score)
+      fields = {'data', data, 'state', target, 'firstSeen', now, 'lastSeen', now, 'occurrences', 1,
+        'lastCause', cause, 'lastChange', change, 'exception', exc, 'ix', ix, 'score', score}
       redis.call('SADD', KEYS[3], fp)
     else
       if state == target then
@@ -43,11 +63,26 @@ for i = 5, #ARGV, 10 do
       else
         change, why = 'unsuppressed', 'exception ' .. prevExc .. ' no longer covers it, seen in ' .. cause
       end
-      redis.call('HSET', key, 'data', data, 'lastSeen', now, 'lastCause', cause, 'lastChange', change, 'state', target,
-        'exception', exc, 'ix', ix, 'occurrences', tonumber(cur[6] or '0') + 1, 'score', score, 'derived', '')
+      fields = {'data', data, 'lastSeen', now, 'lastCause', cause, 'lastChange', change, 'state', target,
+        'exception', exc, 'ix', ix, 'occurrences', tonumber(cur[6] or '0') + 1, 'score', score, 'derived', ''}
     end
-    if sig ~= '' then redis.call('HSET', key, 'sig', sig) end
-    if why then history(fp, now, target, why, limit) end
+    if sig ~= '' then put(fields, 'sig', sig) end
+    if why then put(fields, 'history', appended(state and redis.call('HGET', key, 'history'), now, target, why, limit)) end
+    add(fields, 'sources', cur[9], source)
+    if digest ~= '' then add(fields, 'digests', cur[10], digest) end
+    if workload ~= '' then add(fields, 'workloads', cur[11], workload) end
+    local accumulating, remembered, added = split(acc), split(cur[12] or ''), {}
+    for name in string.gmatch(acc, '[^\n]+') do
+      -- A remembered name is an index the finding is in already (only retention takes it out, with the
+      -- finding); a new one is remembered (`indexes`) so retention can take the finding out of it.
+      if not remembered[name] then
+        remembered[name] = true
+        redis.call('SADD', idx(name), fp)
+        added[#added + 1] = name
+      end
+    end
+    if #added > 0 then put(fields, 'indexes', (cur[12] and cur[12] ~= '' and (cur[12] .. '\n') or '') .. table.concat(added, '\n')) end
+    redis.call('HSET', key, unpack(fields))
     if state ~= target then setState(fp, state, target) end
     if prevExc ~= exc then
       if prevExc ~= '' then redis.call('SREM', idx('exception:' .. prevExc), fp) end
@@ -55,17 +90,10 @@ for i = 5, #ARGV, 10 do
     end
     if prevIx ~= ix then
       local old, new = split(prevIx), split(ix)
-      for name in pairs(old) do if not new[name] then redis.call('SREM', idx(name), fp) end end
+      -- An accumulated index is kept even if an older report had it among its attribute indexes.
+      for name in pairs(old) do if not new[name] and not accumulating[name] then redis.call('SREM', idx(name), fp) end end
       for name in pairs(new) do if not old[name] then redis.call('SADD', idx(name), fp) end end
     end
-    for name in pairs(split(acc)) do
-      redis.call('SADD', idx(name), fp)
-      -- Remembered so retention can take the finding out of every index it accumulated.
-      redis.call('SADD', key .. ':indexes', name)
-    end
-    redis.call('SADD', key .. ':sources', source)
-    if digest ~= '' then redis.call('SADD', key .. ':digests', digest) end
-    if workload ~= '' then redis.call('SADD', key .. ':workloads', workload) end
     redis.call('ZADD', KEYS[4], nowMs, fp)
     -- The hash keeps the indexed score: a repost at the same risk costs no index write.
     if cur[7] ~= score then redis.call('ZADD', riskIdx, score, fp) end

@@ -1,0 +1,151 @@
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toFinding, type Finding } from '@klaxon/findings';
+import { dropPrefix, testPrefix, testRedis } from '../../../test/support/redis';
+import { FindingRepository } from './finding.repository';
+
+const D1 = 'sha256:1111111111111111111111111111111111111111111111111111111111111111';
+const D2 = 'sha256:2222222222222222222222222222222222222222222222222222222222222222';
+const at = (day: number) => new Date(Date.UTC(2026, 10, day, 10));
+
+function vuln(cve: string, digest: string): Finding {
+  return toFinding({
+    kind: 'vulnerability',
+    stage: 'registry',
+    source: { tool: 'trivy', integration: 'report' },
+    title: `${cve} in openssl`,
+    severity: 'high',
+    rule: { id: cve },
+    artifact: { repository: 'shop/api', digest },
+    workload: { cluster: 'prod', namespace: 'shop', kind: 'Deployment', name: 'api' },
+    package: { name: 'openssl', installed: '3.0.11-1', fixed: '3.0.13-1' },
+    fixable: true,
+    observedAt: '2026-11-01T10:00:00Z',
+  });
+}
+
+/*
+ * Earlier versions kept a finding's history, sources, digests, workloads and accumulated index names
+ * in keys beside its hash. Stored data of those versions keeps working without a migration step.
+ */
+describe('FindingRepository on findings an earlier version stored', () => {
+  let redis: Redis;
+  let prefix: string;
+  let b: string;
+  let repo: FindingRepository;
+  const sideKeys = (fp: string) => redis.keys(`${b}:finding:${fp}:*`);
+  const fps = async (filter: Parameters<FindingRepository['query']>[0]) => (await repo.query(filter, 0, 100)).fingerprints;
+
+  /** Writes a finding as an earlier version did: its hash, five keys beside it, and its index entries. */
+  async function storeTheOldWay(f: Finding, state: 'open' | 'resolved') {
+    const key = `${b}:finding:${f.fingerprint}`;
+    const { state: _state, ...data } = f;
+    const seen = at(1).toISOString();
+    const workload = 'prod/shop/Deployment/api';
+    const ix = ['kind:vulnerability', 'severity:high', 'image:shop/api'];
+    const acc = [`digest:${f.artifact!.digest}`, `workload:${workload}`, 'workload:shop/api'];
+    await redis
+      .multi()
+      .hset(key, {
+        data: JSON.stringify(data),
+        state,
+        firstSeen: seen,
+        lastSeen: seen,
+        occurrences: '1',
+        lastCause: 'evt-old',
+        lastChange: 'new',
+        exception: '',
+        ix: ix.join('\n'),
+        score: '0',
+        ...(state === 'resolved' && { resolvedAt: seen }),
+      })
+      .rpush(`${key}:history`, JSON.stringify({ at: seen, state: 'open', cause: 'first seen in evt-old' }))
+      .sadd(`${key}:sources`, 'trivy/report')
+      .sadd(`${key}:digests`, f.artifact!.digest!)
+      .sadd(`${key}:workloads`, workload)
+      .sadd(`${key}:indexes`, ...acc)
+      .sadd(`${b}:idx:state:${state}`, f.fingerprint)
+      .exec();
+    for (const name of [...ix, ...acc]) await redis.sadd(`${b}:idx:${name}`, f.fingerprint);
+    await redis.sadd(`${b}:findings`, f.fingerprint);
+    await redis.zadd(`${b}:findings:seen`, at(1).getTime(), f.fingerprint);
+    await redis.zadd(`${b}:findings:risk`, 0, f.fingerprint);
+  }
+
+  beforeAll(() => {
+    redis = testRedis();
+    prefix = testPrefix('findings-upgrade');
+    b = `${prefix}:{findings}`;
+    repo = new FindingRepository(redis, prefix);
+  });
+  afterAll(async () => {
+    await dropPrefix(redis, prefix);
+    await redis.quit();
+  });
+
+  it('reads it from its old keys, then folds them into its hash on its next upsert', async () => {
+    const f = vuln('CVE-OLD-1', D1);
+    await storeTheOldWay(f, 'open');
+    const before = await repo.get(f.fingerprint);
+    expect(before).toMatchObject({
+      state: 'open',
+      occurrences: 1,
+      sources: ['trivy/report'],
+      digests: [D1],
+      workloads: ['prod/shop/Deployment/api'],
+      history: [{ at: at(1).toISOString(), state: 'open', cause: 'first seen in evt-old' }],
+    });
+
+    // Seen again, in a newer digest of the image.
+    expect(await repo.upsert([{ finding: vuln('CVE-OLD-1', D2) }], at(2), 'evt-2')).toEqual(['unchanged']);
+    expect(await sideKeys(f.fingerprint)).toEqual([]);
+    expect(await repo.get(f.fingerprint)).toMatchObject({
+      occurrences: 2,
+      lastSeen: at(2).toISOString(),
+      sources: ['trivy/report'],
+      digests: [D1, D2],
+      workloads: ['prod/shop/Deployment/api'],
+      history: before!.history,
+    });
+    expect(await fps({ digest: [D1] })).toEqual([f.fingerprint]);
+    expect(await fps({ digest: [D2] })).toEqual([f.fingerprint]);
+    expect(await fps({ workload: ['shop/api'], state: ['open'] })).toEqual([f.fingerprint]);
+  });
+
+  it('folds the keys of a finding whose state changes without a report (its scope resolves it), keeping its history in order', async () => {
+    const f = vuln('CVE-OLD-2', D1);
+    await storeTheOldWay(f, 'open');
+    expect(await repo.resolveScope({ key: 'image:old-2', kinds: ['vulnerability'] }, [f.fingerprint], at(2), 'evt-3')).toEqual([]);
+    expect(await repo.resolveScope({ key: 'image:old-2', kinds: ['vulnerability'] }, [], at(3), 'evt-4')).toEqual([f.fingerprint]);
+    expect(await sideKeys(f.fingerprint)).toEqual([]);
+    const record = await repo.get(f.fingerprint);
+    expect(record?.history.map((h) => h.state)).toEqual(['open', 'resolved']);
+    expect(record).toMatchObject({ state: 'resolved', sources: ['trivy/report'], digests: [D1] });
+  });
+
+  it('retention removes resolved findings of both layouts with every index entry', async () => {
+    const old = vuln('CVE-OLD-3', D1);
+    await storeTheOldWay(old, 'resolved');
+    const current = vuln('CVE-NEW-3', D2);
+    await repo.upsert([{ finding: current }], at(1), 'evt-5');
+    await repo.resolveScope({ key: 'image:new-3', kinds: ['vulnerability'] }, [current.fingerprint], at(1), 'evt-5');
+    await repo.resolveScope({ key: 'image:new-3', kinds: ['vulnerability'] }, [], at(1), 'evt-6');
+    expect((await repo.get(current.fingerprint))?.state).toBe('resolved');
+
+    const removed = await repo.removeResolvedBefore(at(10));
+    expect(removed).toEqual(expect.arrayContaining([old.fingerprint, current.fingerprint]));
+    for (const fp of [old.fingerprint, current.fingerprint]) {
+      expect(await redis.keys(`${b}:finding:${fp}*`)).toEqual([]);
+      expect(await repo.get(fp)).toBeUndefined();
+      expect(await redis.sismember(`${b}:findings`, fp)).toBe(0);
+      expect(await redis.zscore(`${b}:findings:seen`, fp)).toBeNull();
+      expect(await redis.zscore(`${b}:findings:risk`, fp)).toBeNull();
+    }
+    // No index still names either of them.
+    for (const key of await redis.keys(`${b}:idx:*`)) {
+      const members = await redis.smembers(key);
+      expect(members, key).not.toContain(old.fingerprint);
+      expect(members, key).not.toContain(current.fingerprint);
+    }
+  });
+});
