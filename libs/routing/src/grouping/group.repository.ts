@@ -72,8 +72,9 @@ const DROP_SCRIPT = readFileSync(resolve(__dirname, 'lua/drop-group.lua'), 'utf8
 /**
  * Group state of the route tree (Alertmanager's aggregation groups), every key spelled here, under one
  * hash tag (one add call spans many groups): `<prefix>:{groups}:group:<id>` (route, labels, window seq,
- * timers, birth), `:pending` (changes since the last flush), `:open` (findings told open to the route's
- * destinations), `:outcome:<seq>` (a flush's answer while its job runs), and `<prefix>:{groups}:index`
+ * timers, birth), `:pending` (changes since the last flush) and `:pending:records` (their finding records),
+ * `:open` (findings told open to the route's destinations), `:outcome:<seq>` (a flush's answer while its job
+ * runs) and `:outcome:<seq>:records` (that window's records), and `<prefix>:{groups}:index`
  * (every group by its last activity, for retention).
  */
 export class GroupRepository {
@@ -87,8 +88,8 @@ export class GroupRepository {
     this.base = `${prefix}:{groups}`;
     if (!redis.addToGroups) {
       redis.defineCommand('addToGroups', { lua: ADD_SCRIPT });
-      redis.defineCommand('flushGroup', { numberOfKeys: 5, lua: FLUSH_SCRIPT });
-      redis.defineCommand('dropGroup', { numberOfKeys: 4, lua: DROP_SCRIPT });
+      redis.defineCommand('flushGroup', { numberOfKeys: 7, lua: FLUSH_SCRIPT });
+      redis.defineCommand('dropGroup', { numberOfKeys: 5, lua: DROP_SCRIPT });
     }
   }
 
@@ -116,10 +117,11 @@ export class GroupRepository {
     for (const group of groups) {
       for (let i = 0; i < group.changes.length; i += CHUNK) {
         const slice = group.changes.slice(i, i + CHUNK);
-        keys.push(this.key(group.groupId), `${this.key(group.groupId)}:pending`);
+        const g = this.key(group.groupId);
+        keys.push(g, `${g}:pending`, `${g}:pending:records`);
         args.push(group.groupId, group.route, JSON.stringify(group.labels), String(group.groupWait), String(group.groupInterval), String(slice.length));
         for (const c of slice) {
-          args.push(c.finding.fingerprint, `${c.change}|${c.eventId ?? ''}|${c.cause ?? 'batch'}|${c.finding.severity}|${JSON.stringify(c.finding)}`);
+          args.push(c.finding.fingerprint, `${c.change}|${c.eventId ?? ''}|${c.cause ?? 'batch'}|${c.finding.severity}`, JSON.stringify(c.finding));
         }
         size += slice.length;
         if (size >= CHUNK) send();
@@ -144,12 +146,15 @@ export class GroupRepository {
    */
   async flush(groupId: string, seq: number, now: Date, repeatInterval: number, keepMs = 86_400_000, records = false): Promise<FlushOutcome | undefined> {
     const g = this.key(groupId);
+    const recordsKey = `${g}:outcome:${seq}:records`;
     const raw = await this.redis.flushGroup(
       g,
       `${g}:pending`,
       `${g}:open`,
       `${g}:outcome:${seq}`,
       this.indexKey,
+      `${g}:pending:records`,
+      recordsKey,
       String(seq),
       String(now.getTime()),
       String(repeatInterval),
@@ -159,18 +164,48 @@ export class GroupRepository {
     );
     if (!raw) return undefined;
     // The records were validated when their input was ingested, and stored by this repository as they were.
-    const outcome = JSON.parse(raw) as FlushOutcome & { next: FlushOutcome['next'] | null };
+    const outcome = JSON.parse(raw) as FlushOutcome & { next: FlushOutcome['next'] | null; refs?: Record<'new' | 'regressed' | 'resolved' | 'open', string[]> };
+    const { refs, ...rest } = outcome;
+    if (refs) {
+      // The script names the window's records; they are read here, straight from their hash (outcomes of earlier versions carry them inline).
+      const records = await this.records(recordsKey, [...refs.new, ...refs.regressed, ...refs.resolved, ...refs.open]);
+      const pick = (fps: string[]) => fps.flatMap((fp) => (records.has(fp) ? [records.get(fp)!] : []));
+      rest.changes = {
+        ...rest.changes,
+        new: pick(refs.new),
+        regressed: pick(refs.regressed),
+        resolved: pick(refs.resolved),
+        open: [...rest.changes.open, ...pick(refs.open)],
+      };
+    }
     return {
-      ...outcome,
+      ...rest,
       // Outcomes kept from before causes existed have none.
       routedBy: outcome.routedBy ?? [],
       next: outcome.next ?? undefined,
     };
   }
 
-  /** Drops the kept outcome of window `seq` once what it decided is queued: a retry after this finds nothing to do. */
+  /** Finding records of a window by fingerprint, read in chunks of one pipeline. */
+  private async records(key: string, fingerprints: string[]): Promise<Map<string, Finding>> {
+    const out = new Map<string, Finding>();
+    if (!fingerprints.length) return out;
+    const pipeline = this.redis.pipeline();
+    for (let i = 0; i < fingerprints.length; i += CHUNK) pipeline.hmget(key, ...fingerprints.slice(i, i + CHUNK));
+    const replies = (await pipeline.exec())!;
+    replies.forEach(([err, values], chunk) => {
+      if (err) throw err;
+      (values as (string | null)[]).forEach((json, i) => {
+        if (json !== null) out.set(fingerprints[chunk * CHUNK + i]!, JSON.parse(json) as Finding);
+      });
+    });
+    return out;
+  }
+
+  /** Drops the kept outcome of window `seq` and its records once what it decided is queued: a retry after this finds nothing to do. */
   async forget(groupId: string, seq: number): Promise<void> {
-    await this.redis.del(`${this.key(groupId)}:outcome:${seq}`);
+    const outcome = `${this.key(groupId)}:outcome:${seq}`;
+    await this.redis.del(outcome, `${outcome}:records`);
   }
 
   /** Groups with no activity since `beforeMs` (oldest first, at most `limit`), with their route path and last activity. */
@@ -187,14 +222,33 @@ export class GroupRepository {
   /** Removes a group's state; with `idleBefore` (ms) only if it is idle since then (nothing armed, pending or open). */
   async remove(groupId: string, idleBefore?: number): Promise<boolean> {
     const g = this.key(groupId);
-    return (await this.redis.dropGroup(g, `${g}:pending`, `${g}:open`, this.indexKey, groupId, idleBefore === undefined ? '' : String(idleBefore))) === 1;
+    return (
+      (await this.redis.dropGroup(
+        g,
+        `${g}:pending`,
+        `${g}:open`,
+        this.indexKey,
+        `${g}:pending:records`,
+        groupId,
+        idleBefore === undefined ? '' : String(idleBefore),
+      )) === 1
+    );
   }
 }
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     addToGroups(numberOfKeys: number, ...keysThenArgs: string[]): Result<[string, string, number, number][], Context>;
-    flushGroup(group: string, pending: string, open: string, outcome: string, index: string, ...args: string[]): Result<string, Context>;
+    flushGroup(
+      group: string,
+      pending: string,
+      open: string,
+      outcome: string,
+      index: string,
+      pendingRecords: string,
+      outcomeRecords: string,
+      ...args: string[]
+    ): Result<string, Context>;
     dropGroup(...keysThenArgs: string[]): Result<number, Context>;
   }
 }

@@ -2,22 +2,30 @@
 -- destinations (new and regressed only when not already told open, resolved only when told open), the
 -- outcome is kept under a key of its own until its job has queued the deliveries (at most keepMs), so a
 -- retried flush answers the same even after later windows, and the next timer (the repeat) is armed
--- while anything is open. Finding JSON is spliced as text, never re-encoded (cjson would turn [] into {}).
--- A pending payload is 'change|event|cause|severity|json' (earlier versions: 'change|event|cause|json', and
--- 'change|event|json' before causes: the batch's).
+-- while anything is open. The window's finding records are not read here: their hash is renamed to the
+-- outcome's records key (O(1)) and the outcome names them by fingerprint (`refs`), so a window of 5,000
+-- findings does not copy 8 MB through the script; the caller reads the records it sends. Only a route
+-- that keeps every told record (ARGV[6]) copies records into its open hash, spliced as text, never
+-- re-encoded (cjson would turn [] into {}).
+-- A pending line is 'change|event|cause|severity', its record in KEYS[6]; lines of earlier versions carry
+-- the finding JSON themselves ('change|event|cause|severity|json', 'change|event|cause|json',
+-- 'change|event|json'), and are moved to the records on the way.
 -- KEYS[1]  the group's hash (`group:<id>`: seq, flushAt, lastFlush, lastNotified, labels, outcomeSeq, outcome)
 -- KEYS[2]  its pending changes (`group:<id>:pending`), emptied
--- KEYS[3]  the findings it has told open (`group:<id>:open`, fingerprint → finding JSON)
+-- KEYS[3]  the findings it has told open (`group:<id>:open`, fingerprint → severity, or finding JSON)
 -- KEYS[4]  this window's kept outcome (`group:<id>:outcome:<seq>`)
 -- KEYS[5]  the groups by last activity (`{groups}:index`)
+-- KEYS[6]  the pending changes' records (`group:<id>:pending:records`), renamed to KEYS[7]
+-- KEYS[7]  this window's records (`group:<id>:outcome:<seq>:records`), kept as long as the outcome
 -- ARGV     seq, now (ms), repeat interval (ms), keep (ms), groupId, records ('1': the route has a destination
 --          that shows the group's whole state, so the open hash keeps every told finding's JSON; else its severity)
--- Reply    the outcome JSON, or '' for a stale window. `changes.open` has the records of told findings whose
---          data changed in the window (`updated`), and with records every told one; `told` has the count,
---          severity counts and fingerprints of every told finding still open (not new in the window).
+-- Reply    the outcome JSON, or '' for a stale window. `refs` names the records of `changes.new`, `regressed`,
+--          `resolved`, and of `open`: told findings whose data changed in the window (`updated`); with records,
+--          `changes.open` has every other told one inline. `told` has the count, severity counts and
+--          fingerprints of every told finding still open (not new in the window).
 local seq, now, rep, keep = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
 local records = ARGV[6] == '1'
-local g, pendingKey, openKey, outcomeKey, index = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local g, pendingKey, openKey, outcomeKey, index, pendingRecords, outcomeRecords = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local kept = redis.call('GET', outcomeKey)
 if kept then return kept end
 local f = redis.call('HMGET', g, 'seq', 'outcomeSeq', 'outcome', 'lastNotified', 'labels', 'born')
@@ -39,33 +47,47 @@ for k = 1, #pending, 2 do
   local a = string.find(payload, '|', 1, true)
   local b = string.find(payload, '|', a + 1, true)
   local change, event = string.sub(payload, 1, a - 1), string.sub(payload, a + 1, b - 1)
-  local cause, severity, json = 'batch', nil, string.sub(payload, b + 1)
-  if string.sub(payload, b + 1, b + 1) ~= '{' then
+  local cause, severity, json = 'batch', nil, nil
+  if string.sub(payload, b + 1, b + 1) == '{' then
+    json = string.sub(payload, b + 1)
+  else
     local c = string.find(payload, '|', b + 1, true)
-    cause, json = string.sub(payload, b + 1, c - 1), string.sub(payload, c + 1)
-    if string.sub(payload, c + 1, c + 1) ~= '{' then
+    if not c then
+      cause = string.sub(payload, b + 1)
+    elseif string.sub(payload, c + 1, c + 1) == '{' then
+      cause, json = string.sub(payload, b + 1, c - 1), string.sub(payload, c + 1)
+    else
+      cause = string.sub(payload, b + 1, c - 1)
       local d = string.find(payload, '|', c + 1, true)
-      severity, json = string.sub(payload, c + 1, d - 1), string.sub(payload, d + 1)
+      if d then
+        severity, json = string.sub(payload, c + 1, d - 1), string.sub(payload, d + 1)
+      else
+        severity = string.sub(payload, c + 1)
+      end
     end
   end
+  -- A line of an earlier version: its record joins the window's records.
+  if json then redis.call('HSET', pendingRecords, fp, json) end
+  local function record() return json or redis.call('HGET', pendingRecords, fp) end
   local told = redis.call('HEXISTS', openKey, fp) == 1
   local counted = false
   if change == 'new' or change == 'unsuppressed' or change == 'rescored' or change == 'regressed' or change == 'updated' then
     if not told then
       local list = change == 'regressed' and lists.regressed or lists.new
-      list[#list + 1] = json
+      list[#list + 1] = fp
       added[fp] = true
       counted = true
     elseif change == 'updated' then
       -- Told already: its new data goes out among the open ones, and the group sends.
       updated = updated + 1
-      changedOpen[fp] = json
+      changedOpen[fp] = true
       counted = true
     end
-    redis.call('HSET', openKey, fp, records and json or severity or severityOf(json))
+    local kept = records and record() or severity
+    redis.call('HSET', openKey, fp, kept or severityOf(record() or ''))
   elseif change == 'resolved' then
     if told then
-      lists.resolved[#lists.resolved + 1] = json
+      lists.resolved[#lists.resolved + 1] = fp
       redis.call('HDEL', openKey, fp)
       counted = true
     end
@@ -85,7 +107,12 @@ for k = 1, #pending, 2 do
     byCause[key].findings = byCause[key].findings + 1
   end
 end
-local open, toldIds, bySeverity = {}, {}, {}
+-- The window's records go with its outcome, whole.
+if redis.call('EXISTS', pendingRecords) == 1 then
+  redis.call('RENAME', pendingRecords, outcomeRecords)
+  redis.call('PEXPIRE', outcomeRecords, keep)
+end
+local open, openRefs, toldIds, bySeverity = {}, {}, {}, {}
 local told = redis.call('HGETALL', openKey)
 for k = 1, #told, 2 do
   local fp, value = told[k], told[k + 1]
@@ -96,7 +123,7 @@ for k = 1, #told, 2 do
     local severity = isJson and severityOf(value) or value
     bySeverity[severity] = (bySeverity[severity] or 0) + 1
     if changedOpen[fp] then
-      open[#open + 1] = changedOpen[fp]
+      openRefs[#openRefs + 1] = fp
     elseif records and isJson then
       open[#open + 1] = value
     end
@@ -118,13 +145,15 @@ else
   redis.call('HDEL', g, 'flushAt')
 end
 local function array(items) return '[' .. table.concat(items, ',') .. ']' end
+local function ids(items) return #items == 0 and '[]' or cjson.encode(items) end
 local outcome = '{"notify":' .. tostring(notify) .. ',"labels":' .. (f[5] or '{}') ..
-  ',"changes":{"new":' .. array(lists.new) .. ',"regressed":' .. array(lists.regressed) ..
-  ',"resolved":' .. array(lists.resolved) .. ',"open":' .. (notify and array(open) or '[]') ..
+  ',"changes":{"new":[],"regressed":[],"resolved":[],"open":' .. (notify and array(open) or '[]') ..
   ',"told":{"count":' .. (notify and #toldIds or 0) .. ',"bySeverity":' .. ((notify and #toldIds > 0) and cjson.encode(bySeverity) or '{}') ..
   ',"fingerprints":' .. ((notify and #toldIds > 0) and cjson.encode(toldIds) or '[]') .. '}}' ..
   ',"events":' .. (#eventList == 0 and '[]' or cjson.encode(eventList)) .. (f[6] and (',"born":' .. f[6]) or '') ..
-  ',"routedBy":' .. (#routedBy == 0 and '[]' or cjson.encode(routedBy)) .. ',"next":' .. next .. '}'
+  ',"routedBy":' .. (#routedBy == 0 and '[]' or cjson.encode(routedBy)) .. ',"next":' .. next ..
+  ',"refs":{"new":' .. ids(lists.new) .. ',"regressed":' .. ids(lists.regressed) .. ',"resolved":' .. ids(lists.resolved) ..
+  ',"open":' .. (notify and ids(openRefs) or '[]') .. '}}'
 redis.call('HDEL', g, 'outcomeSeq', 'outcome')
 redis.call('SET', outcomeKey, outcome, 'PX', keep)
 return outcome
