@@ -77,6 +77,15 @@ function exec(results: [Error | null, unknown][] | null): unknown[] {
   });
 }
 
+/** Stored detections (JSON) that count since `since`, newest first. */
+function detectionsSince(values: string[], since: Date): DetectionFact[] {
+  const cutoff = since.toISOString();
+  return values
+    .map((v) => JSON.parse(v) as DetectionFact)
+    .filter((d) => d.at >= cutoff)
+    .sort((a, b) => b.at.localeCompare(a.at));
+}
+
 /** A stored fact record; one written before records existed (plain image or build JSON) is read as such a fact. */
 function factRecordOf(value: string | null | undefined): FactRecord | undefined {
   const parsed = json<Record<string, unknown>>(value);
@@ -291,13 +300,13 @@ export class AssetRepository {
       return names;
     });
     lookups.forEach((l, i) => {
-      read.get(l.pod ? this.podKey(l.namespace, l.pod) : this.k('none'));
+      if (l.pod) read.get(this.podKey(l.namespace, l.pod));
       for (const c of candidates[i]) read.smembers(this.namesKey(l.namespace, c.kind, c.name));
     });
-    const values = exec(await read.exec());
+    const values = read.length ? exec(await read.exec()) : [];
     let n = 0;
     const candidates_ = lookups.map((l, i) => {
-      const byPod = values[n++] as string | null;
+      const byPod = l.pod ? (values[n++] as string | null) : null;
       const ids = candidates[i].flatMap(() => values[n++] as string[]);
       // Falco often knows no cluster name: then any cluster's workload of that name will do.
       return { byPod, ids: [...new Set(ids)].filter((id) => !l.cluster || id.startsWith(`${l.cluster}/`)) };
@@ -334,20 +343,51 @@ export class AssetRepository {
     return out;
   }
 
-  /** Workloads a runtime event revealed (or refreshed): they run `digest` now, whatever the last snapshot said. */
-  async recordRunning(seen: { facts: WorkloadFacts; digest?: string }[], now: Date): Promise<void> {
-    if (!seen.length) return;
+  /**
+   * Records what runtime events saw, in one pipeline: the workloads they revealed or refreshed (they
+   * run `digest` now, whatever the last snapshot said) and their detections, which count for `windowMs`
+   * (the hash expires when the workload goes quiet). `known`: workloads read from the graph for these
+   * events and unchanged by them; only their last-seen time moves. Returns each workload's detections
+   * since `since` as stored after the write, so scoring the same batch reads them from here.
+   */
+  async recordSightings(
+    seen: { facts: WorkloadFacts; digest?: string }[],
+    known: Set<WorkloadFacts>,
+    byWorkload: Map<string, DetectionFact[]>,
+    windowMs: number,
+    now: Date,
+    since: Date,
+  ): Promise<Map<string, DetectionFact[]>> {
+    if (!seen.length && !byWorkload.size) return new Map();
     const write = this.redis.pipeline();
     const at = now.getTime();
+    // A workload seen several times is written once, as its last sighting has it (what writing each left).
+    const last = new Map<string, WorkloadFacts>();
+    const running = new Set<string>();
     for (const { facts, digest } of seen) {
-      write
-        .set(this.workloadKey(facts.id), JSON.stringify(facts))
-        .zadd(this.workloadsKey, at, facts.id)
-        .sadd(this.nsWorkloadsKey(namespaceKey(facts.cluster, facts.namespace)), facts.id)
-        .sadd(this.namesKey(facts.namespace, facts.kind, facts.name), facts.id);
-      if (digest) write.zadd(this.runningKey(digest), at, facts.id);
+      last.set(facts.id, facts);
+      if (digest && !running.has(`${digest}\u0000${facts.id}`)) {
+        running.add(`${digest}\u0000${facts.id}`);
+        write.zadd(this.runningKey(digest), at, facts.id);
+      }
     }
-    exec(await write.exec());
+    for (const [id, facts] of last) {
+      write.zadd(this.workloadsKey, at, id);
+      if (known.has(facts)) continue;
+      write
+        .set(this.workloadKey(id), JSON.stringify(facts))
+        .sadd(this.nsWorkloadsKey(namespaceKey(facts.cluster, facts.namespace)), id)
+        .sadd(this.namesKey(facts.namespace, facts.kind, facts.name), id);
+    }
+    const ids = [...byWorkload.keys()];
+    for (const [id, detections] of byWorkload) {
+      write.hset(this.detectionsKey(id), ...detections.flatMap((d) => [d.fingerprint, JSON.stringify(d)]));
+      write.pexpire(this.detectionsKey(id), windowMs);
+    }
+    for (const id of ids) write.hvals(this.detectionsKey(id));
+    const values = exec(await write.exec());
+    const lists = values.slice(values.length - ids.length) as string[][];
+    return new Map(ids.map((id, i) => [id, detectionsSince(lists[i], since)]));
   }
 
   async digestsByTag(refs: { repository: string; tag: string }[]): Promise<(string | undefined)[]> {
@@ -472,6 +512,7 @@ export class AssetRepository {
    * `byScope`: digest → scope key → facts; `complete`: digest → the complete scopes of this input.
    */
   async recordVulnerabilities(byScope: Map<string, Map<string, VulnerabilityFact[]>>, complete: Map<string, Set<string>>): Promise<void> {
+    if (!byScope.size && !complete.size) return;
     const write = this.redis.pipeline();
     for (const [digest, scopes] of complete) for (const scope of scopes) write.del(this.vulnsKey(digest, scope));
     for (const [digest, scopes] of byScope) {
@@ -508,33 +549,13 @@ export class AssetRepository {
     );
   }
 
-  /** Runtime detections per workload; they count for `windowMs` (the hash expires when the workload goes quiet). */
-  async recordDetections(byWorkload: Map<string, DetectionFact[]>, windowMs: number): Promise<void> {
-    if (!byWorkload.size) return;
-    const write = this.redis.pipeline();
-    for (const [id, detections] of byWorkload) {
-      write.hset(this.detectionsKey(id), ...detections.flatMap((d) => [d.fingerprint, JSON.stringify(d)]));
-      write.pexpire(this.detectionsKey(id), windowMs);
-    }
-    exec(await write.exec());
-  }
-
   async detections(ids: string[], since: Date): Promise<Map<string, DetectionFact[]>> {
     const unique = [...new Set(ids)];
     if (!unique.length) return new Map();
     const read = this.redis.pipeline();
     for (const id of unique) read.hvals(this.detectionsKey(id));
     const values = exec(await read.exec()) as string[][];
-    const cutoff = since.toISOString();
-    return new Map(
-      unique.map((id, i) => [
-        id,
-        values[i]
-          .map((v) => JSON.parse(v) as DetectionFact)
-          .filter((d) => d.at >= cutoff)
-          .sort((a, b) => b.at.localeCompare(a.at)),
-      ]),
-    );
+    return new Map(unique.map((id, i) => [id, detectionsSince(values[i], since)]));
   }
 
   /**
@@ -570,6 +591,7 @@ export class AssetRepository {
   }
 
   async saveRisk(records: Map<string, RiskRecord>): Promise<void> {
+    if (!records.size) return;
     const entries = [...records];
     const write = this.redis.pipeline();
     for (let i = 0; i < entries.length; i += CHUNK) {

@@ -2,7 +2,7 @@ import { matches as matchesRecord, type Batch, type Finding, type Matcher } from
 import type { KlaxonConfig, RouteConfig } from '@klaxon/platform';
 import { matchRoutes } from '@klaxon/routing';
 import type { AssetRepository, GraphChanges, RiskRecord } from '../assets/asset.repository';
-import { namespaceKey, workloadContext, workloadId, type DetectionFact, type VulnerabilityFact, type WorkloadFacts } from '../assets/facts';
+import { namespaceKey, workloadContext, workloadId, type DetectionFact, type NamespaceView, type VulnerabilityFact, type WorkloadFacts } from '../assets/facts';
 import { findingOf, type DerivedFields, type FindingRepository } from '../finding.repository';
 import { scoreRisk, type BuildInfo, type FindingContext, type LinkedBy, type RiskAssessment, type RiskSubject, type WorkloadContext } from '../risk/risk';
 
@@ -17,6 +17,17 @@ interface Subject {
   /** Runtime: the workload it fired in, and how its image was linked. */
   workload?: string;
   linkedBy?: LinkedBy;
+}
+
+/**
+ * What correlation read of the graph, or wrote itself, during one batch: scoring and rescoring the
+ * same batch look at the same workloads, and nothing of these changes between them.
+ */
+interface Reads {
+  workloads: Map<string, WorkloadFacts | undefined>;
+  /** Detections within the runtime window, newest first. */
+  detections: Map<string, DetectionFact[]>;
+  namespaces: Map<string, NamespaceView>;
 }
 
 interface Scored {
@@ -69,14 +80,15 @@ export class CorrelateFindings {
 
   async execute(batch: Batch, now: Date): Promise<CorrelateResult> {
     const changes = await this.assets.recordAssets(batch.assets, now);
-    const subjects = await this.place(batch, now, changes);
-    const scored = await this.score(subjects, now);
+    const reads: Reads = { workloads: new Map(), detections: new Map(), namespaces: new Map() };
+    const subjects = await this.place(batch, now, changes, reads);
+    const scored = await this.score(subjects, now, reads);
     const findings = batch.findings.map((f) => {
       const s = scored.get(f.fingerprint);
       return s ? enrich(f, s) : f;
     });
     await this.assets.saveRisk(new Map([...scored].map(([fp, s]) => [fp, riskRecord(s, now)])));
-    const { rescored, count } = await this.rescore(changes, new Set(batch.findings.map((f) => f.fingerprint)), now);
+    const { rescored, count } = await this.rescore(changes, new Set(batch.findings.map((f) => f.fingerprint)), now, reads);
     return { batch: { ...batch, findings }, rescored, rescoredCount: count };
   }
 
@@ -85,7 +97,7 @@ export class CorrelateFindings {
    * Deployment a pod name implies) and their image digest (from the event, the workload's containers,
    * or the tag), and record the sighting; vulnerabilities are remembered per digest.
    */
-  private async place(batch: Batch, now: Date, changes: GraphChanges): Promise<Subject[]> {
+  private async place(batch: Batch, now: Date, changes: GraphChanges, reads: Reads): Promise<Subject[]> {
     const runtime = batch.findings.filter((f) => f.kind === 'runtime' && f.workload?.namespace);
     const found = await this.assets.findWorkloads(
       runtime.map((f) => ({ ...f.workload!, namespace: f.workload!.namespace! })),
@@ -97,6 +109,7 @@ export class CorrelateFindings {
 
     const subjects = new Map<string, Subject>();
     const sightings: { facts: WorkloadFacts; digest?: string }[] = [];
+    const known = new Set(found.filter((f): f is WorkloadFacts => !!f));
     const detections = new Map<string, DetectionFact[]>();
     runtime.forEach((f, i) => {
       const w = f.workload!;
@@ -137,12 +150,17 @@ export class CorrelateFindings {
         container: w.container,
         repository: f.artifact?.repository,
       };
-      detections.set(facts.id, [...(detections.get(facts.id) ?? []), detection]);
+      const list = detections.get(facts.id);
+      if (list) list.push(detection);
+      else detections.set(facts.id, [detection]);
       changes.workloads.add(facts.id);
       subjects.set(f.fingerprint, { fingerprint: f.fingerprint, finding: f, digest, workload: facts.id, linkedBy });
     });
-    await this.assets.recordRunning(sightings, now);
-    await this.assets.recordDetections(detections, this.windowMs);
+    const recorded = await this.assets.recordSightings(sightings, known, detections, this.windowMs, now, new Date(now.getTime() - this.windowMs));
+    // What the graph holds now for these workloads, as a read would return it: the facts last written, seen now.
+    const written = new Map(sightings.map(({ facts }) => [facts.id, facts]));
+    for (const [id, facts] of written) reads.workloads.set(id, plain({ ...facts, lastSeen: now.toISOString() }));
+    for (const [id, list] of recorded) reads.detections.set(id, list);
 
     // `image:<digest>` or a tool's own view `image:<digest>/<tool>`: each complete scan of a digest
     // replaces what that scan said before; runtime detections read what all of them say now.
@@ -172,7 +190,7 @@ export class CorrelateFindings {
   }
 
   /** Scores subjects with one round of graph reads for all of them. */
-  private async score(subjects: Subject[], now: Date): Promise<Map<string, Scored>> {
+  private async score(subjects: Subject[], now: Date, reads: Reads): Promise<Map<string, Scored>> {
     if (!subjects.length) return new Map();
     const since = new Date(now.getTime() - this.config.risk.factsMaxAgeHours * 3_600_000);
     const digests = subjects.flatMap((s) => (s.digest ? [s.digest] : []));
@@ -186,9 +204,12 @@ export class CorrelateFindings {
       this.assets.vulnerabilities(runtimeDigests),
     ]);
     const ids = [...new Set([...subjects.flatMap((s) => (s.workload ? [s.workload] : [])), ...[...running.values()].flat()])];
-    const [workloads, detections] = await Promise.all([this.assets.workloads(ids), this.assets.detections(ids, new Date(now.getTime() - this.windowMs))]);
+    const [workloads, detections] = await Promise.all([this.workloads(ids, reads), this.detections(ids, now, reads)]);
     const live = [...workloads.values()].filter((w) => w.lastSeen >= since.toISOString());
-    const namespaces = await this.assets.namespaces(live.map((w) => namespaceKey(w.cluster, w.namespace)));
+    const namespaces = await this.namespaces(
+      live.map((w) => namespaceKey(w.cluster, w.namespace)),
+      reads,
+    );
 
     // Thousands of findings share a handful of workloads: read each workload's context once.
     const contexts = new Map<string, WorkloadContext>();
@@ -238,6 +259,38 @@ export class CorrelateFindings {
     return out;
   }
 
+  /** Workload facts by id (those the graph has), read once per batch. */
+  private async workloads(ids: string[], reads: Reads): Promise<Map<string, WorkloadFacts>> {
+    const unique = [...new Set(ids)];
+    const missing = unique.filter((id) => !reads.workloads.has(id));
+    if (missing.length) {
+      const read = await this.assets.workloads(missing);
+      for (const id of missing) reads.workloads.set(id, read.get(id));
+    }
+    const out = new Map<string, WorkloadFacts>();
+    for (const id of unique) {
+      const w = reads.workloads.get(id);
+      if (w) out.set(id, w);
+    }
+    return out;
+  }
+
+  /** Each workload's detections within the runtime window, read once per batch. */
+  private async detections(ids: string[], now: Date, reads: Reads): Promise<Map<string, DetectionFact[]>> {
+    const unique = [...new Set(ids)];
+    const missing = unique.filter((id) => !reads.detections.has(id));
+    if (missing.length) for (const [id, list] of await this.assets.detections(missing, new Date(now.getTime() - this.windowMs))) reads.detections.set(id, list);
+    return new Map(unique.map((id) => [id, reads.detections.get(id)!]));
+  }
+
+  /** Namespace views by key, read once per batch. */
+  private async namespaces(keys: string[], reads: Reads): Promise<Map<string, NamespaceView>> {
+    const unique = [...new Set(keys)];
+    const missing = unique.filter((key) => !reads.namespaces.has(key));
+    if (missing.length) for (const [key, view] of await this.assets.namespaces(missing)) reads.namespaces.set(key, view);
+    return new Map(unique.map((key) => [key, reads.namespaces.get(key)!]));
+  }
+
   /**
    * Scores again the stored findings around what this batch changed: vulnerabilities of the images of
    * changed workloads (exposed, moved, a new detection), runtime detections of workloads whose image
@@ -246,7 +299,7 @@ export class CorrelateFindings {
    * whose routes stay but whose pull request, commit or owners changed as `updated` (its groups send
    * again, so a PR learnt late gets the comment).
    */
-  private async rescore(changes: GraphChanges, skip: Set<string>, now: Date): Promise<{ rescored: Rerouted[]; count: number }> {
+  private async rescore(changes: GraphChanges, skip: Set<string>, now: Date, reads: Reads): Promise<{ rescored: Rerouted[]; count: number }> {
     const workloadIds = new Set([...changes.workloads, ...(await this.assets.workloadsIn([...changes.namespaces]))]);
     const since = new Date(now.getTime() - this.config.risk.factsMaxAgeHours * 3_600_000);
     const runningOnNew = await this.assets.runningWorkloads([...changes.newVulnerabilities, ...changes.digests, ...changes.links], since);
@@ -259,7 +312,7 @@ export class CorrelateFindings {
     }
     if (!workloadIds.size && !changes.digests.size && !changes.links.size) return { rescored: [], count: 0 };
 
-    const workloads = await this.assets.workloads([...workloadIds]);
+    const workloads = await this.workloads([...workloadIds], reads);
     const vulnDigests = new Set([
       ...changes.digests,
       ...changes.links,
@@ -269,7 +322,7 @@ export class CorrelateFindings {
     const none = { fingerprints: [] as string[] };
     const [vulns, detections, linkedOpen, digestsOpen] = await Promise.all([
       this.assets.vulnerabilities([...vulnDigests]),
-      this.assets.detections([...workloadIds], new Date(now.getTime() - this.windowMs)),
+      this.detections([...workloadIds], now, reads),
       changes.links.size ? this.findings.query({ digest: [...changes.links], state: ['open'] }, 0, LINKED_MAX) : none,
       vulnDigests.size ? this.findings.query({ digest: [...vulnDigests], state: ['open'] }, 0, LINKED_MAX) : none,
     ]);
@@ -309,7 +362,7 @@ export class CorrelateFindings {
     }
     if (!subjects.size) return { rescored: [], count: 0 };
 
-    const [scored, previous] = await Promise.all([this.score([...subjects.values()], now), this.assets.risks([...subjects.keys()])]);
+    const [scored, previous] = await Promise.all([this.score([...subjects.values()], now, reads), this.assets.risks([...subjects.keys()])]);
     const changed = new Map<string, Scored>();
     const crossing: string[] = [];
     for (const [fp, s] of scored) {
@@ -427,18 +480,33 @@ function riskRecord(s: Scored, now: Date): RiskRecord {
 function codeOf(code: Finding['code'], build: BuildInfo | undefined): Finding['code'] {
   if (!build?.repo) return code;
   const pullRequest = build.pullRequests[0];
-  if (!code) return JSON.parse(JSON.stringify({ repo: build.repo, commit: build.commit, branch: build.branch, pullRequest }));
+  if (!code) return plain({ repo: build.repo, commit: build.commit, branch: build.branch, pullRequest });
   if (code.repo && code.repo !== build.repo) return code;
   if (code.commit && build.commit && code.commit !== build.commit) return code;
-  return JSON.parse(
-    JSON.stringify({
-      ...code,
-      repo: code.repo ?? build.repo,
-      commit: code.commit ?? build.commit,
-      branch: code.branch ?? build.branch,
-      pullRequest: code.pullRequest ?? pullRequest,
-    }),
-  );
+  return plain({
+    ...code,
+    repo: code.repo ?? build.repo,
+    commit: code.commit ?? build.commit,
+    branch: code.branch ?? build.branch,
+    pullRequest: code.pullRequest ?? pullRequest,
+  });
+}
+
+/**
+ * A deep copy of plain data as a JSON round trip leaves it (undefined fields dropped, undefined in an
+ * array as null), without writing and parsing the text: it runs for every finding of a batch.
+ */
+function plain<T>(value: T): T {
+  if (Array.isArray(value)) return value.map((v) => (v === undefined ? null : plain(v))) as T;
+  if (typeof value === 'number') return (Number.isFinite(value) ? value : null) as T;
+  if (value === null || typeof value !== 'object') return value;
+  if (typeof (value as { toJSON?: unknown }).toJSON === 'function') return JSON.parse(JSON.stringify(value)) as T;
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    const v = (value as Record<string, unknown>)[key];
+    if (v !== undefined && typeof v !== 'function' && typeof v !== 'symbol') out[key] = plain(v);
+  }
+  return out as T;
 }
 
 /**
@@ -481,6 +549,6 @@ function enrich(finding: Finding, s: Scored): Finding {
     environment: w?.environment ?? finding.environment,
     exposure: w ? (w.exposedVia.length ? 'internet' : 'internal') : finding.exposure,
     risk: { score: risk.score, reasons: risk.reasons },
-    raw: { ...finding.raw, correlation: JSON.parse(JSON.stringify(correlation)) },
+    raw: { ...finding.raw, correlation: plain(correlation) },
   };
 }
