@@ -348,7 +348,8 @@ export class AssetRepository {
    * run `digest` now, whatever the last snapshot said) and their detections, which count for `windowMs`
    * (the hash expires when the workload goes quiet). `known`: workloads read from the graph for these
    * events and unchanged by them; only their last-seen time moves. Returns each workload's detections
-   * since `since` as stored after the write, so scoring the same batch reads them from here.
+   * since `since` as stored after the write, and the views of its namespace, so scoring the same batch
+   * reads them from here.
    */
   async recordSightings(
     seen: { facts: WorkloadFacts; digest?: string }[],
@@ -357,8 +358,8 @@ export class AssetRepository {
     windowMs: number,
     now: Date,
     since: Date,
-  ): Promise<Map<string, DetectionFact[]>> {
-    if (!seen.length && !byWorkload.size) return new Map();
+  ): Promise<{ detections: Map<string, DetectionFact[]>; namespaces: Map<string, NamespaceView> }> {
+    if (!seen.length && !byWorkload.size) return { detections: new Map(), namespaces: new Map() };
     const write = this.redis.pipeline();
     const at = now.getTime();
     // A workload seen several times is written once, as its last sighting has it (what writing each left).
@@ -385,9 +386,15 @@ export class AssetRepository {
       write.pexpire(this.detectionsKey(id), windowMs);
     }
     for (const id of ids) write.hvals(this.detectionsKey(id));
+    const namespaces = [...new Set([...last.values()].map((f) => namespaceKey(f.cluster, f.namespace)))];
+    this.readNamespaces(write, namespaces);
     const values = exec(await write.exec());
-    const lists = values.slice(values.length - ids.length) as string[][];
-    return new Map(ids.map((id, i) => [id, detectionsSince(lists[i], since)]));
+    const first = values.length - ids.length - 3 * namespaces.length;
+    const lists = values.slice(first, first + ids.length) as string[][];
+    return {
+      detections: new Map(ids.map((id, i) => [id, detectionsSince(lists[i], since)])),
+      namespaces: this.namespaceViews(namespaces, values.slice(first + ids.length)),
+    };
   }
 
   async digestsByTag(refs: { repository: string; tag: string }[]): Promise<(string | undefined)[]> {
@@ -479,10 +486,18 @@ export class AssetRepository {
     const unique = [...new Set(keys)];
     if (!unique.length) return new Map();
     const read = this.redis.pipeline();
-    for (const key of unique) read.get(this.namespaceKey(key)).hvals(this.servicesKey(key)).hvals(this.ingressesKey(key));
-    const values = exec(await read.exec());
+    this.readNamespaces(read, unique);
+    return this.namespaceViews(unique, exec(await read.exec()));
+  }
+
+  private readNamespaces(read: ChainableCommander, keys: string[]): void {
+    for (const key of keys) read.get(this.namespaceKey(key)).hvals(this.servicesKey(key)).hvals(this.ingressesKey(key));
+  }
+
+  /** The views of `keys` from what `readNamespaces` queued for them. */
+  private namespaceViews(keys: string[], values: unknown[]): Map<string, NamespaceView> {
     return new Map(
-      unique.map((key, i) => [
+      keys.map((key, i) => [
         key,
         {
           facts: json(values[3 * i] as string | null),

@@ -160,7 +160,8 @@ export class CorrelateFindings {
     // What the graph holds now for these workloads, as a read would return it: the facts last written, seen now.
     const written = new Map(sightings.map(({ facts }) => [facts.id, facts]));
     for (const [id, facts] of written) reads.workloads.set(id, plain({ ...facts, lastSeen: now.toISOString() }));
-    for (const [id, list] of recorded) reads.detections.set(id, list);
+    for (const [id, list] of recorded.detections) reads.detections.set(id, list);
+    for (const [key, view] of recorded.namespaces) reads.namespaces.set(key, view);
 
     // `image:<digest>` or a tool's own view `image:<digest>/<tool>`: each complete scan of a digest
     // replaces what that scan said before; runtime detections read what all of them say now.
