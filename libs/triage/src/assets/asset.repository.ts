@@ -362,24 +362,26 @@ export class AssetRepository {
     if (!seen.length && !byWorkload.size) return { detections: new Map(), namespaces: new Map() };
     const write = this.redis.pipeline();
     const at = now.getTime();
-    // A workload seen several times is written once, as its last sighting has it (what writing each left).
+    // A workload seen several times is written once, as its last sighting has it (what writing each
+    // left); members of one set go in one command.
     const last = new Map<string, WorkloadFacts>();
-    const running = new Set<string>();
+    const running = new Map<string, Set<string>>();
     for (const { facts, digest } of seen) {
       last.set(facts.id, facts);
-      if (digest && !running.has(`${digest}\u0000${facts.id}`)) {
-        running.add(`${digest}\u0000${facts.id}`);
-        write.zadd(this.runningKey(digest), at, facts.id);
-      }
+      if (digest) running.set(digest, (running.get(digest) ?? new Set()).add(facts.id));
     }
+    for (const [digest, ids] of running) write.zadd(this.runningKey(digest), ...[...ids].flatMap((id) => [at, id]));
+    if (last.size) write.zadd(this.workloadsKey, ...[...last.keys()].flatMap((id) => [at, id]));
+    const byNamespace = new Map<string, string[]>();
     for (const [id, facts] of last) {
-      write.zadd(this.workloadsKey, at, id);
       if (known.has(facts)) continue;
-      write
-        .set(this.workloadKey(id), JSON.stringify(facts))
-        .sadd(this.nsWorkloadsKey(namespaceKey(facts.cluster, facts.namespace)), id)
-        .sadd(this.namesKey(facts.namespace, facts.kind, facts.name), id);
+      const ns = namespaceKey(facts.cluster, facts.namespace);
+      const members = byNamespace.get(ns);
+      if (members) members.push(id);
+      else byNamespace.set(ns, [id]);
+      write.set(this.workloadKey(id), JSON.stringify(facts)).sadd(this.namesKey(facts.namespace, facts.kind, facts.name), id);
     }
+    for (const [ns, ids] of byNamespace) write.sadd(this.nsWorkloadsKey(ns), ...ids);
     const ids = [...byWorkload.keys()];
     for (const [id, detections] of byWorkload) {
       write.hset(this.detectionsKey(id), ...detections.flatMap((d) => [d.fingerprint, JSON.stringify(d)]));
