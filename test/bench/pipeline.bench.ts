@@ -36,7 +36,13 @@ routes:
 `,
     { KLAXON_API_TOKEN: TOKEN },
   );
-  const klaxon = await startKlaxon({ config, redisUrl: redisServer.url, port: 0, host: '127.0.0.1', logger: createLogger({ level: 'warn' }) });
+  const klaxon = await startKlaxon({
+    config,
+    redisUrl: redisServer.socket ?? redisServer.url,
+    port: 0,
+    host: '127.0.0.1',
+    logger: createLogger({ level: 'warn' }),
+  });
   const report = syntheticTrivyReport(FINDINGS, DIGEST);
   const post = async () => {
     const res = await fetch(`${klaxon.url}/v1/reports?format=trivy`, {
