@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import IORedis, { type Redis } from 'ioredis';
 
 /** Total commands Redis has executed (INFO commandstats), scripts' inner calls included. */
 export async function redisCommandCount(redis: Redis): Promise<number> {
@@ -6,6 +6,35 @@ export async function redisCommandCount(redis: Redis): Promise<number> {
   let total = 0;
   for (const match of info.matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)) total += Number(match[1]);
   return total;
+}
+
+let roundTrips = 0;
+let counting = false;
+
+/**
+ * Round trips to Redis from this process since the first call: every pipeline or MULTI sent counts
+ * one, every command sent on its own counts one (the blocking waits of BullMQ's workers among them).
+ * Counted in ioredis itself, so it sees every connection of an in-process Klaxon.
+ */
+export function redisRoundTrips(): number {
+  if (!counting) {
+    counting = true;
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const Pipeline = require('ioredis/built/Pipeline').default as { prototype: { exec: (...args: unknown[]) => unknown; _queue: unknown[] } };
+    const exec = Pipeline.prototype.exec;
+    Pipeline.prototype.exec = function (this: { _queue: unknown[] }, ...args: unknown[]) {
+      if (this._queue.length) roundTrips++;
+      return exec.apply(this, args);
+    };
+    const proto = IORedis.prototype as unknown as { sendCommand: (command: unknown, stream?: unknown) => unknown };
+    const send = proto.sendCommand;
+    proto.sendCommand = function (this: unknown, command: unknown, stream?: unknown) {
+      // A pipeline hands its commands a stream to collect them in; a command sent alone has none.
+      if (stream === undefined) roundTrips++;
+      return send.call(this, command, stream);
+    };
+  }
+  return roundTrips;
 }
 
 export function formatRate(count: number, ms: number): string {

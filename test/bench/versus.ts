@@ -484,7 +484,8 @@ export async function runKlaxon(w: Workload, topology: Topology = [{ count: 1 }]
     for (const { app, count } of topology) {
       for (let i = 0; i < count; i++) {
         const name = `klaxon${app ? `-${app}` : ''}${count > 1 ? `-${i + 1}` : ''}`;
-        const child = startKlaxonProcess(dir, redis.url, app, port, name);
+        // As `npm start` connects to its embedded Redis: through its unix socket.
+        const child = startKlaxonProcess(dir, redis.socket ?? redis.url, app, port, name);
         children.push(child);
         procs.push({ name, pid: child.pid! });
         // One process at a time: start-up compiles the sources, and two at once would slow each other.

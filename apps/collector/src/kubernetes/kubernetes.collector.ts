@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { KubeConfig, makeInformer, type Informer, type KubernetesObject } from '@kubernetes/client-node';
+import type { Informer, KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import { InputIntake, JOB, Runtime, collectQueue, kubernetesResyncJobSchema } from '@klaxon/platform';
+import { kubernetes } from './client';
 import { KubernetesInventoryRepository } from './inventory.repository';
 import { WATCHED_RESOURCES, type WatchedResource } from './resources';
 
@@ -50,7 +51,7 @@ export class KubernetesCollector implements OnModuleInit, OnModuleDestroy {
   async onModuleInit(): Promise<void> {
     const settings = this.settings;
     if (!settings?.enabled) return;
-    const kc = new KubeConfig();
+    const kc = new (kubernetes().KubeConfig)();
     // A configured kubeconfig wins; otherwise the pod's service account (in-cluster).
     if (settings.kubeconfig) kc.loadFromFile(settings.kubeconfig);
     else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
@@ -82,7 +83,7 @@ export class KubernetesCollector implements OnModuleInit, OnModuleDestroy {
   }
 
   private async watch(kc: KubeConfig, resource: WatchedResource): Promise<void> {
-    const informer = makeInformer(kc, resource.path, () => resource.list(kc));
+    const informer = kubernetes().makeInformer(kc, resource.path, () => resource.list(kc));
     informer.on('add', (obj) => this.observe(resource, obj, false));
     informer.on('update', (obj) => this.observe(resource, obj, false));
     informer.on('delete', (obj) => this.observe(resource, obj, true));

@@ -1,12 +1,5 @@
-import {
-  AppsV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  NetworkingV1Api,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-} from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import { kubernetes } from './client';
 
 /** One kind the collector watches: where its list and watch live, and which parser reads it. */
 export interface WatchedResource {
@@ -31,7 +24,7 @@ function custom(group: string, version: string, plural: string, kind: string, fo
     namespaced,
     // A CRD may be missing from the cluster (Kyverno or Trivy Operator not installed): the informer's
     // error handler reports it and retries, the other kinds carry on.
-    list: (kc) => kc.makeApiClient(CustomObjectsApi).listClusterCustomObject({ group, version, plural }) as Promise<List>,
+    list: (kc) => kc.makeApiClient(kubernetes().CustomObjectsApi).listClusterCustomObject({ group, version, plural }) as Promise<List>,
   };
 }
 
@@ -46,7 +39,7 @@ export const WATCHED_RESOURCES: readonly WatchedResource[] = [
     path: '/api/v1/namespaces',
     format: 'kubernetes',
     namespaced: false,
-    list: (kc) => kc.makeApiClient(CoreV1Api).listNamespace() as Promise<List>,
+    list: (kc) => kc.makeApiClient(kubernetes().CoreV1Api).listNamespace() as Promise<List>,
   },
   {
     apiVersion: 'v1',
@@ -54,7 +47,7 @@ export const WATCHED_RESOURCES: readonly WatchedResource[] = [
     path: '/api/v1/pods',
     format: 'kubernetes',
     namespaced: true,
-    list: (kc) => kc.makeApiClient(CoreV1Api).listPodForAllNamespaces() as Promise<List>,
+    list: (kc) => kc.makeApiClient(kubernetes().CoreV1Api).listPodForAllNamespaces() as Promise<List>,
   },
   {
     apiVersion: 'v1',
@@ -62,7 +55,7 @@ export const WATCHED_RESOURCES: readonly WatchedResource[] = [
     path: '/api/v1/services',
     format: 'kubernetes',
     namespaced: true,
-    list: (kc) => kc.makeApiClient(CoreV1Api).listServiceForAllNamespaces() as Promise<List>,
+    list: (kc) => kc.makeApiClient(kubernetes().CoreV1Api).listServiceForAllNamespaces() as Promise<List>,
   },
   {
     apiVersion: 'apps/v1',
@@ -70,7 +63,7 @@ export const WATCHED_RESOURCES: readonly WatchedResource[] = [
     path: '/apis/apps/v1/deployments',
     format: 'kubernetes',
     namespaced: true,
-    list: (kc) => kc.makeApiClient(AppsV1Api).listDeploymentForAllNamespaces() as Promise<List>,
+    list: (kc) => kc.makeApiClient(kubernetes().AppsV1Api).listDeploymentForAllNamespaces() as Promise<List>,
   },
   {
     apiVersion: 'apps/v1',
@@ -78,7 +71,7 @@ export const WATCHED_RESOURCES: readonly WatchedResource[] = [
     path: '/apis/apps/v1/statefulsets',
     format: 'kubernetes',
     namespaced: true,
-    list: (kc) => kc.makeApiClient(AppsV1Api).listStatefulSetForAllNamespaces() as Promise<List>,
+    list: (kc) => kc.makeApiClient(kubernetes().AppsV1Api).listStatefulSetForAllNamespaces() as Promise<List>,
   },
   {
     apiVersion: 'apps/v1',
@@ -86,7 +79,7 @@ export const WATCHED_RESOURCES: readonly WatchedResource[] = [
     path: '/apis/apps/v1/daemonsets',
     format: 'kubernetes',
     namespaced: true,
-    list: (kc) => kc.makeApiClient(AppsV1Api).listDaemonSetForAllNamespaces() as Promise<List>,
+    list: (kc) => kc.makeApiClient(kubernetes().AppsV1Api).listDaemonSetForAllNamespaces() as Promise<List>,
   },
   {
     apiVersion: 'networking.k8s.io/v1',
@@ -94,7 +87,7 @@ export const WATCHED_RESOURCES: readonly WatchedResource[] = [
     path: '/apis/networking.k8s.io/v1/ingresses',
     format: 'kubernetes',
     namespaced: true,
-    list: (kc) => kc.makeApiClient(NetworkingV1Api).listIngressForAllNamespaces() as Promise<List>,
+    list: (kc) => kc.makeApiClient(kubernetes().NetworkingV1Api).listIngressForAllNamespaces() as Promise<List>,
   },
   custom('wgpolicyk8s.io', 'v1alpha2', 'policyreports', 'PolicyReport', 'policyreport'),
   custom('wgpolicyk8s.io', 'v1alpha2', 'clusterpolicyreports', 'ClusterPolicyReport', 'policyreport', false),

@@ -31,8 +31,8 @@ async function start(args: string[], out: Console): Promise<number> {
       return 2;
     }
     embedded = await startEmbeddedRedis({ dir: join(dataDir, 'redis') });
-    redisUrl = embedded.url;
-    logger.info({ url: redisUrl, dir: join(dataDir, 'redis') }, 'embedded redis-server started (append-only file on)');
+    redisUrl = embedded.socket ?? embedded.url;
+    logger.info({ url: embedded.url, socket: embedded.socket, dir: join(dataDir, 'redis') }, 'embedded redis-server started (append-only file on)');
   }
   let klaxon;
   try {

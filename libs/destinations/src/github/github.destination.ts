@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { createAppAuth } from '@octokit/auth-app';
-import { retry } from '@octokit/plugin-retry';
-import { throttling } from '@octokit/plugin-throttling';
-import { Octokit } from '@octokit/rest';
+import type * as AuthApp from '@octokit/auth-app';
+import type * as PluginRetry from '@octokit/plugin-retry';
+import type * as PluginThrottling from '@octokit/plugin-throttling';
+import type * as OctokitRest from '@octokit/rest';
 import type { Notification } from '@klaxon/routing';
 import type { GitHubDestinationConfig } from './config';
 import { DestinationRejected, DestinationUnavailable, RateLimited, type DeliveryLedger, type Destination } from '../destination';
@@ -20,9 +20,19 @@ import {
   type PullRequestTarget,
 } from './render';
 import { openCount } from '../finding-facts';
+import { clientLibrary } from '../client-library';
 
-const ThrottledOctokit = Octokit.plugin(throttling, retry);
-type Client = InstanceType<typeof ThrottledOctokit>;
+/** Octokit with throttling and retries, and the app auth strategy: loaded with the first GitHub destination (client-library.ts). */
+const octokit = clientLibrary(() => {
+  /* eslint-disable @typescript-eslint/no-require-imports -- loaded on first use, as said above */
+  const { Octokit } = require('@octokit/rest') as typeof OctokitRest;
+  const { throttling } = require('@octokit/plugin-throttling') as typeof PluginThrottling;
+  const { retry } = require('@octokit/plugin-retry') as typeof PluginRetry;
+  const { createAppAuth } = require('@octokit/auth-app') as typeof AuthApp;
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  return { ThrottledOctokit: Octokit.plugin(throttling, retry), createAppAuth };
+});
+type Client = InstanceType<ReturnType<typeof octokit>['ThrottledOctokit']>;
 type RepoRef = Pick<PullRequestTarget, 'owner' | 'repo'>;
 
 /** The check run the CI gate's verdict is published as, apart from the findings' own "Klaxon" check. */
@@ -162,6 +172,7 @@ export class GitHubDestination implements Destination {
   private clientFor(t: RepoRef): Promise<Client> {
     if (this.config.token) return this.cached('token', () => Promise.resolve(this.client({ auth: this.config.token })));
     const { appId, privateKey, installationId } = this.config;
+    const { createAppAuth } = octokit();
     if (installationId)
       return this.cached(`installation:${installationId}`, async () =>
         this.client({ authStrategy: createAppAuth, auth: { appId, privateKey, installationId } }),
@@ -187,7 +198,7 @@ export class GitHubDestination implements Destination {
 
   private client(auth: Record<string, unknown>): Client {
     const waitOnce = (retryAfter: number, _options: unknown, _octokit: unknown, retryCount: number) => retryCount < 1 && retryAfter <= IN_PROCESS_WAIT_MAX_S;
-    return new ThrottledOctokit({
+    return new (octokit().ThrottledOctokit)({
       ...auth,
       baseUrl: this.config.baseUrl.replace(/\/+$/, ''),
       userAgent: 'klaxon',

@@ -1,10 +1,11 @@
-import JiraApi from 'jira-client';
+import type JiraApi from 'jira-client';
 import type { Finding, Severity } from '@klaxon/findings';
 import type { Notification } from '@klaxon/routing';
 import type { JiraDestinationConfig } from './config';
 import { DestinationRejected, DestinationUnavailable, type DeliveryLedger, type Destination } from '../destination';
 import { bodyDetail, failureFromStatus, REQUEST_TIMEOUT_MS } from '../http-failure';
 import { isAllResolved } from '../finding-facts';
+import { clientLibrary } from '../client-library';
 import {
   changesDoc,
   comments,
@@ -18,6 +19,12 @@ import {
   type Doc,
   type TicketFields,
 } from './render';
+
+const jiraClient = clientLibrary(() => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded with the first Jira destination (client-library.ts)
+  const library = require('jira-client') as typeof JiraApi | { default: typeof JiraApi };
+  return 'default' in library ? library.default : library;
+});
 
 /** Labels per JQL search: `labels in (…)` stays a short query and one round trip per 50 findings. */
 const SEARCH_BATCH = 50;
@@ -46,7 +53,7 @@ export class JiraDestination implements Destination {
   private searchPath: '/search/jql' | '/search' | undefined;
 
   constructor(private readonly config: JiraDestinationConfig) {
-    this.client = new JiraApi({
+    this.client = new (jiraClient())({
       protocol: config.protocol,
       host: config.host,
       port: config.port === undefined ? undefined : String(config.port),

@@ -1,13 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { rootCertificates } from 'node:tls';
-import { event } from '@pagerduty/pdjs';
+import type * as PagerDutyJs from '@pagerduty/pdjs';
 import type { Notification } from '@klaxon/routing';
 import type { PagerDutyDestinationConfig } from './config';
 import { DestinationUnavailable, type DeliveryLedger, type Destination } from '../destination';
 import { bodyDetail, failureFromStatus, networkFailure, REQUEST_TIMEOUT_MS } from '../http-failure';
 import { isAllResolved } from '../finding-facts';
 import { dedupKeyOf, renderTrigger } from './render';
+import { clientLibrary } from '../client-library';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded with the first PagerDuty destination (client-library.ts)
+const pdjs = clientLibrary(() => require('@pagerduty/pdjs') as typeof PagerDutyJs);
 
 /**
  * pdjs answers a 429 by waiting `retryTimeout` (20 s by default) and sending again, three times,
@@ -18,7 +22,7 @@ import { dedupKeyOf, renderTrigger } from './render';
  */
 const CLIENT_RETRY_WAIT_MS = 1_000;
 
-type EventData = Parameters<typeof event>[0]['data'];
+type EventData = Parameters<typeof PagerDutyJs.event>[0]['data'];
 
 /**
  * PagerDuty Events API v2: one alert per notification key (the dedup_key). While anything in the
@@ -55,9 +59,9 @@ export class PagerDutyDestination implements Destination {
         : { routing_key: this.config.routingKey, event_action: 'trigger', dedup_key: dedupKey, ...renderTrigger(n) }
     ) as EventData;
 
-    let response: Awaited<ReturnType<typeof event>>;
+    let response: Awaited<ReturnType<typeof PagerDutyJs.event>>;
     try {
-      response = await event({
+      response = await pdjs().event({
         server: this.server,
         data,
         // Passed through to pdjs's fetch (node-fetch): TLS trust, keep-alive and a hard timeout.
@@ -66,7 +70,7 @@ export class PagerDutyDestination implements Destination {
         // pdjs's own "requestTimeout" only starts a timer that never aborts anything: off.
         requestTimeout: 0,
         retryTimeout: CLIENT_RETRY_WAIT_MS,
-      } as Parameters<typeof event>[0]);
+      } as Parameters<typeof PagerDutyJs.event>[0]);
     } catch (err) {
       // A body that is not JSON (a proxy's HTML error page) fails in pdjs's response.json().
       throw err instanceof SyntaxError ? new DestinationUnavailable('pagerduty: answer is not JSON') : networkFailure('pagerduty', err);

@@ -1,9 +1,14 @@
-import { ErrorCode, LogLevel, WebClient, type WebAPICallError } from '@slack/web-api';
+import type * as SlackWebApi from '@slack/web-api';
+import type { WebAPICallError, WebClient } from '@slack/web-api';
 import type { Notification } from '@klaxon/routing';
 import type { SlackDestinationConfig } from './config';
 import { DestinationRejected, DestinationUnavailable, RateLimited, type DeliveryLedger, type Destination } from '../destination';
 import { isAllResolved } from '../finding-facts';
 import { renderSlack, type SlackRenderOptions, type SlackRendering } from './render';
+import { clientLibrary } from '../client-library';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded with the first Slack destination (client-library.ts)
+const slackApi = clientLibrary(() => require('@slack/web-api') as typeof SlackWebApi);
 
 /**
  * Slack answers these with HTTP 200 `{ok:false}` and retrying cannot help: the token, the channel or
@@ -53,14 +58,14 @@ export class SlackDestination implements Destination {
   ) {
     this.client =
       client ??
-      new WebClient(config.token, {
+      new (slackApi().WebClient)(config.token, {
         slackApiUrl: config.apiUrl,
         // Klaxon's queue owns retries and rate-limit delays: the client must surface both, not wait.
         retryConfig: { retries: 0 },
         rejectRateLimitedCalls: true,
         timeout: REQUEST_TIMEOUT_MS,
         // The notifier logs a failed delivery once, from the typed error; the client would log it again.
-        logLevel: LogLevel.ERROR,
+        logLevel: slackApi().LogLevel.ERROR,
         // The original axios error carries the request config, Authorization header included.
         attachOriginalToWebAPIRequestError: false,
       });
@@ -148,6 +153,7 @@ function rootOf(previous: DeliveryLedger): { channel: string; ts: string } {
  */
 export function toDeliveryError(err: unknown): unknown {
   if (!isWebApiError(err)) return err;
+  const { ErrorCode } = slackApi();
   switch (err.code) {
     case ErrorCode.RateLimitedError:
       return new RateLimited(err.retryAfter * 1000);
@@ -169,5 +175,5 @@ export function toDeliveryError(err: unknown): unknown {
 
 function isWebApiError(err: unknown): err is WebAPICallError {
   const code = (err as { code?: unknown } | null)?.code;
-  return err instanceof Error && (Object.values(ErrorCode) as unknown[]).includes(code);
+  return err instanceof Error && (Object.values(slackApi().ErrorCode) as unknown[]).includes(code);
 }

@@ -30,6 +30,15 @@ describe('ParsedInputs', () => {
     expect(inputs.size).toBe(1);
   });
 
+  it('when full, keeps what it holds (the next jobs to run) and not the newest input', () => {
+    const inputs = new ParsedInputs<string>(1_000);
+    inputs.enable();
+    inputs.put('evt_1', 'first', 600);
+    inputs.put('evt_2', 'second', 600);
+    expect(inputs.take('evt_2')).toBeUndefined();
+    expect(inputs.take('evt_1')).toBe('first');
+  });
+
   it('never holds more findings than its bound, whatever is put and taken, and gives back only what was put', () => {
     const op = fc.oneof(
       fc.record({ put: fc.integer({ min: 0, max: 9 }), findings: fc.integer({ min: 0, max: 700 }) }),
@@ -45,7 +54,7 @@ describe('ParsedInputs', () => {
           if ('put' in o) {
             const value = `v${version++}`;
             inputs.put(`evt_${o.put}`, value, o.findings);
-            if (o.findings <= 1_000) model.set(`evt_${o.put}`, value);
+            model.set(`evt_${o.put}`, value);
           } else {
             const got = inputs.take(`evt_${o.take}`);
             // Evicted early is allowed (the worker parses the body); a stale or foreign value never is.

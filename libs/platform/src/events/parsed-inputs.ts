@@ -3,7 +3,8 @@
  * second time from its stored body. Only a process that runs the ingest worker keeps them (`npm start`,
  * or a pipeline that also takes webhooks); any other process keeps nothing and the worker parses the
  * stored body, as it does on a retry or a replay. Bounded by findings held and by age, so inputs whose
- * job another process took cannot pile up.
+ * job another process took cannot pile up. When full, a new input is not kept: jobs are taken oldest
+ * first, so the inputs already held are the next ones wanted, and a backlog costs parses, not memory.
  */
 export class ParsedInputs<T = unknown> {
   private readonly held = new Map<string, { value: T; findings: number; at: number }>();
@@ -11,8 +12,8 @@ export class ParsedInputs<T = unknown> {
   private enabled = false;
 
   constructor(
-    /** At most this many findings held at once; the oldest input goes first. */
-    private readonly maxFindings = 50_000,
+    /** At most this many findings held at once (two 5,000-finding reports; a backlog of small inputs). */
+    private readonly maxFindings = 10_000,
     /** An input not taken within this long is dropped (its job ran elsewhere, or waits behind others). */
     private readonly maxAgeMs = 30_000,
     private readonly now: () => number = () => Date.now(),
@@ -25,15 +26,17 @@ export class ParsedInputs<T = unknown> {
 
   /** Keeps what intake parsed for `eventId` (a no-op where no ingest worker runs). */
   put(eventId: string, value: T, findings: number): void {
-    if (!this.enabled || findings > this.maxFindings) return;
+    if (!this.enabled) return;
     this.drop(eventId);
-    this.held.set(eventId, { value, findings, at: this.now() });
-    this.findings += findings;
+    // Those not taken in time first: their jobs ran elsewhere.
     const oldest = this.now() - this.maxAgeMs;
     for (const [id, entry] of this.held) {
-      if (this.findings <= this.maxFindings && entry.at >= oldest) break;
+      if (entry.at >= oldest) break;
       this.drop(id);
     }
+    if (this.findings + findings > this.maxFindings) return;
+    this.held.set(eventId, { value, findings, at: this.now() });
+    this.findings += findings;
   }
 
   /** What intake parsed for `eventId`, once: a retried job finds nothing and parses the stored body. */

@@ -42,9 +42,9 @@ describe('a failed job as it is stored', () => {
 });
 
 describe('completed jobs kept', () => {
-  it('a day of them per queue, but at most 1,000 completed deliveries and group timers, whose ledgers and windows make a repeat a no-op', () => {
+  it('a day of them per queue, but at most 100 completed deliveries and group timers, whose ledgers and windows make a repeat a no-op', () => {
     expect(jobOptions(DEFAULT_QUEUE_POLICY, 'ingest').removeOnComplete).toEqual({ age: 86_400, count: 50_000 });
-    expect(jobOptions(DEFAULT_QUEUE_POLICY, 'deliver.webhook').removeOnComplete).toEqual({ age: 86_400, count: 1_000 });
-    expect(jobOptions(DEFAULT_QUEUE_POLICY, 'group').removeOnComplete).toEqual({ age: 86_400, count: 1_000 });
+    expect(jobOptions(DEFAULT_QUEUE_POLICY, 'deliver.webhook').removeOnComplete).toEqual({ age: 86_400, count: 100 });
+    expect(jobOptions(DEFAULT_QUEUE_POLICY, 'group').removeOnComplete).toEqual({ age: 86_400, count: 100 });
   });
 });

@@ -40,10 +40,10 @@ export const DEFAULT_QUEUE_POLICY: QueuePolicy = {
 /**
  * Queues whose completed jobs need not stay for their ids: a delivery re-queued after it completed is a
  * no-op by its ledger's sent id, a group timer re-armed for a window already flushed finds it over. They
- * keep at most this many completed jobs (for the queue dashboard), not a day of them with their payloads
+ * keep at most this many completed jobs (the latest, for the queue dashboard; what each delivery did is on its event), not a day of them with their payloads
  * (a notification's findings, 1–2 KB per finding).
  */
-export const COMPLETED_KEPT_BY_OTHERS = 1_000;
+export const COMPLETED_KEPT_BY_OTHERS = 100;
 const keptByOthers = (queue: string) => queue.startsWith('deliver.') || queue === 'group';
 
 export function jobOptions({ retention }: QueuePolicy, queue = ''): JobsOptions {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +30,29 @@ describe('embedded redis-server', () => {
     const again = createRedis(redis.url, 'spec');
     expect(await again.get('survives')).toBe('yes');
     await again.quit();
+  });
+
+  it('answers on a unix socket only its own user may open, the same store as its port', async () => {
+    expect(redis.socket).toBe(join(dir, 'redis.sock'));
+    expect(statSync(redis.socket!).mode & 0o777).toBe(0o700);
+    const bySocket = createRedis(redis.socket!, 'spec');
+    const byPort = createRedis(redis.url, 'spec');
+    await bySocket.set('over-the-socket', 'yes');
+    expect(await byPort.get('over-the-socket')).toBe('yes');
+    await Promise.all([bySocket.quit(), byPort.quit()]);
+  });
+
+  it('keeps to its port when the data dir is too deep for a socket path', async () => {
+    const deep = join(dir, 'd'.repeat(120));
+    const other = await startEmbeddedRedis({ dir: deep, appendOnly: false });
+    try {
+      expect(other.socket).toBeUndefined();
+      const client = createRedis(other.url, 'spec');
+      expect(await client.ping()).toBe('PONG');
+      await client.quit();
+    } finally {
+      await other.stop();
+    }
   });
 
   it('refuses a Redis that may evict keys, naming the policy and the fix', async () => {
