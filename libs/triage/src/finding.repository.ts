@@ -199,12 +199,13 @@ export class FindingRepository {
     if (!items.length) return [];
     const pipeline = this.redis.pipeline();
     for (let i = 0; i < items.length; i += CHUNK) {
-      const args: string[] = [...this.lifecycleKeys, now.toISOString(), String(now.getTime()), cause, String(HISTORY_LIMIT)];
+      const args: (string | Buffer)[] = [...this.lifecycleKeys, now.toISOString(), String(now.getTime()), cause, String(HISTORY_LIMIT)];
       for (const { finding: f, exception, signature } of items.slice(i, i + CHUNK)) {
-        const { state: _state, ...data } = f;
         args.push(
           f.fingerprint,
-          JSON.stringify(data),
+          // As bytes: ioredis then writes the chunk as one buffer, instead of joining the whole pipeline
+          // into one string and encoding it as it writes (most of the upsert's time for a large batch).
+          Buffer.from(JSON.stringify(storedData(f))),
           sourceKey(f),
           f.artifact?.digest ?? '',
           f.workload?.name ? workloadKey(f.workload) : '',
@@ -411,6 +412,14 @@ export class FindingRepository {
   }
 }
 
+/** The finding as its hash's `data` keeps it: without its state, a field of its own. */
+function storedData(f: Finding): Omit<Finding, 'state'> {
+  // Findings being upserted usually have no state yet: no copy then (JSON leaves an undefined state out anyway).
+  if (f.state === undefined) return f;
+  const { state: _state, ...data } = f;
+  return data;
+}
+
 /** A finding's history and member lists, as its hash keeps them or as an earlier version kept them. */
 interface StoredLists {
   history: HistoryEntry[];
@@ -458,7 +467,7 @@ export function findingOf(record: FindingRecord): Finding {
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    upsertFindings(...args: string[]): Result<string[], Context>;
+    upsertFindings(...args: (string | Buffer)[]): Result<string[], Context>;
     resolveScope(...args: string[]): Result<string[], Context>;
     removeResolvedFindings(...args: string[]): Result<string[], Context>;
     forgetDigests(...args: string[]): Result<string[], Context>;
