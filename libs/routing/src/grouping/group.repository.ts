@@ -106,7 +106,15 @@ export class GroupRepository {
     if (!groups.length) return [];
     const pipeline = this.redis.pipeline();
     let keys: string[] = [];
-    let args: string[] = [];
+    let args: (string | Buffer)[] = [];
+    // A finding that reaches several groups is serialized once. As bytes: ioredis then writes each script
+    // call as one buffer instead of joining the whole pipeline into one string and encoding it on write.
+    const records = new Map<Finding, Buffer>();
+    const record = (f: Finding) => {
+      let bytes = records.get(f);
+      if (!bytes) records.set(f, (bytes = Buffer.from(JSON.stringify(f))));
+      return bytes;
+    };
     let size = 0;
     const send = () => {
       if (args.length) pipeline.addToGroups(keys.length + 1, ...keys, this.indexKey, String(now.getTime()), ...args);
@@ -121,7 +129,7 @@ export class GroupRepository {
         keys.push(g, `${g}:pending`, `${g}:pending:records`);
         args.push(group.groupId, group.route, JSON.stringify(group.labels), String(group.groupWait), String(group.groupInterval), String(slice.length));
         for (const c of slice) {
-          args.push(c.finding.fingerprint, `${c.change}|${c.eventId ?? ''}|${c.cause ?? 'batch'}|${c.finding.severity}`, JSON.stringify(c.finding));
+          args.push(c.finding.fingerprint, `${c.change}|${c.eventId ?? ''}|${c.cause ?? 'batch'}|${c.finding.severity}`, record(c.finding));
         }
         size += slice.length;
         if (size >= CHUNK) send();
@@ -238,7 +246,7 @@ export class GroupRepository {
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    addToGroups(numberOfKeys: number, ...keysThenArgs: string[]): Result<[string, string, number, number][], Context>;
+    addToGroups(numberOfKeys: number, ...keysThenArgs: (string | Buffer)[]): Result<[string, string, number, number][], Context>;
     flushGroup(
       group: string,
       pending: string,

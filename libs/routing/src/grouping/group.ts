@@ -6,10 +6,15 @@ import type { FlushOutcome, GroupChanges, PendingChange } from './group.reposito
 
 /** One aggregation group: a route and its values of the route's groupBy fields. */
 export function groupIdOf(route: string, labels: Record<string, string>): string {
+  return createHash('sha256').update(groupText(route, labels)).digest('hex').slice(0, 24);
+}
+
+/** What a group's id is the hash of: its route and its labels. */
+function groupText(route: string, labels: Record<string, string>): string {
   const group = Object.entries(labels)
     .map(([k, v]) => `${k}=${v}`)
     .join(',');
-  return createHash('sha256').update(`${route}\u0000${group}`).digest('hex').slice(0, 24);
+  return `${route}\u0000${group}`;
 }
 
 /**
@@ -17,16 +22,24 @@ export function groupIdOf(route: string, labels: Record<string, string>): string
  * change goes where the finding goes now: a resolution follows the same routes its opening took.
  */
 export function groupChanges(root: RouteConfig, changes: PendingChange[]): GroupChanges[] {
+  // By what the id hashes, so that the hash is computed once per group, not once per change.
   const groups = new Map<string, GroupChanges>();
   for (const change of changes) {
     for (const route of matchRoutes(root, change.finding)) {
       if (!route.to.length) continue;
       const labels = groupLabels(route, change.finding);
-      const groupId = groupIdOf(route.path, labels);
-      let group = groups.get(groupId);
+      const text = groupText(route.path, labels);
+      let group = groups.get(text);
       if (!group) {
-        group = { groupId, route: route.path, labels, groupWait: route.groupWait, groupInterval: route.groupInterval, changes: [] };
-        groups.set(groupId, group);
+        group = {
+          groupId: groupIdOf(route.path, labels),
+          route: route.path,
+          labels,
+          groupWait: route.groupWait,
+          groupInterval: route.groupInterval,
+          changes: [],
+        };
+        groups.set(text, group);
       }
       group.changes.push(change);
     }
