@@ -176,8 +176,8 @@ export class GroupRepository {
     const { refs, ...rest } = outcome;
     if (refs) {
       // The script names the window's records; they are read here, straight from their hash (outcomes of earlier versions carry them inline).
-      const records = await this.records(recordsKey, [...refs.new, ...refs.regressed, ...refs.resolved, ...refs.open]);
-      const pick = (fps: string[]) => fps.flatMap((fp) => (records.has(fp) ? [records.get(fp)!] : []));
+      const byFingerprint = await this.records(recordsKey, [...refs.new, ...refs.regressed, ...refs.resolved, ...refs.open]);
+      const pick = (fps: string[]) => fps.flatMap((fp) => (byFingerprint.has(fp) ? [byFingerprint.get(fp)!] : []));
       rest.changes = {
         ...rest.changes,
         new: pick(refs.new),

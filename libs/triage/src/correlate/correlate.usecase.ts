@@ -24,10 +24,30 @@ interface Subject {
  * same batch look at the same workloads, and nothing of these changes between them.
  */
 interface Reads {
+  /** undefined: the graph has no such workload. */
   workloads: Map<string, WorkloadFacts | undefined>;
   /** Detections within the runtime window, newest first. */
-  detections: Map<string, DetectionFact[]>;
-  namespaces: Map<string, NamespaceView>;
+  detections: Map<string, DetectionFact[] | undefined>;
+  namespaces: Map<string, NamespaceView | undefined>;
+}
+
+/**
+ * The values of `keys` from what the batch read already, reading once those it has not: a key the
+ * graph does not have is remembered as undefined and left out of the answer.
+ */
+async function readOnce<V>(keys: string[], cache: Map<string, V | undefined>, read: (missing: string[]) => Promise<Map<string, V>>): Promise<Map<string, V>> {
+  const unique = [...new Set(keys)];
+  const missing = unique.filter((key) => !cache.has(key));
+  if (missing.length) {
+    const values = await read(missing);
+    for (const key of missing) cache.set(key, values.get(key));
+  }
+  const out = new Map<string, V>();
+  for (const key of unique) {
+    const value = cache.get(key);
+    if (value !== undefined) out.set(key, value);
+  }
+  return out;
 }
 
 interface Scored {
@@ -261,35 +281,18 @@ export class CorrelateFindings {
   }
 
   /** Workload facts by id (those the graph has), read once per batch. */
-  private async workloads(ids: string[], reads: Reads): Promise<Map<string, WorkloadFacts>> {
-    const unique = [...new Set(ids)];
-    const missing = unique.filter((id) => !reads.workloads.has(id));
-    if (missing.length) {
-      const read = await this.assets.workloads(missing);
-      for (const id of missing) reads.workloads.set(id, read.get(id));
-    }
-    const out = new Map<string, WorkloadFacts>();
-    for (const id of unique) {
-      const w = reads.workloads.get(id);
-      if (w) out.set(id, w);
-    }
-    return out;
+  private workloads(ids: string[], reads: Reads): Promise<Map<string, WorkloadFacts>> {
+    return readOnce(ids, reads.workloads, (missing) => this.assets.workloads(missing));
   }
 
   /** Each workload's detections within the runtime window, read once per batch. */
-  private async detections(ids: string[], now: Date, reads: Reads): Promise<Map<string, DetectionFact[]>> {
-    const unique = [...new Set(ids)];
-    const missing = unique.filter((id) => !reads.detections.has(id));
-    if (missing.length) for (const [id, list] of await this.assets.detections(missing, new Date(now.getTime() - this.windowMs))) reads.detections.set(id, list);
-    return new Map(unique.map((id) => [id, reads.detections.get(id)!]));
+  private detections(ids: string[], now: Date, reads: Reads): Promise<Map<string, DetectionFact[]>> {
+    return readOnce(ids, reads.detections, (missing) => this.assets.detections(missing, new Date(now.getTime() - this.windowMs)));
   }
 
   /** Namespace views by key, read once per batch. */
-  private async namespaces(keys: string[], reads: Reads): Promise<Map<string, NamespaceView>> {
-    const unique = [...new Set(keys)];
-    const missing = unique.filter((key) => !reads.namespaces.has(key));
-    if (missing.length) for (const [key, view] of await this.assets.namespaces(missing)) reads.namespaces.set(key, view);
-    return new Map(unique.map((key) => [key, reads.namespaces.get(key)!]));
+  private namespaces(keys: string[], reads: Reads): Promise<Map<string, NamespaceView>> {
+    return readOnce(keys, reads.namespaces, (missing) => this.assets.namespaces(missing));
   }
 
   /**
