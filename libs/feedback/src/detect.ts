@@ -1,20 +1,42 @@
 import { matchesAll, type Finding } from '@klaxon/findings';
 import type { Detection, SuggestionRule } from './rule-table';
 
-function same(a: string | undefined, b: string): boolean {
-  return a !== undefined && a.toLowerCase() === b.toLowerCase();
+/** A finding's names as `detect` compares them, case-insensitively: lowered once per finding, not per rule. */
+interface Names {
+  tool: string;
+  ruleId: string;
+  ruleName?: string;
 }
 
-/** One `detect` item: every condition it states holds for the finding. */
-export function detectionMatches(detection: Detection, finding: Finding): boolean {
-  if (detection.tool && !same(finding.source.tool, detection.tool)) return false;
-  if (detection.rule && !same(finding.rule.id, detection.rule) && !same(finding.rule.name, detection.rule)) return false;
+const namesOf = (finding: Finding): Names => ({
+  tool: finding.source.tool.toLowerCase(),
+  ruleId: finding.rule.id.toLowerCase(),
+  ruleName: finding.rule.name?.toLowerCase(),
+});
+
+/** A detect item's tool and rule, lowered once per table entry. */
+const lowered = new WeakMap<Detection, { tool?: string; rule?: string }>();
+function loweredOf(detection: Detection): { tool?: string; rule?: string } {
+  let l = lowered.get(detection);
+  if (!l) lowered.set(detection, (l = { tool: detection.tool?.toLowerCase(), rule: detection.rule?.toLowerCase() }));
+  return l;
+}
+
+function matches(detection: Detection, finding: Finding, names: Names): boolean {
+  const l = loweredOf(detection);
+  if (l.tool && names.tool !== l.tool) return false;
+  if (l.rule && names.ruleId !== l.rule && names.ruleName !== l.rule) return false;
   if (detection.ruleMatches && !detection.ruleMatches.test(finding.rule.id) && !detection.ruleMatches.test(finding.rule.name ?? '')) {
     return false;
   }
   if (detection.tags && !detection.tags.every((tag) => finding.rule.tags?.includes(tag))) return false;
   if (detection.match && !matchesAll(detection.match, finding)) return false;
   return true;
+}
+
+/** One `detect` item: every condition it states holds for the finding. */
+export function detectionMatches(detection: Detection, finding: Finding): boolean {
+  return matches(detection, finding, namesOf(finding));
 }
 
 export interface Triggered {
@@ -26,8 +48,9 @@ export interface Triggered {
 /** The suggestions a finding triggers, each once, in table order. */
 export function triggeredRules(table: SuggestionRule[], finding: Finding): Triggered[] {
   const out: Triggered[] = [];
+  const names = namesOf(finding);
   for (const rule of table) {
-    const detection = rule.detect.find((d) => detectionMatches(d, finding));
+    const detection = rule.detect.find((d) => matches(d, finding, names));
     if (detection) out.push({ rule, detection });
   }
   return out;
