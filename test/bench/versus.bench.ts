@@ -54,7 +54,7 @@ export async function run(): Promise<string[]> {
       `resend growth ${r.resendGrowthPercent.toFixed(1)} % / refreshed ${r.refreshGrowthPercent.toFixed(1)} % (target ≤ 5 %)`,
     '',
     'Redis after the first run, by key family (bytes, keys):',
-    ...r.families.slice(0, 14).map(([family, bytes, count]) => `  ${family}: ${mib(bytes)} ${(bytes / 1024).toFixed(0)} KB, ${count} keys`),
+    ...r.families.slice(0, 20).map(([family, bytes, count]) => `  ${family}: ${mib(bytes)} ${(bytes / 1024).toFixed(0)} KB, ${count} keys`),
     'Redis commandstats of the first run (calls, ms), by time:',
     ...r.commandstats.slice(0, 14).map(([cmd, calls, usec]) => `  ${cmd}: ${calls} calls, ${(usec / 1000).toFixed(0)} ms`),
   );

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { HASH_MAX_LISTPACK_VALUE } from '@klaxon/platform';
 
 // No image registry is reachable where the tests run, so the image is not built here: these check the
 // Dockerfile and the compose file for what a platform team would refuse in review.
@@ -43,6 +44,7 @@ describe('docker-compose.yml', () => {
     expect(command).toMatch(/--requirepass \$\{REDIS_PASSWORD:\?/);
     expect(command).toContain('--appendonly yes --appendfsync everysec');
     expect(command).toContain('--maxmemory-policy noeviction');
+    expect(command).toContain(`--hash-max-listpack-value ${HASH_MAX_LISTPACK_VALUE}`);
   });
 
   it('runs every app unprivileged on a read-only root filesystem with a tmpfs for its data', () => {

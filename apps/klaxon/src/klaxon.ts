@@ -14,6 +14,7 @@ import {
   PlatformModule,
   Runtime,
   assertNoEviction,
+  redisMemoryAdvice,
   createLogger,
   createRedis,
   resolveCredentials,
@@ -74,6 +75,8 @@ export async function startKlaxon(options: KlaxonOptions): Promise<Klaxon> {
   const tokens = resolveCredentials({ ...options.config.auth, apiToken: undefined }, options.env);
   const redis = createRedis(options.redisUrl, apps.join('+'));
   await assertNoEviction(redis);
+  const advice = await redisMemoryAdvice(redis);
+  if (advice) logger.warn(advice);
   let apiToken = options.config.auth.apiToken;
   if (!apiToken && apps.includes('gateway')) {
     apiToken = randomBytes(24).toString('base64url');

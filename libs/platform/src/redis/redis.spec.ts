@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { assertNoEviction, createRedis, RedisEvictionPolicyError } from './connection';
+import { assertNoEviction, createRedis, HASH_MAX_LISTPACK_VALUE, redisMemoryAdvice, RedisEvictionPolicyError } from './connection';
 import { RedisBinaryMissing, startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis';
 
 describe('embedded redis-server', () => {
@@ -64,6 +64,23 @@ describe('embedded redis-server', () => {
       await expect(assertNoEviction(client)).rejects.toThrow('maxmemory-policy noeviction');
     } finally {
       await client.config('SET', 'maxmemory-policy', 'noeviction');
+      await client.quit();
+    }
+  });
+
+  it('keeps a finding-sized hash compact, and advises the setting to a Redis that does not', async () => {
+    const client = createRedis(redis.url, 'spec');
+    try {
+      expect(await client.config('GET', 'hash-max-listpack-value')).toEqual(['hash-max-listpack-value', HASH_MAX_LISTPACK_VALUE]);
+      await client.hset('finding-like', { state: 'open', data: JSON.stringify({ title: 'x'.repeat(3000) }) });
+      expect(await client.object('ENCODING', 'finding-like')).toBe('listpack');
+      await expect(redisMemoryAdvice(client)).resolves.toBeUndefined();
+      await client.config('SET', 'hash-max-listpack-value', '64');
+      const advice = await redisMemoryAdvice(client);
+      expect(advice).toContain('hash-max-listpack-value is 64');
+      expect(advice).toContain(`"hash-max-listpack-value ${HASH_MAX_LISTPACK_VALUE}"`);
+    } finally {
+      await client.config('SET', 'hash-max-listpack-value', HASH_MAX_LISTPACK_VALUE);
       await client.quit();
     }
   });
