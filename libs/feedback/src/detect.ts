@@ -50,8 +50,21 @@ export function triggeredRules(table: SuggestionRule[], finding: Finding): Trigg
   const out: Triggered[] = [];
   const names = namesOf(finding);
   for (const rule of table) {
-    const detection = rule.detect.find((d) => matches(d, finding, names));
+    const detection = firstMatch(rule, finding, names);
     if (detection) out.push({ rule, detection });
   }
   return out;
+}
+
+/** Whether a finding triggers any suggestion of the table: most runtime findings trigger none. */
+export function triggersAny(table: SuggestionRule[], finding: Finding): boolean {
+  const names = namesOf(finding);
+  for (const rule of table) if (firstMatch(rule, finding, names)) return true;
+  return false;
+}
+
+// A loop, not detect.find(closure): it runs for every rule on every runtime finding.
+function firstMatch(rule: SuggestionRule, finding: Finding, names: Names): Detection | undefined {
+  for (const d of rule.detect) if (matches(d, finding, names)) return d;
+  return undefined;
 }

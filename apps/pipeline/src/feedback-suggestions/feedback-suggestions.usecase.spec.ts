@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Finding } from '@klaxon/findings';
 import { feedbackConfigSchema, proposalOf, ruleTable } from '@klaxon/feedback';
@@ -109,5 +110,60 @@ describe('FeedbackSuggestions on the test Redis', () => {
       pullRequest: 42,
     });
     expect(buildOf(f)).toBeUndefined();
+  });
+});
+
+describe('FeedbackSuggestions.triggering', () => {
+  const config = feedbackConfigSchema.parse({});
+  // Pure: triggering and collect read no Redis.
+  const feedback = new FeedbackSuggestions(undefined as unknown as SuggestionRepository, ruleTable(config), config);
+  const parsed = (format: string, file: string): Finding[] =>
+    parserFor(format)!.parse(readFileSync(resolve(__dirname, '../../../../test/fixtures', format, file), 'utf8'), {
+      eventId: 'evt_t',
+      receivedAt: '2024-06-13T09:00:00.000Z',
+      integration: `webhook:${format}`,
+      context: {} as ReportContext,
+    }).findings;
+  const seeds = [
+    ...parsed('falco', 'checkout-hardening.jsonl'),
+    ...parsed('falco', 'checkout-egress.jsonl'),
+    ...parsed('falco', 'shell-from-java.json'),
+    ...parsed('tetragon', 'events-prod-shop.ndjson'),
+    ...parsed('stackrox', 'deploy-alert.json'),
+    ...parsed('stackrox', 'runtime-alert.json'),
+    ...parsed('alertmanager', 'firing.json'),
+  ];
+  const flip = (s: string, upper: boolean) => (upper ? s.toUpperCase() : s.toLowerCase());
+  const variant = fc
+    .record({
+      seed: fc.constantFrom(...seeds),
+      toolCase: fc.option(fc.boolean(), { nil: undefined }),
+      ruleCase: fc.option(fc.boolean(), { nil: undefined }),
+      dropName: fc.boolean(),
+      dropWorkload: fc.boolean(),
+      kind: fc.option(fc.constantFrom('runtime', 'policy', 'vulnerability') as fc.Arbitrary<Finding['kind']>, { nil: undefined }),
+      stage: fc.option(fc.constantFrom('runtime', 'deploy', 'build') as fc.Arbitrary<Finding['stage']>, { nil: undefined }),
+    })
+    .map(({ seed, toolCase, ruleCase, dropName, dropWorkload, kind, stage }) => ({
+      ...seed,
+      kind: kind ?? seed.kind,
+      stage: stage ?? seed.stage,
+      source: { ...seed.source, tool: toolCase === undefined ? seed.source.tool : flip(seed.source.tool, toolCase) },
+      rule: {
+        ...seed.rule,
+        id: ruleCase === undefined ? seed.rule.id : flip(seed.rule.id, ruleCase),
+        name: dropName ? undefined : ruleCase === undefined ? seed.rule.name : seed.rule.name && flip(seed.rule.name, !ruleCase),
+      },
+      workload: dropWorkload ? undefined : seed.workload,
+    }));
+
+  it('keeps exactly the findings that collect turns into suggestions, for any runtime and deploy-time finding', () => {
+    expect(seeds.filter((f) => feedback.collect([f]).length > 0).length).toBeGreaterThan(3);
+    fc.assert(
+      fc.property(fc.array(variant, { maxLength: 20 }), (findings) => {
+        expect(feedback.triggering(findings)).toEqual(findings.filter((f) => feedback.collect([f]).length > 0));
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -9,6 +9,7 @@ import {
   subjectOf,
   suggestionId,
   triggeredRules,
+  triggersAny,
   type FeedbackConfig,
   type Observation,
   type SuggestionRule,
@@ -91,7 +92,12 @@ export class FeedbackSuggestions {
 
   /** The findings that trigger at least one suggestion (what `execute` reads of a batch). Pure. */
   triggering(findings: Finding[]): Finding[] {
-    return findings.filter((f) => this.collect([f]).length > 0);
+    // What collect([f]) would keep, without building its suggestions: this runs on every triaged finding.
+    return findings.filter((f) => {
+      if (f.kind !== 'runtime' && f.stage !== 'deploy') return false;
+      const subject = subjectOf(f);
+      return (!!subject.workload || !!subject.image) && triggersAny(this.table, f);
+    });
   }
 
   async execute(eventId: string, findings: Finding[]): Promise<{ outcome: FeedbackOutcome; suggestions: Finding[]; changes: SuggestionChange[] }> {
