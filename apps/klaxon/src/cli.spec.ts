@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { main } from './cli';
 
@@ -56,4 +57,18 @@ describe('klaxon CLI', () => {
     expect(await main(['start', 'scheduler'], out)).toBe(2);
     expect(text()).toContain('unknown app "scheduler"');
   });
+
+  it('the klaxon binary takes a whole percent for the heap growth, and refuses anything else before it starts', () => {
+    const bin = resolve(__dirname, '../bin/klaxon.js');
+    const run = (value: string) =>
+      spawnSync(process.execPath, [bin, 'help'], { env: { ...process.env, KLAXON_HEAP_GROWING_PERCENT: value }, encoding: 'utf8' });
+    const bad = run('twice');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('KLAXON_HEAP_GROWING_PERCENT is "twice": expected a whole number of percent');
+    for (const good of ['100', '0']) {
+      const ok = run(good);
+      expect(ok.status, ok.stderr).toBe(0);
+      expect(ok.stdout).toContain('help');
+    }
+  }, 60_000);
 });
