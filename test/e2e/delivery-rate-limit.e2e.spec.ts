@@ -61,27 +61,32 @@ describe('per-destination rate limits in the running notifier', () => {
     await postReport(klaxon, checkoutReport);
 
     // Settled: every group flushed (its deliver jobs queued; what is left in the group queue are the
-    // repeat timers a day out) and the unlimited webhook sent each notification.
+    // repeat timers a day out) and the unlimited webhook sent each notification. Completed deliveries
+    // leave no job behind: what went out is what the receivers got.
     const groups = await waitFor(
       async () => {
         const timers = await queue(QUEUE.group).getJobs(['wait', 'active', 'delayed', 'prioritized']);
         const due = timers.filter((job) => (job.opts.delay ?? 0) < HOUR);
-        const siemJobs = await queue(deliverQueue('siem')).getJobCounts('wait', 'active', 'completed');
-        const settled = timers.length > 0 && due.length === 0 && siemJobs.wait + siemJobs.active === 0;
-        return settled && siemJobs.completed >= 3 && siem.processed().length === siemJobs.completed ? siemJobs.completed : undefined;
+        const siemJobs = await queue(deliverQueue('siem')).getJobCounts('wait', 'active', 'delayed', 'failed');
+        const settled = timers.length > 0 && due.length === 0 && Object.values(siemJobs).every((n) => n === 0);
+        // Each group is one notification to each destination: the unlimited webhook got one per group.
+        return settled && siem.processed().length >= 3 && siem.processed().length === timers.length ? timers.length : undefined;
       },
       'every group delivered to the unlimited webhook',
       30_000,
     );
 
     const counts = (name: string) => queue(deliverQueue(name)).getJobCounts('wait', 'active', 'completed', 'delayed', 'failed');
-    await waitFor(async () => (await counts('slack-sec')).completed === 1 && (await counts('audit')).completed === 2, 'the sends the limits allow');
+    await waitFor(
+      async () => slack.roots().length === 1 && audit.processed().length === 2 && (await counts('audit')).active === 0,
+      'the sends the limits allow',
+    );
 
     // What the limiter let through went out; the rest waits in its own queue, not failed, not retried.
     expect(slack.roots()).toHaveLength(1);
     expect(audit.processed()).toHaveLength(2);
-    expect(await counts('slack-sec')).toEqual({ wait: groups - 1, active: 0, completed: 1, delayed: 0, failed: 0 });
-    expect(await counts('audit')).toEqual({ wait: groups - 2, active: 0, completed: 2, delayed: 0, failed: 0 });
+    expect(await counts('slack-sec')).toEqual({ wait: groups - 1, active: 0, completed: 0, delayed: 0, failed: 0 });
+    expect(await counts('audit')).toEqual({ wait: groups - 2, active: 0, completed: 0, delayed: 0, failed: 0 });
 
     // The window BullMQ's limiter holds on each queue is the configured `per` (1h), counted from its first send.
     for (const name of ['slack-sec', 'audit']) {
@@ -120,6 +125,17 @@ describe('per-destination rate limits in the running notifier', () => {
       () => siem.processed().find((d) => (d.body as { notification: { id: string } }).notification.id === 'legacy-window-1'),
       'the legacy job delivered',
     );
-    expect((await klaxon.runtime.queues.queue(deliverQueue('siem')).getJob('deliver-legacy-window-1'))?.finishedOn).toBeGreaterThan(0);
+    // Delivered once, from the destination's queue, and gone from both as a completed delivery is.
+    expect(siem.processed().filter((d) => (d.body as { notification: { id: string } }).notification.id === 'legacy-window-1')).toHaveLength(1);
+    await waitFor(
+      async () => ((await klaxon.runtime.queues.queue(deliverQueue('siem')).getJob('deliver-legacy-window-1')) ? undefined : true),
+      'the moved job done',
+    );
+    expect(await klaxon.runtime.queues.queue(deliverQueue('webhook')).getJobCounts('wait', 'active', 'delayed', 'failed')).toEqual({
+      wait: 0,
+      active: 0,
+      delayed: 0,
+      failed: 0,
+    });
   });
 });

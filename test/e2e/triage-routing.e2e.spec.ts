@@ -291,9 +291,11 @@ describe('a restart in the middle of a group window', () => {
     try {
       await waitFor(() => slack.messages.length > 0, 'the group notification');
       const deliveries = second.runtime.queues.queue('deliver.slack-sec');
+      // Settled: the delivery is recorded on its event and nothing is left to send (a completed delivery leaves no job).
       await waitFor(async () => {
-        const counts = await deliveries.getJobCounts('waiting', 'active', 'delayed', 'completed');
-        return counts.completed === 1 && counts.waiting + counts.active + counts.delayed === 0;
+        const counts = await deliveries.getJobCounts('waiting', 'active', 'delayed', 'failed');
+        const recorded = Object.keys(((await event(second, eventId)).deliveries ?? {}) as object).length === 1;
+        return recorded && counts.waiting + counts.active + counts.delayed + counts.failed === 0;
       }, 'the delivery queue to settle');
       expect(slack.messages).toHaveLength(1);
       expect(slack.messages[0].text).toContain('2 new findings in shop/checkout');
