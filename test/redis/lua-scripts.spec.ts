@@ -207,8 +207,8 @@ describe('every script call keeps its keys in KEYS and in one cluster slot', () 
       { touched: [] },
     );
 
-    const release = await new LedgerRepository(redis, prefix).lock('slack-sec', 'shop/web', 10_000, 'notification-1');
-    await release!();
+    const ledger = new LedgerRepository(redis, prefix);
+    await ledger.release((await ledger.hold('slack-sec', 'shop/web', 10_000, 'notification-1'))!);
 
     await redis.echo(done);
     await waitFor(() => seen, 'the monitor to see the last command');

@@ -9,6 +9,7 @@ import {
   supportedDestinationTypes,
   type DeliveryLedger,
   type Destination,
+  type HeldDelivery,
 } from '@klaxon/destinations';
 
 /**
@@ -79,45 +80,47 @@ export class DeliverNotificationProcessor implements OnModuleInit {
   async execute({ notification }: DeliverJob): Promise<void> {
     const destination = this.destinations.get(notification.destination);
     if (!destination) throw new Error(`destination "${notification.destination}" is not configured`);
-    const release = await this.ledger.lock(notification.destination, notification.key, LOCK_TTL_MS, notification.id);
-    if (!release) throw new DeliveryBusy(notification.destination, notification.key);
+    const held = await this.ledger.hold(notification.destination, notification.key, LOCK_TTL_MS, notification.id);
+    if (!held) throw new DeliveryBusy(notification.destination, notification.key);
     let result: { entry?: DeliveryLedger; skipped?: string } | undefined;
     try {
-      result = await this.deliver(notification, destination);
+      result = await this.deliver(notification, destination, held);
     } catch (err) {
-      await release();
+      await this.ledger.release(held);
       throw err;
     }
-    // Independent writes go out together: the ledger was written before, so the lock can go; the
-    // event's record is bookkeeping.
+    // What the send leaves is one MULTI, one round trip: the ledger (entry and sent id), the count, the
+    // lock's release after them, and the event's record.
     const { entry, skipped } = result ?? {};
-    await Promise.all([
-      release(),
-      notification.eventId && (entry || skipped)
-        ? this.runtime.events.recordDelivery(notification.eventId, `${notification.destination}/${notification.key}`, {
-            destination: notification.destination,
-            ...(skipped ? { skipped } : { ref: entry!.ref }),
-            notificationId: notification.id,
-            at: this.runtime.clock().toISOString(),
-          })
-        : undefined,
-    ]);
+    const write = this.runtime.redis.multi();
+    if (entry) {
+      this.ledger.putIn(write, notification.destination, notification.key, entry, this.runtime.config.retention.ledgers);
+      this.stats.recordSentIn(write, notification.destination);
+    }
+    this.ledger.releaseIn(write, held);
+    if (notification.eventId && (entry || skipped)) {
+      this.runtime.events.recordDeliveryIn(write, notification.eventId, `${notification.destination}/${notification.key}`, {
+        destination: notification.destination,
+        ...(skipped ? { skipped } : { ref: entry!.ref }),
+        notificationId: notification.id,
+        at: this.runtime.clock().toISOString(),
+      });
+    }
+    for (const [err] of (await write.exec())!) if (err) throw err;
   }
 
   /** Sends under the held lock; undefined when this notification (or a later one) was already sent. */
-  private async deliver(notification: DeliverJob['notification'], destination: Destination): Promise<{ entry?: DeliveryLedger; skipped?: string } | undefined> {
-    const { sent, entry: previous } = await this.ledger.sentAndEntry(notification.destination, notification.key, notification.id);
+  private async deliver(
+    notification: DeliverJob['notification'],
+    destination: Destination,
+    { sent, entry: previous }: HeldDelivery,
+  ): Promise<{ entry?: DeliveryLedger; skipped?: string } | undefined> {
     if (sent || alreadySent(notification, previous)) return undefined;
     if (destination.showsLatestState && isOlder(notification, previous)) {
       return { skipped: `a later notification (window ${previous!.lastSeq}) was already sent` };
     }
     // A crash between this send and the ledger write sends again on retry: destinations that take an
     // idempotency key get one (webhook `Idempotency-Key` = notification id; PagerDuty's dedup key per group makes a repeated trigger the same alert).
-    const entry = { ...(await destination.send(notification, previous)), lastSeq: notification.seq ?? previous?.lastSeq };
-    await Promise.all([
-      this.ledger.put(notification.destination, notification.key, entry, this.runtime.config.retention.ledgers),
-      this.stats.recordSent(notification.destination),
-    ]);
-    return { entry };
+    return { entry: { ...(await destination.send(notification, previous)), lastSeq: notification.seq ?? previous?.lastSeq } };
   }
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { constants, gunzipSync, gzipSync } from 'node:zlib';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { redactUrls } from '../logging/redact';
 import type { RetentionConfig } from '../config/schema';
 
@@ -179,8 +179,9 @@ export class EventRepository {
     await this.redis.multi().hset(this.rescoredKey(id), flush, JSON.stringify(told)).expire(this.rescoredKey(id), this.ttlSeconds).exec();
   }
 
-  async recordDelivery(id: string, name: string, outcome: Record<string, unknown>): Promise<void> {
-    await this.redis.multi().hset(this.deliveriesKey(id), name, JSON.stringify(outcome)).expire(this.deliveriesKey(id), this.ttlSeconds).exec();
+  /** Records what a delivery did on its event, added to a pipeline the caller sends. */
+  recordDeliveryIn(pipeline: ChainableCommander, id: string, name: string, outcome: Record<string, unknown>): void {
+    pipeline.hset(this.deliveriesKey(id), name, JSON.stringify(outcome)).expire(this.deliveriesKey(id), this.ttlSeconds);
   }
 
   /** Keeps the raw input (retention.quarantine: its own TTL and size caps) and lists it for replay after a fix. */

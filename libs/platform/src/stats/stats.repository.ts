@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 
 /** Daily counters live about a year: the dashboard's chart reads the last weeks. */
 const DAY_TTL_SECONDS = 400 * 24 * 3600;
@@ -37,8 +37,9 @@ export class StatsRepository {
     await multi.expire(key, DAY_TTL_SECONDS).exec();
   }
 
-  async recordSent(destination: string): Promise<void> {
-    await this.redis.hincrby(this.sentKey, destination, 1);
+  /** Counts a notification sent to a destination, added to a pipeline the caller sends. */
+  recordSentIn(pipeline: ChainableCommander, destination: string): void {
+    pipeline.hincrby(this.sentKey, destination, 1);
   }
 
   /** The last `days` days, oldest first, zeros included. */
