@@ -67,19 +67,22 @@ export class LedgerRepository {
     await this.redis.releaseLedgerLock(held.lock, held.holder);
   }
 
-  /** Adds the lock's release to a pipeline the caller sends (after what it records under the lock). */
+  /** The lock's release, added to a pipeline the caller sends after what it records under the lock. */
   releaseIn(pipeline: ChainableCommander, held: HeldDelivery): void {
     pipeline.releaseLedgerLock(held.lock, held.holder);
   }
 
   /**
-   * Records a send, added to a MULTI the caller sends (with the release, after it): the key's entry and
-   * the notification id together, so a retried job sees both or neither.
+   * Records a send: the key's entry and the notification id together (one MULTI, so a retried job sees
+   * both or neither). Written as it is called: what the caller sends after it on this connection, the
+   * lock's release among them, reaches Redis after it.
    */
-  putIn(transaction: ChainableCommander, destination: string, notificationKey: string, entry: DeliveryLedger, ttlMs: number): void {
-    transaction
+  put(destination: string, notificationKey: string, entry: DeliveryLedger, ttlMs: number): Promise<unknown> {
+    return this.redis
+      .multi()
       .set(this.key(destination, notificationKey), JSON.stringify(entry), 'PX', ttlMs)
-      .set(this.sentKey(destination, entry.lastNotificationId), '1', 'PX', ttlMs);
+      .set(this.sentKey(destination, entry.lastNotificationId), '1', 'PX', ttlMs)
+      .exec();
   }
 }
 

@@ -37,17 +37,18 @@ export class FlushGroupProcessor implements OnModuleInit {
         queues.add(deliverQueue(notification.destination), JOB.deliver, { notification }, { jobId: `deliver-${notification.id}` }),
       ),
     );
-    const routed = { notifications: notifications.length, destinations: route.to };
-    // An input's own findings and the stored findings it rescored are told apart on the event, so the
-    // flush of one does not overwrite what the other reached.
-    const own = new Set(outcome.routedBy.filter((r) => r.cause !== 'rescore').map((r) => r.event));
-    await Promise.all([
-      ...[...own].map((eventId) => events.markRouted(eventId, routed)),
-      ...outcome.routedBy
-        .filter((r) => r.cause === 'rescore')
-        .map((r) => events.markRescored(r.event, `${groupId}:${seq}`, { findings: r.findings, ...routed })),
-    ]);
     if (outcome.next) await armGroupTimer(queues, { groupId, route: path, ...outcome.next }, now);
-    await this.groups.forget(groupId, seq);
+    // Then, in one pipeline: what each input reached (an input's own findings and the stored findings it
+    // rescored are told apart, so the flush of one does not overwrite what the other reached), and the
+    // kept outcome dropped, last, since everything it decided is queued now.
+    const routed = { notifications: notifications.length, destinations: route.to };
+    const own = new Set(outcome.routedBy.filter((r) => r.cause !== 'rescore').map((r) => r.event));
+    const write = this.runtime.redis.pipeline();
+    for (const eventId of own) events.markRoutedIn(write, eventId, routed);
+    for (const r of outcome.routedBy.filter((r) => r.cause === 'rescore')) {
+      events.markRescoredIn(write, r.event, `${groupId}:${seq}`, { findings: r.findings, ...routed });
+    }
+    this.groups.forgetIn(write, groupId, seq);
+    for (const [err] of (await write.exec())!) if (err) throw err;
   }
 }

@@ -170,13 +170,14 @@ export class EventRepository {
     await this.update(id, { status: 'triaged', triage: JSON.stringify(counts) });
   }
 
-  async markRouted(id: string, routed: NonNullable<EventView['routed']>): Promise<void> {
-    await this.update(id, { status: 'routed', routed: JSON.stringify(routed) });
+  /** What a group flush routed of the input, added to a pipeline the caller sends. */
+  markRoutedIn(pipeline: ChainableCommander, id: string, routed: NonNullable<EventView['routed']>): void {
+    pipeline.hset(this.key(id), { status: 'routed', routed: JSON.stringify(routed) }).expire(this.key(id), this.ttlSeconds, 'NX');
   }
 
-  /** Rescore routing told by one group flush (`flush` names it, so a retried flush counts once). */
-  async markRescored(id: string, flush: string, told: NonNullable<EventView['rescored']>): Promise<void> {
-    await this.redis.multi().hset(this.rescoredKey(id), flush, JSON.stringify(told)).expire(this.rescoredKey(id), this.ttlSeconds).exec();
+  /** Rescore routing told by one group flush (`flush` names it, so a retried flush counts once), added to a pipeline the caller sends. */
+  markRescoredIn(pipeline: ChainableCommander, id: string, flush: string, told: NonNullable<EventView['rescored']>): void {
+    pipeline.hset(this.rescoredKey(id), flush, JSON.stringify(told)).expire(this.rescoredKey(id), this.ttlSeconds);
   }
 
   /** Records what a delivery did on its event, added to a pipeline the caller sends. */

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Redis, Result } from 'ioredis';
+import type { ChainableCommander, Redis, Result } from 'ioredis';
 import type { Finding } from '@klaxon/findings';
 import type { NotificationChanges } from '../notification';
 
@@ -155,29 +155,37 @@ export class GroupRepository {
   async flush(groupId: string, seq: number, now: Date, repeatInterval: number, keepMs = 86_400_000, records = false): Promise<FlushOutcome | undefined> {
     const g = this.key(groupId);
     const recordsKey = `${g}:outcome:${seq}:records`;
-    const raw = await this.redis.flushGroup(
-      g,
-      `${g}:pending`,
-      `${g}:open`,
-      `${g}:outcome:${seq}`,
-      this.indexKey,
-      `${g}:pending:records`,
-      recordsKey,
-      String(seq),
-      String(now.getTime()),
-      String(repeatInterval),
-      String(keepMs),
-      groupId,
-      records ? '1' : '',
-    );
+    // The window's records are read in the same round trip: after the script they are this window's,
+    // whichever run of it renamed them (a retry finds them under the same key).
+    const replies = (await this.redis
+      .pipeline()
+      .flushGroup(
+        g,
+        `${g}:pending`,
+        `${g}:open`,
+        `${g}:outcome:${seq}`,
+        this.indexKey,
+        `${g}:pending:records`,
+        recordsKey,
+        String(seq),
+        String(now.getTime()),
+        String(repeatInterval),
+        String(keepMs),
+        groupId,
+        records ? '1' : '',
+      )
+      .hgetall(recordsKey)
+      .exec())!;
+    for (const [err] of replies) if (err) throw err;
+    const raw = replies[0][1] as string;
     if (!raw) return undefined;
+    const stored = replies[1][1] as Record<string, string>;
     // The records were validated when their input was ingested, and stored by this repository as they were.
     const outcome = JSON.parse(raw) as FlushOutcome & { next: FlushOutcome['next'] | null; refs?: Record<'new' | 'regressed' | 'resolved' | 'open', string[]> };
     const { refs, ...rest } = outcome;
     if (refs) {
-      // The script names the window's records; they are read here, straight from their hash (outcomes of earlier versions carry them inline).
-      const byFingerprint = await this.records(recordsKey, [...refs.new, ...refs.regressed, ...refs.resolved, ...refs.open]);
-      const pick = (fps: string[]) => fps.flatMap((fp) => (byFingerprint.has(fp) ? [byFingerprint.get(fp)!] : []));
+      // The script names the window's records (outcomes of earlier versions carry them inline); only those are parsed.
+      const pick = (fps: string[]) => fps.flatMap((fp) => (stored[fp] === undefined ? [] : [JSON.parse(stored[fp]) as Finding]));
       rest.changes = {
         ...rest.changes,
         new: pick(refs.new),
@@ -194,26 +202,16 @@ export class GroupRepository {
     };
   }
 
-  /** Finding records of a window by fingerprint, read in chunks of one pipeline. */
-  private async records(key: string, fingerprints: string[]): Promise<Map<string, Finding>> {
-    const out = new Map<string, Finding>();
-    if (!fingerprints.length) return out;
-    const pipeline = this.redis.pipeline();
-    for (let i = 0; i < fingerprints.length; i += CHUNK) pipeline.hmget(key, ...fingerprints.slice(i, i + CHUNK));
-    const replies = (await pipeline.exec())!;
-    replies.forEach(([err, values], chunk) => {
-      if (err) throw err;
-      (values as (string | null)[]).forEach((json, i) => {
-        if (json !== null) out.set(fingerprints[chunk * CHUNK + i]!, JSON.parse(json) as Finding);
-      });
-    });
-    return out;
-  }
-
   /** Drops the kept outcome of window `seq` and its records once what it decided is queued: a retry after this finds nothing to do. */
   async forget(groupId: string, seq: number): Promise<void> {
     const outcome = `${this.key(groupId)}:outcome:${seq}`;
     await this.redis.del(outcome, `${outcome}:records`);
+  }
+
+  /** `forget` added to a pipeline the caller sends (after what the outcome decided is queued). */
+  forgetIn(pipeline: ChainableCommander, groupId: string, seq: number): void {
+    const outcome = `${this.key(groupId)}:outcome:${seq}`;
+    pipeline.del(outcome, `${outcome}:records`);
   }
 
   /** Groups with no activity since `beforeMs` (oldest first, at most `limit`), with their route path and last activity. */
