@@ -6,10 +6,17 @@ import type { GroupTimer } from '@klaxon/routing';
  * same window twice (a retried route job, two replicas) adds one job, and a restart finds it in Redis.
  */
 export async function armGroupTimer(queues: QueueRegistry, timer: GroupTimer, now: Date): Promise<void> {
-  await queues.add(
+  await armGroupTimers(queues, [timer], now);
+}
+
+/** The timers of many groups (a route batch touches thousands) in one round trip. */
+export async function armGroupTimers(queues: QueueRegistry, timers: GroupTimer[], now: Date): Promise<void> {
+  await queues.addBulk(
     QUEUE.group,
-    JOB.flushGroup,
-    { groupId: timer.groupId, route: timer.route, seq: timer.seq },
-    { jobId: `flush-${timer.groupId}-${timer.seq}`, delay: Math.max(0, timer.flushAt - now.getTime()) },
+    timers.map((timer) => ({
+      name: JOB.flushGroup,
+      data: { groupId: timer.groupId, route: timer.route, seq: timer.seq },
+      opts: { jobId: `flush-${timer.groupId}-${timer.seq}`, delay: Math.max(0, timer.flushAt - now.getTime()) },
+    })),
   );
 }

@@ -1,7 +1,7 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { QUEUE, Runtime, routeJobSchema, type RouteJob } from '@klaxon/platform';
 import { GroupRepository, groupChanges, type PendingChange } from '@klaxon/routing';
-import { armGroupTimer } from '../flush-group/group-timer';
+import { armGroupTimers } from '../flush-group/group-timer';
 
 /**
  * `route`: findings that changed → the groups of the routes they reach. Nothing is sent here: each
@@ -22,6 +22,6 @@ export class RouteFindingsProcessor implements OnModuleInit {
     const now = this.runtime.clock();
     const routable: PendingChange[] = changes.flatMap((c) => (c.change === 'unchanged' ? [] : [{ change: c.change, finding: c.finding, eventId, cause }]));
     const timers = await this.groups.add(groupChanges(this.runtime.config.routes, routable), now);
-    await Promise.all(timers.map((timer) => armGroupTimer(this.runtime.queues, timer, now)));
+    await armGroupTimers(this.runtime.queues, timers, now);
   }
 }

@@ -118,6 +118,11 @@ export class QueueRegistry {
     await this.queue(queueName).add(jobName, data, opts);
   }
 
+  /** Many jobs of one queue in one round trip (BullMQ's addBulk: one pipeline); a job id already there adds nothing, as with `add`. */
+  async addBulk(queueName: string, jobs: { name: string; data: unknown; opts?: JobsOptions }[]): Promise<void> {
+    if (jobs.length) await this.queue(queueName).addBulk(jobs);
+  }
+
   /** Starts a worker whose job payloads are validated at the edge and whose failures land in one place. */
   work<T>(spec: WorkerSpec<T>): Worker {
     const worker: Worker = new Worker(
