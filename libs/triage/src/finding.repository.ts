@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Redis, Result } from 'ioredis';
 import { findingSchema, type Finding, type FindingState, type Scope } from '@klaxon/findings';
+import { decodeStoredJson, encodeStoredJson } from './stored-json';
 
 export interface HistoryEntry {
   at: string;
@@ -203,9 +204,9 @@ export class FindingRepository {
       for (const { finding: f, exception, signature } of items.slice(i, i + CHUNK)) {
         args.push(
           f.fingerprint,
-          // As bytes: ioredis then writes the chunk as one buffer, instead of joining the whole pipeline
-          // into one string and encoding it as it writes (most of the upsert's time for a large batch).
-          Buffer.from(JSON.stringify(storedData(f))),
+          // Compressed (stored-json.ts), as bytes: ioredis then writes the chunk as one buffer, instead
+          // of joining the whole pipeline into one string and encoding it as it writes.
+          encodeStoredJson(storedData(f)),
           sourceKey(f),
           f.artifact?.digest ?? '',
           f.workload?.name ? workloadKey(f.workload) : '',
@@ -321,8 +322,15 @@ export class FindingRepository {
    */
   async getMany(fingerprints: string[]): Promise<FindingRecord[]> {
     if (!fingerprints.length) return [];
-    const hashes = await this.execAll(fingerprints.map((fp) => ['hgetall', this.key(fp)]));
-    const found = fingerprints.map((fp, i) => ({ fp, hash: hashes[i] as Record<string, string> })).filter(({ hash }) => hash.data);
+    // As bytes: `data` is compressed; the other fields are text.
+    const hashes = await this.execAll(fingerprints.map((fp) => ['hgetallBuffer', this.key(fp)]));
+    const found = fingerprints.flatMap((fp, i) => {
+      const stored = hashes[i] as Record<string, Buffer>;
+      if (!stored.data) return [];
+      const hash: Record<string, string> = {};
+      for (const field in stored) if (field !== 'data') hash[field] = stored[field].toString('utf8');
+      return [{ fp, hash, data: stored.data }];
+    });
     const old = found.filter(({ hash }) => hash.sources === undefined);
     const lists = new Map<string, StoredLists>();
     if (old.length) {
@@ -341,7 +349,7 @@ export class FindingRepository {
         lists.set(fp, { history: history.map((h) => JSON.parse(h) as HistoryEntry), sources, digests, workloads });
       });
     }
-    return found.map(({ fp, hash }) => recordOf(hash, lists.get(fp) ?? storedLists(hash)));
+    return found.map(({ fp, hash, data }) => recordOf(data, hash, lists.get(fp) ?? storedLists(hash)));
   }
 
   private async execAll(commands: string[][]): Promise<unknown[]> {
@@ -434,8 +442,8 @@ function storedLists(hash: Record<string, string>): StoredLists {
   return { history: list<HistoryEntry>('history'), sources: list('sources'), digests: list('digests'), workloads: list('workloads') };
 }
 
-function recordOf(hash: Record<string, string>, lists: StoredLists): FindingRecord {
-  const finding = findingSchema.parse(JSON.parse(hash.data));
+function recordOf(data: Buffer, hash: Record<string, string>, lists: StoredLists): FindingRecord {
+  const finding = findingSchema.parse(decodeStoredJson(data));
   const derived = hash.derived ? (JSON.parse(hash.derived) as DerivedFields) : undefined;
   return {
     ...finding,

@@ -1,0 +1,42 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { parserFor, type ReportContext } from '@klaxon/sources';
+import { StoredDataError, decodeStoredJson, encodeStoredJson } from './stored-json';
+
+const fixture = (format: string, file: string) =>
+  parserFor(format)!.parse(readFileSync(resolve(__dirname, '../../../test/fixtures', format, file), 'utf8'), {
+    eventId: 'evt_t',
+    receivedAt: '2024-06-13T09:00:00.000Z',
+    integration: 'report',
+    context: {} as ReportContext,
+  }).findings;
+
+describe('a finding report as its hash keeps it', () => {
+  it('reads back exactly what was written, for any JSON value', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        expect(decodeStoredJson(encodeStoredJson(value))).toEqual(JSON.parse(JSON.stringify(value)));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('keeps real reports in well under half their JSON', () => {
+    const findings = [...fixture('trivy', 'image-checkout.json'), ...fixture('alertmanager', 'firing.json'), ...fixture('falco', 'checkout-hardening.jsonl')];
+    expect(findings.length).toBeGreaterThan(3);
+    for (const f of findings) {
+      const json = Buffer.byteLength(JSON.stringify(f));
+      const stored = encodeStoredJson(f);
+      expect(decodeStoredJson(stored)).toEqual(JSON.parse(JSON.stringify(f)));
+      expect(stored.length, f.rule.id).toBeLessThan(json * 0.5);
+    }
+  });
+
+  it('reads the plain JSON earlier versions stored, and refuses a format it does not know', () => {
+    expect(decodeStoredJson(Buffer.from('{"fingerprint":"fp-a","title":"é"}'))).toEqual({ fingerprint: 'fp-a', title: 'é' });
+    expect(() => decodeStoredJson(Buffer.from([0x09, 1, 2]))).toThrow(StoredDataError);
+    expect(() => decodeStoredJson(Buffer.from([0x09, 1, 2]))).toThrow('starts with byte 9');
+  });
+});
