@@ -1,9 +1,9 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 
 /*
- * How Redis keeps a finding's report (`data` in its hash): deflate-compressed with a preset dictionary of what every finding's JSON repeats
- * (the model's field names, the usual tools, kinds, severities, link prefixes, risk reasons), behind a
- * one-byte format marker. A report of 1.4 KB keeps in about 0.35 KB: without the dictionary deflate has
+ * How Redis keeps a finding's report (`data` in its hash): deflate-compressed with a preset dictionary
+ * of what every finding's JSON repeats (the model's field names, the usual tools, kinds, severities,
+ * link prefixes, risk reasons), behind a one-byte format marker. A report of 1.4 KB keeps in about 0.35 KB: without the dictionary deflate has
  * too little text of one finding to learn from (about 0.65 KB). Values written by earlier versions hold
  * the JSON itself, which starts with `{`, and are read as they are.
  *
