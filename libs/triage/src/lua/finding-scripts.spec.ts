@@ -106,6 +106,10 @@ describe('the finding scripts on their KEYS and ARGV', () => {
     expect(await redis.zscore(`${b}:findings:risk`, 'fp-a')).toBe('80');
     expect(await redis.exists(`${b}:finding:fp-none`)).toBe(0);
     expect(await redis.zscore(`${b}:findings:risk`, 'fp-none')).toBeNull();
+    // A new report of it replaces what the rescore derived, leaving no field behind.
+    await run(upsert, NOW, '2000', 'evt-derived', '50', ...item('fp-a', { score: '42' }));
+    expect(await redis.hexists(`${b}:finding:fp-a`, 'derived')).toBe(0);
+    expect(await redis.zscore(`${b}:findings:risk`, 'fp-a')).toBe('42');
   });
 
   it('query-findings: intersects the filters (each an OR of index sets) and a minimum risk, most recently seen first', async () => {

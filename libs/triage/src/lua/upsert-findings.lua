@@ -64,7 +64,7 @@ for i = 5, #ARGV, 10 do
         change, why = 'unsuppressed', 'exception ' .. prevExc .. ' no longer covers it, seen in ' .. cause
       end
       fields = {'data', data, 'lastSeen', now, 'lastCause', cause, 'lastChange', change, 'state', target,
-        'exception', exc, 'ix', ix, 'occurrences', tonumber(cur[6] or '0') + 1, 'score', score, 'derived', ''}
+        'exception', exc, 'ix', ix, 'occurrences', tonumber(cur[6] or '0') + 1, 'score', score}
     end
     if sig ~= '' then put(fields, 'sig', sig) end
     if why then put(fields, 'history', appended(state and redis.call('HGET', key, 'history'), now, target, why, limit)) end
@@ -83,6 +83,8 @@ for i = 5, #ARGV, 10 do
     end
     if #added > 0 then put(fields, 'indexes', (cur[12] and cur[12] ~= '' and (cur[12] .. '\n') or '') .. table.concat(added, '\n')) end
     redis.call('HSET', key, unpack(fields))
+    -- A new report replaces what a rescore derived: the field goes (an empty one would stay in every hash).
+    if state then redis.call('HDEL', key, 'derived') end
     if state ~= target then setState(fp, state, target) end
     if prevExc ~= exc then
       if prevExc ~= '' then redis.call('SREM', idx('exception:' .. prevExc), fp) end
