@@ -159,7 +159,14 @@ export class EventRepository {
    * never expires: the TTL is set when the key has none (a quarantined event is never marked).
    */
   private async update(id: string, fields: Record<string, string>): Promise<void> {
-    await this.redis.multi().hset(this.key(id), fields).expire(this.key(id), this.ttlSeconds, 'NX').exec();
+    const write = this.redis.multi();
+    this.updateIn(write, id, fields);
+    await write.exec();
+  }
+
+  /** `update` added to a pipeline or MULTI the caller sends. */
+  private updateIn(pipeline: ChainableCommander, id: string, fields: Record<string, string>): void {
+    pipeline.hset(this.key(id), fields).expire(this.key(id), this.ttlSeconds, 'NX');
   }
 
   async markParsed(id: string, parsed: NonNullable<EventView['parsed']>): Promise<void> {
@@ -172,7 +179,7 @@ export class EventRepository {
 
   /** What a group flush routed of the input, added to a pipeline the caller sends. */
   markRoutedIn(pipeline: ChainableCommander, id: string, routed: NonNullable<EventView['routed']>): void {
-    pipeline.hset(this.key(id), { status: 'routed', routed: JSON.stringify(routed) }).expire(this.key(id), this.ttlSeconds, 'NX');
+    this.updateIn(pipeline, id, { status: 'routed', routed: JSON.stringify(routed) });
   }
 
   /** Rescore routing told by one group flush (`flush` names it, so a retried flush counts once), added to a pipeline the caller sends. */

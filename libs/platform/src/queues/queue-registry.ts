@@ -38,25 +38,26 @@ export const DEFAULT_QUEUE_POLICY: QueuePolicy = {
 };
 
 /**
+ * Each queue's event stream (BullMQ's `<queue>:events`, which only QueueEvents listeners read, and Klaxon
+ * has none) is trimmed to about this many entries, not BullMQ's 10,000: redis-cli still shows the recent ones.
+ */
+export const EVENTS_KEPT = 1_000;
+
+/**
  * Queues whose completed jobs need not stay for their ids: a delivery re-queued after it completed is a
  * no-op by its ledger's sent id, a group timer re-armed for a window already flushed finds it over. Their
  * jobs are removed as they complete (what each delivery did is on its event): keeping the latest in
  * BullMQ's completed set cost its completion script a trim and a delete per job, a third of its time in
  * Redis on Alertmanager's workload.
  */
-/**
- * Each queue's event stream (BullMQ's `<queue>:events`, which only QueueEvents listeners read, and Klaxon
- * has none) is trimmed to about this many entries, not BullMQ's 10,000: redis-cli still shows the recent ones.
- */
-export const EVENTS_KEPT = 1_000;
-
 const keptByOthers = (queue: string) => queue.startsWith('deliver.') || queue === 'group';
 
 export function jobOptions({ retention }: QueuePolicy, queue = ''): JobsOptions {
   return {
     attempts: 8,
     backoff: { type: 'exponential', delay: 1_000, jitter: 0.5 },
-    // Completed jobs are kept (a day by default) so a re-enqueue with the same jobId within it is a no-op.
+    // Completed jobs are kept (a day by default) so a re-enqueue with the same jobId within it is a no-op;
+    // deliveries and group timers, whose repeats are no-ops anyway, go as they complete.
     removeOnComplete: keptByOthers(queue) ? true : { age: Math.ceil(retention.completedJobs / 1000), count: retention.maxJobsKept },
     removeOnFail: { age: Math.ceil(retention.failedJobs / 1000), count: retention.maxJobsKept },
   };
