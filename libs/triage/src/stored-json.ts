@@ -1,21 +1,30 @@
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { inflateRawSync } from 'node:zlib';
+import { compressSync, uncompressSync } from 'lz4-napi';
 
 /*
- * How Redis keeps a finding's report (`data` in its hash): deflate-compressed with a preset dictionary
- * of what every finding's JSON repeats (the model's field names, the usual tools, kinds, severities,
- * link prefixes, risk reasons), behind a one-byte format marker. A report of 1.4 KB keeps in about 0.35 KB: without the dictionary deflate has
- * too little text of one finding to learn from (about 0.65 KB). Values written by earlier versions hold
- * the JSON itself, which starts with `{`, and are read as they are.
+ * How Redis keeps a finding's report (`data` in its hash): compressed with a preset dictionary of what
+ * every finding's JSON repeats (the model's field names, the usual tools, kinds, severities, link
+ * prefixes, risk reasons), behind a one-byte format marker.
+ *
+ * - 0x02, what this version writes: an LZ4 block (lz4-napi's format: the length of the JSON as four
+ *   bytes, little-endian, then the block) with the dictionary as its prefix. An alert as triage stores
+ *   it, 1.3 KB of JSON, keeps in about 0.5 KB. It costs 5–8 µs to write and 2 µs to read.
+ * - 0x01, what the previous version wrote: deflate-raw with the same dictionary. It keeps the same
+ *   alert in about 0.35 KB, but costs 35–40 µs to write on its own and 60–100 µs inside the triage
+ *   step (a zlib stream per value): 40 % of the CPU of a 5,000-vulnerability Trivy report.
+ * - `{`: the JSON itself, as versions before those wrote it.
  *
  * The dictionary is part of the stored format: data written with it can only be read with it. A new
  * dictionary takes a new marker, and this reader keeps every earlier one.
  */
 
-/** Format marker of deflate-raw with DICTIONARY_V1. */
+/** Format marker of deflate-raw with DICTIONARY_V1 (read only). */
 const DEFLATE_V1 = 0x01;
+/** Format marker of an LZ4 block with DICTIONARY_V1 as its prefix. */
+const LZ4_V1 = 0x02;
 const JSON_OPEN = 0x7b; // `{`
 
-// Most frequent last: deflate reaches the end of its window most cheaply.
+// Most frequent last: deflate (format 0x01) codes nearer matches in fewer bits.
 const DICTIONARY_V1 = Buffer.from(
   [
     '"code":{"repo":"","commit":"","branch":"main","pullRequest":,"path":"","line":,"partialFingerprint":""}',
@@ -47,9 +56,9 @@ const DICTIONARY_V1 = Buffer.from(
 
 /** The stored form of a JSON value. */
 export function encodeStoredJson(data: unknown): Buffer {
-  const compressed = deflateRawSync(JSON.stringify(data), { dictionary: DICTIONARY_V1 });
+  const compressed = compressSync(Buffer.from(JSON.stringify(data)), DICTIONARY_V1);
   const out = Buffer.allocUnsafe(compressed.length + 1);
-  out[0] = DEFLATE_V1;
+  out[0] = LZ4_V1;
   compressed.copy(out, 1);
   return out;
 }
@@ -65,6 +74,7 @@ export class StoredDataError extends Error {
 export function decodeStoredJson(stored: Buffer): unknown {
   const marker = stored[0];
   if (marker === JSON_OPEN) return JSON.parse(stored.toString('utf8'));
+  if (marker === LZ4_V1) return JSON.parse(uncompressSync(stored.subarray(1), DICTIONARY_V1).toString('utf8'));
   if (marker === DEFLATE_V1) return JSON.parse(inflateRawSync(stored.subarray(1), { dictionary: DICTIONARY_V1 }).toString('utf8'));
   throw new StoredDataError(marker);
 }
