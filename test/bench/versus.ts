@@ -387,7 +387,12 @@ async function families(probe: Redis): Promise<[string, number, number][]> {
         .replace(/evt_[A-Za-z0-9_-]+/g, '<event>')
         .replace(/[0-9a-f]{16,}/g, '<id>')
         .replace(/:\d+(?=:|$)/g, ':<n>')
-        .replace(/(deliver|flush|route|triage|ingest|feedback)-[^:]+/g, '$1-<id>');
+        .replace(/(deliver|flush|route|triage|ingest|feedback)-[^:]+/g, '$1-<id>')
+        // Keys named after a workload, an image or a scope: one family each, not one per name.
+        .replace(
+          /^(klaxon:(?:graph|\{findings\}):(?:names|workload|ns-workloads|detections|idx:workload|idx:image|idx:repo|idx:digest|scope|scope-last|running|pod)):.*$/,
+          '$1:<…>',
+        );
       const t = totals.get(family) ?? [0, 0];
       t[0] += sizes[i];
       t[1]++;
