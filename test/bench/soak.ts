@@ -57,7 +57,7 @@ retention:
   );
   const klaxon = await startKlaxon({ config, redisUrl: redisServer.url, port: 0, host: '127.0.0.1', logger: createLogger({ level: 'warn' }) });
   const usedMemory = async () => Number(/^used_memory:(\d+)/m.exec(await probe.info('memory'))![1]);
-  const stored = () => probe.scard('klaxon:{findings}:findings');
+  const stored = () => probe.zcard('klaxon:{findings}:findings:seen');
   const samples: SoakSample[] = [];
   const sample = async (findings: number) => {
     const s = { findings, usedMemory: await usedMemory(), stored: await stored(), resolved: await probe.scard('klaxon:{findings}:idx:state:resolved') };

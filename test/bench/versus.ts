@@ -558,7 +558,7 @@ export async function runKlaxon(w: Workload, topology: Topology = [{ count: 1 }]
       await waitDrained(probe);
       const stats = await commandstats(probe);
       const afterFirst = await usedMemory(probe);
-      const findings = await probe.scard('klaxon:{findings}:findings');
+      const findings = await probe.zcard('klaxon:{findings}:findings:seen');
       const fams = await families(probe);
       const resend = async (bodies: string[]) => {
         const before = await usedMemory(probe!);

@@ -139,17 +139,7 @@ function filterIndexes(filter: FindingFilter): string[][] {
 
 /** The KEYS of the scripts that run after finding-prelude.lua, in its order: key prefixes under `b` (the store's base, `<prefix>:{findings}`). */
 export function lifecycleKeys(b: string): string[] {
-  return [
-    `${b}:finding:`,
-    `${b}:idx:`,
-    `${b}:findings`,
-    `${b}:findings:seen`,
-    `${b}:findings:risk`,
-    `${b}:scope:`,
-    `${b}:image:`,
-    `${b}:release:`,
-    `${b}:scope-last:`,
-  ];
+  return [`${b}:finding:`, `${b}:idx:`, `${b}:findings:seen`, `${b}:findings:risk`, `${b}:scope:`, `${b}:image:`, `${b}:release:`, `${b}:scope-last:`];
 }
 
 /**
@@ -368,6 +358,8 @@ export class FindingRepository {
    * SSCAN page of the resolved index per script call. A removed finding seen again is new, not regressed.
    */
   async removeResolvedBefore(cutoff: Date): Promise<string[]> {
+    // Earlier versions also kept every fingerprint in a set of its own that nothing read: it goes.
+    await this.redis.unlink(`${this.base}:findings`);
     const removed: string[] = [];
     let cursor = '0';
     do {
@@ -399,8 +391,9 @@ export class FindingRepository {
     return forgotten;
   }
 
+  /** How many findings are stored: the last-seen order has every one. */
   async count(): Promise<number> {
-    return this.redis.scard(`${this.base}:findings`);
+    return this.redis.zcard(`${this.base}:findings:seen`);
   }
 
   /**

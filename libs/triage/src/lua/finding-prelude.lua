@@ -9,22 +9,21 @@
 --          and member lists are fields of it; see fold below for the keys of findings stored before)
 -- KEYS[2]  `…:idx:`      prefix of the index sets `…:idx:<name>:<value>` (state, kind, severity, image,
 --          repo, digest, workload, exception)
--- KEYS[3]  `…:findings`  set of every fingerprint
--- KEYS[4]  `…:findings:seen`  sorted set, fingerprint by last seen (ms)
--- KEYS[5]  `…:findings:risk`  sorted set, fingerprint by risk score
--- KEYS[6]  `…:scope:`    prefix of scope memberships `…:scope:<scope key>` (set); a scope's last answer
---          is apart (KEYS[9]), so a scope key ending in ':last' is just a scope
--- KEYS[7]  `…:image:`    prefix of an image repository's `…:image:<repository>:scans|running|current|
+-- KEYS[3]  `…:findings:seen`  sorted set, fingerprint by last seen (ms): every finding stored
+-- KEYS[4]  `…:findings:risk`  sorted set, fingerprint by risk score
+-- KEYS[5]  `…:scope:`    prefix of scope memberships `…:scope:<scope key>` (set); a scope's last answer
+--          is apart (KEYS[8]), so a scope key ending in ':last' is just a scope
+-- KEYS[6]  `…:image:`    prefix of an image repository's `…:image:<repository>:scans|running|current|
 --          scopes|running-last`
--- KEYS[8]  `…:release:`  prefix of the answer of an exception's last end `…:release:<exception id>`
--- KEYS[9]  `…:scope-last:`  prefix of a scope's last answer `…:scope-last:<scope key>` (hash)
+-- KEYS[7]  `…:release:`  prefix of the answer of an exception's last end `…:release:<exception id>`
+-- KEYS[8]  `…:scope-last:`  prefix of a scope's last answer `…:scope-last:<scope key>` (hash)
 -- Prefixes, not whole keys, because these scripts reach keys whose names they only learn inside
 -- Redis: the findings a scope no longer has, the indexes a stored record is in, the scopes of an
 -- image's current digests. The shared hash tag keeps every such key in the slot of KEYS[1], so a
 -- Redis Cluster runs the script on the node that holds them all (as BullMQ does with its queue prefix).
 local function fkey(fp) return KEYS[1] .. fp end
 local function idx(name) return KEYS[2] .. name end
-local riskIdx = KEYS[5]
+local riskIdx = KEYS[4]
 -- A finding's member lists (`sources`, `digests`, `workloads`) are JSON arrays of unique members in
 -- the order first seen: their values come from reports, so no separator character is safe. cjson writes
 -- an empty table as {}, hence the literal.
@@ -102,9 +101,9 @@ local function resolve(fp, now, why, limit)
   history(fp, now, 'resolved', why, limit)
   return true
 end
-local function scopeKey(key) return KEYS[6] .. key end
-local function scopeLastKey(key) return KEYS[9] .. key end
-local function imageKey(repository) return KEYS[7] .. repository end
+local function scopeKey(key) return KEYS[5] .. key end
+local function scopeLastKey(key) return KEYS[8] .. key end
+local function imageKey(repository) return KEYS[6] .. repository end
 -- 'image:<digest>' or a tool's own 'image:<digest>/<tool>' (Grype keeps its own view of a digest).
 local function digestOf(scope) return string.match(scope, '^image:([^/]+)') end
 -- Recomputes the current digests of an image repository. Returns the Redis keys of the scopes of current

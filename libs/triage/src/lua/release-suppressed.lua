@@ -6,7 +6,7 @@
 --          kept, then per finding: fingerprint, the exception covering it now ('' none)
 -- Reply    the fingerprints reopened
 local now, cause, limit, ended, ending, ttl = ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], tonumber(ARGV[6])
-local lastKey = KEYS[8] .. ended
+local lastKey = KEYS[7] .. ended
 if ending ~= '' and redis.call('HGET', lastKey, 'ending') == ending then
   return cjson.decode(redis.call('HGET', lastKey, 'reopened'))
 end

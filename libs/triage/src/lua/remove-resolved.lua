@@ -21,8 +21,7 @@ for i = 2, #ARGV do
     for _, d in ipairs(digests) do redis.call('SREM', idx('digest:' .. d), fp) end
     for _, w in ipairs(workloads) do redis.call('SREM', idx('workload:' .. w), fp) end
     redis.call('SREM', idx('state:resolved'), fp)
-    redis.call('SREM', KEYS[3], fp)
-    redis.call('ZREM', KEYS[4], fp)
+    redis.call('ZREM', KEYS[3], fp)
     redis.call('ZREM', riskIdx, fp)
     -- The keys beside the hash, of a finding not folded since an earlier version wrote them.
     redis.call('DEL', key, key .. ':history', key .. ':sources', key .. ':digests', key .. ':workloads', key .. ':indexes')

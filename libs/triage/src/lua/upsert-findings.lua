@@ -51,7 +51,6 @@ for i = 5, #ARGV, 10 do
       why = 'first seen in ' .. cause .. (exc ~= '' and (', covered by exception ' .. exc) or '')
       fields = {'data', data, 'state', target, 'firstSeen', now, 'lastSeen', now, 'occurrences', 1,
         'lastCause', cause, 'lastChange', change, 'exception', exc, 'ix', ix, 'score', score}
-      redis.call('SADD', KEYS[3], fp)
     else
       if state == target then
         change = 'unchanged'
@@ -96,7 +95,7 @@ for i = 5, #ARGV, 10 do
       for name in pairs(old) do if not new[name] and not accumulating[name] then redis.call('SREM', idx(name), fp) end end
       for name in pairs(new) do if not old[name] then redis.call('SADD', idx(name), fp) end end
     end
-    redis.call('ZADD', KEYS[4], nowMs, fp)
+    redis.call('ZADD', KEYS[3], nowMs, fp)
     -- The hash keeps the indexed score: a repost at the same risk costs no index write.
     if cur[7] ~= score then redis.call('ZADD', riskIdx, score, fp) end
   end
