@@ -3,60 +3,138 @@ import { WORKLOAD, alertmanagerInstalled, mib, perSec, runAlertmanager, runKlaxo
 /**
  * `npm run bench -- versus`: Alertmanager's workload on Alertmanager (when `prometheus-alertmanager`
  * is installed) and on Klaxon, both tables and Klaxon's ratios to Alertmanager against issue 11's
- * targets. KLAXON_VERSUS_ALERTS changes the number of alerts; KLAXON_BENCH_CPU_PROF=<dir> writes a
- * CPU profile of each Klaxon process there.
+ * targets. KLAXON_VERSUS_ALERTS changes the number of alerts; KLAXON_VERSUS_RUNS=<n> runs both n times,
+ * alternately, and shows each figure's median with its range, and each ratio's median over the runs'
+ * own ratios (a machine whose speed drifts moves both sides of one run alike); KLAXON_BENCH_CPU_PROF=<dir>
+ * writes a CPU profile of each Klaxon process there.
  */
 export async function run(): Promise<string[]> {
   const w = WORKLOAD;
+  const runs = runCount(process.env.KLAXON_VERSUS_RUNS);
   const lines = [
     `Workload: ${w.alerts.toLocaleString('en-US')} distinct alerts, ${w.perPost} per POST, ${w.inFlight} POSTs in flight, ` +
-      `${w.alerts / 10} groups of 10 (alertname + instance), group wait 0 s, interval 1 s, repeat 1 h, one webhook receiver`,
+      `${w.alerts / 10} groups of 10 (alertname + instance), group wait 0 s, interval 1 s, repeat 1 h, one webhook receiver` +
+      (runs > 1 ? `; ${runs} runs of each, alternately: median (lowest–highest)` : ''),
   ];
-  let am: Figures | undefined;
-  if (alertmanagerInstalled()) am = await runAlertmanager(w);
-  else lines.push('prometheus-alertmanager is not installed: Alertmanager skipped, Klaxon alone.');
-  const kx = await runKlaxon(w);
-  const row = (name: string, f: (x: Figures) => string) => `| ${name} | ${am ? f(am) : '—'} | ${f(kx)} |`;
+  const withAm = alertmanagerInstalled();
+  if (!withAm) lines.push('prometheus-alertmanager is not installed: Alertmanager skipped, Klaxon alone.');
+  const ams: Figures[] = [];
+  const kxs: Figures[] = [];
+  for (let i = 0; i < runs; i++) {
+    if (withAm) ams.push(await runAlertmanager(w));
+    // Redis is measured (with the resends it takes) in the last run only: it does not drift with the machine.
+    kxs.push(await runKlaxon(w, undefined, i === runs - 1));
+  }
+  const row = (name: string, f: (x: Figures[]) => string) => `| ${name} | ${ams.length ? f(ams) : '—'} | ${f(kxs)} |`;
+  const perProcess = (figures: Figures[]) =>
+    figures[0].processes
+      .map(
+        (p, i) =>
+          `${p.name} ${spread(
+            figures.map((x) => x.processes[i].cpuSeconds),
+            (s) => `${s.toFixed(1)} s`,
+          )} ${spread(
+            figures.map((x) => x.processes[i].hwmBytes),
+            mib,
+          )}`,
+      )
+      .join(', ');
   lines.push(
     '',
     '| | Alertmanager | Klaxon |',
     '| --- | --- | --- |',
-    row(`all ${w.alerts.toLocaleString('en-US')} delivered`, (x) => secs(x.deliveredMs)),
-    row('ingest (last POST answered)', (x) => `${perSec(x.alertsPerSecond)} (${secs(x.ingestMs)})`),
-    row('CPU, all processes', (x) => `${x.cpuSeconds.toFixed(1)} s`),
-    row('peak RSS, all processes', (x) => mib(x.peakRssBytes)),
-    row('per process (CPU s, peak RSS)', (x) => x.processes.map((p) => `${p.name} ${p.cpuSeconds.toFixed(1)} s ${mib(p.hwmBytes)}`).join(', ')),
-    row('alerts delivered, duplicates, notifications', (x) => `${x.delivered}, ${x.duplicates}, ${x.notifications}`),
+    row(`all ${w.alerts.toLocaleString('en-US')} delivered`, (x) =>
+      spread(
+        x.map((f) => f.deliveredMs),
+        secs,
+      ),
+    ),
+    row('ingest (last POST answered)', (x) =>
+      x.length === 1
+        ? `${perSec(x[0].alertsPerSecond)} (${secs(x[0].ingestMs)})`
+        : `${spread(
+            x.map((f) => f.alertsPerSecond),
+            perSec,
+          )}, the last POST answered at ${secs(median(x.map((f) => f.ingestMs)))}`,
+    ),
+    row('CPU, all processes', (x) =>
+      spread(
+        x.map((f) => f.cpuSeconds),
+        (s) => `${s.toFixed(1)} s`,
+      ),
+    ),
+    row('peak RSS, all processes', (x) =>
+      spread(
+        x.map((f) => f.peakRssBytes),
+        mib,
+      ),
+    ),
+    row('per process (CPU s, peak RSS)', perProcess),
+    row('alerts delivered, duplicates, notifications', (x) => x.map((f) => `${f.delivered}, ${f.duplicates}, ${f.notifications}`).join('; ')),
   );
-  const r = kx.redis!;
+  const r = kxs[kxs.length - 1].redis!;
   lines.push(
     `| Redis per stored finding | — | ${(r.bytesPerFinding / 1024).toFixed(2)} KB (${r.findings} findings, used_memory ${mib(r.usedMemoryBytes)}) |`,
     `| the same alerts again | — | ${r.resendNotifications} notifications, Redis +${mib(r.resendGrowthBytes)} (${r.resendGrowthPercent.toFixed(1)} %) |`,
     `| refreshed alerts (new endsAt) | — | ${r.refreshNotifications} notifications, Redis +${mib(r.refreshGrowthBytes)} (${r.refreshGrowthPercent.toFixed(1)} %) |`,
   );
-  if (am) {
-    const ratio = (k: number, target: string, ok: boolean) => `${k.toFixed(2)}× (target ${target}: ${ok ? 'met' : 'not met'})`;
-    const delivered = kx.deliveredMs / am.deliveredMs;
-    const ingest = kx.alertsPerSecond / am.alertsPerSecond;
-    const cpu = kx.cpuSeconds / am.cpuSeconds;
-    const rss = kx.peakRssBytes / am.peakRssBytes;
+  if (ams.length) {
+    // Each run's own ratio, Klaxon against the Alertmanager run just before it.
+    const ratios = (f: (kx: Figures, am: Figures) => number) => kxs.map((kx, i) => f(kx, ams[i]));
+    const ratio = (values: number[], target: string, ok: (median: number) => boolean) =>
+      `${spread(values, (k) => `${k.toFixed(2)}×`)} (target ${target}: ${ok(median(values)) ? 'met' : 'not met'})`;
     lines.push(
       '',
       'Klaxon ÷ Alertmanager:',
-      `- delivered time ${ratio(delivered, '≤ 1.0×', delivered <= 1)}`,
-      `- ingest rate ${ratio(ingest, '≥ 1.0×', ingest >= 1)}`,
-      `- CPU ${ratio(cpu, '≤ 1.5×', cpu <= 1.5)}`,
-      `- peak RSS ${ratio(rss, '≤ 1.5×', rss <= 1.5)}`,
+      `- delivered time ${ratio(
+        ratios((kx, am) => kx.deliveredMs / am.deliveredMs),
+        '≤ 1.0×',
+        (k) => k <= 1,
+      )}`,
+      `- ingest rate ${ratio(
+        ratios((kx, am) => kx.alertsPerSecond / am.alertsPerSecond),
+        '≥ 1.0×',
+        (k) => k >= 1,
+      )}`,
+      `- CPU ${ratio(
+        ratios((kx, am) => kx.cpuSeconds / am.cpuSeconds),
+        '≤ 1.5×',
+        (k) => k <= 1.5,
+      )}`,
+      `- peak RSS ${ratio(
+        ratios((kx, am) => kx.peakRssBytes / am.peakRssBytes),
+        '≤ 1.5×',
+        (k) => k <= 1.5,
+      )}`,
     );
   }
   lines.push(
     `- Redis per finding ${(r.bytesPerFinding / 1024).toFixed(2)} KB (target ≤ 3 KB: ${r.bytesPerFinding <= 3072 ? 'met' : 'not met'}); ` +
       `resend growth ${r.resendGrowthPercent.toFixed(1)} % / refreshed ${r.refreshGrowthPercent.toFixed(1)} % (target ≤ 5 %)`,
     '',
-    'Redis after the first run, by key family (bytes, keys):',
+    `Redis after the first pass${runs > 1 ? ' of the last run' : ''} (before the resends), by key family (bytes, keys):`,
     ...r.families.slice(0, 20).map(([family, bytes, count]) => `  ${family}: ${mib(bytes)} ${(bytes / 1024).toFixed(0)} KB, ${count} keys`),
-    'Redis commandstats of the first run (calls, ms), by time:',
+    'Redis commandstats of that pass (calls, ms), by time:',
     ...r.commandstats.slice(0, 14).map(([cmd, calls, usec]) => `  ${cmd}: ${calls} calls, ${(usec / 1000).toFixed(0)} ms`),
   );
   return lines;
+}
+
+function runCount(value: string | undefined): number {
+  if (value === undefined || value === '') return 1;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`KLAXON_VERSUS_RUNS: "${value}" is not a whole number of runs, 1 or more`);
+  return n;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** One run: the value. Several: the median, then the lowest and highest. */
+function spread(values: number[], format: (v: number) => string): string {
+  if (values.length === 1) return format(values[0]);
+  return `${format(median(values))} (${format(Math.min(...values))}–${format(Math.max(...values))})`;
 }
