@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { dropPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
+import type { WorkloadAsset } from '@klaxon/findings';
 import { AssetRepository, type RiskRecord } from './asset.repository';
 
 describe('a finding’s last risk in the asset graph', () => {
@@ -35,5 +36,63 @@ describe('a finding’s last risk in the asset graph', () => {
       runsIn: record.workloads,
     });
     expect(await assets.describeContext('fp-none')).toBeUndefined();
+  });
+});
+
+describe('finding a workload by its name', () => {
+  const redis = testRedis();
+  const prefix = testPrefix('names');
+  const assets = new AssetRepository(redis, prefix);
+  afterAll(async () => {
+    await dropPrefix(redis, prefix);
+    await redis.quit();
+  });
+  const now = new Date('2026-11-25T10:00:00Z');
+  const deployment = (cluster: string | undefined, name: string): WorkloadAsset => ({
+    type: 'workload',
+    ...(cluster && { cluster }),
+    namespace: 'prod-shop',
+    kind: 'Deployment',
+    name,
+    labels: {},
+    containers: [{ name, image: `harbor.example.com/shop/${name}:1.4.2` }],
+    observedAt: '2026-11-25T09:00:00Z',
+  });
+  const lookup = async (name: string, cluster?: string) =>
+    (await assets.findWorkloads([{ cluster, namespace: 'prod-shop', kind: 'Deployment', name }], () => undefined))[0]?.id;
+  const names = (name: string) => redis.smembers(`${prefix}:graph:names:prod-shop:Deployment:${name}`);
+
+  it('finds one known without a cluster by its name alone, with no set of names written for it', async () => {
+    await assets.recordAssets([deployment(undefined, 'checkout')], now);
+    expect(await lookup('checkout')).toBe('/prod-shop/Deployment/checkout');
+    expect(await lookup('checkout', 'prod-eu-1')).toBeUndefined();
+    expect(await names('checkout')).toEqual([]);
+  });
+
+  it('lists one known with a cluster under its name, and prefers it to the one without', async () => {
+    await assets.recordAssets([deployment(undefined, 'orders'), deployment('prod-eu-1', 'orders'), deployment('prod-us-1', 'orders')], now);
+    expect(await names('orders')).toEqual(expect.arrayContaining(['prod-eu-1/prod-shop/Deployment/orders', 'prod-us-1/prod-shop/Deployment/orders']));
+    expect(await names('orders')).toHaveLength(2);
+    expect(await lookup('orders')).toBe('prod-eu-1/prod-shop/Deployment/orders');
+    expect(await lookup('orders', 'prod-us-1')).toBe('prod-us-1/prod-shop/Deployment/orders');
+    expect(await lookup('payments')).toBeUndefined();
+  });
+
+  it('still finds what earlier versions listed under the name, a workload without a cluster among them', async () => {
+    await redis.set(
+      `${prefix}:graph:workload:/prod-shop/Deployment/cart`,
+      JSON.stringify({
+        id: '/prod-shop/Deployment/cart',
+        namespace: 'prod-shop',
+        kind: 'Deployment',
+        name: 'cart',
+        labels: {},
+        images: [],
+        containerPrivileges: [],
+        lastSeen: now.toISOString(),
+      }),
+    );
+    await redis.sadd(`${prefix}:graph:names:prod-shop:Deployment:cart`, '/prod-shop/Deployment/cart');
+    expect(await lookup('cart')).toBe('/prod-shop/Deployment/cart');
   });
 });

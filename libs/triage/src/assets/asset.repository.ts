@@ -204,11 +204,8 @@ export class AssetRepository {
       }
       const merged = this.mergeWorkload(before, fact, asset.kind === 'Pod' && !!asset.controller, tagDigests);
       previous.set(fact.id, merged);
-      write
-        .set(this.workloadKey(fact.id), JSON.stringify(merged))
-        .zadd(this.workloadsKey, at, fact.id)
-        .sadd(this.nsWorkloadsKey(nsKey), fact.id)
-        .sadd(this.namesKey(fact.namespace, fact.kind, fact.name), fact.id);
+      write.set(this.workloadKey(fact.id), JSON.stringify(merged)).zadd(this.workloadsKey, at, fact.id).sadd(this.nsWorkloadsKey(nsKey), fact.id);
+      this.nameIn(write, fact);
       const now_ = new Set(merged.images.flatMap((img) => (img.digest ? [img.digest] : [])));
       const then = new Set((before?.images ?? []).flatMap((img) => (img.digest ? [img.digest] : [])));
       for (const d of now_) write.zadd(this.runningKey(d), at, fact.id);
@@ -265,6 +262,16 @@ export class AssetRepository {
     for (const img of facts.images) if (img.digest) write.zrem(this.runningKey(img.digest), twin);
   }
 
+  /**
+   * Lists a workload under its name (`graph:names`), for lookups by name across clusters. A workload
+   * known without a cluster is not listed: its id, `/<namespace>/<kind>/<name>`, is the name itself,
+   * and findWorkloads always tries it. Most installations know one cluster, unnamed, so most names
+   * need no set (about 0.23 KB of Redis and a command per workload).
+   */
+  private nameIn(write: ChainableCommander, facts: Pick<WorkloadFacts, 'id' | 'cluster' | 'namespace' | 'kind' | 'name'>): void {
+    if (facts.cluster) write.sadd(this.namesKey(facts.namespace, facts.kind, facts.name), facts.id);
+  }
+
   /** A Pod's facts fill in its controller's: digests from container statuses, pod labels. */
   private mergeWorkload(before: WorkloadFacts | undefined, fact: WorkloadFacts, fromPod: boolean, tagDigests: Map<string, string | undefined>): WorkloadFacts {
     const images = fact.images.map((img) => {
@@ -307,7 +314,8 @@ export class AssetRepository {
     let n = 0;
     const candidates_ = lookups.map((l, i) => {
       const byPod = l.pod ? (values[n++] as string | null) : null;
-      const ids = candidates[i].flatMap(() => values[n++] as string[]);
+      // The names set lists the ids known with a cluster; the one without is the name itself (nameIn).
+      const ids = candidates[i].flatMap((c) => [...(values[n++] as string[]), workloadId({ namespace: l.namespace, kind: c.kind, name: c.name })]);
       // Falco often knows no cluster name: then any cluster's workload of that name will do.
       return { byPod, ids: [...new Set(ids)].filter((id) => !l.cluster || id.startsWith(`${l.cluster}/`)) };
     });
@@ -379,7 +387,8 @@ export class AssetRepository {
       const members = byNamespace.get(ns);
       if (members) members.push(id);
       else byNamespace.set(ns, [id]);
-      write.set(this.workloadKey(id), JSON.stringify(facts)).sadd(this.namesKey(facts.namespace, facts.kind, facts.name), id);
+      write.set(this.workloadKey(id), JSON.stringify(facts));
+      this.nameIn(write, facts);
     }
     for (const [ns, ids] of byNamespace) write.sadd(this.nsWorkloadsKey(ns), ...ids);
     const ids = [...byWorkload.keys()];
