@@ -22,6 +22,7 @@ function loweredOf(detection: Detection): { tool?: string; rule?: string } {
   return l;
 }
 
+/** One `detect` item: every condition it states holds for the finding (its names lowered by namesOf). */
 function matches(detection: Detection, finding: Finding, names: Names): boolean {
   const l = loweredOf(detection);
   if (l.tool && names.tool !== l.tool) return false;
@@ -32,11 +33,6 @@ function matches(detection: Detection, finding: Finding, names: Names): boolean 
   if (detection.tags && !detection.tags.every((tag) => finding.rule.tags?.includes(tag))) return false;
   if (detection.match && !matchesAll(detection.match, finding)) return false;
   return true;
-}
-
-/** One `detect` item: every condition it states holds for the finding. */
-export function detectionMatches(detection: Detection, finding: Finding): boolean {
-  return matches(detection, finding, namesOf(finding));
 }
 
 export interface Triggered {

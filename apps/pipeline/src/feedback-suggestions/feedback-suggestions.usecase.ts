@@ -57,6 +57,16 @@ export function buildOf(f: Finding): Code | undefined {
 }
 
 /**
+ * What a finding's suggestions would be about: its workload or image. Undefined when it can have none:
+ * neither a runtime nor a deploy-time finding, or about neither.
+ */
+function suggestibleSubject(f: Finding): SuggestionSubject | undefined {
+  if (f.kind !== 'runtime' && f.stage !== 'deploy') return undefined;
+  const subject = subjectOf(f);
+  return subject.workload || subject.image ? subject : undefined;
+}
+
+/**
  * The feedback step for one input: its runtime findings → the suggestions they trigger, deduplicated
  * per (workload or image repository, suggestion), evidence folded into what was seen before. What is
  * routed is not each suggestion but the proposal of each subject touched (libs/feedback/src/proposal.ts):
@@ -76,10 +86,9 @@ export class FeedbackSuggestions {
   collect(findings: Finding[]): Pending[] {
     const byId = new Map<string, Pending>();
     for (const f of findings) {
-      if (f.kind !== 'runtime' && f.stage !== 'deploy') continue;
+      const subject = suggestibleSubject(f);
+      if (!subject) continue;
       for (const { rule, detection } of triggeredRules(this.table, f)) {
-        const subject = subjectOf(f);
-        if (!subject.workload && !subject.image) continue;
         const id = suggestionId(rule, subject);
         const pending = byId.get(id) ?? { id, rule, subject, observations: [] };
         pending.code ??= buildOf(f);
@@ -93,11 +102,7 @@ export class FeedbackSuggestions {
   /** The findings that trigger at least one suggestion (what `execute` reads of a batch). Pure. */
   triggering(findings: Finding[]): Finding[] {
     // What collect([f]) would keep, without building its suggestions: this runs on every triaged finding.
-    return findings.filter((f) => {
-      if (f.kind !== 'runtime' && f.stage !== 'deploy') return false;
-      const subject = subjectOf(f);
-      return (!!subject.workload || !!subject.image) && triggersAny(this.table, f);
-    });
+    return findings.filter((f) => suggestibleSubject(f) !== undefined && triggersAny(this.table, f));
   }
 
   async execute(eventId: string, findings: Finding[]): Promise<{ outcome: FeedbackOutcome; suggestions: Finding[]; changes: SuggestionChange[] }> {
