@@ -147,7 +147,7 @@ export class GroupRepository {
   }
 
   /**
-   * Flushes window `seq` (once; a retry gets the same outcome until `forget`, at most `keepMs`);
+   * Flushes window `seq` (once; a retry gets the same outcome until `forgetIn`, at most `keepMs`);
    * undefined when that window is over. `records`: keep every told finding's record for the group
    * (a destination of the route shows the whole state); otherwise only its severity is kept, and
    * notifications carry records only for what changed.
@@ -202,13 +202,10 @@ export class GroupRepository {
     };
   }
 
-  /** Drops the kept outcome of window `seq` and its records once what it decided is queued: a retry after this finds nothing to do. */
-  async forget(groupId: string, seq: number): Promise<void> {
-    const outcome = `${this.key(groupId)}:outcome:${seq}`;
-    await this.redis.del(outcome, `${outcome}:records`);
-  }
-
-  /** `forget` added to a pipeline the caller sends (after what the outcome decided is queued). */
+  /**
+   * Drops the kept outcome of window `seq` and its records, added to a pipeline the caller sends once
+   * what the outcome decided is queued: a retry after this finds nothing to do.
+   */
   forgetIn(pipeline: ChainableCommander, groupId: string, seq: number): void {
     const outcome = `${this.key(groupId)}:outcome:${seq}`;
     pipeline.del(outcome, `${outcome}:records`);

@@ -258,6 +258,7 @@ export class AssetRepository {
       .del(this.workloadKey(twin), this.detectionsKey(twin))
       .zrem(this.workloadsKey, twin)
       .srem(this.nsWorkloadsKey(namespaceKey(undefined, facts.namespace)), twin)
+      // Only a names set an earlier version wrote lists a workload without a cluster (nameIn).
       .srem(this.namesKey(facts.namespace, facts.kind, facts.name), twin);
     for (const img of facts.images) if (img.digest) write.zrem(this.runningKey(img.digest), twin);
   }
