@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -529,18 +529,26 @@ export async function runKlaxon(w: Workload, topology: Topology = [{ count: 1 }]
       const { createHash } = await import('node:crypto');
       const { execSync } = await import('node:child_process');
       const names = new Map<string, string>();
-      for (const file of execSync('git ls-files "*.lua"', { cwd: ROOT }).toString().trim().split('\n')) {
-        names.set(
-          createHash('sha1')
-            .update(readFileSync(join(ROOT, file), 'utf8'))
-            .digest('hex'),
-          file.split('/').pop()!,
-        );
+      const files = execSync('git ls-files "*.lua"', { cwd: ROOT }).toString().trim().split('\n');
+      const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
+      // A script that runs after a prelude (finding-prelude.lua) is sent as the two joined.
+      const preludes = files.filter((f) => f.endsWith('-prelude.lua'));
+      for (const file of files) {
+        const text = readFileSync(join(ROOT, file), 'utf8');
+        names.set(sha1(text), file.split('/').pop()!);
+        for (const p of preludes) names.set(sha1(readFileSync(join(ROOT, p), 'utf8') + text), file.split('/').pop()!);
+      }
+      // BullMQ's own scripts, by the names it gives them.
+      const bullmqScripts = join(ROOT, 'node_modules/bullmq/dist/cjs/scripts');
+      for (const file of readdirSync(bullmqScripts).filter((f) => f.endsWith('.js') && f !== 'index.js')) {
+        for (const script of Object.values((await import(join(bullmqScripts, file))) as Record<string, { name?: string; content?: string }>)) {
+          if (script?.name && script.content) names.set(sha1(script.content), `bullmq ${script.name}`);
+        }
       }
       const entries = (await probe.slowlog('GET', 200000)) as [number, number, number, string[]][];
       const by = new Map<string, [number, number]>();
       for (const [, , usec, args] of entries) {
-        const name = args[0].toLowerCase() === 'evalsha' ? (names.get(args[1]) ?? `bullmq ${args[1].slice(0, 8)}`) : args[0].toLowerCase();
+        const name = args[0].toLowerCase() === 'evalsha' ? (names.get(args[1]) ?? `script ${args[1].slice(0, 8)}`) : args[0].toLowerCase();
         const t = by.get(name) ?? [0, 0];
         t[0] += usec;
         t[1]++;
