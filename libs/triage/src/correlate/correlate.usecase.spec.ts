@@ -8,7 +8,7 @@ import { parseInput } from '@klaxon/sources';
 import { dropPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
 import { AssetRepository } from '../assets/asset.repository';
 import { FindingRepository } from '../finding.repository';
-import { CorrelateFindings } from './correlate.usecase';
+import { CorrelateFindings, routingSignature } from './correlate.usecase';
 
 const D = 'sha256:9f2c1a7e3b5d4c6f8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f';
 const COMMIT = '4e1f0c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f';
@@ -280,5 +280,25 @@ describe('correlation against Redis: from build to runtime', () => {
     await run(parseInput(empty, 'trivy', { eventId: 'evt-empty', receivedAt: iso(41), integration: 'report', context: {} }).batch, 41);
     const { batch } = await run({ findings: [shell('dev-shop', 42)], assets: [], scopes: [] }, 42);
     expect(batch.findings[0].risk!.reasons.some((r) => r.includes('vulnerable image'))).toBe(false);
+  });
+});
+
+describe('routingSignature', () => {
+  const draft: FindingDraft = {
+    kind: 'runtime',
+    stage: 'runtime',
+    source: { tool: 'falco', integration: 'webhook:falco' },
+    title: 'Terminal shell in container',
+    severity: 'high',
+    rule: { id: 'Terminal shell in container' },
+    fixable: false,
+    observedAt: iso(0),
+  };
+  const signature = routingSignature(config.routes);
+
+  it('names the routes a finding matches and what it belongs to, leaving out the parts it lacks at the end', () => {
+    expect(signature(toFinding(draft))).toBe('root|[]');
+    expect(signature(toFinding({ ...draft, code: { repo: 'acme/checkout' } }))).toBe('root|["acme/checkout"]');
+    expect(signature(toFinding({ ...draft, artifact: { repository: 'shop/checkout', digest: D } }))).toBe(`root|[null,null,null,null,"${D}"]`);
   });
 });

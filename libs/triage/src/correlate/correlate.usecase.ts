@@ -431,9 +431,15 @@ export function routingSignature(routes: RouteConfig): (f: Finding) => string {
       .join(',')}|${linkOf(f)}`;
 }
 
-/** What a finding belongs to, as destinations address it: the repo, commit and pull request, the image digest. */
+/**
+ * What a finding belongs to, as destinations address it: the repo, commit and pull request, the image
+ * digest. Parts a finding lacks at the end are left out (`[]` for one that belongs to nothing: it is
+ * kept in every finding's hash); upsert-findings.lua reads signatures stored with them as equal.
+ */
 function linkOf(f: Finding): string {
-  return JSON.stringify([f.code?.repo, f.code?.commit, f.code?.pullRequest, f.labels.pr, f.artifact?.digest]);
+  const link = [f.code?.repo, f.code?.commit, f.code?.pullRequest, f.labels.pr, f.artifact?.digest];
+  while (link.length && link[link.length - 1] == null) link.pop();
+  return JSON.stringify(link);
 }
 
 /** A stored vulnerability fact as scoring reads it. */

@@ -95,7 +95,9 @@ local function resolve(fp, now, why, limit)
   local key = fkey(fp)
   local cur = redis.call('HMGET', key, 'state', 'exception')
   if cur[1] ~= 'open' and cur[1] ~= 'suppressed' then return false end
-  redis.call('HSET', key, 'state', 'resolved', 'exception', '', 'resolvedAt', now)
+  redis.call('HSET', key, 'state', 'resolved', 'resolvedAt', now)
+  -- No exception is kept as no field (earlier versions wrote an empty one).
+  if cur[2] then redis.call('HDEL', key, 'exception') end
   setState(fp, cur[1], 'resolved')
   if cur[2] and cur[2] ~= '' then redis.call('SREM', idx('exception:' .. cur[2]), fp) end
   history(fp, now, 'resolved', why, limit)

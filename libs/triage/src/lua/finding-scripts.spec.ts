@@ -67,6 +67,50 @@ describe('the finding scripts on their KEYS and ARGV', () => {
     expect(await run(upsert, NOW, '2000', 'evt-2', '50', ...item('fp-a'))).toEqual(['unchanged']);
   });
 
+  it('upsert-findings: keeps an exception as a field only while one covers the finding, and drops the empty one earlier versions wrote', async () => {
+    const has = (fp: string) => redis.hexists(`${b}:finding:${fp}`, 'exception');
+    expect(await run(upsert, NOW, '1000', 'evt-e1', '50', ...item('fp-e'), ...item('fp-f', { exception: 'exc-9' }))).toEqual(['new', 'suppressed']);
+    expect(await has('fp-e')).toBe(0);
+    expect(await redis.hget(`${b}:finding:fp-f`, 'exception')).toBe('exc-9');
+    expect(await run(upsert, NOW, '2000', 'evt-e2', '50', ...item('fp-f'))).toEqual(['unsuppressed']);
+    expect(await has('fp-f')).toBe(0);
+    expect(await redis.smembers(`${b}:idx:exception:exc-9`)).toEqual([]);
+    // As an earlier version left a finding: an empty exception field. Its next report drops it, and so does its resolution.
+    await redis.hset(`${b}:finding:fp-e`, 'exception', '');
+    expect(await run(upsert, NOW, '3000', 'evt-e3', '50', ...item('fp-e'))).toEqual(['unchanged']);
+    expect(await has('fp-e')).toBe(0);
+    await redis.hset(`${b}:finding:fp-e`, 'exception', '');
+    await run(resolveScope, 'image:e', NOW, '4000', 'evt-e4', '50', '', '', 'fp-e');
+    expect(await run(resolveScope, 'image:e', NOW, '5000', 'evt-e5', '50', '', '')).toEqual(['fp-e']);
+    expect(await redis.hmget(`${b}:finding:fp-e`, 'state', 'exception')).toEqual(['resolved', null]);
+  });
+
+  it("upsert-findings: reads a routing signature stored with its link's missing last parts as nulls as the same signature", async () => {
+    const sig = (fp: string) => redis.hget(`${b}:finding:${fp}`, 'sig');
+    await run(upsert, NOW, '1000', 'evt-s1', '50', ...item('fp-s', { signature: 'root|[]' }), ...item('fp-t', { signature: 'root|["acme/shop"]' }));
+    // As earlier versions wrote them.
+    await redis.hset(`${b}:finding:fp-s`, 'sig', 'root|[null,null,null,null,null]');
+    await redis.hset(`${b}:finding:fp-t`, 'sig', 'root|["acme/shop",null,null,null,null]');
+    expect(
+      await run(upsert, NOW, '2000', 'evt-s2', '50', ...item('fp-s', { signature: 'root|[]' }), ...item('fp-t', { signature: 'root|["acme/shop"]' })),
+    ).toEqual(['unchanged', 'unchanged']);
+    expect(await sig('fp-s')).toBe('root|[]');
+    // A signature that did change is an update, whichever way it was stored.
+    await redis.hset(`${b}:finding:fp-s`, 'sig', 'root|[null,null,null,null,null]');
+    await redis.hset(`${b}:finding:fp-t`, 'sig', 'root|["acme/shop",null,null,null,null]');
+    expect(
+      await run(
+        upsert,
+        NOW,
+        '3000',
+        'evt-s3',
+        '50',
+        ...item('fp-s', { signature: 'root,pager|[]' }),
+        ...item('fp-t', { signature: 'root|["acme/shop",null,null,null,"sha256:d"]' }),
+      ),
+    ).toEqual(['updated', 'updated']);
+  });
+
   it('resolve-scope: replaces the scope and resolves what it no longer has, answering the same to a retried cause', async () => {
     expect(await run(resolveScope, 'image:d1', NOW, '1000', 'evt-1', '50', '', '', 'fp-a', 'fp-b')).toEqual([]);
     expect(await run(resolveScope, 'image:d1', NOW, '3000', 'evt-3', '50', '', '', 'fp-b')).toEqual(['fp-a']);

@@ -22,7 +22,8 @@ for i = 7, #ARGV, 2 do
       redis.call('SADD', idx('exception:' .. exc), fp)
       history(fp, now, 'suppressed', cause .. '; now covered by exception ' .. exc, limit)
     else
-      redis.call('HSET', key, 'state', 'open', 'exception', '')
+      redis.call('HSET', key, 'state', 'open')
+      redis.call('HDEL', key, 'exception')
       setState(fp, 'suppressed', 'open')
       history(fp, now, 'open', cause, limit)
       reopened[#reopened + 1] = fp

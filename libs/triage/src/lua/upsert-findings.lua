@@ -29,6 +29,13 @@ local function add(fields, name, stored, member)
   list[#list + 1] = member
   put(fields, name, encodeList(list))
 end
+-- A routing signature as this version writes it: earlier ones kept the link's missing last parts as
+-- nulls (`root|[null,null,null,null,null]`, now `root|[]`), the same signature.
+local function trimmed(s)
+  local n
+  repeat s, n = string.gsub(s, ',null%]$', ']') until n == 0
+  return (string.gsub(s, '%[null%]$', '[]'))
+end
 local FIELDS = {'state', 'lastCause', 'lastChange', 'exception', 'ix', 'occurrences', 'score', 'sig', 'sources', 'digests', 'workloads', 'indexes'}
 for i = 5, #ARGV, 10 do
   local fp, data, source, digest, workload, exc, ix, acc, score, sig = ARGV[i], ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], ARGV[i + 5], ARGV[i + 6], ARGV[i + 7], ARGV[i + 8], ARGV[i + 9]
@@ -50,11 +57,11 @@ for i = 5, #ARGV, 10 do
       change = target == 'open' and 'new' or 'suppressed'
       why = 'first seen in ' .. cause .. (exc ~= '' and (', covered by exception ' .. exc) or '')
       fields = {'data', data, 'state', target, 'firstSeen', now, 'lastSeen', now, 'occurrences', 1,
-        'lastCause', cause, 'lastChange', change, 'exception', exc, 'ix', ix, 'score', score}
+        'lastCause', cause, 'lastChange', change, 'ix', ix, 'score', score}
     else
       if state == target then
         change = 'unchanged'
-        if state == 'open' and sig ~= '' and cur[8] and cur[8] ~= sig then change = 'updated' end
+        if state == 'open' and sig ~= '' and cur[8] and cur[8] ~= sig and trimmed(cur[8]) ~= sig then change = 'updated' end
       elseif target == 'suppressed' then
         change, why = 'suppressed', 'covered by exception ' .. exc .. ' when seen in ' .. cause
       elseif state == 'resolved' then
@@ -63,8 +70,11 @@ for i = 5, #ARGV, 10 do
         change, why = 'unsuppressed', 'exception ' .. prevExc .. ' no longer covers it, seen in ' .. cause
       end
       fields = {'data', data, 'lastSeen', now, 'lastCause', cause, 'lastChange', change, 'state', target,
-        'exception', exc, 'ix', ix, 'occurrences', tonumber(cur[6] or '0') + 1, 'score', score}
+        'ix', ix, 'occurrences', tonumber(cur[6] or '0') + 1, 'score', score}
     end
+    -- An exception is a field only while one covers the finding: none is no field, not an empty one
+    -- (earlier versions wrote it; a report of such a finding drops it).
+    if exc ~= '' then put(fields, 'exception', exc) elseif cur[4] then redis.call('HDEL', key, 'exception') end
     if sig ~= '' then put(fields, 'sig', sig) end
     if why then put(fields, 'history', appended(state and redis.call('HGET', key, 'history'), now, target, why, limit)) end
     add(fields, 'sources', cur[9], source)
