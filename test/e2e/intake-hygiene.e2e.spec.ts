@@ -72,6 +72,13 @@ routes: {}
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(await limited.json()).toMatchObject({ error: 'rate_limited', field: 'source', message: expect.stringContaining('tetragon') });
+    // Counted in Redis under the source's name, for the window only.
+    const { redis, prefix } = klaxon.runtime;
+    expect(await redis.keys(`${prefix}:rate-limit:*`)).toEqual(expect.arrayContaining([`${prefix}:rate-limit:tetragon`, `${prefix}:rate-limit:reports`]));
+    expect(await redis.get(`${prefix}:rate-limit:tetragon`)).toBe('5');
+    const left = await redis.pttl(`${prefix}:rate-limit:tetragon`);
+    expect(left).toBeGreaterThan(0);
+    expect(left).toBeLessThanOrEqual(60_000);
     expect((await upload('{"SchemaVersion": 2, "ArtifactName": "x", "Results": []}')).status).toBe(202);
   });
 });

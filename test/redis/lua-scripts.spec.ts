@@ -7,6 +7,7 @@ import { toFinding, type Finding } from '@klaxon/findings';
 import { AssetRepository, FindingRepository, ReportTimeRepository, SuggestionRepository } from '@klaxon/triage';
 import { GroupRepository } from '@klaxon/routing';
 import { LedgerRepository } from '@klaxon/destinations';
+import { intakeStore } from '../../apps/gateway/src/http/rate-limit';
 import { keySlot } from '../support/key-slot';
 import { dropPrefix, testPrefix, testRedis } from '../support/redis';
 import { waitFor } from '../support/wait';
@@ -209,6 +210,9 @@ describe('every script call keeps its keys in KEYS and in one cluster slot', () 
 
     const ledger = new LedgerRepository(redis, prefix);
     await ledger.release((await ledger.hold('slack-sec', 'shop/web', 10_000, 'notification-1'))!);
+
+    const IntakeStore = intakeStore(redis, `${prefix}:rate-limit:`);
+    await new Promise((done, fail) => new IntakeStore({}).incr('falco', (error) => (error ? fail(error) : done(undefined)), 60_000, 100));
 
     await redis.echo(done);
     await waitFor(() => seen, 'the monitor to see the last command');

@@ -1,7 +1,12 @@
-import rateLimit from '@fastify/rate-limit';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import rateLimit, { type FastifyRateLimitStore, type FastifyRateLimitStoreCtor } from '@fastify/rate-limit';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Redis, Result } from 'ioredis';
 import type { Runtime } from '@klaxon/platform';
+
+const COUNT_INTAKE = readFileSync(resolve(__dirname, 'lua/count-intake.lua'), 'utf8');
 
 const WEBHOOK = /^\/v1\/webhooks\/([^/?]+)/;
 
@@ -15,6 +20,28 @@ export function intakeSourceOf(url: string): string | undefined {
 }
 
 /**
+ * @fastify/rate-limit's store for the intake: each source's count at `<prefix>:rate-limit:<source>`
+ * in Klaxon's Redis. The library's own Redis store names the keys of a limiter made with
+ * `createRateLimit` after a route it does not have (`…:rate-limit:undefinedundefined-<source>`).
+ */
+export function intakeStore(redis: Redis, namespace: string): FastifyRateLimitStoreCtor {
+  if (!redis.countIntake) redis.defineCommand('countIntake', { numberOfKeys: 1, lua: COUNT_INTAKE });
+  return class IntakeStore implements FastifyRateLimitStore {
+    incr(source: string, callback: (error: Error | null, result?: { current: number; ttl: number }) => void, timeWindow: number): void {
+      redis.countIntake(`${namespace}${source}`, timeWindow).then(
+        ([current, ttl]) => callback(null, { current, ttl }),
+        (error: Error) => callback(error),
+      );
+    }
+
+    /** One count per source, whichever limiter asks. */
+    child(): FastifyRateLimitStore {
+      return this;
+    }
+  };
+}
+
+/**
  * Per-source limits on the intake (`server.intakeRateLimit`): each webhook sender, report uploads and
  * the gate have their own per-minute budget, counted in Redis so every gateway replica shares it
  * (@fastify/rate-limit's fixed window). Over it: 429 with Retry-After, in the API's error shape,
@@ -25,7 +52,7 @@ export async function limitIntakeRates(app: NestFastifyApplication, runtime: Run
   const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
   const { perMinute, sources } = runtime.config.server.intakeRateLimit;
   const { prefix } = runtime;
-  await fastify.register(rateLimit, { global: false, redis: runtime.redis, nameSpace: `${prefix}:rate-limit:` });
+  await fastify.register(rateLimit, { global: false, store: intakeStore(runtime.redis, `${prefix}:rate-limit:`) });
   const limiter = fastify.createRateLimit({
     timeWindow: 60_000,
     keyGenerator: (request) => intakeSourceOf(request.url) ?? '',
@@ -47,4 +74,10 @@ export async function limitIntakeRates(app: NestFastifyApplication, runtime: Run
         retryAfterSeconds: verdict.ttlInSeconds,
       });
   });
+}
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    countIntake(key: string, windowMs: number): Result<[number, number], Context>;
+  }
 }
