@@ -89,3 +89,24 @@ export function syntheticTrivyReport(count: number, digest: string, opts: { repo
     ],
   });
 }
+
+/** A bench's number of runs from the environment variable `name`: 1 when unset. */
+export function runCount(name: string): number {
+  const value = process.env[name];
+  if (value === undefined || value === '') return 1;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name}: "${value}" is not a whole number of runs, 1 or more`);
+  return n;
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+/** One run: the value. Several: the median, then the lowest and highest. */
+export function spread(values: number[], format: (v: number) => string): string {
+  if (values.length === 1) return format(values[0]);
+  return `${format(median(values))} (${format(Math.min(...values))}–${format(Math.max(...values))})`;
+}

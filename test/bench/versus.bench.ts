@@ -1,4 +1,5 @@
 import { WORKLOAD, alertmanagerInstalled, mib, perSec, runAlertmanager, runKlaxon, secs, type Figures } from './versus';
+import { median, runCount, spread } from './support';
 
 /**
  * `npm run bench -- versus`: Alertmanager's workload on Alertmanager (when `prometheus-alertmanager`
@@ -10,7 +11,7 @@ import { WORKLOAD, alertmanagerInstalled, mib, perSec, runAlertmanager, runKlaxo
  */
 export async function run(): Promise<string[]> {
   const w = WORKLOAD;
-  const runs = runCount(process.env.KLAXON_VERSUS_RUNS);
+  const runs = runCount('KLAXON_VERSUS_RUNS');
   const lines = [
     `Workload: ${w.alerts.toLocaleString('en-US')} distinct alerts, ${w.perPost} per POST, ${w.inFlight} POSTs in flight, ` +
       `${w.alerts / 10} groups of 10 (alertname + instance), group wait 0 s, interval 1 s, repeat 1 h, one webhook receiver` +
@@ -118,23 +119,4 @@ export async function run(): Promise<string[]> {
     ...r.commandstats.slice(0, 14).map(([cmd, calls, usec]) => `  ${cmd}: ${calls} calls, ${(usec / 1000).toFixed(0)} ms`),
   );
   return lines;
-}
-
-function runCount(value: string | undefined): number {
-  if (value === undefined || value === '') return 1;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`KLAXON_VERSUS_RUNS: "${value}" is not a whole number of runs, 1 or more`);
-  return n;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
-
-/** One run: the value. Several: the median, then the lowest and highest. */
-function spread(values: number[], format: (v: number) => string): string {
-  if (values.length === 1) return format(values[0]);
-  return `${format(median(values))} (${format(Math.min(...values))}–${format(Math.max(...values))})`;
 }
