@@ -1,4 +1,4 @@
-import { WORKLOAD, mib, secs, runKlaxon, type Figures, type Topology } from './versus';
+import { WORKLOAD, mib, perSec, secs, runKlaxon, type Figures, type Topology } from './versus';
 
 /**
  * `npm run bench -- scale`: the versus workload (Alertmanager alerts, see versus.ts) on Klaxon split
@@ -33,11 +33,12 @@ export async function run(): Promise<string[]> {
     `Workload: ${w.alerts.toLocaleString('en-US')} distinct Alertmanager alerts, ${w.perPost} per POST, ${w.inFlight} in flight, groups of 10, ` +
       'one webhook receiver; one gateway process, pipeline and notifier processes on one Redis',
     '',
-    '| setup | all delivered | delivered/s | × one | alerts delivered | duplicates | CPU, all processes | peak RSS, all processes |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| setup | all delivered | delivered/s | × one | ingest (last POST answered) | alerts delivered | duplicates | CPU, all processes | peak RSS, all processes |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...results.map(
       ([name, f]) =>
         `| ${name} | ${secs(f.deliveredMs)} | ${Math.round((f.delivered / f.deliveredMs) * 1000)} | ${(one.deliveredMs / f.deliveredMs).toFixed(2)}× | ` +
+        `${perSec(f.alertsPerSecond)} (${secs(f.ingestMs)}) | ` +
         `${f.delivered} | ${f.duplicates} | ${f.cpuSeconds.toFixed(1)} s | ${mib(f.peakRssBytes)} |`,
     ),
     '',
