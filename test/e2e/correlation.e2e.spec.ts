@@ -157,6 +157,22 @@ routes:
       code: { repo: 'acme/checkout', commit: COMMIT, pullRequest: 42 },
       labels: { team: 'payments', pr: '#42' },
     });
+    // Its view: the image it was linked to through the workload, and who built that image.
+    const view = await json(`/v1/findings/${detection.fingerprint}`);
+    expect(view.context).toMatchObject({
+      image: { digest: D, linkedBy: 'workload' },
+      builtFrom: { repo: 'acme/checkout', commit: COMMIT, pullRequests: [42] },
+    });
+    expect(view.context.runsIn).toEqual([
+      expect.objectContaining({ id: expect.stringMatching(/\/prod-shop\/Deployment\/checkout$/), exposedVia: expect.any(Array) }),
+    ]);
+    // A vulnerability of that image: linked by its own digest, built by the same run.
+    const cve = (await json(`/v1/findings?kind=vulnerability&digest=${encodeURIComponent(D)}&limit=1`)).items[0] as Json;
+    expect((await json(`/v1/findings/${cve.fingerprint}`)).context).toMatchObject({
+      image: { digest: D, linkedBy: 'digest' },
+      builtFrom: { repo: 'acme/checkout', commit: COMMIT, pullRequests: [42] },
+    });
+
     const vulnerable = detection.raw.correlation.vulnerablePackages as Json[];
     expect(vulnerable).toContainEqual(expect.objectContaining({ id: 'CVE-2024-5535', package: 'openssl', fixed: expect.any(String) }));
 

@@ -77,7 +77,10 @@ export class FindingsController {
     const record = await this.findings.get(fingerprint);
     if (!record) throw ApiError.notFound(`finding ${fingerprint}`);
     const finding = findingOf(record);
-    const [exception, context] = await Promise.all([this.exceptions.covering(finding, this.runtime.clock()), this.assets.describeContext(fingerprint)]);
+    const [exception, context] = await Promise.all([
+      this.exceptions.covering(finding, this.runtime.clock()),
+      this.assets.describeContext(fingerprint, finding.artifact?.digest),
+    ]);
     const { routes, exception: covering } = testRoute(this.runtime.config.routes, finding, exception);
     const { exception: suppressedBy, ...rest } = record;
     // suppressedBy: the exception that suppressed it at its last triage; exception: the one covering it now.

@@ -11,6 +11,8 @@ describe('a finding’s last risk in the asset graph', () => {
     await dropPrefix(redis, prefix);
     await redis.quit();
   });
+  const D = 'sha256:9f2c1a7e3b5d4c6f8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f';
+  const COMMIT = '4e1f0c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f';
 
   const record: RiskRecord = {
     score: 85,
@@ -18,24 +20,55 @@ describe('a finding’s last risk in the asset graph', () => {
     at: '2026-11-25T10:00:00.000Z',
     environment: 'prod',
     exposure: 'internet',
-    digest: 'sha256:9f2c1a7e3b5d4c6f8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f',
     linkedBy: 'digest',
-    workloads: [{ id: 'prod/shop/Deployment/checkout', environment: 'prod', exposedVia: ['LoadBalancer shop/checkout'], owners: { team: 'payments' } }],
+    workloads: [
+      { id: 'prod/shop/Deployment/checkout', environment: 'prod', exposedVia: ['LoadBalancer shop/checkout'], owners: { team: 'payments' } },
+      { id: 'prod/shop/Deployment/checkout-canary', environment: 'prod', exposedVia: [], owners: {} },
+    ],
   };
 
-  it('is read back as it was saved, and describes the finding’s context', async () => {
+  it('is read back as it was saved, keeping no empty exposure or owners', async () => {
     await assets.saveRisk(new Map([['fp-1', record]]));
     expect((await assets.risks(['fp-1', 'fp-none'])).get('fp-1')).toEqual(record);
     expect(await assets.risks(['fp-none'])).toEqual(new Map());
-    expect(await assets.describeContext('fp-1')).toEqual({
+    const stored = JSON.parse((await redis.get(`${prefix}:graph:risk:fp-1`))!);
+    expect(stored.workloads[1]).toEqual({ id: 'prod/shop/Deployment/checkout-canary', environment: 'prod' });
+  });
+
+  it('describes the finding’s context: its own digest when linked by it, who built the image from the image’s facts', async () => {
+    await assets.recordAssets(
+      [
+        {
+          type: 'image',
+          digest: D,
+          repository: 'shop/checkout',
+          tags: [],
+          labels: {},
+          build: { repo: 'acme/checkout', commit: COMMIT, pullRequests: [42] },
+          observedAt: '2026-11-25T09:00:00Z',
+        },
+      ],
+      new Date('2026-11-25T09:00:00Z'),
+    );
+    expect(await assets.describeContext('fp-1', D)).toEqual({
       risk: { score: 85, reasons: record.reasons, at: record.at },
       environment: 'prod',
       exposure: 'internet',
-      image: { digest: record.digest, linkedBy: 'digest' },
-      builtFrom: undefined,
+      image: { digest: D, linkedBy: 'digest' },
+      builtFrom: expect.objectContaining({ repo: 'acme/checkout', commit: COMMIT, pullRequests: [42] }),
       runsIn: record.workloads,
     });
-    expect(await assets.describeContext('fp-none')).toBeUndefined();
+    // Linked through its workload: the digest is the record's.
+    await assets.saveRisk(new Map([['fp-2', { ...record, linkedBy: 'workload', digest: D }]]));
+    expect(await assets.describeContext('fp-2', undefined)).toMatchObject({ image: { digest: D, linkedBy: 'workload' }, builtFrom: { repo: 'acme/checkout' } });
+    expect(await assets.describeContext('fp-none', D)).toBeUndefined();
+  });
+
+  it('describes a record an earlier version kept, with its digest and build, as it was', async () => {
+    const build = { repo: 'acme/legacy', commit: COMMIT, pullRequests: [7] };
+    const other = 'sha256:1111111111111111111111111111111111111111111111111111111111111111';
+    await redis.set(`${prefix}:graph:risk:fp-old`, JSON.stringify({ ...record, digest: other, build }));
+    expect(await assets.describeContext('fp-old', other)).toMatchObject({ image: { digest: other, linkedBy: 'digest' }, builtFrom: build });
   });
 });
 

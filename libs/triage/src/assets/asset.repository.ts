@@ -40,10 +40,38 @@ export interface RiskRecord extends Risk {
   at: string;
   environment?: string;
   exposure?: string;
+  /**
+   * The image digest correlation linked the finding to, when it is not the finding's own: linked `by`
+   * `digest`, it is the finding's artifact digest, which the finding's own record holds.
+   */
   digest?: string;
   linkedBy?: LinkedBy;
   workloads: { id: string; environment?: string; exposedVia: string[]; owners: Record<string, string> }[];
+  /** Who built the image, as records of earlier versions kept it: the image's facts say it now. */
   build?: BuildInfo;
+}
+
+/** A risk record as it is kept: a workload's empty exposure and owners are left out (every runtime alert has one). */
+function storedRisk(r: RiskRecord): string {
+  if (!r.workloads.some((w) => !w.exposedVia.length || !Object.keys(w.owners).length)) return JSON.stringify(r);
+  return JSON.stringify({
+    ...r,
+    workloads: r.workloads.map(({ exposedVia, owners, ...w }) => ({
+      ...w,
+      ...(exposedVia.length && { exposedVia }),
+      ...(Object.keys(owners).length && { owners }),
+    })),
+  });
+}
+
+function riskOf(value: string | null): RiskRecord | undefined {
+  const r = json<RiskRecord>(value);
+  if (!r) return undefined;
+  for (const w of r.workloads) {
+    w.exposedVia ??= [];
+    w.owners ??= {};
+  }
+  return r;
 }
 
 export interface CorrelatedContext {
@@ -589,15 +617,17 @@ export class AssetRepository {
    * A finding's correlated context for its view (`GET /v1/findings/{fp}`): its current risk and reasons,
    * where its image runs, who built it and which PRs shipped the digest. Undefined before it was scored.
    */
-  async describeContext(fingerprint: string): Promise<CorrelatedContext | undefined> {
+  async describeContext(fingerprint: string, artifactDigest: string | undefined): Promise<CorrelatedContext | undefined> {
     const record = (await this.risks([fingerprint])).get(fingerprint);
     if (!record) return undefined;
+    const digest = record.digest ?? (record.linkedBy === 'digest' ? artifactDigest : undefined);
+    const image = digest ? (await this.images([digest])).get(digest) : undefined;
     return {
       risk: { score: record.score, reasons: record.reasons, at: record.at },
       environment: record.environment,
       exposure: record.exposure,
-      image: record.digest ? { digest: record.digest, linkedBy: record.linkedBy } : undefined,
-      builtFrom: record.build,
+      image: digest ? { digest, linkedBy: record.linkedBy } : undefined,
+      builtFrom: image?.build ?? record.build,
       runsIn: record.workloads,
     };
   }
@@ -622,7 +652,7 @@ export class AssetRepository {
     const entries = [...records];
     const write = this.redis.pipeline();
     for (let i = 0; i < entries.length; i += CHUNK) {
-      write.mset(entries.slice(i, i + CHUNK).flatMap(([fp, r]) => [this.riskKey(fp), JSON.stringify(r)]));
+      write.mset(entries.slice(i, i + CHUNK).flatMap(([fp, r]) => [this.riskKey(fp), storedRisk(r)]));
     }
     exec(await write.exec());
   }
@@ -634,7 +664,7 @@ export class AssetRepository {
     for (let i = 0; i < fingerprints.length; i += CHUNK) read.mget(fingerprints.slice(i, i + CHUNK).map(this.riskKey));
     const values = (exec(await read.exec()) as (string | null)[][]).flat();
     fingerprints.forEach((fp, i) => {
-      const record = json<RiskRecord>(values[i]);
+      const record = riskOf(values[i]);
       if (record) out.set(fp, record);
     });
     return out;

@@ -476,10 +476,10 @@ function riskRecord(s: Scored, now: Date): RiskRecord {
     at: now.toISOString(),
     environment: w?.environment,
     exposure: w ? (w.exposedVia.length ? 'internet' : 'internal') : undefined,
-    digest: s.context.image?.digest,
+    // The finding's own digest is in its record; who built the image is in the image's facts.
+    digest: s.linkedBy === 'digest' ? undefined : s.context.image?.digest,
     linkedBy: s.linkedBy,
     workloads: s.context.workloads.map((c) => ({ id: c.id, environment: c.environment, exposedVia: c.exposedVia, owners: c.owners })),
-    build: s.context.image?.build,
   };
 }
 
