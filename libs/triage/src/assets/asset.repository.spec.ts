@@ -2,6 +2,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { dropPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
 import type { WorkloadAsset } from '@klaxon/findings';
 import { AssetRepository, type RiskRecord } from './asset.repository';
+import type { WorkloadFacts } from './facts';
 
 describe('a finding’s last risk in the asset graph', () => {
   const redis = testRedis();
@@ -127,5 +128,47 @@ describe('finding a workload by its name', () => {
     );
     await redis.sadd(`${prefix}:graph:names:prod-shop:Deployment:cart`, '/prod-shop/Deployment/cart');
     expect(await lookup('cart')).toBe('/prod-shop/Deployment/cart');
+  });
+});
+
+describe('many workloads learnt at once from runtime events', () => {
+  const redis = testRedis();
+  const prefix = testPrefix('sightings');
+  const assets = new AssetRepository(redis, prefix);
+  afterAll(async () => {
+    await dropPrefix(redis, prefix);
+    await redis.quit();
+  });
+
+  it('writes and reads them in chunks: every one, with the time it was last seen', async () => {
+    const now = new Date('2026-11-25T10:00:00Z');
+    // More than one chunk (1,000) of each: a batch of alerts each naming a workload of its own.
+    const facts: WorkloadFacts[] = Array.from({ length: 2_345 }, (_, i) => ({
+      id: `/ns-${i % 7}/Deployment/svc-${i}`,
+      namespace: `ns-${i % 7}`,
+      kind: 'Deployment',
+      name: `svc-${i}`,
+      labels: {},
+      images: [{ container: '' }],
+      containerPrivileges: [],
+      lastSeen: '2026-11-25T09:00:00.000Z',
+      learnedFrom: 'runtime',
+    }));
+    await assets.recordSightings(
+      facts.map((f) => ({ facts: f })),
+      new Set(),
+      new Map(),
+      3_600_000,
+      now,
+      new Date(now.getTime() - 3_600_000),
+    );
+    const read = await assets.workloads([...facts.map((f) => f.id), '/ns-0/Deployment/unknown']);
+    expect(read.size).toBe(facts.length);
+    for (const f of facts) expect(read.get(f.id)).toEqual({ ...f, lastSeen: now.toISOString() });
+    const found = await assets.findWorkloads(
+      facts.map((f) => ({ namespace: f.namespace, kind: f.kind, name: f.name })),
+      () => undefined,
+    );
+    expect(found.map((f) => f?.id)).toEqual(facts.map((f) => f.id));
   });
 });

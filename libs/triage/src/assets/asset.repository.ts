@@ -368,13 +368,18 @@ export class AssetRepository {
   async workloads(ids: string[]): Promise<Map<string, WorkloadFacts>> {
     const unique = [...new Set(ids)];
     if (!unique.length) return new Map();
+    // Two commands a chunk, not two per workload: a batch of runtime alerts names as many workloads as alerts.
     const read = this.redis.pipeline();
-    for (const id of unique) read.get(this.workloadKey(id)).zscore(this.workloadsKey, id);
-    const values = exec(await read.exec());
+    for (let i = 0; i < unique.length; i += CHUNK) {
+      const chunk = unique.slice(i, i + CHUNK);
+      read.mget(chunk.map(this.workloadKey)).zmscore(this.workloadsKey, ...chunk);
+    }
+    const values = exec(await read.exec()) as (string | null)[][];
     const out = new Map<string, WorkloadFacts>();
     unique.forEach((id, i) => {
-      const facts = json<WorkloadFacts>(values[2 * i] as string | null);
-      const score = values[2 * i + 1] as string | null;
+      const c = 2 * Math.floor(i / CHUNK);
+      const facts = json<WorkloadFacts>(values[c][i % CHUNK]);
+      const score = values[c + 1][i % CHUNK];
       if (facts) out.set(id, { ...facts, lastSeen: score ? new Date(Number(score)).toISOString() : facts.lastSeen });
     });
     return out;
@@ -410,15 +415,18 @@ export class AssetRepository {
     for (const [digest, ids] of running) write.zadd(this.runningKey(digest), ...[...ids].flatMap((id) => [at, id]));
     if (last.size) write.zadd(this.workloadsKey, ...[...last.keys()].flatMap((id) => [at, id]));
     const byNamespace = new Map<string, string[]>();
+    const learnt: string[] = [];
     for (const [id, facts] of last) {
       if (known.has(facts)) continue;
       const ns = namespaceKey(facts.cluster, facts.namespace);
       const members = byNamespace.get(ns);
       if (members) members.push(id);
       else byNamespace.set(ns, [id]);
-      write.set(this.workloadKey(id), JSON.stringify(facts));
+      learnt.push(this.workloadKey(id), JSON.stringify(facts));
       this.nameIn(write, facts);
     }
+    // One MSET a chunk: each alert of a batch may teach a workload of its own.
+    for (let i = 0; i < learnt.length; i += 2 * CHUNK) write.mset(learnt.slice(i, i + 2 * CHUNK));
     for (const [ns, ids] of byNamespace) write.sadd(this.nsWorkloadsKey(ns), ...ids);
     const ids = [...byWorkload.keys()];
     for (const [id, detections] of byWorkload) {
