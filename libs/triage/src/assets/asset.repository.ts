@@ -53,15 +53,12 @@ export interface RiskRecord extends Risk {
 
 /** A risk record as it is kept: a workload's empty exposure and owners are left out (every runtime alert has one). */
 function storedRisk(r: RiskRecord): string {
-  if (!r.workloads.some((w) => !w.exposedVia.length || !Object.keys(w.owners).length)) return JSON.stringify(r);
-  return JSON.stringify({
-    ...r,
-    workloads: r.workloads.map(({ exposedVia, owners, ...w }) => ({
-      ...w,
-      ...(exposedVia.length && { exposedVia }),
-      ...(Object.keys(owners).length && { owners }),
-    })),
-  });
+  const workloads = r.workloads.map(({ exposedVia, owners, ...w }) => ({
+    ...w,
+    ...(exposedVia.length && { exposedVia }),
+    ...(Object.keys(owners).length && { owners }),
+  }));
+  return JSON.stringify({ ...r, workloads });
 }
 
 function riskOf(value: string | null): RiskRecord | undefined {
@@ -375,12 +372,12 @@ export class AssetRepository {
       read.mget(chunk.map(this.workloadKey)).zmscore(this.workloadsKey, ...chunk);
     }
     const values = exec(await read.exec()) as (string | null)[][];
+    const stored = values.filter((_, k) => k % 2 === 0).flat();
+    const scores = values.filter((_, k) => k % 2 === 1).flat();
     const out = new Map<string, WorkloadFacts>();
     unique.forEach((id, i) => {
-      const c = 2 * Math.floor(i / CHUNK);
-      const facts = json<WorkloadFacts>(values[c][i % CHUNK]);
-      const score = values[c + 1][i % CHUNK];
-      if (facts) out.set(id, { ...facts, lastSeen: score ? new Date(Number(score)).toISOString() : facts.lastSeen });
+      const facts = json<WorkloadFacts>(stored[i]);
+      if (facts) out.set(id, { ...facts, lastSeen: scores[i] ? new Date(Number(scores[i])).toISOString() : facts.lastSeen });
     });
     return out;
   }
