@@ -1,8 +1,9 @@
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { dropPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
 import type { WorkloadAsset } from '@klaxon/findings';
-import { AssetRepository, type RiskRecord } from './asset.repository';
-import type { WorkloadFacts } from './facts';
+import { AssetRepository, storedWorkload, workloadOf, type RiskRecord } from './asset.repository';
+import { workloadId, type WorkloadFacts } from './facts';
 
 describe('a finding’s last risk in the asset graph', () => {
   const redis = testRedis();
@@ -170,5 +171,104 @@ describe('many workloads learnt at once from runtime events', () => {
       () => undefined,
     );
     expect(found.map((f) => f?.id)).toEqual(facts.map((f) => f.id));
+  });
+});
+
+describe('how workload facts and detections are kept', () => {
+  const redis = testRedis();
+  const prefix = testPrefix('kept');
+  const assets = new AssetRepository(redis, prefix);
+  afterAll(async () => {
+    await dropPrefix(redis, prefix);
+    await redis.quit();
+  });
+  const now = new Date('2026-11-25T10:00:00Z');
+  const since = new Date('2026-11-25T09:00:00Z');
+
+  it('reads back every workload as it was written, whatever its names hold (a slash in a cluster or a name)', () => {
+    const part = fc.stringMatching(/^[a-z0-9/.-]{1,12}$/);
+    const facts = fc
+      .record({
+        cluster: fc.option(part, { nil: undefined }),
+        namespace: part,
+        kind: fc.constantFrom('Deployment', 'StatefulSet', 'DaemonSet'),
+        name: part,
+        labels: fc.dictionary(fc.constantFrom('app', 'team', 'env'), part),
+        podLabels: fc.option(fc.dictionary(fc.constantFrom('app', 'pod-template-hash'), part), { nil: undefined }),
+        images: fc.array(fc.record({ container: part, repository: fc.option(part, { nil: undefined }) }, { requiredKeys: ['container'] }), { maxLength: 3 }),
+        containerPrivileges: fc.array(part, { maxLength: 2 }),
+        learnedFrom: fc.constantFrom(undefined, 'runtime' as const),
+      })
+      .map((f): WorkloadFacts => ({ ...f, id: workloadId(f), lastSeen: now.toISOString() }));
+    fc.assert(
+      fc.property(facts, (f) => {
+        expect(workloadOf(f.id, storedWorkload(f), f.lastSeen)).toEqual(f);
+        // What the id spells is left out whenever the id can be read back (no slash but in the cluster).
+        const readable = ![f.namespace, f.name].some((p) => p.includes('/'));
+        expect(Object.keys(JSON.parse(storedWorkload(f)))).toEqual(
+          readable ? expect.not.arrayContaining(['namespace']) : expect.arrayContaining(['namespace']),
+        );
+      }),
+    );
+  });
+
+  it('keeps a workload a runtime alert taught in a few bytes, and reads a record of an earlier version as the same facts', async () => {
+    const f: WorkloadFacts = {
+      id: '/ns-41/Deployment/svc-412',
+      namespace: 'ns-41',
+      kind: 'Deployment',
+      name: 'svc-412',
+      labels: {},
+      images: [{ container: '' }],
+      containerPrivileges: [],
+      lastSeen: since.toISOString(),
+      learnedFrom: 'runtime',
+    };
+    await assets.recordSightings([{ facts: f }], new Set(), new Map(), 3_600_000, now, since);
+    expect(await redis.get(`${prefix}:graph:workload:${f.id}`)).toBe('{"images":[{"container":""}],"learnedFrom":"runtime"}');
+    // What an earlier version wrote: every field, the id and the time included.
+    const old: WorkloadFacts = {
+      ...f,
+      id: 'eu/1/prod-shop/Deployment/checkout',
+      cluster: 'eu/1',
+      namespace: 'prod-shop',
+      name: 'checkout',
+      labels: { app: 'checkout' },
+    };
+    delete old.learnedFrom;
+    await redis.set(`${prefix}:graph:workload:${old.id}`, JSON.stringify(old));
+    expect((await assets.workloads([old.id])).get(old.id)).toEqual(old);
+    // The same snapshot again is no change to the graph, so nothing around it is scored again.
+    const asset: WorkloadAsset = {
+      type: 'workload',
+      cluster: 'eu/1',
+      namespace: 'prod-shop',
+      kind: 'Deployment',
+      name: 'checkout',
+      labels: { app: 'checkout' },
+      containers: [],
+      observedAt: since.toISOString(),
+    };
+    await redis.set(`${prefix}:graph:workload:${old.id}`, JSON.stringify({ ...old, images: [], lastSeen: since.toISOString() }));
+    expect((await assets.recordAssets([asset], now)).workloads).toEqual(new Set());
+    expect((await assets.recordAssets([{ ...asset, labels: { app: 'checkout', tier: 'web' } }], now)).workloads).toEqual(new Set([old.id]));
+  });
+
+  it('keeps a detection under its fingerprint without spelling it again, and reads those an earlier version kept', async () => {
+    const id = '/prod-shop/Deployment/cart';
+    const detection = {
+      fingerprint: 'fp-shell',
+      title: 'Terminal shell in container',
+      rule: 'shell-in-container',
+      severity: 'high' as const,
+      at: '2026-11-25T09:30:00Z',
+    };
+    const plain = { fingerprint: 'fp-alert', title: 'KubeAlert1', rule: 'KubeAlert1', severity: 'info' as const, at: '2026-11-25T09:40:00Z' };
+    await redis.hset(`${prefix}:graph:detections:${id}`, 'fp-old', JSON.stringify({ ...plain, fingerprint: 'fp-old', at: '2026-11-25T09:20:00Z' }));
+    const { detections } = await assets.recordSightings([], new Set(), new Map([[id, [detection, plain]]]), 3_600_000, now, since);
+    expect(await redis.hget(`${prefix}:graph:detections:${id}`, 'fp-alert')).toBe('{"rule":"KubeAlert1","severity":"info","at":"2026-11-25T09:40:00Z"}');
+    const expected = [plain, detection, { ...plain, fingerprint: 'fp-old', at: '2026-11-25T09:20:00Z' }];
+    expect(detections.get(id)).toEqual(expected);
+    expect((await assets.detections([id], since)).get(id)).toEqual(expected);
   });
 });

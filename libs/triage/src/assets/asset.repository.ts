@@ -13,6 +13,7 @@ import {
   namespaceKey,
   workloadFactsOf,
   workloadId,
+  workloadParts,
   type DetectionFact,
   type FactRecord,
   type ImageFacts,
@@ -102,11 +103,63 @@ function exec(results: [Error | null, unknown][] | null): unknown[] {
   });
 }
 
-/** Stored detections (JSON) that count since `since`, newest first. */
-function detectionsSince(values: string[], since: Date): DetectionFact[] {
+/**
+ * Workload facts as kept under `graph:workload:<id>`: the id is the key's, and so are the cluster,
+ * namespace, kind and name it spells; the last-seen time is `graph:workloads`' score; empty labels and
+ * privileges are left out. A workload a runtime alert taught keeps in about 60 bytes, not 250. The
+ * fields go in one order, so two facts that say the same thing are the same string.
+ */
+export function storedWorkload(f: WorkloadFacts): string {
+  const parts = workloadParts(f.id);
+  const spelled = parts?.cluster === f.cluster && parts?.namespace === f.namespace && parts.kind === f.kind && parts.name === f.name;
+  return JSON.stringify({
+    ...(!spelled && { cluster: f.cluster, namespace: f.namespace, kind: f.kind, name: f.name }),
+    ...(Object.keys(f.labels).length && { labels: f.labels }),
+    podLabels: f.podLabels,
+    images: f.images,
+    security: f.security,
+    ...(f.containerPrivileges.length && { containerPrivileges: f.containerPrivileges }),
+    learnedFrom: f.learnedFrom,
+  });
+}
+
+/**
+ * A workload's facts from what `graph:workload:<id>` holds: this version's form or an earlier one's (every
+ * field spelled out, the id and last-seen time included). `lastSeen`: `graph:workloads`' time, when read.
+ */
+export function workloadOf(id: string, value: string | null | undefined, lastSeen?: string): WorkloadFacts | undefined {
+  const stored = json<Partial<WorkloadFacts>>(value);
+  if (!stored) return undefined;
+  const spelled = stored.namespace === undefined ? workloadParts(id) : undefined;
+  return {
+    id,
+    cluster: spelled ? spelled.cluster : stored.cluster,
+    namespace: spelled?.namespace ?? stored.namespace!,
+    kind: spelled?.kind ?? stored.kind!,
+    name: spelled?.name ?? stored.name!,
+    labels: stored.labels ?? {},
+    podLabels: stored.podLabels,
+    images: stored.images ?? [],
+    security: stored.security,
+    containerPrivileges: stored.containerPrivileges ?? [],
+    lastSeen: lastSeen ?? stored.lastSeen ?? '',
+    learnedFrom: stored.learnedFrom,
+  };
+}
+
+/** A runtime detection as kept in `graph:detections:<workload>`, under its fingerprint: the title only when it is not the rule. */
+function storedDetection({ fingerprint: _, title, ...d }: DetectionFact): string {
+  return JSON.stringify({ ...(title !== d.rule && { title }), ...d });
+}
+
+/** A workload's stored detections (field: fingerprint) that count since `since`, newest first; values of earlier versions spell both. */
+function detectionsSince(stored: Record<string, string>, since: Date): DetectionFact[] {
   const cutoff = since.toISOString();
-  return values
-    .map((v) => JSON.parse(v) as DetectionFact)
+  return Object.entries(stored)
+    .map(([fingerprint, v]) => {
+      const d = JSON.parse(v) as Omit<DetectionFact, 'fingerprint'> & { title?: string };
+      return { ...d, fingerprint, title: d.title ?? d.rule };
+    })
     .filter((d) => d.at >= cutoff)
     .sort((a, b) => b.at.localeCompare(a.at));
 }
@@ -193,10 +246,10 @@ export class AssetRepository {
     const twinFacts = new Map(
       twins.map(([id, twin]) => [
         id,
-        { twin, facts: json<WorkloadFacts>(values[n++]), detections: values[n++] as unknown as Record<string, string>, ttl: values[n++] as unknown as number },
+        { twin, facts: workloadOf(twin, values[n++]), detections: values[n++] as unknown as Record<string, string>, ttl: values[n++] as unknown as number },
       ]),
     );
-    const previous = new Map(ids.map((id) => [id, json<WorkloadFacts>(values[n++])]));
+    const previous = new Map(ids.map((id) => [id, workloadOf(id, values[n++])]));
     const tagDigests = new Map(tagRefs.map((ref) => [ref, values[n++] ?? undefined]));
     const previousExposure = exposure.map(() => values[n++]);
 
@@ -229,13 +282,14 @@ export class AssetRepository {
       }
       const merged = this.mergeWorkload(before, fact, asset.kind === 'Pod' && !!asset.controller, tagDigests);
       previous.set(fact.id, merged);
-      write.set(this.workloadKey(fact.id), JSON.stringify(merged)).zadd(this.workloadsKey, at, fact.id).sadd(this.nsWorkloadsKey(nsKey), fact.id);
+      const stored = storedWorkload(merged);
+      write.set(this.workloadKey(fact.id), stored).zadd(this.workloadsKey, at, fact.id).sadd(this.nsWorkloadsKey(nsKey), fact.id);
       this.nameIn(write, fact);
       const now_ = new Set(merged.images.flatMap((img) => (img.digest ? [img.digest] : [])));
       const then = new Set((before?.images ?? []).flatMap((img) => (img.digest ? [img.digest] : [])));
       for (const d of now_) write.zadd(this.runningKey(d), at, fact.id);
       for (const d of then) if (!now_.has(d)) write.zrem(this.runningKey(d), fact.id);
-      if (!before || JSON.stringify({ ...before, lastSeen: '' }) !== JSON.stringify({ ...merged, lastSeen: '' })) {
+      if (!before || storedWorkload(before) !== stored) {
         changes.workloads.add(fact.id);
         for (const d of new Set([...now_, ...then])) changes.digests.add(d);
       }
@@ -376,8 +430,8 @@ export class AssetRepository {
     const scores = values.filter((_, k) => k % 2 === 1).flat();
     const out = new Map<string, WorkloadFacts>();
     unique.forEach((id, i) => {
-      const facts = json<WorkloadFacts>(stored[i]);
-      if (facts) out.set(id, { ...facts, lastSeen: scores[i] ? new Date(Number(scores[i])).toISOString() : facts.lastSeen });
+      const facts = workloadOf(id, stored[i], scores[i] ? new Date(Number(scores[i])).toISOString() : undefined);
+      if (facts) out.set(id, facts);
     });
     return out;
   }
@@ -419,7 +473,7 @@ export class AssetRepository {
       const members = byNamespace.get(ns);
       if (members) members.push(id);
       else byNamespace.set(ns, [id]);
-      learnt.push(this.workloadKey(id), JSON.stringify(facts));
+      learnt.push(this.workloadKey(id), storedWorkload(facts));
       this.nameIn(write, facts);
     }
     // One MSET a chunk: each alert of a batch may teach a workload of its own.
@@ -427,15 +481,15 @@ export class AssetRepository {
     for (const [ns, ids] of byNamespace) write.sadd(this.nsWorkloadsKey(ns), ...ids);
     const ids = [...byWorkload.keys()];
     for (const [id, detections] of byWorkload) {
-      write.hset(this.detectionsKey(id), ...detections.flatMap((d) => [d.fingerprint, JSON.stringify(d)]));
+      write.hset(this.detectionsKey(id), ...detections.flatMap((d) => [d.fingerprint, storedDetection(d)]));
       write.pexpire(this.detectionsKey(id), windowMs);
     }
-    for (const id of ids) write.hvals(this.detectionsKey(id));
+    for (const id of ids) write.hgetall(this.detectionsKey(id));
     const namespaces = [...new Set([...last.values()].map((f) => namespaceKey(f.cluster, f.namespace)))];
     this.readNamespaces(write, namespaces);
     const values = exec(await write.exec());
     const first = values.length - ids.length - 3 * namespaces.length;
-    const lists = values.slice(first, first + ids.length) as string[][];
+    const lists = values.slice(first, first + ids.length) as Record<string, string>[];
     return {
       detections: new Map(ids.map((id, i) => [id, detectionsSince(lists[i], since)])),
       namespaces: this.namespaceViews(namespaces, values.slice(first + ids.length)),
@@ -613,8 +667,8 @@ export class AssetRepository {
     const unique = [...new Set(ids)];
     if (!unique.length) return new Map();
     const read = this.redis.pipeline();
-    for (const id of unique) read.hvals(this.detectionsKey(id));
-    const values = exec(await read.exec()) as string[][];
+    for (const id of unique) read.hgetall(this.detectionsKey(id));
+    const values = exec(await read.exec()) as Record<string, string>[];
     return new Map(unique.map((id, i) => [id, detectionsSince(values[i], since)]));
   }
 

@@ -199,6 +199,17 @@ export function workloadId(w: { cluster?: string; namespace: string; kind: strin
   return [w.cluster ?? '', w.namespace, w.kind, w.name].join('/');
 }
 
+/**
+ * The parts a workload id spells, read from the right: Kubernetes names hold no `/`, a cluster name may.
+ * Undefined for an id of fewer than four parts.
+ */
+export function workloadParts(id: string): { cluster?: string; namespace: string; kind: string; name: string } | undefined {
+  const parts = id.split('/');
+  if (parts.length < 4) return undefined;
+  const [namespace, kind, name] = parts.slice(-3);
+  return { cluster: parts.slice(0, -3).join('/') || undefined, namespace, kind, name };
+}
+
 export function namespaceKey(cluster: string | undefined, namespace: string): string {
   return `${cluster ?? ''}/${namespace}`;
 }
