@@ -5,3 +5,4 @@ export * from './severity';
 export * from './fingerprint';
 export * from './matcher';
 export * from './schema-path';
+export * from './finding-json';

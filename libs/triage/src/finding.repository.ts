@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Redis, Result } from 'ioredis';
-import { findingSchema, type Finding, type FindingState, type Scope } from '@klaxon/findings';
+import { findingJson, findingSchema, type Finding, type FindingState, type Scope } from '@klaxon/findings';
 import { decodeStoredJson, encodeStoredJson } from './stored-json';
 
 export interface HistoryEntry {
@@ -196,7 +196,7 @@ export class FindingRepository {
           f.fingerprint,
           // Compressed (stored-json.ts), as bytes: ioredis then writes the chunk as one buffer, instead
           // of joining the whole pipeline into one string and encoding it as it writes.
-          encodeStoredJson(storedData(f)),
+          encodeStoredJson(findingJson(storedData(f))),
           sourceKey(f),
           f.artifact?.digest ?? '',
           f.workload?.name ? workloadKey(f.workload) : '',

@@ -54,9 +54,9 @@ const DICTIONARY_V1 = Buffer.from(
   ].join(''),
 );
 
-/** The stored form of a JSON value. */
-export function encodeStoredJson(data: unknown): Buffer {
-  const compressed = compressSync(Buffer.from(JSON.stringify(data)), DICTIONARY_V1);
+/** The stored form of a JSON text (`JSON.stringify` of the value: callers may have it already). */
+export function encodeStoredJson(json: string): Buffer {
+  const compressed = compressSync(Buffer.from(json), DICTIONARY_V1);
   const out = Buffer.allocUnsafe(compressed.length + 1);
   out[0] = LZ4_V1;
   compressed.copy(out, 1);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { ChainableCommander, Redis, Result } from 'ioredis';
-import type { Finding } from '@klaxon/findings';
+import { findingJson, type Finding } from '@klaxon/findings';
 import type { NotificationChanges } from '../notification';
 
 /** Why a change was routed (the route job's cause): the event records rescore routing on its own. */
@@ -112,7 +112,7 @@ export class GroupRepository {
     const records = new Map<Finding, Buffer>();
     const record = (f: Finding) => {
       let bytes = records.get(f);
-      if (!bytes) records.set(f, (bytes = Buffer.from(JSON.stringify(f))));
+      if (!bytes) records.set(f, (bytes = Buffer.from(findingJson(f))));
       return bytes;
     };
     let size = 0;

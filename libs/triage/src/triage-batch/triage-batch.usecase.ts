@@ -1,4 +1,4 @@
-import type { Batch, Finding, Scope, WorkloadAsset } from '@klaxon/findings';
+import { withState, type Batch, type Finding, type Scope, type WorkloadAsset } from '@klaxon/findings';
 import { coveringException } from '../exceptions/exception';
 import type { ExceptionStore } from '../exceptions/exception.store';
 import { findingOf, type FindingRepository, type RunningSlot, type UpsertChange } from '../finding.repository';
@@ -83,7 +83,8 @@ export class TriageBatch {
       if (recorded.has(finding.fingerprint)) return;
       counts[change]++;
       if (change === 'unchanged') return;
-      changes.push({ change, finding: { ...finding, state: change === 'suppressed' ? 'suppressed' : 'open' } });
+      // The copy's JSON is the stored one's with its state: routing carries it without serializing it again.
+      changes.push({ change, finding: withState(finding, change === 'suppressed' ? 'suppressed' : 'open') });
     });
     for (const record of resolved) changes.push({ change: 'resolved', finding: findingOf(record) });
     return { changes, counts };
