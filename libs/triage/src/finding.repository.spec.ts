@@ -1,8 +1,9 @@
+import fc from 'fast-check';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toFinding, type Finding } from '@klaxon/findings';
 import { dropPrefix, testPrefix, testRedis } from '../../../test/support/redis';
-import { FindingRepository } from './finding.repository';
+import { FindingRepository, workloadKey } from './finding.repository';
 
 const D1 = 'sha256:1111111111111111111111111111111111111111111111111111111111111111';
 const D2 = 'sha256:2222222222222222222222222222222222222222222222222222222222222222';
@@ -151,5 +152,64 @@ describe('FindingRepository on findings an earlier version stored', () => {
       expect(members, key).not.toContain(old.fingerprint);
       expect(members, key).not.toContain(current.fingerprint);
     }
+  });
+});
+
+describe('FindingRepository: findings by workload, in either spelling', () => {
+  let redis: Redis;
+  const prefixes: string[] = [];
+  beforeAll(() => {
+    redis = testRedis();
+  });
+  afterAll(async () => {
+    for (const p of prefixes) await dropPrefix(redis, p);
+    await redis.quit();
+  });
+
+  // Workloads named alike across clusters (one with a slash in its name), kinds and namespaces, some
+  // with parts unknown, as runtime sensors report them.
+  const workload = fc.record(
+    {
+      cluster: fc.constantFrom('prod-eu-1', 'prod/us'),
+      namespace: fc.constantFrom('shop', 'pay'),
+      kind: fc.constantFrom('Deployment', 'StatefulSet'),
+      name: fc.constantFrom('api', 'web'),
+    },
+    { requiredKeys: ['name'] },
+  );
+
+  it('answers a whole key with the findings reported on that workload, and `<namespace>/<name>` with those of that name in any kind or cluster', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(workload, { minLength: 1, maxLength: 12 }), async (workloads) => {
+        const prefix = testPrefix('by-workload');
+        prefixes.push(prefix);
+        const repo = new FindingRepository(redis, prefix);
+        const findings = workloads.map((w, i) => toFinding({ ...vuln(`CVE-W${i}`, D1), workload: w }));
+        await repo.upsert(
+          findings.map((finding) => ({ finding })),
+          at(1),
+          'evt-w',
+        );
+        const asked = async (value: string) => (await repo.query({ workload: [value] }, 0, 100)).fingerprints.sort();
+        const expected = (match: (w: Finding['workload']) => boolean) =>
+          [...new Set(findings.filter((f) => match(f.workload)).map((f) => f.fingerprint))].sort();
+        for (const f of findings) {
+          const key = workloadKey(f.workload);
+          // A whole key of three parts or more names one workload; a shorter one is its own index.
+          if (key.split('/').length >= 3) expect(await asked(key)).toEqual(expected((w) => workloadKey(w) === key));
+          const { namespace, name } = f.workload!;
+          if (namespace) expect(await asked(`${namespace}/${name}`)).toEqual(expected((w) => w?.namespace === namespace && w.name === name));
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('keeps one index set per workload name, not one per spelling', async () => {
+    const prefix = testPrefix('by-workload-sets');
+    prefixes.push(prefix);
+    const repo = new FindingRepository(redis, prefix);
+    await repo.upsert([{ finding: vuln('CVE-S1', D1) }], at(1), 'evt-s');
+    expect((await redis.keys(`${prefix}:{findings}:idx:workload:*`)).sort()).toEqual([`${prefix}:{findings}:idx:workload:shop/api`]);
   });
 });

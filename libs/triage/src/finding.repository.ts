@@ -112,19 +112,45 @@ function attributeIndexes(f: Finding): string[] {
   return names;
 }
 
-/** Index names that accumulate: every digest and workload a finding was ever reported in. */
+/**
+ * Index names that accumulate: every digest a finding was reported in, and every workload's
+ * `<namespace>/<name>` (its whole key only when it has no namespace). One set per name answers both
+ * spellings a query may use (filterIndexes): a workload is rarely named alike in two kinds or clusters,
+ * and a second set per workload was a quarter of Redis on runtime alerts (two one-member sets each).
+ */
 function accumulatingIndexes(f: Finding): string[] {
   const names: string[] = [];
   if (f.artifact?.digest) names.push(index('digest', f.artifact.digest));
-  if (f.workload?.name) {
-    names.push(index('workload', workloadKey(f.workload)));
-    if (f.workload.namespace) names.push(index('workload', `${f.workload.namespace}/${f.workload.name}`));
-  }
+  if (f.workload?.name) names.push(index('workload', f.workload.namespace ? `${f.workload.namespace}/${f.workload.name}` : workloadKey(f.workload)));
   return names;
 }
 
-/** The query's filters as index names: one OR-list per filter. */
-function filterIndexes(filter: FindingFilter): string[][] {
+/**
+ * One filter as the query script takes it: index sets whose members all match (`plain`), and sets whose
+ * members match only when their `workloads` hold one of `exact` (`candidates`).
+ */
+interface FilterSets {
+  plain: string[];
+  candidates: string[];
+  exact: string[];
+}
+
+/**
+ * The sets a workload filter value reads. `<namespace>/<name>` (or a name alone) is an index of its own.
+ * A whole key, `[cluster/]namespace/[kind/]name`, is looked for under the `<namespace>/<name>` it may
+ * spell (with or without a kind; a cluster name may hold slashes) and under itself (what earlier
+ * versions indexed, and a workload without a namespace), and only findings reported on it are kept.
+ */
+function workloadSets(value: string): { names: string[]; exact: boolean } {
+  const parts = value.split('/');
+  if (parts.length <= 2) return { names: [index('workload', value)], exact: false };
+  const name = parts[parts.length - 1];
+  const spellings = new Set([value, `${parts[parts.length - 3]}/${name}`, `${parts[parts.length - 2]}/${name}`]);
+  return { names: [...spellings].map((v) => index('workload', v)), exact: true };
+}
+
+/** The query's filters: one OR-list of index sets per filter. */
+function filterIndexes(filter: FindingFilter): FilterSets[] {
   const groups: [Exclude<keyof FindingFilter, 'minRisk'>, string][] = [
     ['state', 'state'],
     ['kind', 'kind'],
@@ -134,7 +160,21 @@ function filterIndexes(filter: FindingFilter): string[][] {
     ['workload', 'workload'],
     ['repo', 'repo'],
   ];
-  return groups.filter(([name]) => filter[name]?.length).map(([name, field]) => filter[name]!.map((v) => index(field, v)));
+  return groups
+    .filter(([name]) => filter[name]?.length)
+    .map(([name, field]) => {
+      const sets: FilterSets = { plain: [], candidates: [], exact: [] };
+      for (const value of new Set(filter[name])) {
+        const workload = name === 'workload' ? workloadSets(value) : undefined;
+        if (!workload) sets.plain.push(index(field, value));
+        else if (!workload.exact) sets.plain.push(...workload.names);
+        else {
+          sets.candidates.push(...workload.names.filter((n) => !sets.candidates.includes(n)));
+          sets.exact.push(value);
+        }
+      }
+      return sets;
+    });
 }
 
 /** The KEYS of the scripts that run after finding-prelude.lua, in its order: key prefixes under `b` (the store's base, `<prefix>:{findings}`). */
@@ -296,13 +336,17 @@ export class FindingRepository {
     const minRisk = filter.minRisk === undefined ? '' : String(filter.minRisk);
     const filters = filterIndexes(filter);
     const b = this.base;
-    const keys = [`${b}:findings:seen`, `${b}:findings:risk`, `${b}:query:result`, `${b}:query:risk`, ...filters.map((_, f) => `${b}:query:union:${f + 1}`)];
-    for (const names of filters) keys.push(...names.map((name) => `${b}:idx:${name}`));
-    const counts = filters.map((names) => String(names.length));
-    const [total, fingerprints] = (await this.redis.queryFindings(keys.length, ...keys, String(offset), String(limit), minRisk, ...counts)) as [
-      number,
-      string[],
+    const keys = [
+      `${b}:findings:seen`,
+      `${b}:findings:risk`,
+      `${b}:query:result`,
+      `${b}:query:risk`,
+      `${b}:finding:`,
+      ...filters.map((_, f) => `${b}:query:union:${f + 1}`),
     ];
+    for (const { plain, candidates } of filters) keys.push(...[...plain, ...candidates].map((name) => `${b}:idx:${name}`));
+    const args = filters.flatMap(({ plain, candidates, exact }) => [String(plain.length), String(candidates.length), String(exact.length), ...exact]);
+    const [total, fingerprints] = (await this.redis.queryFindings(keys.length, ...keys, String(offset), String(limit), minRisk, ...args)) as [number, string[]];
     return { total, fingerprints };
   }
 

@@ -164,24 +164,44 @@ describe('the finding scripts on their KEYS and ARGV', () => {
     await redis.sadd(`${q}:idx:severity:high`, 'x');
     await redis.sadd(`${q}:idx:severity:critical`, 'z', 'y');
     const scratch = [`${q}:query:result`, `${q}:query:risk`];
-    const ask = (offset: number, limit: number, minRisk: string, filters: string[][]) =>
-      redis.eval(
+    type Filter = string[] | { plain?: string[]; candidates: string[]; exact: string[] };
+    const sets = (f: Filter) => (Array.isArray(f) ? { plain: f, candidates: [], exact: [] } : { plain: [], ...f });
+    const ask = (offset: number, limit: number, minRisk: string, filters: Filter[]) => {
+      const all = filters.map(sets);
+      const names = all.flatMap((f) => [...f.plain, ...f.candidates]);
+      return redis.eval(
         query,
-        4 + 2 * filters.length + filters.flat().length - filters.length,
+        5 + filters.length + names.length,
         `${q}:seen`,
         `${q}:risk`,
         ...scratch,
+        `${q}:finding:`,
         ...filters.map((_, f) => `${q}:query:union:${f + 1}`),
-        ...filters.flat().map((name) => `${q}:idx:${name}`),
+        ...names.map((name) => `${q}:idx:${name}`),
         String(offset),
         String(limit),
         minRisk,
-        ...filters.map((names) => String(names.length)),
+        ...all.flatMap((f) => [String(f.plain.length), String(f.candidates.length), String(f.exact.length), ...f.exact]),
       );
+    };
     expect(await ask(0, 2, '', [])).toEqual([3, ['z', 'y']]);
     expect(await ask(0, 10, '', [['state:open'], ['severity:high', 'severity:critical']])).toEqual([2, ['z', 'x']]);
     expect(await ask(0, 10, '50', [['severity:high', 'severity:critical']])).toEqual([2, ['z', 'x']]);
     expect(await ask(1, 10, '', [['severity:critical']])).toEqual([2, ['y']]);
+    // Candidates: the findings under `<namespace>/<name>` reported on the exact workload asked for, as the
+    // hash's `workloads` says or, for a finding an earlier version stored, its `:workloads` set.
+    await redis.sadd(`${q}:idx:workload:shop/api`, 'x', 'y', 'z');
+    await redis.hset(`${q}:finding:x`, 'workloads', JSON.stringify(['shop/Deployment/api']));
+    await redis.hset(`${q}:finding:z`, 'workloads', JSON.stringify(['prod-eu-1/shop/Deployment/api', 'shop/Deployment/web']));
+    await redis.sadd(`${q}:finding:y:workloads`, 'prod-eu-1/shop/Deployment/api');
+    const eu = 'prod-eu-1/shop/Deployment/api';
+    expect(await ask(0, 10, '', [{ candidates: ['workload:shop/api'], exact: [eu] }])).toEqual([2, ['z', 'y']]);
+    expect(await ask(0, 10, '', [{ candidates: ['workload:shop/api'], exact: ['shop/Deployment/api'] }])).toEqual([1, ['x']]);
+    expect(await ask(0, 10, '', [{ candidates: ['workload:shop/api'], exact: ['shop/StatefulSet/api'] }])).toEqual([0, []]);
+    // Plain sets and checked candidates in one OR, ANDed with another filter.
+    expect(await ask(0, 10, '', [['state:open'], { plain: ['severity:critical'], candidates: ['workload:shop/api'], exact: ['shop/Deployment/api'] }])).toEqual(
+      [2, ['z', 'x']],
+    );
     expect(await redis.exists(...scratch, `${q}:query:union:1`, `${q}:query:union:2`)).toBe(0);
   });
 });

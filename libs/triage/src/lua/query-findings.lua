@@ -4,16 +4,37 @@
 -- KEYS[2]      the risk index (`findings:risk`, sorted set)
 -- KEYS[3]      scratch: the result (`query:result`), deleted before the reply
 -- KEYS[4]      scratch: findings at or above the minimum risk (`query:risk`), deleted
--- KEYS[4+f]    scratch: the union of filter f's index sets (`query:union:<f>`), deleted, f = 1..m
--- KEYS[5+m..]  the index sets (`idx:<name>:<value>`) of filter 1, then of filter 2, …
--- ARGV         offset, limit, minimum risk ('' none), then per filter how many index sets it ORs
+-- KEYS[5]      the prefix of finding keys (`finding:`): the findings of candidate sets are read under it
+--              (`workloads`, or the `:workloads` set of a finding an earlier version stored)
+-- KEYS[5+f]    scratch: the union of filter f's index sets (`query:union:<f>`), deleted, f = 1..m
+-- KEYS[6+m..]  the index sets (`idx:<name>:<value>`) of filter 1, then of filter 2, …: for each filter
+--              its plain sets, then its candidate sets
+-- ARGV         offset, limit, minimum risk ('' none), then per filter: how many plain sets (every
+--              member matches), how many candidate sets (a member matches when its finding's workloads
+--              hold one of the exact values), how many exact values, and those values
 -- Reply        {total, page of fingerprints}
 local offset, limit, minRisk = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
-local seen = KEYS[1]
-local filters = #ARGV - 3
+local seen, findingPrefix = KEYS[1], KEYS[5]
+local specs, a = {}, 4
+while a <= #ARGV do
+  local plain, candidates, exact = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  local want = {}
+  for i = a + 3, a + 2 + exact do want[ARGV[i]] = true end
+  specs[#specs + 1] = {plain = plain, candidates = candidates, want = want}
+  a = a + 3 + exact
+end
+local filters = #specs
 if filters == 0 and minRisk == '' then
   return {redis.call('ZCARD', seen), redis.call('ZREVRANGE', seen, offset, offset + limit - 1)}
 end
+
+local function workloadsOf(fp)
+  local key = findingPrefix .. fp
+  local list = redis.call('HGET', key, 'workloads')
+  if list then return cjson.decode(list) end
+  return redis.call('SMEMBERS', key .. ':workloads')
+end
+
 local keys, weights = {seen}, {1}
 if minRisk ~= '' then
   local t = KEYS[4]
@@ -21,17 +42,29 @@ if minRisk ~= '' then
   keys[#keys + 1] = t
   weights[#weights + 1] = 0
 end
-local k = 5 + filters
-for f = 1, filters do
-  local n = tonumber(ARGV[3 + f])
-  if n == 1 then
+local k = 6 + filters
+for f, spec in ipairs(specs) do
+  local n, m = spec.plain, spec.candidates
+  if n == 1 and m == 0 then
     keys[#keys + 1] = KEYS[k]
   else
-    local t = KEYS[4 + f]
-    redis.call('SUNIONSTORE', t, unpack(KEYS, k, k + n - 1))
+    local t = KEYS[5 + f]
+    if n > 0 then redis.call('SUNIONSTORE', t, unpack(KEYS, k, k + n - 1)) end
+    if m > 0 then
+      local keep = {}
+      for _, fp in ipairs(redis.call('SUNION', unpack(KEYS, k + n, k + n + m - 1))) do
+        for _, w in ipairs(workloadsOf(fp)) do
+          if spec.want[w] then
+            keep[#keep + 1] = fp
+            break
+          end
+        end
+      end
+      for i = 1, #keep, 1000 do redis.call('SADD', t, unpack(keep, i, math.min(i + 999, #keep))) end
+    end
     keys[#keys + 1] = t
   end
-  k = k + n
+  k = k + n + m
   weights[#weights + 1] = 0
 end
 local result = KEYS[3]
@@ -43,5 +76,5 @@ for _, w in ipairs(weights) do args[#args + 1] = w end
 redis.call('ZINTERSTORE', result, unpack(args))
 local total = redis.call('ZCARD', result)
 local page = redis.call('ZREVRANGE', result, offset, offset + limit - 1)
-redis.call('DEL', unpack(KEYS, 3, 4 + filters))
+redis.call('DEL', KEYS[3], KEYS[4], unpack(KEYS, 6, 5 + filters))
 return {total, page}
