@@ -150,6 +150,26 @@ routes:
     await shot('finding-hostile-text');
   });
 
+  it('lists, in a vulnerability’s chain, the runtime detections of the workloads its image runs in', async () => {
+    // The cluster: prod-shop/checkout runs the scanned digest, the workload the shell above was opened in.
+    await post('/v1/reports?format=kubernetes', fixture('kubernetes/cluster-list.json'));
+    const { items } = (await (await klaxon.api('/v1/findings?kind=vulnerability&severity=critical&limit=1')).json()) as { items: { fingerprint: string }[] };
+    const [{ fingerprint }] = items;
+    await waitFor(
+      async () => {
+        const f = (await (await klaxon.api(`/v1/findings/${fingerprint}`)).json()) as { context: { runsIn: { id: string }[] } | null };
+        return f.context?.runsIn.some((w) => w.id.endsWith('/prod-shop/Deployment/checkout')) || undefined;
+      },
+      'the vulnerability correlated with the running workload',
+      30_000,
+    );
+    await page.goto(`${klaxon.url}/ui/#/finding/${fingerprint}`);
+    const chain = page.getByTestId('chain');
+    await expect.poll(() => chain.textContent(), { timeout: 20_000 }).toContain('prod-shop/Deployment/checkout');
+    await expect.poll(() => chain.textContent(), { timeout: 20_000 }).toContain('Terminal shell in container');
+    await shot('finding-chain-runtime');
+  });
+
   it('adopts a runtime-derived suggestion, with its policy YAML to copy', async () => {
     await post('/v1/webhooks/falco', fixture('falco/checkout-hardening.jsonl'), {
       authorization: `Bearer ${FALCO_TOKEN}`,

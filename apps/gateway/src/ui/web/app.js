@@ -306,10 +306,16 @@ function chainOf(f, runtime) {
   ];
 }
 
+/** `<namespace>/<name>` of a workload id, `cluster/namespace/kind/name` (a cluster name may hold slashes). */
+function namespaceAndName(id) {
+  const parts = id.split('/');
+  return `${parts[parts.length - 3]}/${parts[parts.length - 1]}`;
+}
+
 function useRuntimeDetections(f) {
   const [found, setFound] = useState([]);
   const places = f
-    ? (f.context?.runsIn?.map((w) => `${w.namespace}/${w.name}`) ??
+    ? (f.context?.runsIn?.map((w) => namespaceAndName(w.id)) ??
       (f.workload?.namespace && f.workload?.name ? [`${f.workload.namespace}/${f.workload.name}`] : []))
     : [];
   const key = places.slice(0, 4).join(',');
