@@ -85,6 +85,8 @@ routes:
     await page.getByLabel('API token').fill(API_TOKEN);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    // The page's placeholder goes once the app draws: no "Loading…" left above the header.
+    expect(await page.locator('#app > p').count()).toBe(0);
     const [cookie] = await page.context().cookies();
     expect(cookie).toMatchObject({ name: 'klaxon_session', httpOnly: true, sameSite: 'Strict' });
     expect(cookie.value).not.toContain(API_TOKEN);

@@ -700,4 +700,7 @@ function App() {
     <main>${page(hash)}</main>`;
 }
 
-render(html`<${App} />`, document.getElementById('app'));
+// The page's "Loading…" placeholder is not Preact's to diff: it goes before the app draws.
+const root = document.getElementById('app');
+root.replaceChildren();
+render(html`<${App} />`, root);
