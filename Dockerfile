@@ -2,8 +2,9 @@
 # Klaxon's image: compiled JavaScript and production dependencies on a distroless Node.js base (no
 # shell, no package manager), run as an unprivileged user. It writes nothing outside KLAXON_DATA_DIR
 # (/tmp/klaxon): run it with a read-only root filesystem and a tmpfs or emptyDir on /tmp. It has no
-# redis-server: give it REDIS_URL. Install scripts are not run: native pieces come as prebuilt
-# platform packages.
+# redis-server: give it REDIS_URL. Dependencies install without their scripts; then the production
+# dependencies whose scripts package.json's allowScripts approves run them: re2 has no prebuilt platform
+# package, its script fetches its binary or compiles it (hence the compilers, in that stage only).
 #   docker build -t klaxon .
 #   docker run --read-only --tmpfs /tmp -e REDIS_URL=redis://:pw@redis:6379 -e KLAXON_API_TOKEN=… klaxon start gateway
 ARG NODE_IMAGE=node:20-bookworm-slim
@@ -21,8 +22,9 @@ RUN npm run build
 
 FROM ${NODE_IMAGE} AS production-dependencies
 WORKDIR /app
+RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm rebuild re2 msgpackr-extract
 
 FROM ${RUNTIME_IMAGE} AS runtime
 ENV NODE_ENV=production \

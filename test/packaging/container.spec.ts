@@ -89,6 +89,22 @@ describe('Dockerfile', () => {
     expect(runtime.find((l) => l.startsWith('ENTRYPOINT'))).toContain('dist/apps/klaxon/bin/klaxon.js');
   });
 
+  it('runs the install scripts package.json approves for every production dependency that has one', () => {
+    // Without its script, re2 has no native module and nothing that matches a regex loads.
+    const lock = JSON.parse(readFileSync(join(root, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { dev?: boolean; hasInstallScript?: boolean }>;
+    };
+    const { allowScripts } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { allowScripts: Record<string, boolean> };
+    const needed = Object.entries(lock.packages)
+      .filter(([path, p]) => p.hasInstallScript && !p.dev && allowScripts[path.replace(/^.*node_modules\//, '')])
+      .map(([path]) => path.replace(/^.*node_modules\//, ''));
+    expect(needed).toContain('re2');
+    const rebuilt = stage('production-dependencies')
+      .flatMap((l) => /npm rebuild ([^&]+)/.exec(l)?.[1].trim().split(/\s+/) ?? [])
+      .sort();
+    expect(rebuilt).toEqual([...new Set(needed)].sort());
+  });
+
   it('runs on a base with neither shell nor package manager, as Klaxon suggests for images', () => {
     expect(lines.find((l) => l.startsWith('ARG RUNTIME_IMAGE='))).toMatch(/=gcr\.io\/distroless\/nodejs\d+-debian\d+/);
     expect(runtime[0]).toBe('FROM ${RUNTIME_IMAGE} AS runtime');
