@@ -157,12 +157,14 @@ describe('FindingRepository on findings an earlier version stored', () => {
 
 describe('FindingRepository: findings by workload, in either spelling', () => {
   let redis: Redis;
-  const prefixes: string[] = [];
+  // Each property run stores under a prefix of its own below this one.
+  const prefix = testPrefix('by-workload');
+  let run = 0;
   beforeAll(() => {
     redis = testRedis();
   });
   afterAll(async () => {
-    for (const p of prefixes) await dropPrefix(redis, p);
+    await dropPrefix(redis, prefix);
     await redis.quit();
   });
 
@@ -181,9 +183,7 @@ describe('FindingRepository: findings by workload, in either spelling', () => {
   it('answers a whole key with the findings reported on that workload, and `<namespace>/<name>` with those of that name in any kind or cluster', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(workload, { minLength: 1, maxLength: 12 }), async (workloads) => {
-        const prefix = testPrefix('by-workload');
-        prefixes.push(prefix);
-        const repo = new FindingRepository(redis, prefix);
+        const repo = new FindingRepository(redis, `${prefix}:${++run}`);
         const findings = workloads.map((w, i) => toFinding({ ...vuln(`CVE-W${i}`, D1), workload: w }));
         await repo.upsert(
           findings.map((finding) => ({ finding })),
@@ -206,10 +206,9 @@ describe('FindingRepository: findings by workload, in either spelling', () => {
   });
 
   it('keeps one index set per workload name, not one per spelling', async () => {
-    const prefix = testPrefix('by-workload-sets');
-    prefixes.push(prefix);
-    const repo = new FindingRepository(redis, prefix);
+    const sets = `${prefix}:sets`;
+    const repo = new FindingRepository(redis, sets);
     await repo.upsert([{ finding: vuln('CVE-S1', D1) }], at(1), 'evt-s');
-    expect((await redis.keys(`${prefix}:{findings}:idx:workload:*`)).sort()).toEqual([`${prefix}:{findings}:idx:workload:shop/api`]);
+    expect((await redis.keys(`${sets}:{findings}:idx:workload:*`)).sort()).toEqual([`${sets}:{findings}:idx:workload:shop/api`]);
   });
 });

@@ -5,14 +5,19 @@ import type { WorkloadAsset } from '@klaxon/findings';
 import { AssetRepository, storedWorkload, workloadOf, type RiskRecord } from './asset.repository';
 import { workloadId, type WorkloadFacts } from './facts';
 
-describe('a finding’s last risk in the asset graph', () => {
+/** An asset graph under a key prefix of its own for one describe block, dropped after it. */
+function graphFor(name: string) {
   const redis = testRedis();
-  const prefix = testPrefix('risk');
-  const assets = new AssetRepository(redis, prefix);
+  const prefix = testPrefix(name);
   afterAll(async () => {
     await dropPrefix(redis, prefix);
     await redis.quit();
   });
+  return { redis, prefix, assets: new AssetRepository(redis, prefix) };
+}
+
+describe('a finding’s last risk in the asset graph', () => {
+  const { redis, prefix, assets } = graphFor('risk');
   const D = 'sha256:9f2c1a7e3b5d4c6f8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f';
   const COMMIT = '4e1f0c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f';
 
@@ -75,13 +80,7 @@ describe('a finding’s last risk in the asset graph', () => {
 });
 
 describe('finding a workload by its name', () => {
-  const redis = testRedis();
-  const prefix = testPrefix('names');
-  const assets = new AssetRepository(redis, prefix);
-  afterAll(async () => {
-    await dropPrefix(redis, prefix);
-    await redis.quit();
-  });
+  const { redis, prefix, assets } = graphFor('names');
   const now = new Date('2026-11-25T10:00:00Z');
   const deployment = (cluster: string | undefined, name: string): WorkloadAsset => ({
     type: 'workload',
@@ -133,13 +132,7 @@ describe('finding a workload by its name', () => {
 });
 
 describe('many workloads learnt at once from runtime events', () => {
-  const redis = testRedis();
-  const prefix = testPrefix('sightings');
-  const assets = new AssetRepository(redis, prefix);
-  afterAll(async () => {
-    await dropPrefix(redis, prefix);
-    await redis.quit();
-  });
+  const { assets } = graphFor('sightings');
 
   it('writes and reads them in chunks: every one, with the time it was last seen', async () => {
     const now = new Date('2026-11-25T10:00:00Z');
@@ -175,13 +168,7 @@ describe('many workloads learnt at once from runtime events', () => {
 });
 
 describe('how workload facts and detections are kept', () => {
-  const redis = testRedis();
-  const prefix = testPrefix('kept');
-  const assets = new AssetRepository(redis, prefix);
-  afterAll(async () => {
-    await dropPrefix(redis, prefix);
-    await redis.quit();
-  });
+  const { redis, prefix, assets } = graphFor('kept');
   const now = new Date('2026-11-25T10:00:00Z');
   const since = new Date('2026-11-25T09:00:00Z');
 
