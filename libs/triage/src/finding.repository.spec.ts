@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toFinding, type Finding } from '@klaxon/findings';
 import { dropPrefix, testPrefix, testRedis } from '../../../test/support/redis';
 import { FindingRepository, workloadKey } from './finding.repository';
+import { encodeStoredJson } from './stored-json';
 
 const D1 = 'sha256:1111111111111111111111111111111111111111111111111111111111111111';
 const D2 = 'sha256:2222222222222222222222222222222222222222222222222222222222222222';
@@ -112,6 +113,25 @@ describe('FindingRepository on findings an earlier version stored', () => {
     expect(await fps({ digest: [D1] })).toEqual([f.fingerprint]);
     expect(await fps({ digest: [D2] })).toEqual([f.fingerprint]);
     expect(await fps({ workload: ['shop/api'], state: ['open'] })).toEqual([f.fingerprint]);
+  });
+
+  it("reads a report the previous version compressed without the finding's fingerprint and event as context", async () => {
+    const f = vuln('CVE-OLD-4', D1);
+    expect(await repo.upsert([{ finding: f }], at(1), 'evt-4')).toEqual(['new']);
+    const key = `${b}:finding:${f.fingerprint}`;
+    const written = (await redis.hgetBuffer(key, 'data'))!;
+    expect(written[0], 'this version: LZ4 with the context').toBe(0x03);
+    const record = await repo.get(f.fingerprint);
+    // As the previous version wrote the same report (format 0x02): the fingerprint and event cost their length.
+    const previous = encodeStoredJson(JSON.stringify(f));
+    expect(previous.length - written.length).toBeGreaterThanOrEqual(24);
+    await redis.hset(key, 'data', previous);
+    expect(await repo.get(f.fingerprint)).toEqual(record);
+    expect(record).toMatchObject({
+      fingerprint: f.fingerprint,
+      source: f.source,
+      title: f.title,
+    });
   });
 
   it('folds the keys of a finding whose state changes without a report (its scope resolves it), keeping its history in order', async () => {

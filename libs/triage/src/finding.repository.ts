@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Redis, Result } from 'ioredis';
 import { findingJson, findingSchema, type Finding, type FindingState, type Scope } from '@klaxon/findings';
-import { decodeStoredJson, encodeStoredJson } from './stored-json';
+import { decodeStoredJson, encodeStoredJson, findingContext } from './stored-json';
 
 export interface HistoryEntry {
   at: string;
@@ -235,8 +235,9 @@ export class FindingRepository {
         args.push(
           f.fingerprint,
           // Compressed (stored-json.ts), as bytes: ioredis then writes the chunk as one buffer, instead
-          // of joining the whole pipeline into one string and encoding it as it writes.
-          encodeStoredJson(findingJson(storedData(f))),
+          // of joining the whole pipeline into one string and encoding it as it writes. Its context is
+          // the hash's key and `lastCause`, which the script writes with it.
+          encodeStoredJson(findingJson(storedData(f)), findingContext(f.fingerprint, cause)),
           sourceKey(f),
           f.artifact?.digest ?? '',
           f.workload?.name ? workloadKey(f.workload) : '',
@@ -383,7 +384,7 @@ export class FindingRepository {
         lists.set(fp, { history: history.map((h) => JSON.parse(h) as HistoryEntry), sources, digests, workloads });
       });
     }
-    return found.map(({ fp, hash, data }) => recordOf(data, hash, lists.get(fp) ?? storedLists(hash)));
+    return found.map(({ fp, hash, data }) => recordOf(fp, data, hash, lists.get(fp) ?? storedLists(hash)));
   }
 
   private async execAll(commands: string[][]): Promise<unknown[]> {
@@ -479,8 +480,8 @@ function storedLists(hash: Record<string, string>): StoredLists {
   return { history: list<HistoryEntry>('history'), sources: list('sources'), digests: list('digests'), workloads: list('workloads') };
 }
 
-function recordOf(data: Buffer, hash: Record<string, string>, lists: StoredLists): FindingRecord {
-  const finding = findingSchema.parse(decodeStoredJson(data));
+function recordOf(fp: string, data: Buffer, hash: Record<string, string>, lists: StoredLists): FindingRecord {
+  const finding = findingSchema.parse(decodeStoredJson(data, findingContext(fp, hash.lastCause ?? '')));
   const derived = hash.derived ? (JSON.parse(hash.derived) as DerivedFields) : undefined;
   return {
     ...finding,

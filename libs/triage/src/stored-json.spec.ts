@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parserFor, type ReportContext } from '@klaxon/sources';
-import { StoredDataError, decodeStoredJson, encodeStoredJson } from './stored-json';
+import { StoredDataError, decodeStoredJson, encodeStoredJson, findingContext } from './stored-json';
 
 const fixture = (format: string, file: string) =>
   parserFor(format)!.parse(readFileSync(resolve(__dirname, '../../../test/fixtures', format, file), 'utf8'), {
@@ -21,6 +21,29 @@ describe('a finding report as its hash keeps it', () => {
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('reads back what was written with a context, given that context, for any JSON value and context', () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), fc.string({ unit: 'binary' }), (value, context) => {
+        const stored = encodeStoredJson(JSON.stringify(value), context);
+        expect(stored[0]).toBe(0x03);
+        expect(decodeStoredJson(stored, context)).toEqual(JSON.parse(JSON.stringify(value)));
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("keeps a finding's fingerprint and event in a few bytes when they are its context, and needs the context to read it", () => {
+    for (const f of [...fixture('trivy', 'image-checkout.json'), ...fixture('alertmanager', 'firing.json'), ...fixture('falco', 'checkout-hardening.jsonl')]) {
+      const json = JSON.stringify(f);
+      const context = findingContext(f.fingerprint, f.source.eventId!);
+      const stored = encodeStoredJson(json, context);
+      expect(decodeStoredJson(stored, context)).toEqual(JSON.parse(json));
+      // The fingerprint alone is 32 characters of hex that no shared dictionary holds; a match costs a few bytes.
+      expect(encodeStoredJson(json).length - stored.length, f.rule.id).toBeGreaterThanOrEqual(f.fingerprint.length * 0.75);
+      expect(() => decodeStoredJson(stored)).toThrow(StoredDataError);
+    }
   });
 
   it('keeps real reports in well under two thirds of their JSON', () => {

@@ -4,6 +4,7 @@ import { dropPrefix, testPrefix, testRedis } from '../../../../test/support/redi
 import type { WorkloadAsset } from '@klaxon/findings';
 import { AssetRepository, storedWorkload, workloadOf, type RiskRecord } from './asset.repository';
 import { workloadId, type WorkloadFacts } from './facts';
+import { decodeStoredJson } from '../stored-json';
 
 /** An asset graph under a key prefix of its own for one describe block, dropped after it. */
 function graphFor(name: string) {
@@ -34,12 +35,14 @@ describe('a finding’s last risk in the asset graph', () => {
     ],
   };
 
-  it('is read back as it was saved, keeping no empty exposure or owners', async () => {
+  it('is read back as it was saved, compressed, keeping no empty exposure or owners', async () => {
     await assets.saveRisk(new Map([['fp-1', record]]));
     expect((await assets.risks(['fp-1', 'fp-none'])).get('fp-1')).toEqual(record);
     expect(await assets.risks(['fp-none'])).toEqual(new Map());
-    const stored = JSON.parse((await redis.get(`${prefix}:graph:risk:fp-1`))!);
+    const kept = (await redis.getBuffer(`${prefix}:graph:risk:fp-1`))!;
+    const stored = decodeStoredJson(kept) as RiskRecord;
     expect(stored.workloads[1]).toEqual({ id: 'prod/shop/Deployment/checkout-canary', environment: 'prod' });
+    expect(kept.length).toBeLessThan(JSON.stringify(stored).length * 0.75);
   });
 
   it('describes the finding’s context: its own digest when linked by it, who built the image from the image’s facts', async () => {
