@@ -131,6 +131,8 @@ describe('FindingRepository on findings an earlier version stored', () => {
       fingerprint: f.fingerprint,
       source: f.source,
       title: f.title,
+      // Implied by firstSeen and firstCause, as the hash keeps it until the state changes.
+      history: [{ at: at(1).toISOString(), state: 'open', cause: 'first seen in evt-4' }],
     });
   });
 

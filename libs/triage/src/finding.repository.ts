@@ -474,10 +474,17 @@ interface StoredLists {
   workloads: string[];
 }
 
-/** The lists in a finding's hash (JSON arrays, written by the scripts); a list never written is empty. */
+/**
+ * The lists in a finding's hash (JSON arrays, written by the scripts); a list never written is empty. A
+ * finding first seen open keeps no history until its state changes: `firstCause` implies its one entry.
+ */
 function storedLists(hash: Record<string, string>): StoredLists {
   const list = <T>(field: string): T[] => (hash[field] ? (JSON.parse(hash[field]) as T[]) : []);
-  return { history: list<HistoryEntry>('history'), sources: list('sources'), digests: list('digests'), workloads: list('workloads') };
+  const history =
+    hash.history === undefined && hash.firstCause !== undefined
+      ? [{ at: hash.firstSeen, state: 'open' as const, cause: `first seen in ${hash.firstCause}` }]
+      : list<HistoryEntry>('history');
+  return { history, sources: list('sources'), digests: list('digests'), workloads: list('workloads') };
 }
 
 function recordOf(fp: string, data: Buffer, hash: Record<string, string>, lists: StoredLists): FindingRecord {

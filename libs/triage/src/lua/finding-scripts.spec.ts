@@ -61,10 +61,39 @@ describe('the finding scripts on their KEYS and ARGV', () => {
     expect(await redis.zscore(`${b}:findings:seen`, 'fp-a')).toBe('1000');
     // One key per finding: its history and member lists are fields of its hash.
     expect(await redis.hget(`${b}:finding:fp-a`, 'sources')).toBe('["trivy\\/report"]');
-    expect(JSON.parse((await redis.hget(`${b}:finding:fp-a`, 'history'))!)).toHaveLength(1);
+    // First seen open, its history is one entry that firstSeen and firstCause imply; first seen suppressed, it is written.
+    expect(await redis.hmget(`${b}:finding:fp-a`, 'history', 'firstCause')).toEqual([null, 'evt-1']);
+    expect(JSON.parse((await redis.hget(`${b}:finding:fp-b`, 'history'))!)).toEqual([
+      { at: NOW, state: 'suppressed', cause: 'first seen in evt-1, covered by exception exc-1' },
+    ]);
     expect(await redis.keys(`${b}:finding:fp-a:*`)).toEqual([]);
     expect(await run(upsert, NOW, '1000', 'evt-1', '50', ...item('fp-a'))).toEqual(['new']);
     expect(await run(upsert, NOW, '2000', 'evt-2', '50', ...item('fp-a'))).toEqual(['unchanged']);
+  });
+
+  it('writes the implied first history entry out when a finding first changes state, by a report or by a scope', async () => {
+    const history = async (fp: string) => {
+      const [stored, firstCause] = await redis.hmget(`${b}:finding:${fp}`, 'history', 'firstCause');
+      return { history: stored && JSON.parse(stored), firstCause };
+    };
+    const first = (evt: string) => ({ at: NOW, state: 'open', cause: `first seen in ${evt}` });
+    const LATER = '2026-11-24T10:00:00.000Z';
+    await run(upsert, NOW, '1000', 'evt-h1', '50', ...item('fp-h'), ...item('fp-i'));
+    // Seen again unchanged: nothing is written out.
+    expect(await run(upsert, LATER, '2000', 'evt-h2', '50', ...item('fp-h'))).toEqual(['unchanged']);
+    expect(await history('fp-h')).toEqual({ history: null, firstCause: 'evt-h1' });
+    // Resolved by its scope (the prelude's history), then seen again (the upsert's).
+    await run(resolveScope, 'image:h', LATER, '3000', 'evt-h3', '50', '', '', 'fp-h');
+    expect(await run(resolveScope, 'image:h', LATER, '4000', 'evt-h4', '50', '', '')).toEqual(['fp-h']);
+    expect(await history('fp-h')).toEqual({ history: [first('evt-h1'), { at: LATER, state: 'resolved', cause: expect.any(String) }], firstCause: null });
+    expect(await run(upsert, LATER, '5000', 'evt-h5', '50', ...item('fp-h'))).toEqual(['regressed']);
+    expect((await history('fp-h')).history.map((h: { state: string }) => h.state)).toEqual(['open', 'resolved', 'open']);
+    // Covered by an exception at its next report.
+    expect(await run(upsert, LATER, '6000', 'evt-h6', '50', ...item('fp-i', { exception: 'exc-h' }))).toEqual(['suppressed']);
+    expect(await history('fp-i')).toEqual({
+      history: [first('evt-h1'), { at: LATER, state: 'suppressed', cause: 'covered by exception exc-h when seen in evt-h6' }],
+      firstCause: null,
+    });
   });
 
   it('upsert-findings: keeps an exception as a field only while one covers the finding, and drops the empty one earlier versions wrote', async () => {

@@ -1,4 +1,5 @@
--- Upserts a chunk of findings: the latest report as opaque JSON (`data`), lifecycle fields, history and
+-- Upserts a chunk of findings: the latest report as opaque JSON (`data`), lifecycle fields, history (or,
+-- while a finding first seen open has not changed state, the `firstCause` that implies it) and
 -- the member lists of sources, digests and workloads, all in the finding's one hash, and the secondary
 -- indexes queries read. A new report carries the risk correlation just gave it: it replaces a rescore's
 -- `derived`. An open finding reported again whose routing signature changed (the routes it matches, its
@@ -76,7 +77,14 @@ for i = 5, #ARGV, 10 do
     -- (earlier versions wrote it; a report of such a finding drops it).
     if exc ~= '' then put(fields, 'exception', exc) elseif cur[4] then redis.call('HDEL', key, 'exception') end
     if sig ~= '' then put(fields, 'sig', sig) end
-    if why then put(fields, 'history', appended(state and redis.call('HGET', key, 'history'), now, target, why, limit)) end
+    if not state and target == 'open' then
+      -- Its history is that one entry, implied by `firstSeen` and `firstCause` (finding-prelude.lua).
+      put(fields, 'firstCause', cause)
+    elseif why then
+      local stored = state and redis.call('HMGET', key, 'history', 'firstCause')
+      put(fields, 'history', appended(stored and storedHistory(key, stored[1]), now, target, why, limit))
+      if stored and stored[2] then redis.call('HDEL', key, 'firstCause') end
+    end
     add(fields, 'sources', cur[9], source)
     if digest ~= '' then add(fields, 'digests', cur[10], digest) end
     if workload ~= '' then add(fields, 'workloads', cur[11], workload) end
