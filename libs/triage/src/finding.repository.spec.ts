@@ -168,12 +168,34 @@ describe('FindingRepository on findings an earlier version stored', () => {
       expect(await redis.zscore(`${b}:findings:seen`, fp)).toBeNull();
       expect(await redis.zscore(`${b}:findings:risk`, fp)).toBeNull();
     }
-    // No index still names either of them.
+    // No index still names either of them (a workload's index is a hash, or a set as earlier versions wrote it).
     for (const key of await redis.keys(`${b}:idx:*`)) {
-      const members = await redis.smembers(key);
+      const members = (await redis.type(key)) === 'hash' ? await redis.hkeys(key) : await redis.smembers(key);
       expect(members, key).not.toContain(old.fingerprint);
       expect(members, key).not.toContain(current.fingerprint);
     }
+  });
+  it('keeps a workload index an earlier version wrote as a set: new findings join it, queries and retention read it beside the hashes of this version', async () => {
+    const old = vuln('CVE-OLD-6', D1);
+    await storeTheOldWay(old, 'open');
+    const api = vuln('CVE-NEW-6', D1);
+    const web = toFinding({ ...vuln('CVE-WEB-6', D1), workload: { cluster: 'prod', namespace: 'shop', kind: 'Deployment', name: 'web' } });
+    await repo.upsert([{ finding: api }, { finding: web }], at(2), 'evt-6a');
+    const index = (name: string) => `${b}:idx:workload:${name}`;
+    expect(await redis.type(index('shop/api'))).toBe('set');
+    expect(await redis.type(index('shop/web'))).toBe('hash');
+    expect(await fps({ workload: ['shop/api', 'shop/web'], state: ['open'] })).toEqual(
+      expect.arrayContaining([old.fingerprint, api.fingerprint, web.fingerprint]),
+    );
+    expect(await fps({ workload: ['prod/shop/Deployment/web'] })).toEqual([web.fingerprint]);
+    expect(await fps({ workload: ['prod/shop/Deployment/api'], state: ['open'] })).toEqual(expect.arrayContaining([old.fingerprint, api.fingerprint]));
+
+    const all = [old, api, web].map((f) => f.fingerprint);
+    await repo.resolveScope({ key: 'image:six', kinds: ['vulnerability'] }, all, at(3), 'evt-6b');
+    await repo.resolveScope({ key: 'image:six', kinds: ['vulnerability'] }, [], at(3), 'evt-6c');
+    expect(await repo.removeResolvedBefore(at(10))).toEqual(expect.arrayContaining(all));
+    for (const fp of all) expect(await redis.sismember(index('shop/api'), fp)).toBe(0);
+    expect(await redis.exists(index('shop/web'))).toBe(0);
   });
 });
 
@@ -227,10 +249,14 @@ describe('FindingRepository: findings by workload, in either spelling', () => {
     );
   });
 
-  it('keeps one index set per workload name, not one per spelling', async () => {
+  it('keeps one index per workload name, not one per spelling: a hash of its findings, Redis 7.0 keeping a small one compact', async () => {
     const sets = `${prefix}:sets`;
     const repo = new FindingRepository(redis, sets);
-    await repo.upsert([{ finding: vuln('CVE-S1', D1) }], at(1), 'evt-s');
-    expect((await redis.keys(`${sets}:{findings}:idx:workload:*`)).sort()).toEqual([`${sets}:{findings}:idx:workload:shop/api`]);
+    const f = vuln('CVE-S1', D1);
+    await repo.upsert([{ finding: f }], at(1), 'evt-s');
+    const key = `${sets}:{findings}:idx:workload:shop/api`;
+    expect((await redis.keys(`${sets}:{findings}:idx:workload:*`)).sort()).toEqual([key]);
+    expect(await redis.hkeys(key)).toEqual([f.fingerprint]);
+    expect(await redis.object('ENCODING', key)).toBe('listpack');
   });
 });

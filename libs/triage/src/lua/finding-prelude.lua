@@ -23,6 +23,28 @@
 -- Redis Cluster runs the script on the node that holds them all (as BullMQ does with its queue prefix).
 local function fkey(fp) return KEYS[1] .. fp end
 local function idx(name) return KEYS[2] .. name end
+local function isHash(key) return redis.call('TYPE', key).ok == 'hash' end
+-- A workload's index (`idx:workload:<namespace>/<name>`) is a hash, fingerprint → '': Redis 7.0 keeps a
+-- set of strings as a hash table however small (256 bytes for the one finding of a runtime alert's
+-- workload), a hash of up to 128 fields as one listpack (about 36 bytes a finding). A workload index an
+-- earlier version wrote is a set, and stays one. The other indexes are sets: they are large.
+local function workloadIndex(name) return string.sub(name, 1, 9) == 'workload:' end
+local function indexAdd(name, fp)
+  local key = idx(name)
+  if workloadIndex(name) and redis.call('TYPE', key).ok ~= 'set' then
+    redis.call('HSET', key, fp, '')
+  else
+    redis.call('SADD', key, fp)
+  end
+end
+local function indexRemove(name, fp)
+  local key = idx(name)
+  if workloadIndex(name) and isHash(key) then
+    redis.call('HDEL', key, fp)
+  else
+    redis.call('SREM', key, fp)
+  end
+end
 local riskIdx = KEYS[4]
 -- A finding's member lists (`sources`, `digests`, `workloads`) are JSON arrays of unique members in
 -- the order first seen: their values come from reports, so no separator character is safe. cjson writes

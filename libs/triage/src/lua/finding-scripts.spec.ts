@@ -231,6 +231,14 @@ describe('the finding scripts on their KEYS and ARGV', () => {
     expect(await ask(0, 10, '', [['state:open'], { plain: ['severity:critical'], candidates: ['workload:shop/api'], exact: ['shop/Deployment/api'] }])).toEqual(
       [2, ['z', 'x']],
     );
-    expect(await redis.exists(...scratch, `${q}:query:union:1`, `${q}:query:union:2`)).toBe(0);
+    // A workload's index as this version writes it, a hash of fingerprints, alone and beside sets.
+    await redis.hset(`${q}:idx:workload:shop/web`, 'y', '', 'x', '');
+    expect(await ask(0, 10, '', [['workload:shop/web']])).toEqual([2, ['y', 'x']]);
+    expect(await ask(0, 10, '', [['state:open'], ['workload:shop/web']])).toEqual([1, ['x']]);
+    expect(await ask(0, 10, '', [['severity:high', 'workload:shop/web', 'workload:none']])).toEqual([2, ['y', 'x']]);
+    // Candidates in a hash and in a set, each checked once: y is in both, and its hash now says where it was reported.
+    await redis.hset(`${q}:finding:y`, 'workloads', JSON.stringify(['shop/Deployment/web']));
+    expect(await ask(0, 10, '', [{ candidates: ['workload:shop/web', 'workload:shop/api'], exact: ['shop/Deployment/web', eu] }])).toEqual([2, ['z', 'y']]);
+    expect(await redis.exists(...scratch, `${q}:query:union:1`, `${q}:query:union:2`, `${q}:query:union:3`)).toBe(0);
   });
 });

@@ -7,8 +7,8 @@
 -- KEYS[5]      the prefix of finding keys (`finding:`): the findings of candidate sets are read under it
 --              (`workloads`, or the `:workloads` set of a finding an earlier version stored)
 -- KEYS[5+f]    scratch: the union of filter f's index sets (`query:union:<f>`), deleted, f = 1..m
--- KEYS[6+m..]  the index sets (`idx:<name>:<value>`) of filter 1, then of filter 2, …: for each filter
---              its plain sets, then its candidate sets
+-- KEYS[6+m..]  the indexes (`idx:<name>:<value>`: sets, a workload's a hash of fingerprints) of
+--              filter 1, then of filter 2, …: for each filter its plain indexes, then its candidates
 -- ARGV         offset, limit, minimum risk ('' none), then per filter: how many plain sets (every
 --              member matches), how many candidate sets (a member matches when its finding's workloads
 --              hold one of the exact values), how many exact values, and those values
@@ -35,6 +35,16 @@ local function workloadsOf(fp)
   return redis.call('SMEMBERS', key .. ':workloads')
 end
 
+-- An index is a set, or a workload's hash of fingerprints (finding-prelude.lua).
+local function isHash(key) return redis.call('TYPE', key).ok == 'hash' end
+local function members(key)
+  if isHash(key) then return redis.call('HKEYS', key) end
+  return redis.call('SMEMBERS', key)
+end
+local function addAll(t, list)
+  for i = 1, #list, 1000 do redis.call('SADD', t, unpack(list, i, math.min(i + 999, #list))) end
+end
+
 local keys, weights = {seen}, {1}
 if minRisk ~= '' then
   local t = KEYS[4]
@@ -45,22 +55,33 @@ end
 local k = 6 + filters
 for f, spec in ipairs(specs) do
   local n, m = spec.plain, spec.candidates
-  if n == 1 and m == 0 then
+  if n == 1 and m == 0 and not isHash(KEYS[k]) then
     keys[#keys + 1] = KEYS[k]
   else
     local t = KEYS[5 + f]
-    if n > 0 then redis.call('SUNIONSTORE', t, unpack(KEYS, k, k + n - 1)) end
+    local sets, hashes = {}, {}
+    for i = k, k + n - 1 do
+      if isHash(KEYS[i]) then hashes[#hashes + 1] = KEYS[i] else sets[#sets + 1] = KEYS[i] end
+    end
+    -- SUNIONSTORE first: it replaces its destination.
+    if #sets > 0 then redis.call('SUNIONSTORE', t, unpack(sets)) end
+    for _, key in ipairs(hashes) do addAll(t, redis.call('HKEYS', key)) end
     if m > 0 then
-      local keep = {}
-      for _, fp in ipairs(redis.call('SUNION', unpack(KEYS, k + n, k + n + m - 1))) do
-        for _, w in ipairs(workloadsOf(fp)) do
-          if spec.want[w] then
-            keep[#keep + 1] = fp
-            break
+      local keep, checked = {}, {}
+      for i = k + n, k + n + m - 1 do
+        for _, fp in ipairs(members(KEYS[i])) do
+          if not checked[fp] then
+            checked[fp] = true
+            for _, w in ipairs(workloadsOf(fp)) do
+              if spec.want[w] then
+                keep[#keep + 1] = fp
+                break
+              end
+            end
           end
         end
       end
-      for i = 1, #keep, 1000 do redis.call('SADD', t, unpack(keep, i, math.min(i + 999, #keep))) end
+      addAll(t, keep)
     end
     keys[#keys + 1] = t
   end

@@ -11,15 +11,15 @@ for i = 2, #ARGV do
   local at = h[2] or h[3]
   if h[1] == 'resolved' and at and at < cutoff then
     for name in string.gmatch(h[4] or '', '[^\n]+') do redis.call('SREM', idx(name), fp) end
-    for name in string.gmatch(h[5] or '', '[^\n]+') do redis.call('SREM', idx(name), fp) end
+    for name in string.gmatch(h[5] or '', '[^\n]+') do indexRemove(name, fp) end
     -- A finding stored by an earlier version and not folded since keeps its index names in a set of its own.
-    for _, name in ipairs(redis.call('SMEMBERS', key .. ':indexes')) do redis.call('SREM', idx(name), fp) end
+    for _, name in ipairs(redis.call('SMEMBERS', key .. ':indexes')) do indexRemove(name, fp) end
     -- Findings stored before index names were remembered: the indexes their digests and workloads put them in.
     local digests, workloads = decodeList(h[6]), decodeList(h[7])
     for _, d in ipairs(redis.call('SMEMBERS', key .. ':digests')) do digests[#digests + 1] = d end
     for _, w in ipairs(redis.call('SMEMBERS', key .. ':workloads')) do workloads[#workloads + 1] = w end
     for _, d in ipairs(digests) do redis.call('SREM', idx('digest:' .. d), fp) end
-    for _, w in ipairs(workloads) do redis.call('SREM', idx('workload:' .. w), fp) end
+    for _, w in ipairs(workloads) do indexRemove('workload:' .. w, fp) end
     redis.call('SREM', idx('state:resolved'), fp)
     redis.call('ZREM', KEYS[3], fp)
     redis.call('ZREM', riskIdx, fp)

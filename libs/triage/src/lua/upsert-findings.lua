@@ -94,7 +94,7 @@ for i = 5, #ARGV, 10 do
       -- finding); a new one is remembered (`indexes`) so retention can take the finding out of it.
       if not remembered[name] then
         remembered[name] = true
-        redis.call('SADD', idx(name), fp)
+        indexAdd(name, fp)
         added[#added + 1] = name
       end
     end
