@@ -137,6 +137,28 @@ local function resolve(fp, now, why, limit)
   return true
 end
 local function scopeKey(key) return KEYS[5] .. key end
+-- A scope's membership (`scope:<key>`) is a hash, fingerprint → '', while it has up to SMALL_SCOPE
+-- findings: Redis keeps such a hash as one listpack (about 36 bytes a finding) and a set of strings as a
+-- hash table however small (about 90). A larger one is a set, as every scope of earlier versions is.
+local SMALL_SCOPE = 128 -- Redis's default hash-max-listpack-entries
+local function scopeMembers(key)
+  if isHash(key) then return redis.call('HKEYS', key) end
+  return redis.call('SMEMBERS', key)
+end
+-- Replaces a scope's membership with ARGV[from..].
+local function writeScope(key, from)
+  redis.call('DEL', key)
+  if #ARGV - from + 1 <= SMALL_SCOPE then
+    local fields = {}
+    for i = from, #ARGV do
+      fields[#fields + 1] = ARGV[i]
+      fields[#fields + 1] = ''
+    end
+    if #fields > 0 then redis.call('HSET', key, unpack(fields)) end
+  else
+    for i = from, #ARGV, 5000 do redis.call('SADD', key, unpack(ARGV, i, math.min(i + 4999, #ARGV))) end
+  end
+end
 local function scopeLastKey(key) return KEYS[8] .. key end
 local function imageKey(repository) return KEYS[6] .. repository end
 -- 'image:<digest>' or a tool's own 'image:<digest>/<tool>' (Grype keeps its own view of a digest).
@@ -168,10 +190,12 @@ local function reconcile(repository, except)
 end
 -- Resolves the candidates that no live scope still has.
 local function resolveUnless(candidates, live, now, why, limit, resolved)
+  local member = {}
+  for _, key in ipairs(live) do member[key] = isHash(key) and 'HEXISTS' or 'SISMEMBER' end
   for fp in pairs(candidates) do
     local still = false
     for _, key in ipairs(live) do
-      if redis.call('SISMEMBER', key, fp) == 1 then still = true break end
+      if redis.call(member[key], key, fp) == 1 then still = true break end
     end
     if not still and resolve(fp, now, why, limit) then resolved[#resolved + 1] = fp end
   end

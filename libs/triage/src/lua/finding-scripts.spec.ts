@@ -144,8 +144,35 @@ describe('the finding scripts on their KEYS and ARGV', () => {
     expect(await run(resolveScope, 'image:d1', NOW, '1000', 'evt-1', '50', '', '', 'fp-a', 'fp-b')).toEqual([]);
     expect(await run(resolveScope, 'image:d1', NOW, '3000', 'evt-3', '50', '', '', 'fp-b')).toEqual(['fp-a']);
     expect(await state('fp-a')).toBe('resolved');
-    expect(await redis.smembers(`${b}:scope:image:d1`)).toEqual(['fp-b']);
+    expect(await redis.hkeys(`${b}:scope:image:d1`)).toEqual(['fp-b']);
     expect(await run(resolveScope, 'image:d1', NOW, '3000', 'evt-3', '50', '', '', 'fp-b')).toEqual(['fp-a']);
+  });
+
+  it('resolve-scope: keeps a scope of up to 128 findings as a hash (one listpack), a larger one as a set, and reads either, or one an earlier version wrote', async () => {
+    const fps = (n: number, tag: string) => Array.from({ length: n }, (_, i) => `fp-${tag}-${i}`);
+    const key = `${b}:scope:image:big`;
+    const big = fps(129, 'big');
+    await run(upsert, NOW, '1000', 'evt-big', '50', ...big.flatMap((fp) => item(fp)));
+    expect(await run(resolveScope, 'image:big', NOW, '1000', 'evt-big', '50', '', '', ...big)).toEqual([]);
+    expect(await redis.type(key)).toBe('set');
+    expect(await redis.scard(key)).toBe(129);
+    // Down to 128: a hash, and the one it no longer has resolves.
+    expect(await run(resolveScope, 'image:big', NOW, '2000', 'evt-big-2', '50', '', '', ...big.slice(1))).toEqual([big[0]]);
+    expect(await redis.type(key)).toBe('hash');
+    expect(await redis.object('ENCODING', key)).toBe('listpack');
+    expect(await redis.hlen(key)).toBe(128);
+    expect(await run(resolveScope, 'image:big', NOW, '3000', 'evt-big-3', '50', '', '', ...big.slice(2))).toEqual([big[1]]);
+    // A scope an earlier version wrote: a set, whatever its size.
+    await redis.del(key);
+    await redis.sadd(key, ...big.slice(2, 4));
+    expect(await run(resolveScope, 'image:big', NOW, '4000', 'evt-big-4', '50', '', '', big[3])).toEqual([big[2]]);
+    expect(await redis.hkeys(key)).toEqual([big[3]]);
+    // What earlier versions kept as a scope's last answer, under '<scope key>:last', is no scope; a scope so named is.
+    await redis.hset(`${b}:scope:image:big:last`, 'cause', 'evt-old', 'resolved', '[]');
+    expect(await run(resolveScope, 'image:big:last', NOW, '5000', 'evt-last', '50', '', '', big[3])).toEqual([]);
+    expect(await redis.hgetall(`${b}:scope:image:big:last`)).toEqual({ [big[3]]: '' });
+    expect(await run(resolveScope, 'image:big:last', NOW, '6000', 'evt-last-2', '50', '', '', big[3])).toEqual([]);
+    expect(await redis.hgetall(`${b}:scope:image:big:last`)).toEqual({ [big[3]]: '' });
   });
 
   it('record-running: a digest still running keeps its findings open; when its slot goes, they resolve', async () => {

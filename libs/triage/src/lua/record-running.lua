@@ -22,7 +22,7 @@ for repository in pairs(touched) do
     local live, gone = reconcile(repository, '')
     local candidates = {}
     for _, key in ipairs(gone) do
-      for _, fp in ipairs(redis.call('SMEMBERS', key)) do candidates[fp] = true end
+      for _, fp in ipairs(scopeMembers(key)) do candidates[fp] = true end
     end
     local mine = {}
     resolveUnless(candidates, live, now, 'no current digest of ' .. repository .. ' has it (' .. cause .. ')', limit, mine)

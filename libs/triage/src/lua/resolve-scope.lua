@@ -9,8 +9,9 @@
 local scope, now, nowMs, cause, limit, repository, digest = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5]), ARGV[6], ARGV[7]
 local setKey = scopeKey(scope)
 local lastKey = scopeLastKey(scope)
--- Before 'scope-last', a scope's last answer was '<scope key>:last' among the scopes: not a scope.
-if redis.call('TYPE', setKey).ok == 'hash' then redis.call('DEL', setKey) end
+-- Before 'scope-last', a scope's last answer was '<scope key>:last' among the scopes, a hash with a
+-- `cause`: not a scope (a scope's hash has fingerprints for fields).
+if isHash(setKey) and redis.call('HEXISTS', setKey, 'cause') == 1 then redis.call('DEL', setKey) end
 -- The same input again (a retried job): answer as the first time did.
 if redis.call('HGET', lastKey, 'cause') == cause then
   return cjson.decode(redis.call('HGET', lastKey, 'resolved'))
@@ -18,13 +19,10 @@ end
 local seen = {}
 for i = 8, #ARGV do seen[ARGV[i]] = true end
 local candidates = {}
-for _, fp in ipairs(redis.call('SMEMBERS', setKey)) do
+for _, fp in ipairs(scopeMembers(setKey)) do
   if not seen[fp] then candidates[fp] = true end
 end
-redis.call('DEL', setKey)
-for i = 8, #ARGV, 5000 do
-  redis.call('SADD', setKey, unpack(ARGV, i, math.min(i + 4999, #ARGV)))
-end
+writeScope(setKey, 8)
 local live = {}
 if repository ~= '' and digest ~= '' then
   -- First scan time orders digests: a nightly rescan of an old digest does not make it the newest.
@@ -33,7 +31,7 @@ if repository ~= '' and digest ~= '' then
   local gone
   live, gone = reconcile(repository, scope)
   for _, key in ipairs(gone) do
-    for _, fp in ipairs(redis.call('SMEMBERS', key)) do
+    for _, fp in ipairs(scopeMembers(key)) do
       if not seen[fp] then candidates[fp] = true end
     end
   end
