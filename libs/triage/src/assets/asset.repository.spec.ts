@@ -209,16 +209,18 @@ describe('how workload facts and detections are kept', () => {
       kind: 'Deployment',
       name: 'svc-412',
       labels: {},
-      images: [{ container: '' }],
+      images: [],
       containerPrivileges: [],
       lastSeen: since.toISOString(),
       learnedFrom: 'runtime',
     };
     await assets.recordSightings([{ facts: f }], new Set(), new Map(), 3_600_000, now, since);
-    expect(await redis.get(`${prefix}:graph:workload:${f.id}`)).toBe('{"images":[{"container":""}],"learnedFrom":"runtime"}');
+    expect(await redis.get(`${prefix}:graph:workload:${f.id}`)).toBe('{"learnedFrom":"runtime"}');
+    expect((await assets.workloads([f.id])).get(f.id)).toEqual({ ...f, lastSeen: now.toISOString() });
     // What an earlier version wrote: every field, the id and the time included.
     const old: WorkloadFacts = {
       ...f,
+      images: [{ container: '' }],
       id: 'eu/1/prod-shop/Deployment/checkout',
       cluster: 'eu/1',
       namespace: 'prod-shop',

@@ -265,6 +265,19 @@ describe('correlation against Redis: from build to runtime', () => {
     expect((detection.raw!.correlation as { linkedBy: string }).linkedBy).toBe('tag');
     expect(detection.artifact?.digest).toBe(D);
     expect(detection.risk!.reasons).toContain('+10 running in staging-shop Deployment checkout-canary (linked by tag)');
+    // The graph learns the workload from the event, with the image it named.
+    const learnt = await assets.workloads(['/staging-shop/Deployment/checkout-canary']);
+    expect(learnt.get('/staging-shop/Deployment/checkout-canary')?.images).toEqual([
+      { container: 'app', repository: 'shop/checkout', tag: '1.4.2', digest: D, linkedBy: 'tag' },
+    ]);
+  });
+
+  it('an alert that names a workload but no container or image teaches the workload with no image', async () => {
+    const { artifact: _, ...draft } = shell('staging-shop', 33);
+    const alert = toFinding({ ...draft, workload: { namespace: 'staging-shop', kind: 'Deployment', name: 'batch' } });
+    await run({ findings: [alert], assets: [], scopes: [] }, 33);
+    const learnt = (await assets.workloads(['/staging-shop/Deployment/batch'])).get('/staging-shop/Deployment/batch');
+    expect(learnt).toMatchObject({ namespace: 'staging-shop', name: 'batch', images: [], learnedFrom: 'runtime' });
   });
 
   it('a workload that leaves the cluster stops counting, and a rescan without the CVE stops raising the detection', async () => {

@@ -148,7 +148,11 @@ export class CorrelateFindings {
           id: workloadId(base),
           ...base,
           labels: {},
-          images: [{ container: w.container ?? '', repository: f.artifact?.repository, tag: f.artifact?.tag, digest, linkedBy }],
+          // An image only when the event names one: a container, a repository or a digest (most alerts name none).
+          images:
+            w.container || f.artifact?.repository || digest
+              ? [{ container: w.container ?? '', repository: f.artifact?.repository, tag: f.artifact?.tag, digest, linkedBy }]
+              : [],
           containerPrivileges: [],
           lastSeen: now.toISOString(),
           learnedFrom: 'runtime',
