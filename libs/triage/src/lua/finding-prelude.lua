@@ -72,17 +72,14 @@ end
 -- list; `:sources`, `:digests`, `:workloads`, `:indexes` sets), ~1.5 KB of key overhead per finding.
 -- A script about to change one of those on such a finding folds them into the hash first and deletes
 -- them, so stored data needs no migration. `sources` in the hash (every report writes it) marks a
--- finding already folded. Only for a finding whose hash exists. Returns the folded history (or false).
+-- finding already folded. Only for a finding whose hash exists.
 local function fold(key)
   local fields = {}
   local hist = redis.call('LRANGE', key .. ':history', 0, -1)
   -- The entries are JSON already: joined, they are the array.
   if #hist > 0 then
-    hist = '[' .. table.concat(hist, ',') .. ']'
     fields[#fields + 1] = 'history'
-    fields[#fields + 1] = hist
-  else
-    hist = false
+    fields[#fields + 1] = '[' .. table.concat(hist, ',') .. ']'
   end
   for _, name in ipairs({'sources', 'digests', 'workloads'}) do
     local members = redis.call('SMEMBERS', key .. ':' .. name)
@@ -101,24 +98,24 @@ local function fold(key)
   end
   redis.call('HSET', key, unpack(fields))
   redis.call('DEL', key .. ':history', key .. ':sources', key .. ':digests', key .. ':workloads', key .. ':indexes')
-  return hist
 end
 -- A finding first seen open keeps no `history` until its state first changes: its one entry is implied
--- by `firstSeen` and `firstCause` (the event that first reported it), ~70 bytes less per finding. Returns
--- the stored history, or that entry as the history, or false (none: a new finding).
-local function storedHistory(key, hist)
-  if hist then return hist end
-  local first = redis.call('HMGET', key, 'firstSeen', 'firstCause')
-  if not first[2] then return false end
-  return cjson.encode({{at = first[1], state = 'open', cause = 'first seen in ' .. first[2]}})
+-- by `firstSeen` and `firstCause` (the event that first reported it), ~70 bytes less per finding.
+-- Returns the history with one more entry, the implied one written out (`firstCause` goes).
+local function nextHistory(key, at, state, cause, limit)
+  local h = redis.call('HMGET', key, 'history', 'firstSeen', 'firstCause')
+  local hist = h[1]
+  if h[3] then
+    if not hist then hist = cjson.encode({{at = h[2], state = 'open', cause = 'first seen in ' .. h[3]}}) end
+    redis.call('HDEL', key, 'firstCause')
+  end
+  return appended(hist, at, state, cause, limit)
 end
--- Writes the history with one more entry (the implied first one written out: `firstCause` goes).
+-- Writes the history of a stored finding with one more entry.
 local function history(fp, at, state, cause, limit)
   local key = fkey(fp)
-  local cur = redis.call('HMGET', key, 'sources', 'history', 'firstCause')
-  if not cur[1] then cur[2] = fold(key) end
-  redis.call('HSET', key, 'history', appended(storedHistory(key, cur[2]), at, state, cause, limit))
-  if cur[3] then redis.call('HDEL', key, 'firstCause') end
+  if redis.call('HEXISTS', key, 'sources') == 0 then fold(key) end
+  redis.call('HSET', key, 'history', nextHistory(key, at, state, cause, limit))
 end
 local function setState(fp, from, to)
   if from then redis.call('SREM', idx('state:' .. from), fp) end

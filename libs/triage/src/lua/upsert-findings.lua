@@ -81,9 +81,7 @@ for i = 5, #ARGV, 10 do
       -- Its history is that one entry, implied by `firstSeen` and `firstCause` (finding-prelude.lua).
       put(fields, 'firstCause', cause)
     elseif why then
-      local stored = state and redis.call('HMGET', key, 'history', 'firstCause')
-      put(fields, 'history', appended(stored and storedHistory(key, stored[1]), now, target, why, limit))
-      if stored and stored[2] then redis.call('HDEL', key, 'firstCause') end
+      put(fields, 'history', nextHistory(key, now, target, why, limit))
     end
     add(fields, 'sources', cur[9], source)
     if digest ~= '' then add(fields, 'digests', cur[10], digest) end
