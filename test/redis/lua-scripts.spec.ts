@@ -177,6 +177,8 @@ describe('every script call keeps its keys in KEYS and in one cluster slot', () 
       ],
       now,
     );
+    const detection = { fingerprint: 'fp-shell', title: 'Terminal shell', rule: 'shell-in-container', severity: 'high' as const, at: now.toISOString() };
+    await new AssetRepository(redis, prefix).recordSightings([], new Set(), new Map([['/shop/Deployment/web', [detection]]]), 60_000, now, now);
     await new ReportTimeRepository(redis, prefix).older([{ key: `image:${d1}`, kinds: ['vulnerability'], reportedAt: now.toISOString() }]);
     await findings.query({}, 0, 10);
     await findings.query({ state: ['open', 'resolved'], severity: ['high'], minRisk: 10 }, 0, 10);

@@ -259,6 +259,8 @@ describe('how workload facts and detections are kept', () => {
     await redis.hset(`${prefix}:graph:detections:${id}`, 'fp-old', JSON.stringify({ ...plain, fingerprint: 'fp-old', at: '2026-11-25T09:20:00Z' }));
     const { detections } = await assets.recordSightings([], new Set(), new Map([[id, [detection, plain]]]), 3_600_000, now, since);
     expect(await redis.hget(`${prefix}:graph:detections:${id}`, 'fp-alert')).toBe('{"rule":"KubeAlert1","severity":"info","at":"2026-11-25T09:40:00Z"}');
+    // The hash lives for the runtime window from its last detection.
+    expect(await redis.pttl(`${prefix}:graph:detections:${id}`)).toBeGreaterThan(3_500_000);
     const expected = [plain, detection, { ...plain, fingerprint: 'fp-old', at: '2026-11-25T09:20:00Z' }];
     expect(detections.get(id)).toEqual(expected);
     expect((await assets.detections([id], since)).get(id)).toEqual(expected);

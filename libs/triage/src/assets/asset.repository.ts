@@ -159,15 +159,17 @@ function storedDetection({ fingerprint: _, title, ...d }: DetectionFact): string
 }
 
 /** A workload's stored detections (field: fingerprint) that count since `since`, newest first; values of earlier versions spell both. */
-function detectionsSince(stored: Record<string, string>, since: Date): DetectionFact[] {
+function detectionsSince(stored: Record<string, string> | string[], since: Date): DetectionFact[] {
   const cutoff = since.toISOString();
-  return Object.entries(stored)
-    .map(([fingerprint, v]) => {
-      const d = JSON.parse(v) as Omit<DetectionFact, 'fingerprint'> & { title?: string };
-      return { ...d, fingerprint, title: d.title ?? d.rule };
-    })
-    .filter((d) => d.at >= cutoff)
-    .sort((a, b) => b.at.localeCompare(a.at));
+  const out: DetectionFact[] = [];
+  const keep = (fingerprint: string, v: string) => {
+    const d = JSON.parse(v) as Omit<DetectionFact, 'fingerprint'> & { title?: string };
+    if (d.at >= cutoff) out.push({ ...d, fingerprint, title: d.title ?? d.rule });
+  };
+  // As HGETALL answers a script (field, value, …) or ioredis's own hgetall (an object).
+  if (Array.isArray(stored)) for (let i = 0; i < stored.length; i += 2) keep(stored[i], stored[i + 1]);
+  else for (const [fingerprint, v] of Object.entries(stored)) keep(fingerprint, v);
+  return out.sort((a, b) => b.at.localeCompare(a.at));
 }
 
 /** A stored fact record; one written before records existed (plain image or build JSON) is read as such a fact. */
@@ -192,6 +194,9 @@ export class AssetRepository {
     private readonly prefix: string,
   ) {
     if (!redis.mergeFacts) redis.defineCommand('mergeFacts', { numberOfKeys: 1, lua: readFileSync(resolve(__dirname, '../lua/merge-facts.lua'), 'utf8') });
+    if (!redis.recordDetections) {
+      redis.defineCommand('recordDetections', { numberOfKeys: 1, lua: readFileSync(resolve(__dirname, '../lua/record-detections.lua'), 'utf8') });
+    }
   }
 
   private k(...parts: string[]) {
@@ -486,16 +491,15 @@ export class AssetRepository {
     for (let i = 0; i < learnt.length; i += 2 * CHUNK) write.mset(learnt.slice(i, i + 2 * CHUNK));
     for (const [ns, ids] of byNamespace) write.sadd(this.nsWorkloadsKey(ns), ...ids);
     const ids = [...byWorkload.keys()];
+    // One script call a workload writes its detections, renews the window and reads them all back.
     for (const [id, detections] of byWorkload) {
-      write.hset(this.detectionsKey(id), ...detections.flatMap((d) => [d.fingerprint, storedDetection(d)]));
-      write.pexpire(this.detectionsKey(id), windowMs);
+      write.recordDetections(this.detectionsKey(id), String(windowMs), ...detections.flatMap((d) => [d.fingerprint, storedDetection(d)]));
     }
-    for (const id of ids) write.hgetall(this.detectionsKey(id));
     const namespaces = [...new Set([...last.values()].map((f) => namespaceKey(f.cluster, f.namespace)))];
     this.readNamespaces(write, namespaces);
     const values = exec(await write.exec());
     const first = values.length - ids.length - 3 * namespaces.length;
-    const lists = values.slice(first, first + ids.length) as Record<string, string>[];
+    const lists = values.slice(first, first + ids.length) as string[][];
     return {
       detections: new Map(ids.map((id, i) => [id, detectionsSince(lists[i], since)])),
       namespaces: this.namespaceViews(namespaces, values.slice(first + ids.length)),
@@ -739,5 +743,6 @@ export class AssetRepository {
 declare module 'ioredis' {
   interface RedisCommander<Context> {
     mergeFacts(key: string, record: string): Result<number, Context>;
+    recordDetections(key: string, windowMs: string, ...fieldsAndValues: string[]): Result<string[], Context>;
   }
 }
