@@ -1,5 +1,6 @@
 import { WORKLOAD, alertmanagerInstalled, mib, perSec, runAlertmanager, runKlaxon, secs, type Figures } from './versus';
 import { median, runCount, spread } from './support';
+import { runEngineFloor } from './engine-floor';
 
 /**
  * `npm run bench -- versus`: Alertmanager's workload on Alertmanager (when `prometheus-alertmanager`
@@ -7,7 +8,8 @@ import { median, runCount, spread } from './support';
  * targets. KLAXON_VERSUS_ALERTS changes the number of alerts; KLAXON_VERSUS_RUNS=<n> runs both n times,
  * alternately, and shows each figure's median with its range, and each ratio's median over the runs'
  * own ratios (a machine whose speed drifts moves both sides of one run alike); KLAXON_BENCH_CPU_PROF=<dir>
- * writes a CPU profile of each Klaxon process there.
+ * writes a CPU profile of each Klaxon process there. It also prints what BullMQ alone costs for the jobs
+ * one pass takes (engine-floor.ts): a floor under Klaxon's CPU for as long as each hop is a job.
  */
 export async function run(): Promise<string[]> {
   const w = WORKLOAD;
@@ -109,6 +111,16 @@ export async function run(): Promise<string[]> {
       )}`,
     );
   }
+  // The queue engine's own share: the same hops with nothing done in them (engine-floor.ts).
+  const floor = await runEngineFloor(w);
+  const floorCpu = floor.clientCpuSeconds + floor.redisCpuSeconds;
+  const amCpu = ams.length ? median(ams.map((a) => a.cpuSeconds)) : undefined;
+  lines.push(
+    `- the queue engine alone, the hops of one pass with nothing done in them (${floor.jobsProcessed.toLocaleString('en-US')} BullMQ jobs ` +
+      `processed, ${floor.timersArmed.toLocaleString('en-US')} repeat timers armed, ${(floor.deliverJobBytes / 1024).toFixed(1)} KB a delivery): ` +
+      `${floorCpu.toFixed(1)} s CPU (client ${floor.clientCpuSeconds.toFixed(1)} s, redis-server ${floor.redisCpuSeconds.toFixed(1)} s)` +
+      (amCpu ? `, ${(floorCpu / amCpu).toFixed(2)}× Alertmanager's CPU for the whole workload` : ''),
+  );
   lines.push(
     `- Redis per finding ${(r.bytesPerFinding / 1024).toFixed(2)} KB (target ≤ 3 KB: ${r.bytesPerFinding <= 3072 ? 'met' : 'not met'}); ` +
       `resend growth ${r.resendGrowthPercent.toFixed(1)} % / refreshed ${r.refreshGrowthPercent.toFixed(1)} % (target ≤ 5 %)`,
