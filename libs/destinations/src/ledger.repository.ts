@@ -67,22 +67,19 @@ export class LedgerRepository {
     await this.redis.releaseLedgerLock(held.lock, held.holder);
   }
 
-  /** The lock's release, added to a pipeline the caller sends after what it records under the lock. */
+  /** The lock's release, added to the MULTI (or pipeline) the caller sends after what it records under the lock. */
   releaseIn(pipeline: ChainableCommander, held: HeldDelivery): void {
     pipeline.releaseLedgerLock(held.lock, held.holder);
   }
 
   /**
-   * Records a send: the key's entry and the notification id together (one MULTI, so a retried job sees
-   * both or neither). Written as it is called: what the caller sends after it on this connection, the
-   * lock's release among them, reaches Redis after it.
+   * Records a send: the key's entry and the notification id, added to a MULTI the caller sends (so a
+   * retried job sees both or neither), before the lock's release in the same MULTI.
    */
-  put(destination: string, notificationKey: string, entry: DeliveryLedger, ttlMs: number): Promise<unknown> {
-    return this.redis
-      .multi()
+  putIn(multi: ChainableCommander, destination: string, notificationKey: string, entry: DeliveryLedger, ttlMs: number): void {
+    multi
       .set(this.key(destination, notificationKey), JSON.stringify(entry), 'PX', ttlMs)
-      .set(this.sentKey(destination, entry.lastNotificationId), '1', 'PX', ttlMs)
-      .exec();
+      .set(this.sentKey(destination, entry.lastNotificationId), '1', 'PX', ttlMs);
   }
 }
 

@@ -8,6 +8,7 @@ import type { Notification } from '@klaxon/routing';
 import { DEFAULT_TOKEN, SlackEmulator } from '../../../../test/emulators/slack.emulator';
 import { WebhookEmulator } from '../../../../test/emulators/webhook.emulator';
 import { dropPrefix, testPrefix, testRedis } from '../../../../test/support/redis';
+import { waitFor } from '../../../../test/support/wait';
 import { NotifierModule } from '../notifier.module';
 import { DeliverNotificationProcessor } from './deliver-notification.processor';
 
@@ -81,6 +82,35 @@ describe('deliveries that arrive out of order', () => {
     await processor.execute({ notification: notification('siem', 2, { new: [finding('CVE-3')] }) });
     await processor.execute({ notification: notification('siem', 1, { resolved: [{ ...finding('CVE-4'), state: 'resolved' }] }) });
     expect(hook.deliveries).toHaveLength(2);
+  });
+
+  it('writes what a send leaves in one transaction: the ledger entry and sent id, the count, the lock’s release, the event’s record', async () => {
+    const monitor = await testRedis().monitor();
+    const seen: string[][] = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source !== 'lua') seen.push(args);
+    });
+    const done = `done ${prefix}`;
+    const sent = { ...notification('siem', 1, { new: [finding('CVE-6')] }), id: 'siem-one-write', key: 'siem:group-one-write', eventId: 'evt_one_write' };
+    await processor.execute({ notification: sent });
+    await redis.echo(done);
+    await waitFor(() => seen.some((a) => a[0] === 'echo' && a[1] === done), 'the monitor to see the delivery');
+    await monitor.disconnect();
+    const start = seen.findLastIndex((a) => a[0].toLowerCase() === 'multi');
+    const end = seen.findIndex((a, i) => i > start && a[0].toLowerCase() === 'exec');
+    expect(start).toBeGreaterThanOrEqual(0);
+    const inside = seen.slice(start + 1, end);
+    const touched = inside.map((a) => (a[0].toLowerCase() === 'evalsha' || a[0].toLowerCase() === 'eval' ? a[3] : a[1]));
+    expect(touched).toEqual(
+      expect.arrayContaining([
+        `${prefix}:ledger:siem:siem:group-one-write`,
+        `${prefix}:ledger-sent:siem:siem-one-write`,
+        `${prefix}:ledger-lock:siem:siem:group-one-write`,
+        `${prefix}:event:evt_one_write:deliveries`,
+      ]),
+    );
+    expect(inside.some((a) => a[0].toLowerCase() === 'hincrby' && a[2] === 'siem')).toBe(true);
+    expect(await redis.exists(`${prefix}:ledger-lock:siem:siem:group-one-write`)).toBe(0);
   });
 
   it('a retried job whose send was recorded sends nothing again, to any destination', async () => {

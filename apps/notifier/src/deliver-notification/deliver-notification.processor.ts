@@ -89,24 +89,27 @@ export class DeliverNotificationProcessor implements OnModuleInit {
       await this.ledger.release(held);
       throw err;
     }
-    // What the send leaves goes out at once, in this order on one connection: the ledger (its own MULTI),
-    // then one pipeline with the count, the lock's release and the event's record. No waiting in between:
-    // Redis runs them in the order they were written, so the lock goes only after the ledger is written.
+    // What the send leaves is one MULTI, one round trip: the ledger entry with the sent id, the count, the
+    // lock's release and the event's record. The lock goes only with the ledger written, and a retried job
+    // finds all of it or none.
     const { entry, skipped } = result ?? {};
-    const recorded = entry && this.ledger.put(notification.destination, notification.key, entry, this.runtime.config.retention.ledgers);
-    const rest = this.runtime.redis.pipeline();
-    if (entry) this.stats.recordSentIn(rest, notification.destination);
-    this.ledger.releaseIn(rest, held);
+    const write = this.runtime.redis.multi();
+    if (entry) {
+      this.ledger.putIn(write, notification.destination, notification.key, entry, this.runtime.config.retention.ledgers);
+      this.stats.recordSentIn(write, notification.destination);
+    }
+    this.ledger.releaseIn(write, held);
     if (notification.eventId && (entry || skipped)) {
-      this.runtime.events.recordDeliveryIn(rest, notification.eventId, `${notification.destination}/${notification.key}`, {
+      this.runtime.events.recordDeliveryIn(write, notification.eventId, `${notification.destination}/${notification.key}`, {
         destination: notification.destination,
         ...(skipped ? { skipped } : { ref: entry!.ref }),
         notificationId: notification.id,
         at: this.runtime.clock().toISOString(),
       });
     }
-    const [, replies] = await Promise.all([recorded, rest.exec()]);
-    for (const [err] of replies!) if (err) throw err;
+    const replies = await write.exec();
+    if (!replies) throw new Error(`${notification.destination}: the delivery record of ${notification.key} was not written`);
+    for (const [err] of replies) if (err) throw err;
   }
 
   /** Sends under the held lock; undefined when this notification (or a later one) was already sent. */
