@@ -5,7 +5,7 @@ import IORedis from 'ioredis';
 import { z } from 'zod';
 import { QUEUE, QueueRegistry, createLogger, createRedis, deliverQueue, startEmbeddedRedis } from '@klaxon/platform';
 import { parseInput } from '@klaxon/sources';
-import { klaxonPosts, type Workload } from './versus';
+import { Meter, klaxonPosts, type Workload } from './versus';
 
 export interface EngineFloor {
   jobsProcessed: number;
@@ -94,12 +94,12 @@ export async function runEngineFloor(w: Workload): Promise<EngineFloor> {
     });
     // Workers connect before the clock starts.
     await new Promise((r) => setTimeout(r, 1_000));
-    const redisCpu = async () => {
-      const info = await probe.info('cpu');
-      return Number(/used_cpu_sys:([\d.]+)/.exec(info)![1]) + Number(/used_cpu_user:([\d.]+)/.exec(info)![1]);
-    };
-    const redisBefore = await redisCpu();
-    const before = process.cpuUsage();
+    const redisPid = Number(/^process_id:(\d+)/m.exec(await probe.info('server'))![1]);
+    const meter = new Meter([
+      { name: 'client', pid: process.pid },
+      { name: 'redis-server', pid: redisPid },
+    ]);
+    meter.begin();
     let next = 0;
     // As the gateway queues them: four POSTs in flight.
     await Promise.all(
@@ -111,13 +111,12 @@ export async function runEngineFloor(w: Workload): Promise<EngineFloor> {
       }),
     );
     await finished;
-    const cpu = process.cpuUsage(before);
-    const redisSeconds = (await redisCpu()) - redisBefore;
+    const [client, server] = meter.end().processes;
     return {
       jobsProcessed: posts.length + 2 * windows,
       timersArmed: windows,
-      clientCpuSeconds: (cpu.user + cpu.system) / 1e6,
-      redisCpuSeconds: redisSeconds,
+      clientCpuSeconds: client.cpuSeconds,
+      redisCpuSeconds: server.cpuSeconds,
       deliverJobBytes: Buffer.byteLength(JSON.stringify(notification(0))),
     };
   } finally {

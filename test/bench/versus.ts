@@ -211,7 +211,8 @@ function procStat(pid: number): { cpu: number; rss: number; hwm: number } {
   }
 }
 
-class Meter {
+/** CPU seconds (from the start) and the peak of the summed RSS of some processes, read through /proc. */
+export class Meter {
   private start = new Map<number, number>();
   private last = new Map<number, { cpu: number; hwm: number }>();
   peakRss = 0;

@@ -107,9 +107,7 @@ export class DeliverNotificationProcessor implements OnModuleInit {
         at: this.runtime.clock().toISOString(),
       });
     }
-    const replies = await write.exec();
-    if (!replies) throw new Error(`${notification.destination}: the delivery record of ${notification.key} was not written`);
-    for (const [err] of replies) if (err) throw err;
+    for (const [err] of (await write.exec())!) if (err) throw err;
   }
 
   /** Sends under the held lock; undefined when this notification (or a later one) was already sent. */
